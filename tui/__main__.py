@@ -1,0 +1,50 @@
+"""Command line: the TUI is the default command; subcommands run the core headless."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from tui import __version__
+from tui.errors import IstioTuiError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from tui.istio import cli as install_cli
+    from tui.sandbox import cli as sandbox_cli
+    from tui.traffic import cli as traffic_cli
+
+    parser = argparse.ArgumentParser(prog="istio-tui", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"istio-tui {__version__}")
+    parser.add_argument("--kubeconfig", help="kubeconfig file (default: $KUBECONFIG or ~/.kube/config)")
+    parser.add_argument("--context", help="kubeconfig context (default: the current context)")
+    parser.add_argument("-n", "--namespace", help="namespace to open in the pod table")
+    parser.add_argument("--readonly", action="store_true", help="never change the cluster")
+    parser.add_argument("--sandbox", action="store_true", help="start an embedded sandbox cluster and use it")
+    sub = parser.add_subparsers(dest="command")
+    sandbox_cli.add_parser(sub)
+    install_cli.add_parser(sub)
+    traffic_cli.add_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command is None:
+            from tui.launch import run_tui
+
+            return run_tui(args)
+        code: int = args.run(args)
+        return code
+    except IstioTuiError as err:
+        print(f"istio-tui: {err}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,81 @@
+"""One error tree for the whole program.
+
+Every message says what went wrong and what to do about it, so the UI and the CLI can show ``str(err)``
+verbatim and never a traceback.
+"""
+
+from __future__ import annotations
+
+
+class IstioTuiError(Exception):
+    """Base of every error we expect and explain to the user."""
+
+    def __init__(self, message: str, *, hint: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message} ({self.hint})" if self.hint else self.message
+
+
+class ConfigError(IstioTuiError):
+    """Bad settings, flags, kubeconfig or form input."""
+
+
+class ToolMissing(IstioTuiError):
+    """An external program such as helm is not installed."""
+
+
+class ToolFailed(IstioTuiError):
+    """An external program ran and failed; ``message`` carries its stderr."""
+
+
+class PortInUse(IstioTuiError):
+    """A port we were asked to listen on is taken."""
+
+
+class KubeError(IstioTuiError):
+    """A Kubernetes API call failed. Keeps the server's Status."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        hint: str = "",
+        code: int = 0,
+        reason: str = "",
+        status: dict[str, object] | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.code = code
+        self.reason = reason
+        self.status = status or {}
+
+
+class Unreachable(KubeError):
+    """The API server did not answer: connection refused, DNS, TLS or timeout."""
+
+
+class Unauthorized(KubeError):
+    """401: the credentials were rejected."""
+
+
+class Forbidden(KubeError):
+    """403: RBAC denies the verb on the resource."""
+
+
+class NotFound(KubeError):
+    """404."""
+
+
+class Conflict(KubeError):
+    """409: already exists, or a stale resourceVersion."""
+
+
+class Gone(KubeError):
+    """410: a watch resourceVersion is too old; the caller must list again."""
+
+
+class Invalid(KubeError):
+    """400 or 422: the server rejected the body."""

@@ -1,0 +1,1 @@
+"""UI-free Istio knowledge: install plan, helm runner, injection rules, routing presets."""

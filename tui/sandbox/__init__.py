@@ -1,0 +1,1 @@
+"""The embedded cluster: a Kubernetes API server on loopback, its controllers and a simulated data plane."""

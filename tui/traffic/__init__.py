@@ -1,0 +1,1 @@
+"""UI-free traffic generator: load engine, Bookinfo page classifier, tally and statistics."""
