@@ -23,6 +23,10 @@ class ConfigError(IstioTuiError):
     """Bad settings, flags, kubeconfig or form input."""
 
 
+class TrafficError(IstioTuiError):
+    """A traffic run failed as a whole: the login was refused or a worker process died."""
+
+
 class ToolMissing(IstioTuiError):
     """An external program such as helm is not installed."""
 

@@ -1,11 +1,88 @@
-"""PLACEHOLDER owned by a helper: replace whole file."""
+"""``istio-tui sandbox serve``: the embedded cluster in the foreground, for kubectl, helm or another TUI."""
 
 from __future__ import annotations
 
 import argparse
+import os
+import re
+import signal
+import sys
+import threading
+from pathlib import Path
 from typing import Any
+
+from tui.errors import ConfigError
+
+
+def default_kubeconfig() -> Path:
+    """Where ``serve`` writes its kubeconfig when --kubeconfig is not given (XDG state dir)."""
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "istio-tui" / "sandbox.kubeconfig"
 
 
 def add_parser(sub: Any) -> None:
-    p: argparse.ArgumentParser = sub.add_parser(__name__.split(".")[1])
-    p.set_defaults(run=lambda args: 1)
+    parser: argparse.ArgumentParser = sub.add_parser(
+        "sandbox", help="run the embedded sandbox cluster", description="The embedded Kubernetes sandbox."
+    )
+    actions = parser.add_subparsers(dest="sandbox_command", required=True)
+    serve = actions.add_parser(
+        "serve",
+        help="serve the sandbox API in the foreground until Ctrl-C",
+        description="Serve a sandbox Kubernetes API on 127.0.0.1 (HTTPS, bearer token) until SIGINT/SIGTERM.",
+    )
+    serve.add_argument("--port", type=str, default="0", help="TCP port on 127.0.0.1 (default: a free port)")
+    serve.add_argument(
+        "--kubeconfig",
+        type=str,
+        default=None,
+        help=f"kubeconfig file to write (default: {default_kubeconfig()})",
+    )
+    serve.add_argument(
+        "--state", type=str, default=None, help="sqlite file that keeps the cluster across restarts"
+    )
+    serve.add_argument(
+        "--kubelet-version", default="v1.32.0", help="node kubelet version; v1.33+ uses native sidecars"
+    )
+    serve.set_defaults(run=run_serve)
+
+
+def _port(value: str) -> int:
+    if not value.isdigit() or not 0 <= int(value) <= 65535:
+        raise ConfigError(f"--port {value!r} is not a TCP port", hint="use a number from 1 to 65535, or 0")
+    return int(value)
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    from tui.sandbox.cluster import Sandbox
+
+    port = _port(str(args.port))
+    if not re.fullmatch(r"v\d+\.\d+\.\d+", args.kubelet_version):
+        raise ConfigError(f"--kubelet-version {args.kubelet_version!r} is not a version", hint="e.g. v1.32.0")
+    kubeconfig = Path(args.kubeconfig).expanduser() if args.kubeconfig else default_kubeconfig()
+    if kubeconfig.is_dir():
+        raise ConfigError(f"--kubeconfig {kubeconfig} is a directory", hint="give a file path")
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: object) -> None:
+        stop.set()
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    sandbox = Sandbox(port=port, state_file=args.state, kubelet_version=args.kubelet_version)
+    try:
+        sandbox.start()
+        try:
+            path = sandbox.write_kubeconfig(kubeconfig)
+        except OSError as err:
+            raise ConfigError(f"cannot write kubeconfig {kubeconfig}: {err.strerror}") from err
+        print(f"Sandbox API server: {sandbox.url}", flush=True)
+        print(f"Kubeconfig: {path}", flush=True)
+        print(f"Try: kubectl --kubeconfig {path} get ns   (Ctrl-C stops the sandbox)", flush=True)
+        while not stop.wait(0.5):
+            if not sandbox.running:
+                print("istio-tui: the sandbox stopped unexpectedly", file=sys.stderr)
+                return 1
+    finally:
+        sandbox.stop()
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    return 0

@@ -1,0 +1,328 @@
+"""The namespace view against the sandbox: live rows, the label toggle, conflicts, read-only and the restart flow."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import DataTable, Input, Static
+
+from tui import kube
+from tui.app import IstioApp
+from tui.config import Settings
+from tui.istio.injection import has_sidecar
+from tui.kube import Cluster
+from tui.screens.confirm import ConfirmScreen
+from tui.screens.injection import ConflictScreen, RevisionScreen
+from tui.screens.namespaces import NamespacesPane
+
+SIZE = (120, 36)
+DEADLINE_S = 15.0
+
+
+def make_app(cluster: Cluster, *, readonly: bool = False) -> IstioApp:
+    return IstioApp(
+        settings=Settings(readonly=readonly), cluster=cluster, info=cluster.info(), initial_pane="namespaces"
+    )
+
+
+async def until(pilot: Pilot[Any], check: Callable[[], object], what: str, timeout: float = DEADLINE_S) -> None:
+    """Poll a condition while the app keeps running; fail with ``what`` at the deadline."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await pilot.pause(0.05)
+
+
+def labels_of(cluster: Cluster, name: str) -> dict[str, str]:
+    return dict(cluster.get(kube.NAMESPACES, name)["metadata"].get("labels") or {})
+
+
+def create_namespace(cluster: Cluster, name: str, **labels: str) -> None:
+    cluster.create(kube.NAMESPACES, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": labels}})
+
+
+def create_deployment(cluster: Cluster, namespace: str, name: str, replicas: int = 2) -> None:
+    cluster.create(
+        kube.DEPLOYMENTS,
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": name},
+            "spec": {
+                "replicas": replicas,
+                "selector": {"matchLabels": {"app": name}},
+                "template": {
+                    "metadata": {"labels": {"app": name}},
+                    "spec": {"containers": [{"name": name, "image": f"example/{name}:1"}]},
+                },
+            },
+        },
+        namespace=namespace,
+    )
+
+
+def create_injector(cluster: Cluster, revision: str = "default") -> None:
+    """The webhooks istiod's chart installs; the sandbox simulates injection once this exists."""
+    rules = [{"operations": ["CREATE"], "apiGroups": [""], "apiVersions": ["v1"], "resources": ["pods"]}]
+    not_false = {"matchExpressions": [{"key": "sidecar.istio.io/inject", "operator": "NotIn", "values": ["false"]}]}
+    client = {"service": {"name": "istiod", "namespace": "istio-system", "path": "/inject", "port": 443}}
+
+    def hook(name: str, ns_selector: dict[str, Any], obj_selector: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "name": name,
+            "clientConfig": client,
+            "rules": rules,
+            "namespaceSelector": ns_selector,
+            "objectSelector": obj_selector,
+            "sideEffects": "None",
+            "admissionReviewVersions": ["v1"],
+            "failurePolicy": "Fail",
+        }
+
+    cluster.create(
+        kube.MUTATING_WEBHOOKS,
+        {
+            "apiVersion": "admissionregistration.k8s.io/v1",
+            "kind": "MutatingWebhookConfiguration",
+            "metadata": {"name": "istio-sidecar-injector"},
+            "webhooks": [
+                hook(
+                    "rev.namespace.sidecar-injector.istio.io",
+                    {
+                        "matchExpressions": [
+                            {"key": "istio.io/rev", "operator": "In", "values": [revision]},
+                            {"key": "istio-injection", "operator": "DoesNotExist"},
+                        ]
+                    },
+                    not_false,
+                ),
+                hook(
+                    "namespace.sidecar-injector.istio.io",
+                    {"matchLabels": {"istio-injection": "enabled"}},
+                    not_false,
+                ),
+            ],
+        },
+    )
+
+
+def pane(app: IstioApp) -> NamespacesPane:
+    return app.query_one(NamespacesPane)
+
+
+def table(app: IstioApp) -> DataTable[Any]:
+    return app.query_one("#ns-table", DataTable)
+
+
+def cell(app: IstioApp, row: str, column: str) -> str:
+    return str(table(app).get_cell(row, column))
+
+
+async def select(pilot: Pilot[Any], app: IstioApp, name: str) -> None:
+    await until(pilot, lambda: name in table(app).rows, f"row {name}")
+    t = table(app)
+    t.focus()
+    t.move_cursor(row=t.get_row_index(name))
+    await pilot.pause()
+    assert pane(app).selected_namespace() == name
+
+
+def confirm_text(app: IstioApp) -> str:
+    screen = app.screen
+    assert isinstance(screen, ConfirmScreen)
+    return " ".join(str(w.render()) for w in screen.query(Static))
+
+
+def pods_of(cluster: Cluster, namespace: str) -> list[dict[str, Any]]:
+    return [
+        p for p in cluster.list(kube.PODS, namespace=namespace).items if not p["metadata"].get("deletionTimestamp")
+    ]
+
+
+async def test_rows_show_mode_and_sidecar_count_live(cluster: Cluster) -> None:
+    create_namespace(cluster, "shop", **{"istio-injection": "enabled"})
+    create_namespace(cluster, "canary", **{"istio.io/rev": "1-24"})
+    create_namespace(cluster, "mesh-free", **{"istio.io/dataplane-mode": "ambient"})
+    create_deployment(cluster, "shop", "web", replicas=3)
+    app = make_app(cluster)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: "shop" in table(app).rows and cell(app, "shop", "sidecars") == "0/3", "0/3")
+        assert cell(app, "shop", "mode") == "istio-injection=enabled"
+        assert cell(app, "shop", "restart") == "3 pods"
+        assert cell(app, "canary", "mode") == "istio.io/rev=1-24"
+        assert cell(app, "mesh-free", "mode") == "ambient"
+        assert cell(app, "default", "mode") == "none"
+        create_namespace(cluster, "late")
+        await until(pilot, lambda: "late" in table(app).rows, "a namespace created later")
+        names = [str(k.value) for k in table(app).rows]
+        assert names == sorted(names)
+        cluster.delete(kube.NAMESPACES, "late")
+        await until(pilot, lambda: "late" not in table(app).rows, "the deleted namespace to go")
+
+
+async def test_toggle_sets_the_label_with_a_merge_patch(cluster: Cluster) -> None:
+    create_injector(cluster)
+    create_namespace(cluster, "shop", team="payments")
+    app = make_app(cluster)
+    async with app.run_test(size=SIZE) as pilot:
+        await select(pilot, app, "shop")
+        await pilot.press("i")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the confirmation")
+        text = confirm_text(app)
+        assert "set label istio-injection=enabled" in text
+        assert app.context_name in text
+        assert "Preflight" in text
+        # Someone else labels the namespace while the dialog is open: a replace from our stale copy would drop it.
+        cluster.patch(kube.NAMESPACES, "shop", {"metadata": {"labels": {"owner": "ops"}}})
+        await pilot.press("y")
+        await until(pilot, lambda: labels_of(cluster, "shop").get("istio-injection") == "enabled", "the label")
+        labels = labels_of(cluster, "shop")
+        assert labels["team"] == "payments"
+        assert labels["owner"] == "ops"
+        await until(pilot, lambda: cell(app, "shop", "mode") == "istio-injection=enabled", "the row to follow")
+
+        # Toggling again disables it, again as a patch that names the label.
+        await pilot.press("i")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the second confirmation")
+        assert "set label istio-injection=disabled (now enabled)" in confirm_text(app)
+        await pilot.press("y")
+        await until(pilot, lambda: labels_of(cluster, "shop").get("istio-injection") == "disabled", "disabled")
+        assert labels_of(cluster, "shop")["owner"] == "ops"
+
+
+async def test_cancel_changes_nothing(cluster: Cluster) -> None:
+    create_namespace(cluster, "shop")
+    app = make_app(cluster)
+    async with app.run_test(size=SIZE) as pilot:
+        await select(pilot, app, "shop")
+        await pilot.press("i")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the confirmation")
+        await pilot.press("escape")
+        await until(pilot, lambda: not isinstance(app.screen, ConfirmScreen), "the dialog to close")
+        await pilot.pause()
+    assert "istio-injection" not in labels_of(cluster, "shop")
+
+
+async def test_preflight_failure_is_explained(cluster: Cluster) -> None:
+    create_namespace(cluster, "shop")
+    app = make_app(cluster)
+    async with app.run_test(size=SIZE) as pilot:
+        await select(pilot, app, "shop")
+        await pilot.press("i")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the confirmation")
+        text = confirm_text(app)
+        assert "Injection will NOT happen" in text
+        assert "no istio-sidecar-injector MutatingWebhookConfiguration" in text
+
+
+async def test_revision_preflight_names_the_missing_revision(cluster: Cluster) -> None:
+    create_injector(cluster, revision="1-24")
+    create_namespace(cluster, "shop")
+    app = make_app(cluster)
+    async with app.run_test(size=SIZE) as pilot:
+        await select(pilot, app, "shop")
+        await pilot.press("v")
+        await until(pilot, lambda: isinstance(app.screen, RevisionScreen), "the revision prompt")
+        await pilot.press(*"bad rev!", "enter")
+        await until(
+            pilot,
+            lambda: "not a valid revision" in str(app.screen.query_one("#revision-error", Static).render()),
+            "the error",
+        )
+        app.screen.query_one("#revision-input", Input).value = "canary"
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the confirmation")
+        text = confirm_text(app)
+        assert "set label istio.io/rev=canary" in text
+        assert "Injection will NOT happen" in text
+        assert "istio.io/rev In [1-24]" in text
+        await pilot.press("n")
+    assert "istio.io/rev" not in labels_of(cluster, "shop")
+
+
+async def test_conflicting_labels_offer_a_choice(cluster: Cluster) -> None:
+    create_injector(cluster, revision="canary")
+    create_namespace(cluster, "shop", **{"istio-injection": "enabled", "istio.io/rev": "canary", "team": "a"})
+    app = make_app(cluster)
+    async with app.run_test(size=SIZE) as pilot:
+        await select(pilot, app, "shop")
+        assert "conflict" in cell(app, "shop", "mode")
+        await pilot.press("i")
+        await until(pilot, lambda: isinstance(app.screen, ConflictScreen), "the choice")
+        buttons = {str(b.label) for b in app.screen.query("Button")}
+        assert "Keep istio.io/rev=canary (r)" in buttons
+        assert "Keep istio-injection=enabled (i)" in buttons
+        await pilot.press("r")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the confirmation")
+        assert "remove label istio-injection (now enabled)" in confirm_text(app)
+        await pilot.press("y")
+        await until(pilot, lambda: "istio-injection" not in labels_of(cluster, "shop"), "the removal")
+        assert labels_of(cluster, "shop")["istio.io/rev"] == "canary"
+        assert labels_of(cluster, "shop")["team"] == "a"
+        await until(pilot, lambda: cell(app, "shop", "mode") == "istio.io/rev=canary", "the row")
+
+
+async def test_ambient_needs_no_restart_and_warns_about_waypoints(cluster: Cluster) -> None:
+    create_namespace(cluster, "shop")
+    app = make_app(cluster)
+    async with app.run_test(size=SIZE) as pilot:
+        await select(pilot, app, "shop")
+        await pilot.press("a")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the confirmation")
+        text = confirm_text(app)
+        assert "set label istio.io/dataplane-mode=ambient" in text
+        assert "needs no restart" in text
+        assert "waypoint" in text
+        await pilot.press("y")
+        await until(pilot, lambda: labels_of(cluster, "shop").get("istio.io/dataplane-mode") == "ambient", "ambient")
+
+
+async def test_readonly_refuses_the_toggle(cluster: Cluster) -> None:
+    create_namespace(cluster, "shop")
+    app = make_app(cluster, readonly=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await select(pilot, app, "shop")
+        bound = {b.binding.action for b in app.screen.active_bindings.values()}
+        assert not bound & {"toggle_injection", "restart_out_of_step", "use_revision", "use_ambient"}
+        await pilot.press("i", "r", "a", "v")
+        app.run_pane_action("namespaces", "toggle_injection")
+        await pilot.pause()
+        await pilot.pause()
+        assert not isinstance(app.screen, ConfirmScreen | ConflictScreen | RevisionScreen)
+    assert "istio-injection" not in labels_of(cluster, "shop")
+
+
+@pytest.mark.parametrize("kubelet_version", ["v1.32.0", "v1.33.0"], ids=["classic", "native"])
+async def test_restart_flow_ends_with_sidecars(kubelet_version: str, make_cluster: Callable[..., Cluster]) -> None:
+    cluster = make_cluster(kubelet_version=kubelet_version)
+    create_injector(cluster)
+    create_namespace(cluster, "shop")
+    create_deployment(cluster, "shop", "web", replicas=2)
+    app = make_app(cluster)
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: "shop" in table(app).rows and cell(app, "shop", "sidecars") == "0/2", "0/2")
+        await select(pilot, app, "shop")
+        await pilot.press("i")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the label confirmation")
+        await pilot.press("y")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen) and "Restart" in confirm_text(app), "offer")
+        text = confirm_text(app)
+        assert "Deployment web" in text
+        assert "still lack a sidecar" in text
+        await pilot.press("y")
+        done = app.query_one("#ns-restart-title", Static)
+        await until(pilot, lambda: "done" in str(done.render()), "the restart to finish", timeout=30)
+        assert "2/2 pods ready with istio-proxy" in str(done.render())
+        await until(pilot, lambda: cell(app, "shop", "sidecars") == "2/2", "the row to show 2/2")
+    pods = pods_of(cluster, "shop")
+    assert len(pods) == 2
+    for pod in pods:
+        assert has_sidecar(pod)
+        statuses = pod["status"].get("containerStatuses", []) + pod["status"].get("initContainerStatuses", [])
+        assert sum(1 for s in statuses if s.get("ready")) == 2
+        assert pod["status"]["phase"] == "Running"

@@ -1,0 +1,135 @@
+"""`istio-tui traffic`: the JSON contract over a real subprocess, the summary, exit codes and bad flags."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.unit.pages.server import PageServer
+from tui.__main__ import main
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[PageServer]:
+    srv = PageServer().start()
+    yield srv
+    srv.stop()
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    return subprocess.run(
+        [sys.executable, "-m", "tui", "traffic", *args],
+        capture_output=True, text=True, timeout=60, cwd=ROOT, env=env, check=False,
+    )
+
+
+def test_json_contract_over_worker_processes(server: PageServer) -> None:
+    before = server.hits["/mixed"]
+    proc = _cli(f"{server.url}/mixed", "--requests", "140", "--concurrency", "4", "--workers", "2", "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.count("\n") == 1
+    data = json.loads(proc.stdout)
+    assert list(data) == [
+        "url", "requests", "duration_s", "rps", "tally", "details_unavailable", "by_pod", "status_codes",
+        "latency_ms",
+    ]
+    assert data["url"] == f"{server.url}/mixed"
+    assert data["requests"] == 140 and server.hits["/mixed"] - before == 140
+    assert sum(data["tally"].values()) == 140
+    assert data["tally"]["http_error"] == 20 and data["status_codes"] == {"200": 120, "503": 20}
+    assert set(data["tally"]) == {
+        "black", "red", "no_stars", "ratings_unavailable", "reviews_unavailable", "http_error",
+        "transport_error", "unrecognized",
+    }
+    assert data["details_unavailable"] == 0
+    assert sum(data["by_pod"].values()) == 80
+    assert data["duration_s"] > 0 and data["rps"] > 0
+    assert set(data["latency_ms"]) == {"p50", "p90", "p99", "max"}
+    assert proc.stderr == ""
+
+
+def test_json_with_login_and_bare_gateway_url(server: PageServer) -> None:
+    proc = _cli(server.url, "--requests", "10", "--user", "jason", "--workers", "1", "--json")
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["url"] == f"{server.url}/productpage"
+    assert data["tally"]["black"] == 10 and data["by_pod"] == {"reviews-v2-jason": 10}
+
+
+def test_summary_has_bars_and_exit_zero_whatever_the_pages_said(server: PageServer, capsys) -> None:
+    code = main(["traffic", f"{server.url}/status/503", "--requests", "8", "--workers", "0"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "8 requests in" in out
+    assert "http_error" in out and "█" * 30 in out and "100.0%" in out
+    assert "HTTP status          503: 8" in out
+
+
+def test_transport_errors_are_listed_in_the_summary(capsys) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    code = main(["traffic", f"http://127.0.0.1:{port}/productpage", "--requests", "3", "--workers", "0"])
+    assert code == 0
+    assert "transport errors     refused: 3" in capsys.readouterr().out
+
+
+def test_failed_login_exits_1_with_one_line(server: PageServer) -> None:
+    server.login_fails = True
+    try:
+        proc = _cli(server.url, "--requests", "3", "--user", "jason", "--workers", "1")
+    finally:
+        server.login_fails = False
+    assert proc.returncode == 1
+    assert proc.stdout == ""
+    assert proc.stderr.count("\n") == 1 and "login as 'jason' failed" in proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--requests", "-5"], "argument --requests: must be at least 1"),
+        (["--requests", "ten"], "must be a whole number"),
+        (["--requests", "5", "--duration", "2"], "not allowed with argument"),
+        (["--duration", "0"], "argument --duration: must be a positive number"),
+        (["--concurrency", "0"], "argument --concurrency"),
+        (["--rate", "-1"], "argument --rate"),
+        (["--rate", "nan"], "argument --rate"),
+        (["--timeout", "-2"], "argument --timeout"),
+        (["--workers", "-1"], "argument --workers"),
+        (["--user", " "], "user name must be printable"),
+    ],
+)
+def test_bad_flags_exit_2_with_one_line(args, message, capsys) -> None:
+    try:
+        code = main(["traffic", "http://127.0.0.1:1/productpage", *args])
+    except SystemExit as exit_:
+        code = exit_.code  # type: ignore[assignment]
+    captured = capsys.readouterr()
+    assert code == 2
+    assert captured.out == ""
+    assert captured.err.count("\n") == 1 and message in captured.err
+    assert captured.err.startswith("istio-tui traffic: ")
+
+
+@pytest.mark.parametrize("url", ["ftp://127.0.0.1/productpage", "127.0.0.1:8080", "http://"])
+def test_bad_url_exits_2_with_one_line(url, capsys) -> None:
+    assert main(["traffic", url, "--requests", "1"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "URL must start with http:// or https://" in err
+
+
+def test_missing_url_is_one_line_in_a_real_process() -> None:
+    proc = _cli("--requests", "3")
+    assert proc.returncode == 2
+    assert proc.stderr.count("\n") == 1 and "URL" in proc.stderr and "usage" not in proc.stderr

@@ -1,0 +1,174 @@
+"""The load engine over real HTTP against a loopback page server: counts, login, errors, pacing, stopping."""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import socket
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from tests.unit.pages.server import PageServer
+from tui.errors import TrafficError
+from tui.models import TallySnapshot
+from tui.traffic.engine import TrafficConfig, run
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[PageServer]:
+    srv = PageServer().start()
+    yield srv
+    srv.stop()
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def test_exact_request_count_in_process(server: PageServer) -> None:
+    before = server.hits["/current/v3"]
+    final = await run(TrafficConfig(url=f"{server.url}/current/v3", requests=57, concurrency=8, workers=0))
+    assert final.done and final.requests == 57
+    assert server.hits["/current/v3"] - before == 57
+    assert final.counts["red"] == 57
+    assert final.by_pod == {"reviews-v3-1": 57}
+    assert final.status_codes == {200: 57}
+    assert 0 < final.latency.p50_ms <= final.latency.p99_ms <= final.latency.max_ms
+
+
+async def test_exact_request_count_across_worker_processes(server: PageServer) -> None:
+    before = server.hits["/legacy/v2"]
+    snapshots: list[TallySnapshot] = []
+    final = await run(
+        TrafficConfig(url=f"{server.url}/legacy/v2", requests=301, concurrency=6, workers=2),
+        on_snapshot=snapshots.append,
+    )
+    assert final.requests == 301 and final.counts["black"] == 301
+    assert server.hits["/legacy/v2"] - before == 301
+    assert snapshots[-1] is final and final.done
+    assert all(not s.done for s in snapshots[:-1])
+    assert [s.requests for s in snapshots] == sorted(s.requests for s in snapshots)
+    assert not multiprocessing.active_children()
+
+
+async def test_every_category_counts_and_they_sum(server: PageServer) -> None:
+    final = await run(TrafficConfig(url=f"{server.url}/mixed", requests=70, concurrency=1, workers=0))
+    assert sum(final.counts.values()) == final.requests == 70
+    assert final.counts == {
+        "black": 10, "red": 10, "no_stars": 10, "ratings_unavailable": 10, "reviews_unavailable": 10,
+        "http_error": 10, "transport_error": 0, "unrecognized": 10,
+    }
+    assert final.status_codes == {200: 60, 503: 10}
+
+
+async def test_details_unavailable_is_counted_beside_the_category(server: PageServer) -> None:
+    final = await run(TrafficConfig(url=f"{server.url}/current/details_down", requests=9, workers=0))
+    assert final.counts["no_stars"] == 9 and final.details_unavailable == 9
+
+
+async def test_503_is_http_error_even_with_a_page_body(server: PageServer) -> None:
+    final = await run(TrafficConfig(url=f"{server.url}/status/503", requests=20, workers=0))
+    assert final.counts["http_error"] == 20 and final.counts["black"] == 0
+    assert final.status_codes == {503: 20}
+
+
+async def test_refused_connections_are_transport_errors() -> None:
+    url = f"http://127.0.0.1:{_closed_port()}/productpage"
+    final = await run(TrafficConfig(url=url, requests=12, concurrency=3, workers=0))
+    assert final.counts["transport_error"] == 12
+    assert final.transport_errors == {"refused": 12}
+    assert final.status_codes == {}
+
+
+@pytest.mark.parametrize("client", ["aiohttp", "httpx"])
+async def test_timeouts_are_transport_errors_and_end_on_time(server: PageServer, client) -> None:
+    started = time.monotonic()
+    final = await run(
+        TrafficConfig(url=f"{server.url}/slow", requests=4, concurrency=4, timeout_s=0.3, workers=0, client=client)
+    )
+    assert final.counts["transport_error"] == 4
+    assert final.transport_errors == {"timeout": 4}
+    assert time.monotonic() - started < 1.9
+    assert final.latency.max_ms >= 300
+
+
+@pytest.mark.parametrize("workers", [0, 1])
+async def test_login_keeps_the_session_cookie(server: PageServer, workers) -> None:
+    before = server.hits["/login"]
+    jason = await run(TrafficConfig(url=f"{server.url}/productpage", requests=15, user="jason", workers=workers))
+    assert jason.counts["black"] == 15 and jason.by_pod == {"reviews-v2-jason": 15}
+    assert server.hits["/login"] - before == 1
+    anon = await run(TrafficConfig(url=f"{server.url}/productpage", requests=15, workers=0))
+    assert anon.counts["no_stars"] == 15
+
+
+async def test_login_with_httpx_client_keeps_the_cookie(server: PageServer) -> None:
+    config = TrafficConfig(url=f"{server.url}/productpage", requests=5, user="jason", workers=0, client="httpx")
+    assert (await run(config)).counts["black"] == 5
+
+
+@pytest.mark.parametrize("workers", [0, 1])
+async def test_refused_login_is_a_traffic_error(server: PageServer, workers) -> None:
+    server.login_fails = True
+    try:
+        with pytest.raises(TrafficError, match=r"login as 'jason' failed: POST .*/login answered HTTP 503"):
+            await run(TrafficConfig(url=f"{server.url}/productpage", requests=5, user="jason", workers=workers))
+    finally:
+        server.login_fails = False
+    assert not multiprocessing.active_children()
+
+
+async def test_unreachable_login_is_a_traffic_error() -> None:
+    url = f"http://127.0.0.1:{_closed_port()}/productpage"
+    with pytest.raises(TrafficError, match="got no answer"):
+        await run(TrafficConfig(url=url, requests=1, user="jason", workers=0))
+
+
+async def test_rate_paces_requests_against_the_schedule(server: PageServer) -> None:
+    started = time.monotonic()
+    final = await run(TrafficConfig(url=f"{server.url}/current/v1", requests=30, rate=100.0, workers=0))
+    elapsed = time.monotonic() - started
+    assert final.requests == 30
+    assert elapsed >= 29 / 100
+    assert final.elapsed_s >= 29 / 100
+
+
+async def test_duration_ends_the_run(server: PageServer) -> None:
+    final = await run(TrafficConfig(url=f"{server.url}/current/v1", duration_s=0.4, concurrency=2, workers=0))
+    assert final.done and final.requests > 0
+    assert 0.4 <= final.elapsed_s < 3.0
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+async def test_stop_event_ends_an_open_ended_run(server: PageServer, workers) -> None:
+    stop = asyncio.Event()
+
+    def on_snapshot(snap: TallySnapshot) -> None:
+        if snap.requests >= 20:
+            stop.set()
+
+    final = await asyncio.wait_for(
+        run(TrafficConfig(url=f"{server.url}/current/v2", concurrency=2, rate=200.0, workers=workers),
+            on_snapshot=on_snapshot, stop_event=stop),
+        timeout=30,
+    )
+    assert stop.is_set() and final.done
+    assert final.requests >= 20 and final.counts["black"] == final.requests
+    assert not multiprocessing.active_children()
+
+
+async def test_cancelling_the_caller_reaps_the_workers(server: PageServer) -> None:
+    seen = asyncio.Event()
+    task = asyncio.create_task(
+        run(TrafficConfig(url=f"{server.url}/current/v1", concurrency=2, rate=100.0, workers=2),
+            on_snapshot=lambda s: seen.set() if s.requests else None)
+    )
+    await asyncio.wait_for(seen.wait(), timeout=30)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert not multiprocessing.active_children()

@@ -1,0 +1,157 @@
+"""Settings: command-line flags win over environment variables, which win over the XDG config file.
+
+The file is strict (an unknown key or a wrong type is an error naming the file and the key), because a typo
+that is silently ignored is worse than a refusal to start.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+import tui
+from tui.errors import ConfigError
+
+APP_DIR = "istio-tui"
+_NAMESPACE_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+@dataclass(frozen=True)
+class Settings:
+    kubeconfig: str | None = None  # None: $KUBECONFIG or ~/.kube/config, resolved by tui.kube
+    context: str | None = None  # None: the kubeconfig's current-context
+    namespace: str | None = None  # None: the context's namespace, else "default"
+    readonly: bool = False
+    sandbox: bool = False
+
+
+_FILE_TYPES: dict[str, type] = {
+    "kubeconfig": str,
+    "context": str,
+    "namespace": str,
+    "readonly": bool,
+    "sandbox": bool,
+}
+
+
+def config_file_path(env: Mapping[str, str] = os.environ) -> Path:
+    """$XDG_CONFIG_HOME/istio-tui/config.yaml, else ~/.config/istio-tui/config.yaml."""
+    xdg = env.get("XDG_CONFIG_HOME", "")
+    if xdg and os.path.isabs(xdg):
+        base = Path(xdg)
+    else:
+        home = env.get("HOME")
+        base = (Path(home) if home else Path.home()) / ".config"
+    return base / APP_DIR / "config.yaml"
+
+
+def _read_file(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"config file {path} cannot be read: {exc}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"config file {path} is not valid YAML{where}", hint="fix or delete it") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {path} must be a mapping of settings", hint="e.g. 'readonly: true'")
+    allowed = ", ".join(_FILE_TYPES)
+    for key, value in data.items():
+        expected = _FILE_TYPES.get(str(key))
+        if expected is None:
+            raise ConfigError(f"config file {path}: unknown key '{key}'", hint=f"known keys: {allowed}")
+        if value is None:
+            continue
+        if not isinstance(value, expected):
+            raise ConfigError(
+                f"config file {path}: '{key}' must be a {expected.__name__}, not {type(value).__name__}",
+                hint="e.g. 'readonly: true'" if expected is bool else f"e.g. '{key}: value'",
+            )
+    return {str(k): v for k, v in data.items() if v is not None}
+
+
+def _env_bool(env: Mapping[str, str], name: str) -> bool | None:
+    if name not in env:
+        return None
+    raw = env[name].strip().lower()
+    if raw in _TRUE:
+        return True
+    if raw in _FALSE:
+        return False
+    raise ConfigError(f"{name}={env[name]!r} is not a boolean", hint="use 1/0, true/false, yes/no or on/off")
+
+
+def _check_namespace(value: str, source: str) -> str:
+    if len(value) > 63 or not _NAMESPACE_RE.match(value):
+        raise ConfigError(
+            f"{source}: '{value}' is not a valid namespace name",
+            hint="use lower-case letters, digits and '-' (at most 63), starting and ending alphanumeric",
+        )
+    return value
+
+
+def load_settings(args: argparse.Namespace, *, env: Mapping[str, str] = os.environ) -> Settings:
+    """Merge flags > env > config file. Raises ConfigError for a bad file, variable or flag value."""
+    path = config_file_path(env)
+    file_values = _read_file(path)
+
+    def pick(flag: str, env_names: tuple[str, ...]) -> tuple[str | None, str]:
+        value = getattr(args, flag, None)
+        if value is not None:
+            return str(value), f"--{flag}"
+        for name in env_names:
+            if env.get(name):
+                return env[name], name
+        if flag in file_values:
+            return str(file_values[flag]), f"config file {path}, key '{flag}'"
+        return None, ""
+
+    kubeconfig, _ = pick("kubeconfig", ("ISTIO_TUI_KUBECONFIG", "KUBECONFIG"))
+    context, _ = pick("context", ("ISTIO_TUI_CONTEXT",))
+    namespace, ns_source = pick("namespace", ("ISTIO_TUI_NAMESPACE",))
+    if namespace is not None:
+        namespace = _check_namespace(namespace, ns_source)
+
+    def flag_bool(flag: str, env_name: str) -> bool:
+        if getattr(args, flag, False):
+            return True
+        from_env = _env_bool(env, env_name)
+        if from_env is not None:
+            return from_env
+        return bool(file_values.get(flag, False))
+
+    return Settings(
+        kubeconfig=kubeconfig,
+        context=context,
+        namespace=namespace,
+        readonly=flag_bool("readonly", "ISTIO_TUI_READONLY"),
+        sandbox=flag_bool("sandbox", "ISTIO_TUI_SANDBOX"),
+    )
+
+
+def manifests_dir() -> Path:
+    """The repo's ``manifests/`` (editable install) or its copy inside the wheel (``tui/_manifests``)."""
+    package = Path(tui.__file__).resolve().parent
+    for candidate in (package / "_manifests", package.parent / "manifests"):
+        if candidate.is_dir():
+            return candidate
+    raise ConfigError(
+        f"the manifests directory is missing (looked in {package}/_manifests and {package.parent}/manifests)",
+        hint="reinstall istio-tui",
+    )

@@ -1,0 +1,689 @@
+"""The install plan: validated wizard choices -> helm values files and the exact helm commands.
+
+How the UI uses this module
+---------------------------
+The install form holds one widget per field. Each field name below is a key of ``FIELDS``:
+
+=====================  =========================================================================================
+field                  accepted input (strings from widgets are fine; the normalised value is returned)
+=====================  =========================================================================================
+``istio_version``      ``1.N.P`` with N >= 22, e.g. ``1.30.4`` (``DEFAULT_ISTIO_VERSION``)
+``profile``            ``default`` | ``demo`` | ``minimal`` | ``ambient`` (``PROFILES``)
+``ingress_type``       ``LoadBalancer`` | ``NodePort`` | ``ClusterIP`` (``INGRESS_TYPES``), case-insensitive
+``node_port_http2``    empty/None (the cluster picks one) or an integer 30000-32767; NodePort only
+``node_port_https``    same as above
+``egress_gateway``     bool (or "yes"/"no"/"true"/"false"/"on"/"off")
+``tracing``            bool (same spellings)
+``sampling``           percentage 0-100 (float), the share of requests traced when tracing is on
+``addons``             iterable or comma-separated subset of ``prometheus,grafana,jaeger,kiali``
+``chart_source``       "" (official Istio Helm repository), an ``https://`` mirror URL, ``sandbox`` (the charts
+                       shipped in this package), a directory of unpacked charts, a directory of ``.tgz`` files,
+                       or a comma-separated list of ``.tgz`` files
+=====================  =========================================================================================
+
+* ``validate_field(name, raw)`` checks one field and returns its normalised value, or raises ``FieldError``
+  (a ``ConfigError`` carrying ``.field``). Show ``str(err)`` next to the field.
+* ``build_plan(**raw)`` validates every field and the cross-field rules (fixed nodePorts need NodePort, the two
+  nodePorts must differ, ``minimal`` installs no gateway so no egress gateway). It returns an ``InstallPlan``
+  or raises ``FieldError`` naming the field to highlight. Nothing touches the cluster.
+* ``plan.values_files()`` maps file name -> YAML text (the live preview), ``plan.install_script()`` /
+  ``plan.uninstall_script()`` give the shell commands, ``plan.write(out_dir)`` saves all of them (the save key).
+* ``plan.releases`` lists the helm steps in install order (``Release``); ``tui.istio.helm.HelmRunner`` runs them.
+
+Why the values look the way they do
+-----------------------------------
+They target the official charts (``base``, ``istiod``, ``gateway``, ``cni``, ``ztunnel``) of the chosen version:
+
+* ``profile`` is set only on ``istiod`` (and ``cni`` for ambient): the profile files only change keys those
+  charts read, and ``default``/``minimal`` are not Helm profiles at all (minimal = control plane only).
+* The ingress gateway is the ``gateway`` chart installed as release ``istio-ingressgateway`` in ``istio-system``;
+  the chart derives the pod label ``istio=<release name without "istio-">``, i.e. ``istio=ingressgateway``, which
+  Bookinfo's Gateway selects. Its ``service.ports`` repeat the chart's own three ports (status-port 15021,
+  http2 80, https 443) because Helm replaces lists; fixed nodePorts go on the http2/https entries.
+* Tracing sets ``meshConfig.enableTracing``, ``pilot.traceSampling`` (the istiod chart copies ``pilot.*`` to its
+  top level, where the Deployment reads ``traceSampling``) and a ``jaeger`` OpenTelemetry extension provider
+  pointing at ``jaeger-collector.istio-system:4317``, made the default tracing provider.
+* Addons come from their own projects' charts (``ADDON_CHARTS``) with small values files of their own.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from tui.errors import ConfigError
+
+ISTIO_NAMESPACE = "istio-system"
+ISTIO_REPO_NAME = "istio"
+ISTIO_REPO_URL = "https://istio-release.storage.googleapis.com/charts"
+DEFAULT_ISTIO_VERSION = "1.30.4"
+MIN_ISTIO_MINOR = 22
+PROFILES = ("default", "demo", "minimal", "ambient")
+INGRESS_TYPES = ("LoadBalancer", "NodePort", "ClusterIP")
+ADDONS = ("prometheus", "grafana", "jaeger", "kiali")
+NODE_PORT_RANGE = (30000, 32767)
+INGRESS_RELEASE = "istio-ingressgateway"
+EGRESS_RELEASE = "istio-egressgateway"
+JAEGER_COLLECTOR = f"jaeger-collector.{ISTIO_NAMESPACE}.svc.cluster.local"
+HELM_TIMEOUT = "5m"
+
+SourceKind = Literal["repo", "dir", "tgz", "sandbox"]
+
+
+class FieldError(ConfigError):
+    """A bad value for one form field; ``field`` says which widget to mark."""
+
+    def __init__(self, field_name: str, message: str, *, hint: str = "") -> None:
+        super().__init__(message, hint=hint)
+        self.field = field_name
+
+
+@dataclass(frozen=True)
+class AddonChart:
+    """Where an addon's chart lives upstream, and the Service the addon Ingress points at."""
+
+    addon: str
+    repo_name: str
+    repo_url: str
+    chart: str
+    version: str
+    release: str
+    service: str
+    port: int
+    host: str
+
+
+ADDON_CHARTS: dict[str, AddonChart] = {
+    "prometheus": AddonChart(
+        "prometheus", "prometheus-community", "https://prometheus-community.github.io/helm-charts",
+        "prometheus", "27.37.0", "prometheus", "prometheus-server", 80, "prometheus.istio.io",
+    ),
+    "grafana": AddonChart(
+        "grafana", "grafana", "https://grafana.github.io/helm-charts",
+        "grafana", "9.2.1", "grafana", "grafana", 80, "grafana.istio.io",
+    ),
+    "jaeger": AddonChart(
+        "jaeger", "jaegertracing", "https://jaegertracing.github.io/helm-charts",
+        "jaeger", "3.4.1", "jaeger", "jaeger-query", 16686, "tracing.istio.io",
+    ),
+    "kiali": AddonChart(
+        "kiali", "kiali", "https://kiali.org/helm-charts",
+        "kiali-server", "2.11.0", "kiali", "kiali", 20001, "kiali.istio.io",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class ChartSource:
+    """Where helm gets the charts from.
+
+    ``repo``: a Helm repository URL (the official one by default), charts named ``istio/<chart>`` with
+    ``--version``. ``dir``: a directory holding unpacked charts (``<dir>/<chart>/Chart.yaml``). ``tgz``: packaged
+    charts (``<chart>-<version>.tgz``), given as a directory or as files. ``sandbox``: this package's simulated
+    charts (a ``dir`` source whose addons are local too). Local sources serve the addon charts as well, so an
+    air-gapped bastion needs no network at all.
+    """
+
+    kind: SourceKind
+    location: str
+    files: tuple[str, ...] = ()
+
+    @property
+    def local(self) -> bool:
+        return self.kind != "repo"
+
+    def describe(self) -> str:
+        if self.kind == "repo":
+            return f"Helm repository {self.location}"
+        if self.kind == "sandbox":
+            return f"sandbox charts in {self.location}"
+        if self.kind == "tgz":
+            return f"packaged charts in {self.location}"
+        return f"chart directory {self.location}"
+
+
+@dataclass(frozen=True)
+class Release:
+    """One helm step: ``helm upgrade --install <name> <chart_ref> -n <namespace> ... -f <values_file>``."""
+
+    name: str
+    chart: str
+    chart_ref: str
+    namespace: str
+    values_file: str
+    values: Mapping[str, Any]
+    version: str | None = None
+    repo_name: str = ""
+    repo_url: str = ""
+    addon: bool = False
+    wait: bool = True
+
+    def install_args(self, *, values_dir: str | Path | None = None) -> list[str]:
+        """helm arguments (without ``helm`` and kube flags). ``values_dir`` makes the -f path absolute."""
+        values = str(Path(values_dir) / self.values_file) if values_dir is not None else self.values_file
+        args = ["upgrade", "--install", self.name, self.chart_ref, "-n", self.namespace, "--create-namespace"]
+        if self.version:
+            args += ["--version", self.version]
+        args += ["-f", values]
+        if self.wait:
+            args += ["--wait", "--timeout", HELM_TIMEOUT]
+        return args
+
+    def uninstall_args(self) -> list[str]:
+        return ["uninstall", self.name, "-n", self.namespace, "--ignore-not-found"]
+
+    def template_args(self, *, values_dir: str | Path) -> list[str]:
+        """``helm template`` of the same chart and values, for offline checks."""
+        args = ["template", self.name, self.chart_ref, "-n", self.namespace]
+        if self.version:
+            args += ["--version", self.version]
+        return args + ["-f", str(Path(values_dir) / self.values_file)]
+
+
+# ----------------------------------------------------------------------------------------------------------
+# field validation
+# ----------------------------------------------------------------------------------------------------------
+
+_VERSION_RE = re.compile(r"^1\.(0|[1-9]\d*)\.(0|[1-9]\d*)$")
+_TRUE = {"1", "true", "yes", "y", "on"}
+_FALSE = {"0", "false", "no", "n", "off", ""}
+
+
+def _version(raw: Any) -> str:
+    text = str(raw or "").strip().removeprefix("v")
+    if not text:
+        return DEFAULT_ISTIO_VERSION
+    m = _VERSION_RE.match(text)
+    if not m:
+        raise FieldError(
+            "istio_version", f"Istio version {str(raw)!r} is not of the form 1.N.P (e.g. {DEFAULT_ISTIO_VERSION})"
+        )
+    if int(m.group(1)) < MIN_ISTIO_MINOR:
+        raise FieldError(
+            "istio_version",
+            f"Istio {text} is too old for these charts: choose 1.{MIN_ISTIO_MINOR}.0 or newer "
+            f"(e.g. {DEFAULT_ISTIO_VERSION})",
+        )
+    return text
+
+
+def _choice(name: str, raw: Any, choices: tuple[str, ...], default: str) -> str:
+    text = str(raw or "").strip()
+    if not text:
+        return default
+    for choice in choices:
+        if choice.lower() == text.lower():
+            return choice
+    raise FieldError(name, f"unknown {name.replace('_', ' ')} {text!r}: choose one of {', '.join(choices)}")
+
+
+def _node_port(name: str, raw: Any) -> int | None:
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return None
+    if isinstance(raw, bool):
+        raise FieldError(name, f"{name.replace('_', ' ')} must be a number, not {raw!r}")
+    try:
+        port = int(str(raw).strip())
+    except ValueError:
+        raise FieldError(name, f"{name.replace('_', ' ')} {str(raw)!r} is not a number") from None
+    low, high = NODE_PORT_RANGE
+    if not low <= port <= high:
+        raise FieldError(name, f"{name.replace('_', ' ')} {port} is outside the NodePort range {low}-{high}")
+    return port
+
+
+def _flag(name: str, raw: Any) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    text = str(raw if raw is not None else "").strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise FieldError(name, f"{name.replace('_', ' ')} must be on or off, not {str(raw)!r}")
+
+
+def _sampling(raw: Any) -> float:
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return 1.0
+    if isinstance(raw, bool):
+        raise FieldError("sampling", f"sampling rate must be a number, not {raw!r}")
+    try:
+        rate = float(str(raw).strip().removesuffix("%"))
+    except ValueError:
+        raise FieldError("sampling", f"sampling rate {str(raw)!r} is not a number (a percentage 0-100)") from None
+    if not 0.0 <= rate <= 100.0:
+        raise FieldError("sampling", f"sampling rate {rate:g} is outside 0-100 (it is a percentage)")
+    return rate
+
+
+def _addons(raw: Any) -> tuple[str, ...]:
+    if raw is None:
+        return ()
+    items = raw.split(",") if isinstance(raw, str) else list(raw)
+    chosen: list[str] = []
+    for item in items:
+        name = str(item).strip().lower()
+        if not name:
+            continue
+        if name not in ADDONS:
+            raise FieldError("addons", f"unknown addon {str(item).strip()!r}: valid addons are {', '.join(ADDONS)}")
+        if name not in chosen:
+            chosen.append(name)
+    return tuple(a for a in ADDONS if a in chosen)
+
+
+def _chart_source(raw: Any) -> ChartSource:
+    text = str(raw or "").strip()
+    if not text or text in {"official", "repo", ISTIO_REPO_URL}:
+        return ChartSource("repo", ISTIO_REPO_URL)
+    if text == "sandbox":
+        return ChartSource("sandbox", str(sandbox_charts_dir()))
+    if text.startswith(("https://", "http://", "oci://")):
+        if text.startswith("oci://"):
+            raise FieldError("chart_source", "OCI registries are not supported: give an https:// Helm repository URL")
+        return ChartSource("repo", text.rstrip("/"))
+    if "," in text or text.endswith(".tgz"):
+        files = tuple(str(Path(p.strip()).expanduser()) for p in text.split(",") if p.strip())
+        for f in files:
+            if not f.endswith(".tgz"):
+                raise FieldError("chart_source", f"chart file {f} is not a .tgz package")
+            if not Path(f).is_file():
+                raise FieldError("chart_source", f"chart file {f} does not exist")
+        return ChartSource("tgz", str(Path(files[0]).parent), files)
+    path = Path(text).expanduser()
+    if not path.exists():
+        raise FieldError(
+            "chart_source",
+            f"chart source {text!r} is neither a URL, 'sandbox', nor an existing directory or .tgz file",
+        )
+    if not path.is_dir():
+        raise FieldError("chart_source", f"chart source {text} is not a directory or a .tgz file")
+    if (path / "base" / "Chart.yaml").is_file() or (path / "istiod" / "Chart.yaml").is_file():
+        return ChartSource("dir", str(path.resolve()))
+    tgz = tuple(sorted(str(p) for p in path.glob("*.tgz")))
+    if tgz:
+        return ChartSource("tgz", str(path.resolve()), tgz)
+    raise FieldError(
+        "chart_source", f"directory {text} holds no charts (expected base/Chart.yaml, istiod/... or *.tgz files)"
+    )
+
+
+def sandbox_charts_dir() -> Path:
+    """The simulated charts shipped with this package (``manifests/charts``)."""
+    from tui.config import manifests_dir
+
+    return Path(manifests_dir()) / "charts"
+
+
+FIELDS: dict[str, Any] = {
+    "istio_version": _version,
+    "profile": lambda raw: _choice("profile", raw, PROFILES, "default"),
+    "ingress_type": lambda raw: _choice("ingress_type", raw, INGRESS_TYPES, "LoadBalancer"),
+    "node_port_http2": lambda raw: _node_port("node_port_http2", raw),
+    "node_port_https": lambda raw: _node_port("node_port_https", raw),
+    "egress_gateway": lambda raw: _flag("egress_gateway", raw),
+    "tracing": lambda raw: _flag("tracing", raw),
+    "sampling": _sampling,
+    "addons": _addons,
+    "chart_source": _chart_source,
+}
+
+
+def validate_field(name: str, raw: Any) -> Any:
+    """Check one form field; returns the normalised value or raises ``FieldError`` with a one-line reason."""
+    try:
+        check = FIELDS[name]
+    except KeyError:
+        raise ConfigError(f"unknown install field {name!r}: known fields are {', '.join(FIELDS)}") from None
+    return check(raw)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# the plan
+# ----------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InstallPlan:
+    """Every choice of the install form, validated. Construct with ``build_plan`` from raw input.
+
+    Direct construction validates too (``__post_init__``), so an ``InstallPlan`` always describes something
+    helm can install.
+    """
+
+    istio_version: str = DEFAULT_ISTIO_VERSION
+    profile: str = "default"
+    ingress_type: str = "LoadBalancer"
+    node_port_http2: int | None = None
+    node_port_https: int | None = None
+    egress_gateway: bool = False
+    tracing: bool = False
+    sampling: float = 1.0
+    addons: tuple[str, ...] = ()
+    chart_source: ChartSource = field(default_factory=lambda: ChartSource("repo", ISTIO_REPO_URL))
+
+    def __post_init__(self) -> None:
+        for name in ("istio_version", "profile", "ingress_type", "node_port_http2", "node_port_https",
+                     "egress_gateway", "tracing", "sampling", "addons"):
+            normalised = FIELDS[name](getattr(self, name))
+            if normalised != getattr(self, name):
+                object.__setattr__(self, name, normalised)
+        fixed = [p for p in (self.node_port_http2, self.node_port_https) if p is not None]
+        if fixed and self.ingress_type != "NodePort":
+            which = "node_port_http2" if self.node_port_http2 is not None else "node_port_https"
+            raise FieldError(which, f"fixed nodePorts need ingress type NodePort, not {self.ingress_type}")
+        if len(fixed) == 2 and fixed[0] == fixed[1]:
+            raise FieldError("node_port_https", f"http2 and https cannot share nodePort {fixed[0]}")
+        if self.egress_gateway and self.profile == "minimal":
+            raise FieldError(
+                "egress_gateway", "profile minimal installs no gateways: choose default or demo for an egress gateway"
+            )
+        self._check_local_charts()
+
+    # ---- derived facts ----
+
+    @property
+    def istio_minor(self) -> int:
+        return int(self.istio_version.split(".")[1])
+
+    @property
+    def has_ingress(self) -> bool:
+        return self.profile != "minimal"
+
+    @property
+    def charts(self) -> tuple[str, ...]:
+        """Istio charts in install order."""
+        order = ["base", "istiod"]
+        if self.profile == "ambient":
+            order += ["cni", "ztunnel"]
+        if self.has_ingress:
+            order.append("gateway")
+        return tuple(order)
+
+    @property
+    def releases(self) -> tuple[Release, ...]:
+        """The helm steps in install order: base, istiod, [cni, ztunnel], gateways, then addons."""
+        steps = [
+            self._istio_release("istio-base", "base", "values-base.yaml", self.base_values()),
+            self._istio_release("istiod", "istiod", "values-istiod.yaml", self.istiod_values()),
+        ]
+        if self.profile == "ambient":
+            steps.append(self._istio_release("istio-cni", "cni", "values-cni.yaml", self.cni_values()))
+            steps.append(self._istio_release("ztunnel", "ztunnel", "values-ztunnel.yaml", self.ztunnel_values()))
+        if self.has_ingress:
+            steps.append(self._istio_release(INGRESS_RELEASE, "gateway", "values-gateway.yaml", self.gateway_values()))
+        if self.egress_gateway:
+            steps.append(
+                self._istio_release(EGRESS_RELEASE, "gateway", "values-egressgateway.yaml", self.egress_values())
+            )
+        for addon in self.addons:
+            steps.append(self._addon_release(addon))
+        return tuple(steps)
+
+    def _istio_release(self, name: str, chart: str, values_file: str, values: dict[str, Any]) -> Release:
+        src = self.chart_source
+        if src.kind == "repo":
+            return Release(
+                name, chart, f"{ISTIO_REPO_NAME}/{chart}", ISTIO_NAMESPACE, values_file, values,
+                version=self.istio_version, repo_name=ISTIO_REPO_NAME, repo_url=src.location,
+            )
+        return Release(name, chart, self._local_chart(chart, self.istio_version), ISTIO_NAMESPACE, values_file, values)
+
+    def _addon_release(self, addon: str) -> Release:
+        spec = ADDON_CHARTS[addon]
+        values_file = f"values-{addon}.yaml"
+        values = self.addon_values(addon)
+        if self.chart_source.kind == "repo":
+            return Release(
+                spec.release, spec.chart, f"{spec.repo_name}/{spec.chart}", ISTIO_NAMESPACE, values_file, values,
+                version=spec.version, repo_name=spec.repo_name, repo_url=spec.repo_url, addon=True,
+            )
+        return Release(
+            spec.release, spec.chart, self._local_chart(spec.chart, spec.version), ISTIO_NAMESPACE,
+            values_file, values, addon=True,
+        )
+
+    def _local_chart(self, chart: str, version: str) -> str:
+        src = self.chart_source
+        if src.kind in ("dir", "sandbox"):
+            return str(Path(src.location) / chart)
+        candidates = [f for f in src.files if re.fullmatch(rf"{re.escape(chart)}-\d[\w.+-]*\.tgz", Path(f).name)]
+        exact = [f for f in candidates if Path(f).name == f"{chart}-{version}.tgz"]
+        return (exact or sorted(candidates))[-1]
+
+    def _check_local_charts(self) -> None:
+        src = self.chart_source
+        if not src.local:
+            return
+        needed = list(self.charts) + [ADDON_CHARTS[a].chart for a in self.addons]
+        missing: list[str] = []
+        for chart in needed:
+            if src.kind in ("dir", "sandbox"):
+                if not (Path(src.location) / chart / "Chart.yaml").is_file():
+                    missing.append(chart)
+            elif not any(re.fullmatch(rf"{re.escape(chart)}-\d[\w.+-]*\.tgz", Path(f).name) for f in src.files):
+                missing.append(chart)
+        if missing:
+            where = "directories" if src.kind in ("dir", "sandbox") else ".tgz packages"
+            raise FieldError(
+                "chart_source",
+                f"{src.describe()} lacks the chart(s) {', '.join(missing)} (looked for {where} of those names)",
+            )
+
+    # ---- values, one dict per chart ----
+
+    def base_values(self) -> dict[str, Any]:
+        return {"defaultRevision": "default"}
+
+    def istiod_values(self) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        if self.profile in ("demo", "ambient"):
+            values["profile"] = self.profile
+        values["global"] = {"hub": "docker.io/istio", "tag": self.istio_version, "istioNamespace": ISTIO_NAMESPACE}
+        mesh: dict[str, Any] = {"enableTracing": self.tracing}
+        if self.tracing:
+            mesh["defaultProviders"] = {"tracing": ["jaeger"]}
+            mesh["extensionProviders"] = [
+                {"name": "jaeger", "opentelemetry": {"service": JAEGER_COLLECTOR, "port": 4317}},
+            ]
+        values["meshConfig"] = mesh
+        if self.tracing:
+            values["pilot"] = {"traceSampling": self.sampling}
+        return values
+
+    def cni_values(self) -> dict[str, Any]:
+        return {"profile": "ambient"}
+
+    def ztunnel_values(self) -> dict[str, Any]:
+        return {"global": {"istioNamespace": ISTIO_NAMESPACE}}
+
+    def gateway_values(self) -> dict[str, Any]:
+        node_ports = {"http2": self.node_port_http2, "https": self.node_port_https}
+        ports: list[dict[str, Any]] = []
+        for name, port in (("status-port", 15021), ("http2", 80), ("https", 443)):
+            entry: dict[str, Any] = {"name": name, "port": port, "protocol": "TCP", "targetPort": port}
+            if self.ingress_type == "NodePort" and node_ports.get(name) is not None:
+                entry["nodePort"] = node_ports[name]
+            ports.append(entry)
+        return {"service": {"type": self.ingress_type, "ports": ports}}
+
+    def egress_values(self) -> dict[str, Any]:
+        ports = [
+            {"name": "http2", "port": 80, "protocol": "TCP", "targetPort": 80},
+            {"name": "https", "port": 443, "protocol": "TCP", "targetPort": 443},
+        ]
+        return {"service": {"type": "ClusterIP", "ports": ports}}
+
+    def addon_values(self, addon: str) -> dict[str, Any]:
+        if addon == "prometheus":
+            return {
+                "alertmanager": {"enabled": False},
+                "kube-state-metrics": {"enabled": False},
+                "prometheus-node-exporter": {"enabled": False},
+                "prometheus-pushgateway": {"enabled": False},
+                "server": {"persistentVolume": {"enabled": False}, "service": {"servicePort": 80}},
+            }
+        if addon == "grafana":
+            datasources = [
+                {
+                    "name": "Prometheus",
+                    "type": "prometheus",
+                    "url": f"http://prometheus-server.{ISTIO_NAMESPACE}.svc:80",
+                    "access": "proxy",
+                    "isDefault": True,
+                }
+            ]
+            return {
+                "service": {"port": 80},
+                "persistence": {"enabled": False},
+                "grafana.ini": {"auth.anonymous": {"enabled": True, "org_role": "Viewer"}},
+                "datasources": {"datasources.yaml": {"apiVersion": 1, "datasources": datasources}},
+            }
+        if addon == "jaeger":
+            return {
+                "fullnameOverride": "jaeger",
+                "provisionDataStore": {"cassandra": False, "elasticsearch": False, "kafka": False},
+                "storage": {"type": "memory"},
+                "allInOne": {"enabled": True},
+                "agent": {"enabled": False},
+                "collector": {"enabled": False},
+                "query": {"enabled": False},
+            }
+        external: dict[str, Any] = {
+            "prometheus": {"url": f"http://prometheus-server.{ISTIO_NAMESPACE}.svc:80"},
+            "grafana": {"enabled": "grafana" in self.addons,
+                        "internal_url": f"http://grafana.{ISTIO_NAMESPACE}.svc:80"},
+            "tracing": {"enabled": "jaeger" in self.addons,
+                        "internal_url": f"http://jaeger-query.{ISTIO_NAMESPACE}.svc:16686",
+                        "use_grpc": False},
+        }
+        return {
+            "auth": {"strategy": "anonymous"},
+            "istio_namespace": ISTIO_NAMESPACE,
+            "server": {"web_root": "/kiali"},
+            "external_services": external,
+        }
+
+    # ---- rendered artefacts ----
+
+    def summary(self) -> str:
+        parts = [f"Istio {self.istio_version}", f"profile {self.profile}"]
+        if self.has_ingress:
+            ingress = f"ingress {self.ingress_type}"
+            fixed = [f"{n}={p}" for n, p in (("http2", self.node_port_http2), ("https", self.node_port_https)) if p]
+            parts.append(ingress + (f" ({', '.join(fixed)})" if fixed else ""))
+        else:
+            parts.append("no gateways")
+        if self.egress_gateway:
+            parts.append("egress gateway")
+        parts.append(f"tracing {self.sampling:g}%" if self.tracing else "tracing off")
+        parts.append("addons " + (",".join(self.addons) if self.addons else "none"))
+        parts.append(self.chart_source.describe())
+        return ", ".join(parts)
+
+    def values_files(self) -> dict[str, str]:
+        """File name -> YAML text, in install order (one file per release)."""
+        out: dict[str, str] = {}
+        for rel in self.releases:
+            header = f"# {rel.name}: chart {rel.chart}" + (f" {rel.version}" if rel.version else "") + "\n"
+            out[rel.values_file] = header + yaml.safe_dump(dict(rel.values), sort_keys=False, default_flow_style=False)
+        return out
+
+    def repos(self) -> list[tuple[str, str]]:
+        seen: dict[str, str] = {}
+        for rel in self.releases:
+            if rel.repo_name and rel.repo_name not in seen:
+                seen[rel.repo_name] = rel.repo_url
+        return list(seen.items())
+
+    def install_script(self) -> str:
+        lines = [
+            "#!/bin/sh",
+            f"# {self.summary()}",
+            "# Written by istio-tui. The values files carry every setting; this script only names charts,",
+            "# releases, namespaces and files. Re-running it is safe: every step is helm upgrade --install.",
+            "set -eu",
+            'cd "$(dirname "$0")"',
+        ]
+        repos = self.repos()
+        for name, url in repos:
+            lines.append(shlex.join(["helm", "repo", "add", name, url, "--force-update"]))
+        if repos:
+            lines.append(shlex.join(["helm", "repo", "update", *[name for name, _ in repos]]))
+        for rel in self.releases:
+            lines.append(shlex.join(["helm", *rel.install_args()]))
+        return "\n".join(lines) + "\n"
+
+    def uninstall_script(self) -> str:
+        lines = [
+            "#!/bin/sh",
+            f"# Removes what install.sh installed ({self.summary()}), addons first, in reverse order.",
+            "# Istio's CRDs stay (deleting them destroys all Istio configuration in the cluster); to remove them:",
+            "#   kubectl get crd -o name | grep -E '\\.istio\\.io$' | xargs -r kubectl delete",
+            "set -eu",
+        ]
+        for rel in reversed(self.releases):
+            lines.append(shlex.join(["helm", *rel.uninstall_args()]))
+        return "\n".join(lines) + "\n"
+
+    def write(self, out_dir: str | Path) -> list[Path]:
+        """Write the values files, install.sh and uninstall.sh into ``out_dir`` (created). Returns the paths."""
+        out = Path(out_dir).expanduser()
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+            written: list[Path] = []
+            for name, text in self.values_files().items():
+                path = out / name
+                path.write_text(text, encoding="utf-8")
+                written.append(path)
+            for name, text in (("install.sh", self.install_script()), ("uninstall.sh", self.uninstall_script())):
+                path = out / name
+                path.write_text(text, encoding="utf-8")
+                path.chmod(0o755)
+                written.append(path)
+        except OSError as err:
+            raise ConfigError(f"cannot write the plan to {out}: {err.strerror or err}") from None
+        return written
+
+
+def build_plan(
+    *,
+    istio_version: Any = None,
+    profile: Any = None,
+    ingress_type: Any = None,
+    node_port_http2: Any = None,
+    node_port_https: Any = None,
+    egress_gateway: Any = False,
+    tracing: Any = False,
+    sampling: Any = None,
+    addons: Any = None,
+    chart_source: Any = None,
+) -> InstallPlan:
+    """Validate raw form/CLI input field by field, then the cross-field rules. Raises ``FieldError``."""
+    return InstallPlan(
+        istio_version=validate_field("istio_version", istio_version),
+        profile=validate_field("profile", profile),
+        ingress_type=validate_field("ingress_type", ingress_type),
+        node_port_http2=validate_field("node_port_http2", node_port_http2),
+        node_port_https=validate_field("node_port_https", node_port_https),
+        egress_gateway=validate_field("egress_gateway", egress_gateway),
+        tracing=validate_field("tracing", tracing),
+        sampling=validate_field("sampling", sampling),
+        addons=validate_field("addons", addons),
+        chart_source=validate_field("chart_source", chart_source),
+    )
+
+
+def plan_from_form(form: Mapping[str, Any]) -> InstallPlan:
+    """``build_plan`` from a mapping of field name -> raw widget value; unknown keys are an error."""
+    unknown = [k for k in form if k not in FIELDS]
+    if unknown:
+        raise ConfigError(f"unknown install field(s) {', '.join(unknown)}: known fields are {', '.join(FIELDS)}")
+    return build_plan(**dict(form))

@@ -1,0 +1,194 @@
+"""Pure VirtualService semantics shared by the deploy/preset code and the sandbox data plane.
+
+Both sides must agree on what a VirtualService means (which rule a request hits, how weights split, what a
+fault does), otherwise the traffic pane's "configured" column would disagree with what the sandbox serves for
+reasons that have nothing to do with Istio. So the rules live here once, as functions over the plain dicts the
+API returns, without I/O.
+
+Istio facts these follow:
+
+* ``http`` rules are tried in order; the first whose ``match`` list has one matching entry wins. A rule
+  without ``match`` matches everything. Within one match entry all conditions must hold (uri, headers,
+  method).
+* String matches are ``exact``, ``prefix`` or ``regex`` (RE2, full match; Python's ``re`` is close enough for
+  the patterns presets use).
+* A single destination without ``weight`` takes 100%. Several destinations split by ``weight``; when none has
+  a weight the split is even.
+* A fault's ``percentage.value`` defaults to 100 when absent.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from tui.models import RouteMatch, RoutingView
+
+Obj = dict[str, Any]
+
+MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
+MANAGED_BY = "istio-tui"
+PRESET_ANNOTATION = "istio-tui/preset"
+PRESET_TITLE_ANNOTATION = "istio-tui/preset-title"
+# JSON of the spec a preset replaced on a VirtualService istio-tui did not create; revert puts it back.
+PREVIOUS_ANNOTATION = "istio-tui/previous-spec"
+ANY_SUBSET = "*"
+
+
+def string_matches(rule: Mapping[str, Any], value: str | None) -> bool:
+    """An Istio StringMatch (exact / prefix / regex) against a value; a missing value never matches."""
+    if value is None:
+        return False
+    if "exact" in rule:
+        return value == str(rule["exact"])
+    if "prefix" in rule:
+        return value.startswith(str(rule["prefix"]))
+    if "regex" in rule:
+        try:
+            return re.fullmatch(str(rule["regex"]), value) is not None
+        except re.error:
+            return False
+    return False
+
+
+def match_entry_matches(
+    entry: Mapping[str, Any], *, path: str, method: str, headers: Mapping[str, str]
+) -> bool:
+    """One HTTPMatchRequest: every condition it names must hold. Unsupported conditions never match."""
+    for key, cond in entry.items():
+        if key == "uri":
+            if not string_matches(cond, path):
+                return False
+        elif key == "method":
+            if not string_matches(cond, method):
+                return False
+        elif key == "headers":
+            for name, sm in (cond or {}).items():
+                if not string_matches(sm, headers.get(name.lower())):
+                    return False
+        elif key in ("name", "ignoreUriCase"):
+            continue
+        else:
+            return False
+    return True
+
+
+def rule_matches(rule: Mapping[str, Any], *, path: str, method: str, headers: Mapping[str, str]) -> bool:
+    """An HTTPRoute applies when it has no match list or any entry matches (``headers``: lower-case keys)."""
+    entries = rule.get("match")
+    if not entries:
+        return True
+    return any(match_entry_matches(e, path=path, method=method, headers=headers) for e in entries)
+
+
+def route_weights(route: list[Mapping[str, Any]] | None) -> dict[str, int]:
+    """Percent per subset (``"*"`` for a destination without a subset), following Istio's weight defaults."""
+    dests = list(route or [])
+    if not dests:
+        return {}
+    if len(dests) == 1 and not dests[0].get("weight"):
+        return {_subset(dests[0]): 100}
+    out: dict[str, int] = {}
+    if not any(d.get("weight") for d in dests):
+        share, extra = divmod(100, len(dests))
+        for i, d in enumerate(dests):
+            out[_subset(d)] = out.get(_subset(d), 0) + share + (1 if i < extra else 0)
+        return out
+    for d in dests:
+        out[_subset(d)] = out.get(_subset(d), 0) + int(d.get("weight") or 0)
+    return out
+
+
+def _subset(dest: Mapping[str, Any]) -> str:
+    return str((dest.get("destination") or {}).get("subset") or ANY_SUBSET)
+
+
+def fault_text(fault: Mapping[str, Any] | None) -> str:
+    """A short description of an HTTPFaultInjection, e.g. "delay 7s (100%)" or "abort 500 (50%)"."""
+    if not fault:
+        return ""
+    parts = []
+    delay = fault.get("delay") or {}
+    if delay:
+        parts.append(
+            f"delay {delay.get('fixedDelay') or delay.get('exponentialDelay')} ({fault_percent(delay):g}%)"
+        )
+    abort = fault.get("abort") or {}
+    if abort:
+        code = abort.get("httpStatus") or abort.get("grpcStatus") or abort.get("http2Error")
+        parts.append(f"abort {code} ({fault_percent(abort):g}%)")
+    return ", ".join(parts)
+
+
+def fault_percent(part: Mapping[str, Any]) -> float:
+    pct = (part.get("percentage") or {}).get("value")
+    return 100.0 if pct is None else float(pct)
+
+
+def parse_duration(text: str | None) -> float:
+    """Seconds from a protobuf Duration string ("7s", "1.5s", "250ms", "1m"); 0 for anything else."""
+    if not text:
+        return 0.0
+    m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*(ms|s|m|h)\s*", str(text))
+    if not m:
+        return 0.0
+    return float(m.group(1)) * {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}[m.group(2)]
+
+
+def is_ours(obj: Mapping[str, Any]) -> bool:
+    labels = (obj.get("metadata") or {}).get("labels") or {}
+    return labels.get(MANAGED_BY_LABEL) == MANAGED_BY
+
+
+def routing_of(vs: Mapping[str, Any] | None, *, host: str = "", namespace: str = "") -> RoutingView:
+    """The configured routing of a VirtualService as the traffic pane shows it (None: no VirtualService).
+
+    Header-matched rules become :class:`RouteMatch` rows; the first rule without a match list is the default.
+    """
+    if vs is None:
+        return RoutingView(host=host, namespace=namespace, exists=False)
+    meta = vs.get("metadata") or {}
+    spec = vs.get("spec") or {}
+    annotations = meta.get("annotations") or {}
+    matches: list[RouteMatch] = []
+    default: dict[str, int] = {}
+    default_fault = ""
+    for rule in spec.get("http") or []:
+        weights = route_weights(rule.get("route"))
+        fault = fault_text(rule.get("fault"))
+        if not rule.get("match"):
+            default, default_fault = weights, fault
+            break
+        for entry in rule["match"]:
+            for name, sm in (entry.get("headers") or {}).items():
+                kind = next((k for k in ("exact", "prefix", "regex") if k in sm), "exact")
+                matches.append(
+                    RouteMatch(
+                        header=name, kind=kind, value=str(sm.get(kind, "")), weights=weights, fault=fault
+                    )
+                )
+    hosts = spec.get("hosts") or []
+    return RoutingView(
+        host=host or (str(hosts[0]) if hosts else str(meta.get("name", ""))),
+        namespace=namespace or str(meta.get("namespace") or ""),
+        exists=True,
+        managed=is_ours(vs),
+        preset=str(annotations.get(PRESET_ANNOTATION) or ""),
+        default_weights=default,
+        matches=tuple(matches),
+        default_fault=default_fault,
+    )
+
+
+def expected_shares(
+    view: RoutingView, *, user: str | None, pods_per_subset: Mapping[str, int]
+) -> dict[str, float]:
+    """The share of requests each subset should get: the configured weights, or, with no VirtualService,
+    an even spread over the pods (Istio then balances across all endpoints of the Service)."""
+    if view.exists:
+        weights = view.weights_for(user)
+        total = sum(weights.values())
+        return {k: v / total for k, v in weights.items()} if total else {}
+    pods = sum(pods_per_subset.values())
+    return {k: n / pods for k, n in pods_per_subset.items()} if pods else {}

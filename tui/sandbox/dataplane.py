@@ -1,0 +1,612 @@
+"""The sandbox's simulated data plane: the ingress gateway's nodePort really listens and serves Bookinfo.
+
+What it does, following what Istio would do with the same objects:
+
+* **Gateway listeners.** A Service whose selector (or labels) matches a Gateway's selector, or the default
+  ``istio: ingressgateway``, and that has an ``http2`` port with a nodePort, gets an aiohttp site on
+  ``127.0.0.1:<nodePort>`` as soon as one of its pods is Running. The site closes when the Service goes away,
+  loses the nodePort, or has no Running pod left. A port that cannot be bound is retried on the next change
+  (see :attr:`DataPlane.errors`).
+* **Edge routing.** A request is matched against the ``http`` rules of VirtualServices bound (``gateways``) to
+  a Gateway whose selector matches the gateway pods and whose server port is the Service's ``http2`` port.
+  No rule matches → 404, as Envoy's "route not found". The destination must be Bookinfo's productpage;
+  without a Running productpage pod the answer is 503 ``no healthy upstream``.
+* **Productpage.** ``POST /login`` (form ``username``) sets a session cookie and answers 302 to the Referer,
+  the literal ``None`` when there is none; ``/logout`` clears it. ``/productpage`` calls details and reviews;
+  reviews v2/v3 call ratings. Every call goes through the caller's sidecar the way Istio does: when the caller
+  pod has an ``istio-proxy`` sidecar and the callee has a VirtualService, its rules apply (``end-user`` header
+  from the session, weights, DestinationRule subsets by label, faults); otherwise the call is balanced
+  round-robin over all Running pods of the Service.
+* **Timeouts and faults.** Productpage gives reviews 3 s and tries twice; reviews v2 gives ratings 10 s,
+  v3 2.5 s (the real services' hard-coded timeouts). So a 7 s ratings delay for jason makes v2 pages "reviews
+  unavailable" and v3 pages "ratings unavailable". An abort makes ratings fail at once. **Time is simulated**:
+  the outcome is computed from the configured delays, and the response is held for ``simulated seconds ×
+  delay_scale`` (default 0.01: a 6 s timeout path answers after 60 ms), so latency charts still show the fault
+  without stalling the traffic generator.
+
+Speed: pages are pre-rendered (:mod:`tui.sandbox.pages`); routing state is a snapshot rebuilt lazily on the
+first request after a relevant store change (pods, services, VirtualServices, DestinationRules, Gateways), so
+a steady request stream never copies or scans the store. Weighted picks use ``random.Random(seed)``: with a
+fixed seed, N requests give the same split every run.
+
+Wiring: the Sandbox creates ``DataPlane(store, seed=...)`` and awaits :meth:`DataPlane.start` and
+:meth:`DataPlane.stop` on its own event loop; store listeners hand changes to that loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import contextlib
+import json
+import logging
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from aiohttp import web
+
+from tui.istio.routing import fault_percent, parse_duration, rule_matches
+from tui.sandbox import pages
+from tui.sandbox.store import Obj, Store
+
+log = logging.getLogger(__name__)
+
+GATEWAY_PORT_NAME: Final = "http2"
+DEFAULT_GATEWAY_SELECTOR: Final = {"istio": "ingressgateway"}
+DELAY_SCALE: Final = 0.01
+PRODUCTPAGE_TIMEOUT: Final = 3.0
+PRODUCTPAGE_TRIES: Final = 2
+RATINGS_TIMEOUT: Final = {"v2": 10.0, "v3": 2.5}
+SESSION_COOKIE: Final = "session"
+SIDECAR: Final = "istio-proxy"
+
+_VS = "virtualservices.networking.istio.io"
+_DR = "destinationrules.networking.istio.io"
+_GW = "gateways.networking.istio.io"
+_ROUTING_KEYS: Final = frozenset({"pods", "services", _VS, _DR, _GW})
+_LISTENER_KEYS: Final = frozenset({"pods", "services", _GW})
+_NO_UPSTREAM: Final = b"no healthy upstream"
+_HTML: Final = "text/html"
+_SERVER_HEADERS: Final = {"server": "istio-envoy"}
+
+
+@dataclass(frozen=True, slots=True)
+class _Pod:
+    name: str
+    labels: Mapping[str, str]
+    sidecar: bool
+
+
+@dataclass(slots=True)
+class _Service:
+    name: str
+    pods: list[_Pod]
+    vs: list[Mapping[str, Any]] | None = None  # the http rules of its VirtualService
+    subsets: dict[str, Mapping[str, str]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class _Call:
+    """The result of one mesh call: the pod that answered, or a failure; and the injected delay."""
+
+    pod: _Pod | None
+    delay: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.pod is not None
+
+
+_FAILED: Final = _Call(None)
+
+
+@dataclass(slots=True)
+class _Edge:
+    """What one gateway port serves: (VirtualService namespace, hosts, http rules) in order."""
+
+    routes: list[tuple[str, tuple[str, ...], list[Mapping[str, Any]]]]
+
+
+class _Snapshot:
+    """Routing state as of one store generation; meshes per namespace are built on first use."""
+
+    def __init__(self, store: Store, generation: int) -> None:
+        self.generation = generation
+        self._store = store
+        self.edges: dict[int, _Edge] = {}
+        self._meshes: dict[str, dict[str, _Service]] = {}
+
+    def mesh(self, namespace: str) -> dict[str, _Service]:
+        services = self._meshes.get(namespace)
+        if services is None:
+            services = self._meshes[namespace] = _build_mesh(self._store, namespace)
+        return services
+
+
+def _running(pod: Obj) -> bool:
+    meta, status = pod.get("metadata") or {}, pod.get("status") or {}
+    if status.get("phase") != "Running" or meta.get("deletionTimestamp"):
+        return False
+    for cond in status.get("conditions") or []:
+        if cond.get("type") == "Ready":
+            return cond.get("status") == "True"
+    return True
+
+
+def _has_sidecar(pod: Obj) -> bool:
+    spec = pod.get("spec") or {}
+    if any(c.get("name") == SIDECAR for c in spec.get("containers") or []):
+        return True
+    return any(
+        c.get("name") == SIDECAR and c.get("restartPolicy") == "Always"
+        for c in spec.get("initContainers") or []
+    )
+
+
+def _selects(selector: Mapping[str, str], labels: Mapping[str, str]) -> bool:
+    return bool(selector) and all(labels.get(k) == v for k, v in selector.items())
+
+
+def _short_host(host: str, namespace: str) -> str:
+    """Short Service name: "reviews", "reviews.ns" and "reviews.ns.svc.cluster.local" all name reviews."""
+    parts = host.split(".")
+    if len(parts) == 1:
+        return host
+    if parts[1] == namespace and (len(parts) == 2 or parts[2:] in (["svc"], ["svc", "cluster", "local"])):
+        return parts[0]
+    return host
+
+
+def _build_mesh(store: Store, namespace: str) -> dict[str, _Service]:
+    pods = [
+        _Pod(p["metadata"]["name"], p["metadata"].get("labels") or {}, _has_sidecar(p))
+        for p in store.list("pods", namespace=namespace)[0]
+        if _running(p)
+    ]
+    services: dict[str, _Service] = {}
+    for svc in store.list("services", namespace=namespace)[0]:
+        selector = (svc.get("spec") or {}).get("selector") or {}
+        name = svc["metadata"]["name"]
+        services[name] = _Service(name, [p for p in pods if _selects(selector, p.labels)])
+    for vs in store.list(_VS, namespace=namespace)[0]:
+        spec = vs.get("spec") or {}
+        if spec.get("gateways") and "mesh" not in spec["gateways"]:
+            continue  # bound to gateways only: not applied inside the mesh
+        for host in spec.get("hosts") or []:
+            target = services.get(_short_host(str(host), namespace))
+            if target is not None and target.vs is None:
+                target.vs = list(spec.get("http") or [])
+    for dr in store.list(_DR, namespace=namespace)[0]:
+        spec = dr.get("spec") or {}
+        target = services.get(_short_host(str(spec.get("host") or ""), namespace))
+        if target is not None:
+            for subset in spec.get("subsets") or []:
+                target.subsets.setdefault(str(subset.get("name")), subset.get("labels") or {})
+    return services
+
+
+class DataPlane:
+    """Serves Bookinfo on the ingress gateway's nodePort(s) of a sandbox store. See the module docstring."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        seed: int | None = None,
+        host: str = "127.0.0.1",
+        delay_scale: float = DELAY_SCALE,
+        settle: float = 0.05,
+    ) -> None:
+        self._store = store
+        self._host = host
+        self._delay_scale = delay_scale
+        self._settle = settle
+        self._rng = random.Random(seed)
+        self._pages = pages.Pages()
+        self._generation = 0
+        self._snap: _Snapshot | None = None
+        self._rr: dict[tuple[str, str, str], int] = {}
+        self._users: dict[str, str | None] = {}
+        self._runners: dict[int, tuple[str, web.ServerRunner]] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._armed = False
+        self._reconciling: asyncio.Task[None] | None = None
+        self._again = False
+        self._stopped = False
+        self._start_task: asyncio.Task[None] | None = None
+        self.errors: dict[int, str] = {}
+
+    # ------------------------------------------------------------------------------------------- lifecycle
+    async def start(self) -> None:
+        """Attach to the store and open the listeners that already apply. Await on the sandbox's loop."""
+        self._loop = asyncio.get_running_loop()
+        self._stopped = False
+        self._store.add_listener(self._on_event)
+        await self._reconcile()
+
+    async def stop(self) -> None:
+        """Detach from the store and close every listener."""
+        self._stopped = True
+        self._store.remove_listener(self._on_event)
+        for task in (self._start_task, self._reconciling):
+            if task is not None and not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        for port in list(self._runners):
+            await self._close(port)
+
+    @property
+    def ports(self) -> dict[int, str]:
+        """Listening nodePorts → "namespace/service" of the gateway Service they belong to."""
+        return {port: owner for port, (owner, _) in self._runners.items()}
+
+    def _on_event(self, event_type: str, key: str, obj: Obj) -> None:
+        """Store listener (any thread): invalidate the routing snapshot; schedule a listener reconcile."""
+        if key not in _ROUTING_KEYS:
+            return
+        self._generation += 1
+        loop = self._loop
+        if key in _LISTENER_KEYS and not self._armed and loop is not None and not self._stopped:
+            self._armed = True
+            with contextlib.suppress(RuntimeError):  # loop already closed during shutdown
+                loop.call_soon_threadsafe(self._arm)
+
+    def _arm(self) -> None:
+        assert self._loop is not None
+        self._loop.call_later(self._settle, self._kick)
+
+    def _kick(self) -> None:
+        if self._stopped:
+            return
+        if self._reconciling is not None and not self._reconciling.done():
+            self._again = True
+            return
+        self._reconciling = asyncio.ensure_future(self._reconcile())
+
+    # ------------------------------------------------------------------------------------------- listeners
+    def _wanted(self) -> dict[int, str]:
+        """nodePort → owner for every gateway Service with an http2 nodePort and a Running pod."""
+        selectors = [dict(DEFAULT_GATEWAY_SELECTOR)]
+        for gw in self._store.list(_GW)[0]:
+            sel = (gw.get("spec") or {}).get("selector") or {}
+            if sel and sel not in selectors:
+                selectors.append(sel)
+        wanted: dict[int, str] = {}
+        for svc in self._store.list("services")[0]:
+            spec, meta = svc.get("spec") or {}, svc.get("metadata") or {}
+            svc_selector = spec.get("selector") or {}
+            labels = meta.get("labels") or {}
+            if not any(_selects(s, svc_selector) or _selects(s, labels) for s in selectors):
+                continue
+            port = next((p for p in spec.get("ports") or [] if p.get("name") == GATEWAY_PORT_NAME), None)
+            if port is None or not port.get("nodePort") or not svc_selector:
+                continue
+            namespace = str(meta.get("namespace") or "")
+            pods = self._store.list("pods", namespace=namespace)[0]
+            if any(
+                _running(p) and _selects(svc_selector, (p.get("metadata") or {}).get("labels") or {})
+                for p in pods
+            ):
+                wanted[int(port["nodePort"])] = f"{namespace}/{meta.get('name')}"
+        return wanted
+
+    async def _reconcile(self) -> None:
+        while True:
+            self._armed = False
+            self._again = False
+            wanted = self._wanted()
+            for port in [p for p in self._runners if wanted.get(p) != self._runners[p][0]]:
+                await self._close(port)
+            for port, owner in wanted.items():
+                if port not in self._runners and not self._stopped:
+                    await self._open(port, owner)
+            for port in [p for p in self.errors if p not in wanted]:
+                del self.errors[port]
+            if not self._again or self._stopped:
+                return
+
+    async def _open(self, port: int, owner: str) -> None:
+        async def handler(request: web.BaseRequest) -> web.StreamResponse:
+            return await self._handle(request, port)
+
+        runner = web.ServerRunner(web.Server(handler, access_log=None), handle_signals=False)
+        await runner.setup()
+        try:
+            await web.TCPSite(runner, self._host, port, reuse_address=True).start()
+        except OSError as exc:
+            await runner.cleanup()
+            self.errors[port] = f"cannot listen on {self._host}:{port} for {owner}: {exc.strerror or exc}"
+            log.warning("%s", self.errors[port])
+            return
+        self.errors.pop(port, None)
+        self._runners[port] = (owner, runner)
+        log.info("gateway %s listening on %s:%d", owner, self._host, port)
+
+    async def _close(self, port: int) -> None:
+        _, runner = self._runners.pop(port)
+        await runner.cleanup()
+
+    # ------------------------------------------------------------------------------------------- routing
+    def _snapshot(self) -> _Snapshot:
+        snap = self._snap
+        generation = self._generation
+        if snap is None or snap.generation != generation:
+            snap = self._snap = self._build(generation)
+        return snap
+
+    def _build(self, generation: int) -> _Snapshot:
+        snap = _Snapshot(self._store, generation)
+        gateways = self._store.list(_GW)[0]
+        services = self._store.list("services")[0]
+        vss = sorted(
+            self._store.list(_VS)[0],
+            key=lambda v: (v["metadata"].get("creationTimestamp", ""), v["metadata"]["name"]),
+        )
+        for svc in services:
+            spec, meta = svc.get("spec") or {}, svc.get("metadata") or {}
+            port = next((p for p in spec.get("ports") or [] if p.get("name") == GATEWAY_PORT_NAME), None)
+            if port is None or not port.get("nodePort") or int(port["nodePort"]) not in self._runners:
+                continue
+            namespace = str(meta.get("namespace") or "")
+            pod_labels = [
+                (p.get("metadata") or {}).get("labels") or {}
+                for p in self._store.list("pods", namespace=namespace)[0]
+                if _running(p)
+            ]
+            bound = set()
+            for gw in gateways:
+                gspec = gw.get("spec") or {}
+                sel = gspec.get("selector") or {}
+                if not any(_selects(sel, labels) for labels in pod_labels):
+                    continue
+                if not any(
+                    (s.get("port") or {}).get("number") == port.get("port")
+                    for s in gspec.get("servers") or []
+                ):
+                    continue
+                bound.add((gw["metadata"].get("namespace", ""), gw["metadata"]["name"]))
+            routes = []
+            for vs in vss:
+                vs_ns = vs["metadata"].get("namespace", "")
+                vspec = vs.get("spec") or {}
+                refs = {
+                    (g.split("/", 1)[0], g.split("/", 1)[1]) if "/" in g else (vs_ns, g)
+                    for g in vspec.get("gateways") or []
+                }
+                if refs & bound:
+                    routes.append(
+                        (
+                            vs_ns,
+                            tuple(str(h) for h in vspec.get("hosts") or []),
+                            list(vspec.get("http") or []),
+                        )
+                    )
+            snap.edges[int(port["nodePort"])] = _Edge(routes)
+        return snap
+
+    def _round_robin(self, key: tuple[str, str, str], pods: list[_Pod]) -> _Pod:
+        n = self._rr.get(key, 0)
+        self._rr[key] = n + 1
+        return pods[n % len(pods)]
+
+    def _weighted(self, route: list[Mapping[str, Any]]) -> Mapping[str, Any]:
+        if len(route) == 1:
+            return route[0]
+        weights = [int(d.get("weight") or 0) for d in route]
+        total = sum(weights)
+        if total <= 0:
+            return route[self._rng.randrange(len(route))]
+        x = self._rng.random() * total
+        for dest, weight in zip(route, weights, strict=True):
+            x -= weight
+            if x < 0:
+                return dest
+        return route[-1]
+
+    def _hit(self, part: Mapping[str, Any]) -> bool:
+        pct = fault_percent(part)
+        return pct >= 100.0 or (pct > 0 and self._rng.random() * 100.0 < pct)
+
+    def _call(
+        self, namespace: str, mesh: dict[str, _Service], host: str, *, sidecar: bool, user: str | None
+    ) -> _Call:
+        """One request from a pod (``sidecar``: whether it has one) to Service ``host`` in the namespace."""
+        svc = mesh.get(host)
+        if svc is None:
+            return _FAILED
+        if not sidecar or svc.vs is None:
+            if not svc.pods:
+                return _FAILED
+            return _Call(self._round_robin((namespace, host, ""), svc.pods))
+        headers = {"end-user": user} if user else {}
+        for rule in svc.vs:
+            if not rule_matches(rule, path="/", method="GET", headers=headers):
+                continue
+            delay = 0.0
+            fault = rule.get("fault") or {}
+            if fault.get("abort") and self._hit(fault["abort"]):
+                return _FAILED
+            if fault.get("delay") and self._hit(fault["delay"]):
+                delay = parse_duration(
+                    fault["delay"].get("fixedDelay") or fault["delay"].get("exponentialDelay")
+                )
+            route = rule.get("route") or []
+            if not route:
+                return _FAILED
+            dest = self._weighted(route).get("destination") or {}
+            target = mesh.get(_short_host(str(dest.get("host") or host), namespace))
+            if target is None:
+                return _FAILED
+            subset = str(dest.get("subset") or "")
+            if subset:
+                labels = target.subsets.get(subset)
+                if labels is None:
+                    return _FAILED  # a route to an undefined subset is a 503 in Istio
+                pods = [p for p in target.pods if _selects(labels, p.labels) or not labels]
+            else:
+                pods = target.pods
+            if not pods:
+                return _FAILED
+            return _Call(self._round_robin((namespace, target.name, subset), pods), delay)
+        return _FAILED  # no rule matched: Envoy answers 404 route-not-found
+
+    def _reviews(
+        self, namespace: str, mesh: dict[str, _Service], *, sidecar: bool, user: str | None
+    ) -> tuple[pages.ReviewsState, bool, str, float]:
+        """Productpage's reviews call with its timeout and one retry: (state, ratings ok, pod, seconds)."""
+        elapsed = 0.0
+        for _ in range(PRODUCTPAGE_TRIES):
+            call = self._call(namespace, mesh, "reviews", sidecar=sidecar, user=user)
+            if call.pod is None:
+                continue
+            version = call.pod.labels.get("version", "v1")
+            spent = call.delay
+            ratings_ok = True
+            if version in RATINGS_TIMEOUT:
+                rcall = self._call(namespace, mesh, "ratings", sidecar=call.pod.sidecar, user=user)
+                limit = RATINGS_TIMEOUT[version]
+                if rcall.pod is None:
+                    ratings_ok = False
+                elif rcall.delay >= limit:
+                    ratings_ok, spent = False, spent + limit
+                else:
+                    spent += rcall.delay
+            if spent >= PRODUCTPAGE_TIMEOUT:
+                elapsed += PRODUCTPAGE_TIMEOUT
+                continue
+            state: pages.ReviewsState = version if version in ("v2", "v3") else "v1"  # type: ignore[assignment]
+            return state, ratings_ok, call.pod.name, elapsed + spent
+        return "unavailable", True, "", elapsed
+
+    # ------------------------------------------------------------------------------------------- requests
+    def _user(self, request: web.BaseRequest) -> str | None:
+        raw = request.cookies.get(SESSION_COOKIE)
+        if not raw:
+            return None
+        if raw in self._users:
+            return self._users[raw]
+        user: str | None = None
+        with contextlib.suppress(ValueError, binascii.Error, AttributeError):
+            user = json.loads(base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4))).get("user") or None
+        if len(self._users) > 4096:
+            self._users.clear()
+        self._users[raw] = user
+        return user
+
+    async def _handle(self, request: web.BaseRequest, port: int) -> web.StreamResponse:
+        snap = self._snapshot()
+        edge = snap.edges.get(port)
+        path = request.rel_url.path
+        host = (request.host or "").rsplit(":", 1)[0]
+        dest = None
+        if edge is not None:
+            for vs_ns, hosts, rules in edge.routes:
+                if "*" not in hosts and host not in hosts:
+                    continue
+                for rule in rules:
+                    if rule_matches(rule, path=path, method=request.method, headers=request.headers):
+                        route = rule.get("route") or []
+                        if route:
+                            dest = (vs_ns, self._weighted(route).get("destination") or {})
+                        break
+                if dest is not None:
+                    break
+        if dest is None:
+            return web.Response(status=404, headers=_SERVER_HEADERS)
+        namespace, destination = dest
+        mesh = snap.mesh(namespace)
+        service = _short_host(str(destination.get("host") or ""), namespace)
+        svc = mesh.get(service)
+        if service != "productpage" or svc is None:
+            return web.Response(
+                status=503, body=_NO_UPSTREAM, content_type="text/plain", headers=_SERVER_HEADERS
+            )
+        subset = str(destination.get("subset") or "")
+        candidates = svc.pods
+        if subset and subset in svc.subsets:
+            candidates = [p for p in svc.pods if _selects(svc.subsets[subset], p.labels)]
+        if not candidates:
+            return web.Response(
+                status=503, body=_NO_UPSTREAM, content_type="text/plain", headers=_SERVER_HEADERS
+            )
+        productpage = self._round_robin((namespace, "productpage", subset), candidates)
+        return await self._productpage(request, path, namespace, mesh, productpage)
+
+    async def _productpage(
+        self, request: web.BaseRequest, path: str, namespace: str, mesh: dict[str, _Service], pod: _Pod
+    ) -> web.StreamResponse:
+        if path == "/productpage":
+            user = self._user(request)
+            details = self._call(namespace, mesh, "details", sidecar=pod.sidecar, user=user)
+            details_ok = details.ok and details.delay < PRODUCTPAGE_TIMEOUT
+            state, ratings_ok, reviews_pod, seconds = self._reviews(
+                namespace, mesh, sidecar=pod.sidecar, user=user
+            )
+            seconds += min(details.delay, PRODUCTPAGE_TIMEOUT)
+            if seconds > 0 and self._delay_scale > 0:
+                await asyncio.sleep(seconds * self._delay_scale)
+            body = self._pages.productpage(
+                user=user, details_ok=details_ok, reviews=state, ratings_ok=ratings_ok, pod=reviews_pod
+            )
+            return web.Response(body=body, content_type=_HTML, charset="utf-8", headers=_SERVER_HEADERS)
+        if path == "/login":
+            if request.method != "POST":
+                return web.Response(status=405, headers=_SERVER_HEADERS)
+            form = await request.post()
+            user = str(form.get("username") or "")
+            resp = web.Response(
+                status=302, headers={**_SERVER_HEADERS, "Location": request.headers.get("Referer", "None")}
+            )
+            cookie = base64.urlsafe_b64encode(json.dumps({"user": user}).encode()).decode().rstrip("=")
+            resp.set_cookie(SESSION_COOKIE, cookie, path="/", httponly=True)
+            return resp
+        if path == "/logout":
+            resp = web.Response(
+                status=302, headers={**_SERVER_HEADERS, "Location": request.headers.get("Referer", "None")}
+            )
+            resp.del_cookie(SESSION_COOKIE, path="/")
+            return resp
+        if path.startswith("/static/"):
+            if path.endswith(".css"):
+                return web.Response(body=pages.STYLESHEET, content_type="text/css", headers=_SERVER_HEADERS)
+            return web.Response(status=404, headers=_SERVER_HEADERS)
+        return self._api(path, namespace, mesh, pod)
+
+    def _api(self, path: str, namespace: str, mesh: dict[str, _Service], pod: _Pod) -> web.StreamResponse:
+        parts = [p for p in path.split("/") if p]
+        if parts[:3] != ["api", "v1", "products"]:
+            return web.Response(status=404, headers=_SERVER_HEADERS)
+        rest = parts[3:]
+        if not rest:
+            return _json(pages.products_json())
+        if rest[0] != str(pages.PRODUCT_ID) or len(rest) > 2:
+            return web.Response(status=404, headers=_SERVER_HEADERS)
+        if len(rest) == 1:
+            ok = self._call(namespace, mesh, "details", sidecar=pod.sidecar, user=None).ok
+            return _json(pages.details_json()) if ok else _json(b'{"error": "details unavailable"}', 503)
+        if rest[1] == "reviews":
+            state, ratings_ok, reviews_pod, _ = self._reviews(namespace, mesh, sidecar=pod.sidecar, user=None)
+            if state == "unavailable":
+                return _json(
+                    b'{"error": "Sorry, product reviews are currently unavailable for this book."}', 503
+                )
+            return _json(pages.reviews_json(pod=reviews_pod, state=state, ratings_ok=ratings_ok))
+        if rest[1] == "ratings":
+            ok = self._call(namespace, mesh, "ratings", sidecar=pod.sidecar, user=None).ok
+            return _json(pages.ratings_json()) if ok else _json(b'{"error": "ratings unavailable"}', 503)
+        return web.Response(status=404, headers=_SERVER_HEADERS)
+
+
+def _json(body: bytes, status: int = 200) -> web.Response:
+    return web.Response(status=status, body=body, content_type="application/json", headers=_SERVER_HEADERS)
+
+
+def attach(store: Store, loop: asyncio.AbstractEventLoop, *, seed: int | None = None) -> DataPlane:
+    """The Sandbox's plugin hook: called on its running loop; the Sandbox awaits ``stop()`` on shutdown."""
+    plane = DataPlane(store, seed=seed)
+    plane._start_task = loop.create_task(plane.start())
+    return plane

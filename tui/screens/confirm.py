@@ -1,0 +1,61 @@
+"""The confirmation every destructive action goes through; it always names the kubeconfig context."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Static
+
+
+class ConfirmScreen(ModalScreen[bool]):
+    """Dismisses with True only on an explicit yes; ``esc``, ``n`` and the default button say no."""
+
+    BINDINGS = [
+        Binding("y", "answer(True)", "Yes"),
+        Binding("n,escape", "answer(False)", "No"),
+    ]
+
+    def __init__(
+        self,
+        title: str,
+        body_lines: Sequence[str],
+        *,
+        context: str,
+        confirm_label: str = "Yes",
+        destructive: bool = True,
+    ) -> None:
+        super().__init__()
+        self._title = title
+        self._body = list(body_lines)
+        self._context = context
+        self._confirm_label = confirm_label
+        self._destructive = destructive
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="confirm-dialog"):
+            yield Static(Text(self._title, style="bold"), id="confirm-title")
+            yield Static(Text.assemble("context: ", (self._context, "bold")), id="confirm-context")
+            yield Static(Text("\n".join(self._body)), id="confirm-body")
+            with Horizontal(id="confirm-buttons"):
+                yield Button(
+                    f"{self._confirm_label} (y)",
+                    id="confirm-yes",
+                    variant="error" if self._destructive else "primary",
+                )
+                yield Button("Cancel (n)", id="confirm-no")
+
+    def on_mount(self) -> None:
+        self.query_one("#confirm-no", Button).focus()
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "confirm-yes")
+
+    def action_answer(self, answer: bool) -> None:
+        self.dismiss(answer)
