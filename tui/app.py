@@ -20,6 +20,7 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.reactive import var
+from textual.visual import VisualType
 from textual.widgets import Footer, TabbedContent, TabPane
 from textual.worker import Worker
 
@@ -68,11 +69,11 @@ class IstioCommands(Provider):
             ("Help", "Show every key binding (?)", app.action_help, True),
             ("Quit", "Leave istio-tui (q)", app.action_quit_app, True),
             ("Command prompt", "Switch namespace or work area (:)", app.action_command_prompt, True),
-            ("All namespaces", "Show pods in every namespace (:all)", lambda: app.switch_namespace(None), True),
+            ("All namespaces", "Pods in every namespace (:all)", _bind(app.switch_namespace, None), True),
         ]
         for pane in PANES:
             entries.append(
-                (f"Go to {pane.TITLE}", f"Show the {pane.TITLE} work area", _bind(app.show_pane, pane.PANE_ID), True)
+                (f"Go to {pane.TITLE}", f"The {pane.TITLE} area", _bind(app.show_pane, pane.PANE_ID), True)
             )
             for action in pane.ACTIONS:
                 enabled = not (action.destructive and app.readonly)
@@ -81,13 +82,15 @@ class IstioCommands(Provider):
                     (
                         f"{pane.TITLE}: {action.title}",
                         action.help + key if enabled else f"disabled: {READ_ONLY_REASON}",
-                        _bind(app.run_pane_action, pane.PANE_ID, action.action),
+                        _bind(app.run_pane_action, pane.PANE_ID, action.action)
+                        if enabled
+                        else _bind(app.refuse_readonly, action.title),
                         enabled,
                     )
                 )
         return entries
 
-    def _display(self, title: str, enabled: bool, highlighted: Text | None = None) -> Text:
+    def _display(self, title: str, enabled: bool, highlighted: VisualType | None = None) -> VisualType:
         if enabled:
             return highlighted or Text(title)
         return Text.assemble((title, "dim strike"), (f"  ({READ_ONLY_REASON})", "dim italic"))
@@ -119,7 +122,7 @@ class IstioApp(WorkerErrors, App[None]):
         Binding("ctrl+c", "quit_app", "Quit", show=False, priority=True, id="app.quit-ctrl-c"),
         Binding("colon", "command_prompt", "Command", key_display=":", id="app.command"),
         *[
-            Binding(f"f{i}", f"show_pane('{pane.PANE_ID}')", pane.TITLE, show=False, id=f"app.pane-{pane.PANE_ID}")
+            Binding(f"f{i}", f"show_pane('{pane.PANE_ID}')", pane.TITLE, show=False, id=f"app.{pane.PANE_ID}")
             for i, pane in enumerate(PANES, start=1)
         ],
     ]
@@ -146,7 +149,8 @@ class IstioApp(WorkerErrors, App[None]):
         self.sandbox_kubeconfig = sandbox_kubeconfig
         self.clock = clock
         self.recent_namespaces: list[str] = []
-        self._initial_pane = initial_pane if any(p.PANE_ID == initial_pane for p in PANES) else PANES[0].PANE_ID
+        known = {p.PANE_ID for p in PANES}
+        self._initial_pane = initial_pane if initial_pane in known else PANES[0].PANE_ID
         self._connection: dict[str, str] = {}
         self._ns_feed: WatchFeed[tuple[str, dict[str, str]]] | None = None
         self._ns_state: dict[str, tuple[str, dict[str, str]]] = {}
@@ -222,6 +226,9 @@ class IstioApp(WorkerErrors, App[None]):
             message = f"{what} failed unexpectedly: {type(err).__name__}: {err}"
         self.notify(message, title="Error", severity="error", timeout=10, markup=False)
 
+    def refuse_readonly(self, what: str) -> None:
+        self.notify(f"{what} is disabled in {READ_ONLY_REASON}", severity="warning")
+
     def switch_namespace(self, name: str | None) -> None:
         """Point the pod table at ``name`` (None: all namespaces) and remember it for the 1-9 keys."""
         if name:
@@ -242,13 +249,13 @@ class IstioApp(WorkerErrors, App[None]):
 
     def _focus_pane(self, pane_id: str) -> None:
         for pane in self.query(WorkPane):
-            if pane.PANE_ID == pane_id:
+            if pane_id == pane.PANE_ID:
                 pane.focus_content()
 
     def run_pane_action(self, pane_id: str, action: str) -> None:
         self.show_pane(pane_id)
         for pane in self.query(WorkPane):
-            if pane.PANE_ID == pane_id:
+            if pane_id == pane.PANE_ID:
                 self.call_later(self.run_action, action, pane)
 
     @on(TabbedContent.TabActivated)
@@ -325,7 +332,7 @@ class IstioApp(WorkerErrors, App[None]):
             self.notify(f"{name!r} is not a valid namespace name", severity="warning")
         else:
             if self.namespace_labels and name not in self.namespace_labels:
-                self.notify(f"namespace {name!r} does not exist (yet); watching it anyway", severity="warning")
+                self.notify(f"namespace {name!r} does not exist yet; watching it anyway", severity="warning")
             self.switch_namespace(name)
 
     # --- help
@@ -358,11 +365,11 @@ class IstioApp(WorkerErrors, App[None]):
             rows = [
                 (
                     a.key_display or a.key or "(palette)",
-                    a.help if not (a.destructive and self.readonly) else f"{a.help} — disabled: {READ_ONLY_REASON}",
+                    f"{a.help} — disabled: {READ_ONLY_REASON}" if a.destructive and self.readonly else a.help,
                 )
                 for a in pane.ACTIONS
             ]
-            sections.append((pane.TITLE, [*rows, *pane.HELP]))
+            sections.append((pane.TITLE, [*rows, *pane.KEY_HELP]))
         return sections
 
     def _help_footer(self) -> list[str]:
@@ -371,5 +378,5 @@ class IstioApp(WorkerErrors, App[None]):
             lines.append("READ-ONLY: nothing that changes the cluster is bound.")
         if self.sandbox_kubeconfig:
             lines.append(f"Sandbox kubeconfig: {self.sandbox_kubeconfig}")
-            lines.append(f"  seed it:  kubectl --kubeconfig {self.sandbox_kubeconfig} create deployment web --image=nginx")
+            lines.append(f"  kubectl --kubeconfig {self.sandbox_kubeconfig} get pods -A")
         return lines

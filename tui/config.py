@@ -114,6 +114,8 @@ def load_settings(args: argparse.Namespace, *, env: Mapping[str, str] = os.envir
     def pick(flag: str, env_names: tuple[str, ...]) -> tuple[str | None, str]:
         value = getattr(args, flag, None)
         if value is not None:
+            if not str(value).strip():
+                raise ConfigError(f"--{flag} needs a value", hint=f"leave out --{flag} to use the default")
             return str(value), f"--{flag}"
         for name in env_names:
             if env.get(name):

@@ -21,6 +21,7 @@ import queue
 import re
 import socket
 import threading
+import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -222,6 +223,8 @@ def _status_error(code: int, body: bytes, *, server: str, context: str, what: st
     message = _one_line(status.get("message") or body.decode("utf-8", "replace")[:300] or f"HTTP {code}")
     reason = str(status.get("reason") or "")
     hint = _HINTS.get(code, "")
+    if reason == "AlreadyExists":
+        hint = "pick another name or edit the existing object"
     kwargs: dict[str, Any] = {"hint": hint, "code": code, "reason": reason, "status": status}
     if code == 401:
         return Unauthorized(
@@ -348,14 +351,12 @@ class Watch:
         field_selector: str | None,
         timeout_seconds: int,
     ) -> None:
-        if timeout_seconds <= 0:
-            raise ValueError("timeout_seconds must be positive")
         self._cluster = cluster
         self._res = res
         self._namespace = namespace
         self._label_selector = label_selector
         self._field_selector = field_selector
-        self._timeout_seconds = timeout_seconds
+        self._timeout_seconds = max(1, int(timeout_seconds))
         self._stopped = threading.Event()
         self._lock = threading.Lock()
         self._live: urllib3.BaseHTTPResponse | None = None
@@ -376,7 +377,7 @@ class Watch:
         try:
             while True:
                 item = self._queue.get()
-                if item is None:
+                if item is None or self._stopped.is_set():
                     return
                 if isinstance(item, BaseException):
                     raise item
@@ -386,10 +387,11 @@ class Watch:
 
     def stop(self) -> None:
         self._stopped.set()
+        # Under the lock: the reader clears ``_live`` under it before the connection can return to the pool,
+        # so we never shut down a socket that another request is already reusing.
         with self._lock:
-            live = self._live
-        if live is not None:
-            _shutdown_response(live)
+            if self._live is not None:
+                _shutdown_response(self._live)
         # Wake the consumer even if the queue is full: drop one event, the iteration is over anyway.
         while True:
             try:
@@ -419,9 +421,17 @@ class Watch:
                         self._relist()
                         need_list = False
                         down_since_announce = False
+                    opened = time.monotonic()
                     need_list = self._stream(recovering=down_since_announce)
                     down_since_announce = False
-                    delay = 0.1
+                    if need_list or time.monotonic() - opened >= 1.0:
+                        delay = 0.1
+                    else:
+                        # A server that ends every stream at once (e.g. while shutting down) must not be
+                        # hammered: back off as if the connection had failed, but quietly.
+                        if self._stopped.wait(delay):
+                            return
+                        delay = min(delay * 2, BACKOFF_CAP)
                 except Gone:
                     need_list = True
                 except (Unreachable, _Transient) as exc:
@@ -475,7 +485,7 @@ class Watch:
         self._emit(WatchEvent("SYNCED", objects=dict(new_state)))
 
     def _stream(self, *, recovering: bool) -> bool:
-        """One watch request. Returns True when a relist is needed (410 inside the stream)."""
+        """One watch request. Returns True when a relist is needed (410, or a resourceVersion too large)."""
         query: dict[str, str] = {
             "watch": "true",
             "allowWatchBookmarks": "true",
@@ -499,6 +509,8 @@ class Watch:
             if resp.status >= 300:
                 body = resp.read()
                 err = self._cluster._error(resp.status, body, what=f"watch {self._res.plural}")
+                if _rv_too_large(err.status):
+                    return True
                 if err.code >= 500 or err.code == 429:
                     raise _Transient(str(err))
                 raise err
@@ -522,8 +534,9 @@ class Watch:
             with self._lock:
                 self._live = None
             with contextlib.suppress(Exception):
-                resp.release_conn()
                 resp.close()
+            with contextlib.suppress(Exception):
+                resp.release_conn()
 
     def _handle_line(self, line: bytes) -> bool:
         try:
@@ -539,7 +552,7 @@ class Watch:
             return False
         if etype == "ERROR":
             code = int(obj.get("code") or 0)
-            if code == 410:
+            if code == 410 or _rv_too_large(obj):
                 return True
             message = _one_line(obj.get("message") or "watch error")
             raise _Transient(f"watch of {self._res.plural} reported: {message} ({code})")
@@ -563,6 +576,12 @@ class _Transient(KubeError):
     """A failure worth retrying inside a watch (5xx, 429, a broken line); never leaves this module."""
 
 
+def _rv_too_large(status: Mapping[str, Any]) -> bool:
+    """The server is behind the version we resume from (e.g. restarted without its state): list again."""
+    causes = (status.get("details") or {}).get("causes") or []
+    return any(isinstance(c, dict) and c.get("reason") == "ResourceVersionTooLarge" for c in causes)
+
+
 def _rv(obj: Obj) -> str:
     return str((obj.get("metadata") or {}).get("resourceVersion") or "")
 
@@ -570,9 +589,12 @@ def _rv(obj: Obj) -> str:
 def _iter_lines(resp: urllib3.BaseHTTPResponse) -> Iterator[bytes]:
     buf = b""
     for chunk in resp.stream(amt=None, decode_content=True):
-        buf += chunk
-        while b"\n" in buf:
-            line, buf = buf.split(b"\n", 1)
+        if b"\n" not in chunk:
+            buf += chunk
+            continue
+        lines = (buf + chunk).split(b"\n")
+        buf = lines.pop()
+        for line in lines:
             if line.strip():
                 yield line
     if buf.strip():
@@ -625,6 +647,10 @@ class Cluster:
         configuration = k8s_client.Configuration()
         capture = _LogCapture()
         root = logging.getLogger()
+        if not root.handlers:
+            # The client calls logging.error() when a token refresh fails; on a bare root logger that runs
+            # basicConfig() and every later library warning would print over the TUI.
+            root.addHandler(logging.NullHandler())
         root.addHandler(capture)
         try:
             k8s_config.load_kube_config(
@@ -681,16 +707,8 @@ class Cluster:
             if query:
                 url += "?" + urlencode(query)
             resp = self._api.call_api(method, url, header_params=headers, body=body, _request_timeout=timeout)
-        except OpenApiException as exc:
-            raise Unreachable(
-                f"cannot reach the API server at {self.server}: {_describe_transport_error(exc)}",
-                hint="check that the cluster is running and the context is right",
-            ) from None
-        except (urllib3.exceptions.HTTPError, http.client.HTTPException, OSError) as exc:
-            raise Unreachable(
-                f"cannot reach the API server at {self.server}: {_describe_transport_error(exc)}",
-                hint="check that the cluster is running and the context is right",
-            ) from None
+        except (OpenApiException, urllib3.exceptions.HTTPError, http.client.HTTPException, OSError) as exc:
+            raise self._unreachable(exc) from None
         except ConfigException as exc:
             raise ConfigError(
                 f"context '{self.context}': refreshing the credentials failed: {_one_line(str(exc))}",
@@ -698,6 +716,16 @@ class Cluster:
             ) from None
         raw: urllib3.BaseHTTPResponse = resp.response
         return raw
+
+    def _unreachable(self, exc: BaseException) -> Unreachable:
+        reason = _describe_transport_error(exc)
+        if reason.startswith("TLS"):
+            hint = "check the cluster's certificate-authority-data and the server URL in the kubeconfig"
+        elif "DNS" in reason:
+            hint = "check the server URL in the kubeconfig"
+        else:
+            hint = "check that the cluster is running and the context is right"
+        return Unreachable(f"cannot reach the API server at {self.server}: {reason}", hint=hint)
 
     def _error(self, code: int, body: bytes, *, what: str) -> KubeError:
         return _status_error(code, body, server=self.server, context=self.context, what=what)

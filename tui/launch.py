@@ -32,6 +32,7 @@ def run_tui(args: argparse.Namespace) -> int:
 
     settings = load_settings(args)
     sandbox = None
+    cluster: Cluster | None = None
     kubeconfig: str | None = None
     try:
         if settings.sandbox:
@@ -48,6 +49,8 @@ def run_tui(args: argparse.Namespace) -> int:
         info = cluster.info()
         IstioApp(settings=settings, cluster=cluster, info=info, sandbox_kubeconfig=kubeconfig).run()
     finally:
+        if cluster is not None:
+            cluster.close()
         if sandbox is not None:
             sandbox.stop()
     return 0

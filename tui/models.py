@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -399,12 +399,12 @@ def pod_cells(
     cells = (
         row.name,
         row.ready_text,
+        sidecar_mark(row, namespace_labels),
         row.status,
         str(row.restarts),
         format_age(row.created, now),
         row.ip or "<none>",
         row.node or "<none>",
-        sidecar_mark(row, namespace_labels),
     )
     return (row.namespace, *cells) if all_namespaces else cells
 
@@ -598,3 +598,98 @@ class LeftoverItem:
     kind: str
     name: str
     detail: str = ""
+
+
+def pod_yaml(pod: Mapping[str, Any]) -> str:
+    """The pod as ``kubectl get -o yaml`` shows it, without managedFields noise."""
+    import yaml
+
+    meta = dict(pod.get("metadata") or {})
+    meta.pop("managedFields", None)
+    return str(yaml.safe_dump({**pod, "metadata": meta}, sort_keys=False, default_flow_style=False))
+
+
+def _describe_state(state: Mapping[str, Any]) -> str:
+    for name in ("running", "waiting", "terminated"):
+        if name in state:
+            detail = state[name] or {}
+            reason = detail.get("reason") or ""
+            extra = f" ({reason})" if reason else ""
+            if name == "terminated":
+                extra += f" exit code {detail.get('exitCode', 0)}"
+            return f"{name.capitalize()}{extra}"
+    return "Unknown"
+
+
+def describe_pod(pod: Mapping[str, Any], events: Sequence[Mapping[str, Any]], *, now: datetime) -> str:
+    """A ``kubectl describe pod`` style summary: identity, containers with their state, conditions, events."""
+    meta = pod.get("metadata") or {}
+    spec = pod.get("spec") or {}
+    status = pod.get("status") or {}
+    row = build_pod_row(pod)
+    lines = [
+        f"Name:          {row.name}",
+        f"Namespace:     {row.namespace}",
+        f"Node:          {row.node or '<none>'}",
+        f"Start Time:    {meta.get('creationTimestamp', '<unknown>')} ({format_age(row.created, now)} ago)",
+        f"Labels:        {_kv(meta.get('labels'))}",
+        f"Annotations:   {_kv(meta.get('annotations'))}",
+        f"Status:        {row.status}",
+        f"Ready:         {row.ready_text}",
+        f"IP:            {row.ip or '<none>'}",
+        f"Sidecar:       {'istio-proxy' if row.has_sidecar else '<none>'}",
+    ]
+    owners = [f"{o.get('kind')}/{o.get('name')}" for o in meta.get("ownerReferences") or ()]
+    lines.append(f"Controlled By: {', '.join(owners) or '<none>'}")
+    statuses = {
+        cs.get("name"): cs
+        for cs in [*(status.get("initContainerStatuses") or ()), *(status.get("containerStatuses") or ())]
+    }
+    sections = (("Init Containers", spec.get("initContainers")), ("Containers", spec.get("containers")))
+    for title, containers in sections:
+        if not containers:
+            continue
+        lines.append(f"{title}:")
+        for c in containers:
+            cs = statuses.get(c.get("name")) or {}
+            sidecar = "  (native sidecar)" if c.get("restartPolicy") == "Always" else ""
+            lines.append(f"  {c.get('name')}:{sidecar}")
+            lines.append(f"    Image:         {c.get('image', '')}")
+            ports = ", ".join(
+                f"{p.get('containerPort')}/{p.get('protocol', 'TCP')}" for p in c.get("ports") or ()
+            )
+            lines.append(f"    Ports:         {ports or '<none>'}")
+            lines.append(f"    State:         {_describe_state(cs.get('state') or {})}")
+            lines.append(f"    Ready:         {bool(cs.get('ready'))}")
+            lines.append(f"    Restart Count: {cs.get('restartCount', 0)}")
+    lines.append("Conditions:")
+    for cond in status.get("conditions") or ():
+        lines.append(f"  {cond.get('type', ''):<26}{cond.get('status', '')}")
+    lines.append("Events:")
+    if not events:
+        lines.append("  <none>")
+    for ev in sorted(events, key=lambda e: str(e.get("lastTimestamp") or e.get("eventTime") or "")):
+        when = parse_time(ev.get("lastTimestamp") or ev.get("eventTime") or ev.get("firstTimestamp"))
+        age = format_age(when, now) if when else "<unknown>"
+        source = (ev.get("source") or {}).get("component") or ev.get("reportingComponent") or ""
+        kind, reason = ev.get("type", "Normal"), ev.get("reason", "")
+        lines.append(f"  {kind:<8}{reason:<18}{age:>8}  {source:<18}{ev.get('message', '')}")
+    return "\n".join(lines)
+
+
+def _kv(mapping: Mapping[str, Any] | None) -> str:
+    if not mapping:
+        return "<none>"
+    return ("\n" + " " * 15).join(f"{k}={v}" for k, v in sorted(mapping.items()))
+
+
+def events_for(
+    events: Sequence[Mapping[str, Any]], *, name: str, uid: str = ""
+) -> list[Mapping[str, Any]]:
+    """Only this pod's events (some servers ignore the involvedObject field selector)."""
+    out = []
+    for ev in events:
+        obj = ev.get("involvedObject") or ev.get("regarding") or {}
+        if obj.get("name") == name and (not uid or not obj.get("uid") or obj.get("uid") == uid):
+            out.append(ev)
+    return out

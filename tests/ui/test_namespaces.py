@@ -1,9 +1,10 @@
-"""The namespace view against the sandbox: live rows, the label toggle, conflicts, read-only and the restart flow."""
+"""The namespace view against the sandbox: live rows, the label toggle, conflicts, read-only, restarts."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,6 +16,7 @@ from tui.app import IstioApp
 from tui.config import Settings
 from tui.istio.injection import has_sidecar
 from tui.kube import Cluster
+from tui.sandbox.cluster import Sandbox
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.injection import ConflictScreen, RevisionScreen
 from tui.screens.namespaces import NamespacesPane
@@ -23,19 +25,46 @@ SIZE = (120, 36)
 DEADLINE_S = 15.0
 
 
+@pytest.fixture
+def make_cluster(tmp_path: Path) -> Iterator[Callable[..., Cluster]]:
+    """Sandboxes with a chosen kubelet version (1.33+ injects native sidecars), stopped after the test."""
+    started: list[tuple[Sandbox, Cluster]] = []
+
+    def make(*, kubelet_version: str) -> Cluster:
+        sb = Sandbox(port=0, seed=0, pod_start_seconds=0.1, kubelet_version=kubelet_version)
+        sb.start()
+        path = sb.write_kubeconfig(tmp_path / f"kubeconfig-{len(started)}")
+        c = Cluster.from_kubeconfig(path=str(path), context="sandbox")
+        started.append((sb, c))
+        return c
+
+    yield make
+    for sb, c in started:
+        c.close()
+        sb.stop()
+
+
 def make_app(cluster: Cluster, *, readonly: bool = False) -> IstioApp:
     return IstioApp(
         settings=Settings(readonly=readonly), cluster=cluster, info=cluster.info(), initial_pane="namespaces"
     )
 
 
-async def until(pilot: Pilot[Any], check: Callable[[], object], what: str, timeout: float = DEADLINE_S) -> None:
+async def until(pilot: Pilot[Any], check: Callable[[], object], what: str, limit: float = DEADLINE_S) -> None:
     """Poll a condition while the app keeps running; fail with ``what`` at the deadline."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + limit
     while not check():
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {what}")
         await pilot.pause(0.05)
+
+
+def label(cluster: Cluster, namespace: str, key: str) -> str | None:
+    return labels_of(cluster, namespace).get(key)
+
+
+def ratio(app: IstioApp, namespace: str) -> str | None:
+    return cell(app, namespace, "sidecars") if namespace in table(app).rows else None
 
 
 def labels_of(cluster: Cluster, name: str) -> dict[str, str]:
@@ -43,7 +72,8 @@ def labels_of(cluster: Cluster, name: str) -> dict[str, str]:
 
 
 def create_namespace(cluster: Cluster, name: str, **labels: str) -> None:
-    cluster.create(kube.NAMESPACES, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": labels}})
+    body = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": labels}}
+    cluster.create(kube.NAMESPACES, body)
 
 
 def create_deployment(cluster: Cluster, namespace: str, name: str, replicas: int = 2) -> None:
@@ -69,7 +99,8 @@ def create_deployment(cluster: Cluster, namespace: str, name: str, replicas: int
 def create_injector(cluster: Cluster, revision: str = "default") -> None:
     """The webhooks istiod's chart installs; the sandbox simulates injection once this exists."""
     rules = [{"operations": ["CREATE"], "apiGroups": [""], "apiVersions": ["v1"], "resources": ["pods"]}]
-    not_false = {"matchExpressions": [{"key": "sidecar.istio.io/inject", "operator": "NotIn", "values": ["false"]}]}
+    opt_out = {"key": "sidecar.istio.io/inject", "operator": "NotIn", "values": ["false"]}
+    not_false = {"matchExpressions": [opt_out]}
     client = {"service": {"name": "istiod", "namespace": "istio-system", "path": "/inject", "port": 443}}
 
     def hook(name: str, ns_selector: dict[str, Any], obj_selector: dict[str, Any]) -> dict[str, Any]:
@@ -139,9 +170,8 @@ def confirm_text(app: IstioApp) -> str:
 
 
 def pods_of(cluster: Cluster, namespace: str) -> list[dict[str, Any]]:
-    return [
-        p for p in cluster.list(kube.PODS, namespace=namespace).items if not p["metadata"].get("deletionTimestamp")
-    ]
+    items = cluster.list(kube.PODS, namespace=namespace).items
+    return [p for p in items if not p["metadata"].get("deletionTimestamp")]
 
 
 async def test_rows_show_mode_and_sidecar_count_live(cluster: Cluster) -> None:
@@ -151,7 +181,7 @@ async def test_rows_show_mode_and_sidecar_count_live(cluster: Cluster) -> None:
     create_deployment(cluster, "shop", "web", replicas=3)
     app = make_app(cluster)
     async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, lambda: "shop" in table(app).rows and cell(app, "shop", "sidecars") == "0/3", "0/3")
+        await until(pilot, lambda: ratio(app, "shop") == "0/3", "0/3")
         assert cell(app, "shop", "mode") == "istio-injection=enabled"
         assert cell(app, "shop", "restart") == "3 pods"
         assert cell(app, "canary", "mode") == "istio.io/rev=1-24"
@@ -159,7 +189,7 @@ async def test_rows_show_mode_and_sidecar_count_live(cluster: Cluster) -> None:
         assert cell(app, "default", "mode") == "none"
         create_namespace(cluster, "late")
         await until(pilot, lambda: "late" in table(app).rows, "a namespace created later")
-        names = [str(k.value) for k in table(app).rows]
+        names = [str(r.key.value) for r in table(app).ordered_rows]
         assert names == sorted(names)
         cluster.delete(kube.NAMESPACES, "late")
         await until(pilot, lambda: "late" not in table(app).rows, "the deleted namespace to go")
@@ -177,21 +207,21 @@ async def test_toggle_sets_the_label_with_a_merge_patch(cluster: Cluster) -> Non
         assert "set label istio-injection=enabled" in text
         assert app.context_name in text
         assert "Preflight" in text
-        # Someone else labels the namespace while the dialog is open: a replace from our stale copy would drop it.
+        # Someone labels the namespace while the dialog is open: a replace from a stale copy would drop it.
         cluster.patch(kube.NAMESPACES, "shop", {"metadata": {"labels": {"owner": "ops"}}})
         await pilot.press("y")
-        await until(pilot, lambda: labels_of(cluster, "shop").get("istio-injection") == "enabled", "the label")
+        await until(pilot, lambda: label(cluster, "shop", "istio-injection") == "enabled", "the label")
         labels = labels_of(cluster, "shop")
         assert labels["team"] == "payments"
         assert labels["owner"] == "ops"
-        await until(pilot, lambda: cell(app, "shop", "mode") == "istio-injection=enabled", "the row to follow")
+        await until(pilot, lambda: cell(app, "shop", "mode") == "istio-injection=enabled", "the row")
 
         # Toggling again disables it, again as a patch that names the label.
         await pilot.press("i")
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the second confirmation")
         assert "set label istio-injection=disabled (now enabled)" in confirm_text(app)
         await pilot.press("y")
-        await until(pilot, lambda: labels_of(cluster, "shop").get("istio-injection") == "disabled", "disabled")
+        await until(pilot, lambda: label(cluster, "shop", "istio-injection") == "disabled", "disabled")
         assert labels_of(cluster, "shop")["owner"] == "ops"
 
 
@@ -279,7 +309,7 @@ async def test_ambient_needs_no_restart_and_warns_about_waypoints(cluster: Clust
         assert "needs no restart" in text
         assert "waypoint" in text
         await pilot.press("y")
-        await until(pilot, lambda: labels_of(cluster, "shop").get("istio.io/dataplane-mode") == "ambient", "ambient")
+        await until(pilot, lambda: label(cluster, "shop", "istio.io/dataplane-mode") == "ambient", "ambient")
 
 
 async def test_readonly_refuses_the_toggle(cluster: Cluster) -> None:
@@ -298,31 +328,50 @@ async def test_readonly_refuses_the_toggle(cluster: Cluster) -> None:
 
 
 @pytest.mark.parametrize("kubelet_version", ["v1.32.0", "v1.33.0"], ids=["classic", "native"])
-async def test_restart_flow_ends_with_sidecars(kubelet_version: str, make_cluster: Callable[..., Cluster]) -> None:
+async def test_restart_flow_ends_with_sidecars(
+    kubelet_version: str, make_cluster: Callable[..., Cluster]
+) -> None:
     cluster = make_cluster(kubelet_version=kubelet_version)
     create_injector(cluster)
     create_namespace(cluster, "shop")
     create_deployment(cluster, "shop", "web", replicas=2)
     app = make_app(cluster)
     async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, lambda: "shop" in table(app).rows and cell(app, "shop", "sidecars") == "0/2", "0/2")
+        await until(pilot, lambda: ratio(app, "shop") == "0/2", "0/2")
         await select(pilot, app, "shop")
         await pilot.press("i")
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the label confirmation")
         await pilot.press("y")
-        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen) and "Restart" in confirm_text(app), "offer")
+
+        def asked() -> bool:
+            return isinstance(app.screen, ConfirmScreen) and "Restart" in confirm_text(app)
+
+        await until(pilot, asked, "the restart offer")
         text = confirm_text(app)
         assert "Deployment web" in text
         assert "still lack a sidecar" in text
         await pilot.press("y")
         done = app.query_one("#ns-restart-title", Static)
-        await until(pilot, lambda: "done" in str(done.render()), "the restart to finish", timeout=30)
+        await until(pilot, lambda: "done" in str(done.render()), "the restart to finish", limit=30)
         assert "2/2 pods ready with istio-proxy" in str(done.render())
         await until(pilot, lambda: cell(app, "shop", "sidecars") == "2/2", "the row to show 2/2")
-    pods = pods_of(cluster, "shop")
-    assert len(pods) == 2
-    for pod in pods:
-        assert has_sidecar(pod)
-        statuses = pod["status"].get("containerStatuses", []) + pod["status"].get("initContainerStatuses", [])
-        assert sum(1 for s in statuses if s.get("ready")) == 2
-        assert pod["status"]["phase"] == "Running"
+        pods = pods_of(cluster, "shop")
+        assert len(pods) == 2
+        for pod in pods:
+            assert has_sidecar(pod)
+            status = pod["status"]
+            statuses = status.get("containerStatuses", []) + status.get("initContainerStatuses", [])
+            assert sum(1 for s in statuses if s.get("ready")) == 2
+            assert pod["status"]["phase"] == "Running"
+
+        # The reverse: disabling offers the restart that drops the sidecars.
+        await pilot.press("i")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the disable confirmation")
+        await pilot.press("y")
+        await until(pilot, asked, "the second restart offer")
+        assert "still have a sidecar they should drop" in confirm_text(app)
+        await pilot.press("y")
+        dropped = "done: 2/2 pods ready without istio-proxy"
+        await until(pilot, lambda: dropped in str(done.render()), "the second restart", limit=30)
+        await until(pilot, lambda: cell(app, "shop", "sidecars") == "0/2", "the row to show 0/2")
+    assert not any(has_sidecar(p) for p in pods_of(cluster, "shop"))

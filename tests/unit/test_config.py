@@ -121,7 +121,14 @@ def test_bad_boolean_env_names_the_variable(xdg: dict[str, str]) -> None:
         load_settings(_args(), env=dict(xdg, ISTIO_TUI_READONLY="sometimes"))
 
 
-@pytest.mark.parametrize("bad", ["Shop", "-shop", "shop_1", "a" * 64, ""])
+@pytest.mark.parametrize("flag", ["kubeconfig", "context", "namespace"])
+def test_empty_flag_values_are_rejected(xdg: dict[str, str], flag: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_settings(_args(**{flag: " "}), env=xdg)
+    assert info.value.message == f"--{flag} needs a value"
+
+
+@pytest.mark.parametrize("bad", ["Shop", "-shop", "shop_1", "a" * 64])
 def test_bad_namespace_flag_is_rejected(xdg: dict[str, str], bad: str) -> None:
     with pytest.raises(ConfigError) as info:
         load_settings(_args(namespace=bad), env=xdg)

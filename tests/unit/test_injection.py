@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+import time
+from collections.abc import Callable
+from typing import Any, cast
 
 import pytest
 
+from tui import kube
 from tui.istio import injection as inj
 from tui.istio.injection import InjectionMode, ModeKind
+from tui.kube import Cluster
 
 INJECT = "sidecar.istio.io/inject"
 
@@ -331,6 +335,12 @@ def test_restart_progress() -> None:
     progress = inj.restart_progress(ns, mid, rss, ["web"])
     assert (progress.done, progress.total) == (1, 2)
     assert progress.pending == ("web-5d4f-a", "web-new-b")
+    steps = {p.name: p for p in progress.pods}
+    assert steps["web-5d4f-a"].terminating
+    new_a = steps["web-new-a"]
+    assert (new_a.ready, new_a.containers, new_a.sidecar) == (2, 2, True)
+    assert not steps["web-new-b"].done
+    assert "other" not in steps
     assert not progress.finished
     end = [
         pod("web-new-a", owner=("ReplicaSet", "web-new"), sidecar="native"),
@@ -409,3 +419,91 @@ def test_namespace_index_batches_and_recomputes_changed_namespaces() -> None:
     assert index.reconnecting == ""
     assert index.labels("demo") == {"istio-injection": "enabled"}
     assert [p["metadata"]["name"] for p in index.pods("demo")] == ["a"]
+
+
+# --- against the sandbox
+
+
+class _NoAdmissionApi:
+    """A cluster whose discovery lacks admissionregistration: a fault the sandbox cannot produce."""
+
+    def has_api(self, group_version: str) -> bool:
+        return group_version != "admissionregistration.k8s.io/v1"
+
+
+def _create_injector(cluster: Cluster, revision: str = "default") -> None:
+    body = istio_injector(revision=revision)
+    body.update(apiVersion="admissionregistration.k8s.io/v1", kind="MutatingWebhookConfiguration")
+    cluster.create(kube.MUTATING_WEBHOOKS, body)
+
+
+def _deployment(name: str, replicas: int) -> dict[str, Any]:
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name},
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": {"app": name}},
+            "template": {
+                "metadata": {"labels": {"app": name}},
+                "spec": {"containers": [{"name": name, "image": f"example/{name}:1"}]},
+            },
+        },
+    }
+
+
+def _wait(check: Callable[[], bool], what: str, limit: float = 10.0) -> None:
+    deadline = time.monotonic() + limit
+    while not check():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+
+
+def test_preflight_without_admission_api() -> None:
+    fake = cast(Cluster, _NoAdmissionApi())
+    result = inj.preflight_injection(fake, labels_after={"istio-injection": "enabled"})
+    assert not result.ok
+    assert "does not serve admissionregistration.k8s.io/v1" in result.reason
+
+
+def test_preflight_against_the_sandbox(cluster: Cluster) -> None:
+    enabled = {"istio-injection": "enabled"}
+    missing = inj.preflight_injection(cluster, labels_after=enabled)
+    assert not missing.ok
+    assert missing.checks[0].ok  # the API is served
+    assert "no istio-sidecar-injector MutatingWebhookConfiguration" in missing.reason
+    _create_injector(cluster, revision="1-24")
+    assert inj.preflight_injection(cluster, labels_after=enabled).ok
+    assert inj.preflight_injection(cluster, labels_after={"istio.io/rev": "1-24"}).ok
+    wrong_rev = inj.preflight_injection(cluster, labels_after={"istio.io/rev": "canary"})
+    assert not wrong_rev.ok
+    assert "istio.io/rev=canary" in wrong_rev.reason
+
+
+def test_restart_targets_and_rollout_restart_against_the_sandbox(cluster: Cluster) -> None:
+    _create_injector(cluster)
+    cluster.create(kube.NAMESPACES, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}})
+    cluster.create(kube.DEPLOYMENTS, _deployment("web", 2), namespace="shop")
+
+    def live_pods() -> list[dict[str, Any]]:
+        items = cluster.list(kube.PODS, namespace="shop").items
+        return [p for p in items if not p["metadata"].get("deletionTimestamp")]
+
+    _wait(lambda: len(live_pods()) == 2, "two pods")
+    plan = inj.plan_change("shop", {}, InjectionMode.enabled())
+    cluster.patch(kube.NAMESPACES, "shop", plan.patch())
+    targets = inj.find_restart_targets(cluster, "shop")
+    assert targets.deployments == ("web",)
+    assert len(targets.pods) == 2
+    assert all(p.owner == "Deployment/web" and p.wants_sidecar for p in targets.pods)
+    assert inj.restart_deployments(cluster, "shop", [*targets.deployments, "gone"]) == ["web"]
+
+    def finished() -> bool:
+        rss = {r["metadata"]["name"]: r for r in cluster.list(kube.REPLICASETS, namespace="shop").items}
+        items = cluster.list(kube.PODS, namespace="shop").items
+        return inj.restart_progress({"istio-injection": "enabled"}, items, rss, ["web"]).finished
+
+    _wait(finished, "the restarted pods to be ready with sidecars")
+    assert all(inj.has_sidecar(p) for p in live_pods())
+    assert inj.find_restart_targets(cluster, "shop").empty

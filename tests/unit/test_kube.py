@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import os
 import re
 import socket
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -150,6 +153,21 @@ def test_unreachable_names_the_server(kubeconfig: Path, tmp_path: Path) -> None:
     assert (
         info.value.message == f"cannot reach the API server at https://127.0.0.1:{port}: connection refused"
     )
+
+
+def test_untrusted_certificate_is_a_tls_error(kubeconfig: Path, tmp_path: Path) -> None:
+    from tui.sandbox import tls
+
+    other_ca = base64.b64encode(tls.generate().ca_pem).decode()
+
+    def edit(doc: dict[str, Any]) -> None:
+        doc["clusters"][0]["cluster"]["certificate-authority-data"] = other_ca
+
+    cluster = Cluster.from_kubeconfig(path=str(_edit_kubeconfig(kubeconfig, tmp_path / "ca.yaml", edit)))
+    with pytest.raises(Unreachable) as info:
+        cluster.info()
+    assert "TLS failed: certificate verify failed" in info.value.message
+    assert "certificate-authority-data" in info.value.hint
 
 
 def test_wrong_token_is_unauthorized(kubeconfig: Path, tmp_path: Path, sandbox: Any) -> None:
@@ -388,3 +406,44 @@ def test_kubernetes_exceptions_never_escape(cluster: Cluster) -> None:
     with pytest.raises(Invalid):
         cluster.get(CONFIGMAPS, "x")
     assert json.loads(json.dumps(cluster.list(NAMESPACES).items))
+
+
+# --------------------------------------------------------------------------------------------- CLI startup
+
+
+def test_cli_startup_errors_are_one_line(kubeconfig: Path, tmp_path: Path) -> None:
+    """What a user sees when the cluster layer refuses to start: one line on stderr, exit 1, no traceback."""
+    malformed = tmp_path / "malformed.yaml"
+    malformed.write_text("clusters: [\n")
+
+    def wrong_token(doc: dict[str, Any]) -> None:
+        doc["users"][0]["user"] = {"token": "nope"}
+
+    cases = {
+        f"kubeconfig {malformed} is not valid YAML at line 2": ["--kubeconfig", str(malformed)],
+        "Unauthorized: the API server https://127.0.0.1:": [
+            "--kubeconfig",
+            str(_edit_kubeconfig(kubeconfig, tmp_path / "token.yaml", wrong_token)),
+        ],
+    }
+    env = {
+        "HOME": str(tmp_path),
+        "PATH": os.environ.get("PATH", ""),
+        "XDG_CONFIG_HOME": str(tmp_path / "xdg"),
+    }
+    procs = {
+        expected: subprocess.Popen(
+            [sys.executable, "-m", "tui", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        for expected, args in cases.items()
+    }
+    for expected, proc in procs.items():
+        _, stderr = proc.communicate(timeout=60)
+        assert proc.returncode == 1, stderr
+        lines = stderr.splitlines()
+        assert len(lines) == 1, stderr
+        assert lines[0].startswith(f"istio-tui: {expected}"), lines[0]

@@ -167,6 +167,13 @@ class FakeApi:
             self.rv += 50
             mark = {"type": "BOOKMARK", "object": {"metadata": {"resourceVersion": str(self.rv)}}}
             await resp.write(json.dumps(mark).encode() + b"\n")
+        elif action == "too-large":
+            await self._wait_gate()
+            status = _status(504, "Timeout", "Too large resource version")
+            status["details"] = {"causes": [{"reason": "ResourceVersionTooLarge", "message": "Too large"}]}
+            await resp.write(json.dumps({"type": "ERROR", "object": status}).encode() + b"\n")
+        elif action == "close":
+            pass
         elif action == "drop":
             await self._wait_gate()
             assert request.transport is not None
@@ -222,7 +229,7 @@ def _synced(n: int) -> Any:
 # --------------------------------------------------------------------------------------------- loopback tests
 
 
-@pytest.mark.parametrize("how", ["gone-event", "gone-http"])
+@pytest.mark.parametrize("how", ["gone-event", "gone-http", "too-large"])
 def test_410_relists_and_emits_the_difference(fake_api: tuple[FakeApi, Cluster], how: str) -> None:
     api, cluster = fake_api
     for name in ("keep", "change", "drop"):
@@ -301,6 +308,33 @@ def test_stop_from_another_thread_ends_iteration_within_a_second(
     assert elapsed < 1.0
     assert consumer.error is None
     assert consumer.types() == ["SYNCED"]
+
+
+def test_stop_discards_events_the_consumer_has_not_taken(fake_api: tuple[FakeApi, Cluster]) -> None:
+    api, cluster = fake_api
+    for i in range(2000):
+        api.put(f"cm{i}")
+    watch = cluster.watch(CONFIGMAPS, namespace=NS, timeout_seconds=30)
+    events = iter(watch)
+    assert next(events).type == "ADDED"
+    deadline = time.monotonic() + 10
+    while not api.watch_queries and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert api.watch_queries, "the reader never got past the list"
+    watch.stop()
+    assert list(events) == []
+
+
+def test_streams_that_end_at_once_are_retried_with_backoff(fake_api: tuple[FakeApi, Cluster]) -> None:
+    api, cluster = fake_api
+    api.plan = ["close"] * 20
+    started = time.monotonic()
+    consumer = Consumer(cluster.watch(CONFIGMAPS, namespace=NS, timeout_seconds=30))
+    consumer.wait_for(lambda c: len(api.watch_queries) >= 4, what="four watch requests")
+    assert time.monotonic() - started >= 0.1 + 0.2 + 0.4
+    assert consumer.types() == ["SYNCED"]
+    assert {q["resourceVersion"] for q in api.watch_queries} == {"100"}
+    assert consumer.stop_and_measure() < 1.0
 
 
 def test_unreachable_server_keeps_reconnecting_until_stopped(tmp_path: Path) -> None:
@@ -404,7 +438,13 @@ def test_watch_survives_a_sandbox_restart_with_state(tmp_path: Path, compact: bo
         _offline_edit(tmp_path, compact=compact)
 
         restarted, cluster = _start_with_state(tmp_path, port=port)
-        consumer.wait_for(_synced(2), what="SYNCED after the restart")
+        consumer.wait_for(
+            lambda c: (
+                {o["metadata"]["name"]: o["data"]["v"] for o in c.view.values()}
+                == {"a": "offline", "offline": "1"}
+            ),
+            what="the changes made while the server was down",
+        )
         cluster.patch(CONFIGMAPS, "a", {"data": {"v": "online"}}, namespace=NS)
         cluster.create(CONFIGMAPS, _cm("online", "1"))
         server = _server_view(cluster, NS)

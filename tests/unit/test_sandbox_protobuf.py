@@ -15,6 +15,43 @@ OBSERVED_CREATE_NAMESPACE = bytes.fromhex(
     " 3800 4200 1200 1a02 0a00 1a00 2200".replace(" ", "")
 )
 
+# Bodies kubectl 1.32 sent for `create deployment d --image=nginx:1.27 --image=busybox --port=8080
+# --replicas=3`, `create service clusterip s1 --tcp=80:8080 --tcp=443:http`, `create ingress i --class=nginx
+# --rule=foo.com/bar*=svc1:8080,tls=my-cert --default-backend=defsvc:http`, `create deployment z --image=nginx
+# --replicas=0` and `create job j --image=busybox -- echo hi`.
+CREATE_DEPLOYMENT = bytes.fromhex(
+    "6b3873000a150a07617070732f7631120a4465706c6f796d656e7412df010a1b0a016412001a0022002a003200380042005a"
+    "080a0361707012016412b1010803120a0a080a036170701201641a98010a1a0a0012001a0022002a003200380042005a080a"
+    "03617070120164127a12340a056e67696e78120a6e67696e783a312e32372a00320b0a00100018903f22002a0042006a0072"
+    "00800100880100900100a2010012260a0762757379626f78120762757379626f782a0042006a007200800100880100900100"
+    "a201001a00320042004a0052005800600068008201008a01009a0100c2010022020a00280038001a0c080010001800200028"
+    "0038001a002200"
+)
+CREATE_SERVICE_CLUSTERIP = bytes.fromhex(
+    "6b3873000a0d0a0276311207536572766963651288010a1d0a02733112001a0022002a003200380042005a090a0361707012"
+    "02733112630a1b0a0738302d38303830120354435018502207080010903f1a0028000a200a083434332d6874747012035443"
+    "5018bb03220a080110001a0468747470280012090a03617070120273311a002209436c757374657249503a00420052005a00"
+    "600068001a020a001a002200"
+)
+CREATE_INGRESS = bytes.fromhex(
+    "6b3873000a1f0a146e6574776f726b696e672e6b38732e696f2f76311207496e6772657373127a0a110a016912001a002200"
+    "2a0032003800420012610a1422120a0664656673766312080a0468747470100012120a07666f6f2e636f6d12076d792d6365"
+    "72741a2e0a07666f6f2e636f6d12230a210a1f0a042f626172120f220d0a047376633112050a0010903f1a06507265666978"
+    "22056e67696e781a020a001a002200"
+)
+CREATE_DEPLOYMENT_ZERO_REPLICAS = bytes.fromhex(
+    "6b3873000a150a07617070732f7631120a4465706c6f796d656e7412a3010a1b0a017a12001a0022002a003200380042005a"
+    "080a0361707012017a12760800120a0a080a0361707012017a1a5e0a1a0a0012001a0022002a003200380042005a080a0361"
+    "707012017a124012220a056e67696e7812056e67696e782a0042006a007200800100880100900100a201001a00320042004a"
+    "0052005800600068008201008a01009a0100c2010022020a00280038001a0c0800100018002000280038001a002200"
+)
+CREATE_JOB = bytes.fromhex(
+    "6b3873000a0f0a0862617463682f763112034a6f621282010a110a016a12001a0022002a00320038004200126332610a100a"
+    "0012001a0022002a00320038004200124d122a0a016a120762757379626f781a046563686f1a0268692a0042006a00720080"
+    "0100880100900100a201001a054e65766572320042004a0052005800600068008201008a01009a0100c201001a0820002800"
+    "30003a001a002200"
+)
+
 
 # A tiny protobuf encoder, enough to build the messages client-go writes.
 def varint(n: int) -> bytes:
@@ -132,7 +169,7 @@ def test_delete_options_empty_as_helm_sends_and_with_fields() -> None:
         (b"k8s\x00\x0a\xff", "truncated"),
         (b"k8s\x00\x0a\x05\x0a\x01", "runs past the end"),
         (b"k8s\x00" + ld(2, b""), "no kind"),
-        (envelope("v1", "Pod", b""), "kind Pod are not supported"),
+        (envelope("apps/v1", "StatefulSet", b""), "kind StatefulSet are not supported"),
         (b"k8s\x00\x0f", "wire type"),
         (envelope("v1", "Namespace", b"\x08\x01"), "wrong wire type"),
         (envelope("v1", "Namespace", ld(1, ld(1, b"\xff\xfe"))), "UTF-8"),
@@ -142,3 +179,75 @@ def test_delete_options_empty_as_helm_sends_and_with_fields() -> None:
 def test_garbage_is_a_value_error(data: bytes, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         decode_body(data)
+
+
+def test_observed_kubectl_create_deployment() -> None:
+    obj = decode_body(CREATE_DEPLOYMENT)
+    assert obj["apiVersion"] == "apps/v1" and obj["kind"] == "Deployment"
+    assert obj["metadata"] == {"name": "d", "labels": {"app": "d"}}
+    spec = obj["spec"]
+    assert spec["replicas"] == 3 and spec["selector"] == {"matchLabels": {"app": "d"}}
+    assert spec["template"]["metadata"] == {"labels": {"app": "d"}}
+    assert spec["template"]["spec"]["containers"] == [
+        {"name": "nginx", "image": "nginx:1.27", "ports": [{"containerPort": 8080}], "resources": {}},
+        {"name": "busybox", "image": "busybox", "resources": {}},
+    ]
+    assert "status" not in obj
+    assert decode_body(CREATE_DEPLOYMENT_ZERO_REPLICAS)["spec"]["replicas"] == 0
+
+
+def test_observed_kubectl_create_service_job_and_ingress() -> None:
+    svc = decode_body(CREATE_SERVICE_CLUSTERIP)
+    assert svc["spec"] == {
+        "ports": [
+            {"name": "80-8080", "protocol": "TCP", "port": 80, "targetPort": 8080},
+            {"name": "443-http", "protocol": "TCP", "port": 443, "targetPort": "http"},
+        ],
+        "selector": {"app": "s1"},
+        "type": "ClusterIP",
+    }
+    job = decode_body(CREATE_JOB)
+    pod_spec = job["spec"]["template"]["spec"]
+    assert pod_spec["restartPolicy"] == "Never"
+    assert pod_spec["containers"][0]["command"] == ["echo", "hi"]
+    ing = decode_body(CREATE_INGRESS)
+    assert ing["spec"] == {
+        "defaultBackend": {"service": {"name": "defsvc", "port": {"name": "http"}}},
+        "tls": [{"hosts": ["foo.com"], "secretName": "my-cert"}],
+        "rules": [
+            {
+                "host": "foo.com",
+                "http": {
+                    "paths": [
+                        {
+                            "path": "/bar",
+                            "backend": {"service": {"name": "svc1", "port": {"number": 8080}}},
+                            "pathType": "Prefix",
+                        }
+                    ]
+                },
+            }
+        ],
+        "ingressClassName": "nginx",
+    }
+
+
+def test_schema_decoder_keeps_pointers_and_rejects_unknown_non_zero_fields() -> None:
+    container = ld(1, "c") + ld(2, "img") + ld(8, b"") + vi(16, 0)
+    pod_spec = ld(2, container) + vi(11, 0) + ld(14, b"")  # hostNetwork false, empty securityContext
+    pod = decode_body(envelope("v1", "Pod", ld(1, ld(1, "p")) + ld(2, pod_spec) + ld(3, ld(1, "Running"))))
+    assert pod == {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "p"},
+        "spec": {"containers": [{"name": "c", "image": "img", "resources": {}}]},
+    }
+    job_spec = vi(2, 0) + vi(10, 1) + vi(5, 0)
+    assert decode_body(envelope("batch/v1", "Job", ld(2, job_spec)))["spec"] == {
+        "completions": 0,
+        "suspend": True,
+        "manualSelector": False,
+    }
+    probe = ld(11, ld(1, ld(1, "/healthz")))  # readinessProbe is not in the table
+    with pytest.raises(ValueError, match=r"Container.11 is not supported by the sandbox; send JSON"):
+        decode_body(envelope("v1", "Pod", ld(2, ld(2, ld(1, "c") + probe))))

@@ -69,7 +69,8 @@ def test_either_reviews_failure_text_alone_means_reviews_unavailable(text) -> No
 def test_pod_name_in_plain_text_and_inside_u() -> None:
     assert reviews_pod(current_page("v1", pod="reviews-v1-abc-1").encode()) == "reviews-v1-abc-1"
     assert reviews_pod(legacy_page("v1", pod="reviews-v3-xyz-2").encode()) == "reviews-v3-xyz-2"
-    assert reviews_pod(b"<dl><dt>Reviews served by:</dt><dd>reviews-v2-7f.x_y</dd></dl>") == "reviews-v2-7f.x_y"
+    dd = b"<dl><dt>Reviews served by:</dt><dd>reviews-v2-7f.x_y</dd></dl>"
+    assert reviews_pod(dd) == "reviews-v2-7f.x_y"
     assert reviews_pod(b"Reviews served by: reviews-v1-a") == "reviews-v1-a"
     assert reviews_pod(b"no marker here") is None
 

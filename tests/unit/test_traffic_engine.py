@@ -88,7 +88,9 @@ async def test_refused_connections_are_transport_errors() -> None:
 async def test_timeouts_are_transport_errors_and_end_on_time(server: PageServer, client) -> None:
     started = time.monotonic()
     final = await run(
-        TrafficConfig(url=f"{server.url}/slow", requests=4, concurrency=4, timeout_s=0.3, workers=0, client=client)
+        TrafficConfig(
+            url=f"{server.url}/slow", requests=4, concurrency=4, timeout_s=0.3, workers=0, client=client
+        )
     )
     assert final.counts["transport_error"] == 4
     assert final.transport_errors == {"timeout": 4}
@@ -99,7 +101,8 @@ async def test_timeouts_are_transport_errors_and_end_on_time(server: PageServer,
 @pytest.mark.parametrize("workers", [0, 1])
 async def test_login_keeps_the_session_cookie(server: PageServer, workers) -> None:
     before = server.hits["/login"]
-    jason = await run(TrafficConfig(url=f"{server.url}/productpage", requests=15, user="jason", workers=workers))
+    config = TrafficConfig(url=f"{server.url}/productpage", requests=15, user="jason", workers=workers)
+    jason = await run(config)
     assert jason.counts["black"] == 15 and jason.by_pod == {"reviews-v2-jason": 15}
     assert server.hits["/login"] - before == 1
     anon = await run(TrafficConfig(url=f"{server.url}/productpage", requests=15, workers=0))
@@ -107,16 +110,19 @@ async def test_login_keeps_the_session_cookie(server: PageServer, workers) -> No
 
 
 async def test_login_with_httpx_client_keeps_the_cookie(server: PageServer) -> None:
-    config = TrafficConfig(url=f"{server.url}/productpage", requests=5, user="jason", workers=0, client="httpx")
+    config = TrafficConfig(
+        url=f"{server.url}/productpage", requests=5, user="jason", workers=0, client="httpx"
+    )
     assert (await run(config)).counts["black"] == 5
 
 
 @pytest.mark.parametrize("workers", [0, 1])
 async def test_refused_login_is_a_traffic_error(server: PageServer, workers) -> None:
     server.login_fails = True
+    config = TrafficConfig(url=f"{server.url}/productpage", requests=5, user="jason", workers=workers)
     try:
         with pytest.raises(TrafficError, match=r"login as 'jason' failed: POST .*/login answered HTTP 503"):
-            await run(TrafficConfig(url=f"{server.url}/productpage", requests=5, user="jason", workers=workers))
+            await run(config)
     finally:
         server.login_fails = False
     assert not multiprocessing.active_children()

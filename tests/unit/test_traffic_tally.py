@@ -73,12 +73,14 @@ def _tally(pages: list[tuple[int, Verdict]], errors: int = 0) -> Tally:
 
 
 def test_tallies_merge_across_pickling_and_sum_to_requests() -> None:
-    a = _tally([(200, Verdict("black", False, "reviews-v2-a")), (200, Verdict("red", True, "reviews-v3-b"))], 1)
+    black, red = Verdict("black", False, "reviews-v2-a"), Verdict("red", True, "reviews-v3-b")
+    a = _tally([(200, black), (200, red)], 1)
     b = _tally([(503, Verdict("http_error")), (200, Verdict("black", False, "reviews-v2-a"))], 2)
     total = merged([a, pickle.loads(pickle.dumps(b))])
     assert total.requests == 7
     assert sum(total.counts.values()) == total.requests
-    assert total.counts["black"] == 2 and total.counts["transport_error"] == 3 and total.counts["http_error"] == 1
+    assert total.counts["black"] == 2 and total.counts["transport_error"] == 3
+    assert total.counts["http_error"] == 1
     assert total.by_pod == {"reviews-v2-a": 2, "reviews-v3-b": 1}
     assert total.status_codes == {200: 3, 503: 1}
     assert total.details_unavailable == 1

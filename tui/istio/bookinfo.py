@@ -5,9 +5,14 @@ The traffic pane and the deploy screen use this API:
 
 * Manifests: :func:`load_app`, :func:`load_gateway`, :func:`load_destination_rules`, :func:`presets`
   (ordered as :data:`PRESET_KEYS`), :func:`preset`.
-* Deploy: :func:`ensure_namespace`, then :func:`deploy` (app, gateway, bookinfo VirtualService and
-  DestinationRules). Follow pods with :func:`pod_status` or :func:`wait_ready` (2/2 when injected; warnings
-  when productpage has no sidecar, since VirtualService routing is applied by the caller's sidecar).
+* Deploy: :func:`bookinfo_namespaces` (where it already runs), :func:`ensure_namespace`, then :func:`deploy`
+  (app, gateway, bookinfo VirtualService and DestinationRules). Follow pods with :func:`pod_status` or
+  :func:`wait_ready` (2/2 when injected; warnings when productpage has no sidecar, since VirtualService
+  routing is applied by the caller's sidecar). The namespace's injection label is the namespaces pane's
+  toggle (tui.istio.injection); offer it before deploying.
+* Configured vs observed: :func:`current_routing` gives a ``RoutingView`` (``weights_for(user)``) and
+  :func:`tui.istio.routing.expected_shares` turns it into expected shares per version, counting pods per
+  version from :func:`pod_status` when no VirtualService exists (Istio then balances over all pods).
 * Expose: :func:`find_ingress` finds the gateway Service the way the Istio docs do (istio-system/
   istio-ingressgateway, else by the Gateway's selector) and returns an ``IngressInfo`` with ``gateway_url``.
   When ``pending_load_balancer`` is set, ask the user, then call :func:`patch_to_nodeport`.
@@ -47,6 +52,7 @@ from tui.istio.routing import (
     PRESET_ANNOTATION,
     PRESET_TITLE_ANNOTATION,
     PREVIOUS_ANNOTATION,
+    has_sidecar,
     is_ours,
     routing_of,
 )
@@ -79,7 +85,6 @@ PRESET_KEYS = (
     "ratings-delay-jason",
     "ratings-abort-jason",
 )
-SIDECAR = "istio-proxy"
 _DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
 _ROUTING_KINDS = (kube.VIRTUAL_SERVICES, kube.DESTINATION_RULES, kube.GATEWAYS)
 
@@ -204,6 +209,12 @@ def ensure_namespace(cluster: kube.Cluster, *, name: str) -> bool:
     return True
 
 
+def bookinfo_namespaces(cluster: kube.Cluster) -> list[str]:
+    """Namespaces where istio-tui deployed Bookinfo (its productpage Deployment), to preselect one."""
+    found = cluster.list(kube.DEPLOYMENTS, label_selector=f"{MANAGED_SELECTOR},app=productpage").items
+    return sorted({str(d["metadata"]["namespace"]) for d in found})
+
+
 def deploy(cluster: kube.Cluster, *, namespace: str, routing: bool = True) -> DeployResult:
     """Apply Bookinfo (and, with ``routing``, the gateway, the bookinfo VirtualService and DestinationRules).
 
@@ -211,6 +222,12 @@ def deploy(cluster: kube.Cluster, *, namespace: str, routing: bool = True) -> De
     taking them over would let cleanup delete someone else's configuration.
     """
     check_namespace_name(namespace)
+    if routing and not cluster.has_api("networking.istio.io/v1"):
+        raise ConfigError(
+            "the cluster does not serve Istio's networking.istio.io/v1 API, so the gateway and routing "
+            "cannot be applied",
+            hint="install Istio (1.22 or newer) first",
+        )
     docs = load_app()
     skipped: list[str] = []
     if routing:
@@ -234,17 +251,6 @@ def _try_get(cluster: kube.Cluster, res: kube.Resource, name: str, namespace: st
         return cluster.get(res, name, namespace=namespace)
     except NotFound:
         return None
-
-
-def has_sidecar(pod: Obj) -> bool:
-    """An istio-proxy container, or a native sidecar (an init container with restartPolicy Always)."""
-    spec = pod.get("spec") or {}
-    if any(c.get("name") == SIDECAR for c in spec.get("containers") or []):
-        return True
-    return any(
-        c.get("name") == SIDECAR and c.get("restartPolicy") == "Always"
-        for c in spec.get("initContainers") or []
-    )
 
 
 def _pod_row(pod: Obj) -> BookinfoPod:

@@ -1,11 +1,145 @@
-"""PLACEHOLDER owned by a helper: replace whole file."""
+"""``istio-tui install``: write the install plan (``--plan-only --out DIR``) or run it headless (``--yes``).
+
+Examples::
+
+    istio-tui install --plan-only --out plan/ --profile demo --ingress-type NodePort --addons prometheus,kiali
+    istio-tui --kubeconfig sb.yaml install --yes --profile demo --ingress-type NodePort --chart-source sandbox
+
+Every flag value is checked by ``tui.istio.plan.validate_field``; a bad value prints one line and exits 2.
+``--yes`` prints the preflight lines, one line per helm step, the verify checklist and ``INGRESS_HOST:PORT``;
+it exits 1 with the reason when a preflight check fails, a step fails, or verify stays red.
+"""
 
 from __future__ import annotations
 
 import argparse
-from typing import Any
+import sys
+from typing import Any, NoReturn
+
+from tui.errors import ConfigError, IstioTuiError
+from tui.istio.plan import ADDONS, DEFAULT_ISTIO_VERSION, INGRESS_TYPES, PROFILES, InstallPlan, build_plan
+
+
+class _OneLineParser(argparse.ArgumentParser):
+    """Flag errors as one line on stderr and exit 2, never a usage dump."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"istio-tui install: {message}\n")
 
 
 def add_parser(sub: Any) -> None:
-    p: argparse.ArgumentParser = sub.add_parser(__name__.split(".")[1])
-    p.set_defaults(run=lambda args: 1)
+    p: argparse.ArgumentParser = sub.add_parser(
+        "install",
+        help="write the Istio install plan, or install it without the TUI",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.__class__ = _OneLineParser
+    mode = p.add_argument_group("mode")
+    mode.add_argument("--plan-only", action="store_true", help="write values files and scripts, touch no cluster")
+    mode.add_argument("--out", metavar="DIR", help="directory for the plan files (needed by --plan-only)")
+    mode.add_argument("--yes", action="store_true", help="install now, without questions")
+    mode.add_argument("--timeout", metavar="SECONDS", default="180", help="verify deadline for --yes (180)")
+    c = p.add_argument_group("choices")
+    c.add_argument("--istio-version", metavar="V", help=f"Istio release 1.N.P (default {DEFAULT_ISTIO_VERSION})")
+    c.add_argument("--profile", metavar="P", help=f"{' | '.join(PROFILES)} (default default)")
+    c.add_argument("--ingress-type", metavar="T", help=f"{' | '.join(INGRESS_TYPES)} (default LoadBalancer)")
+    c.add_argument("--node-port-http2", metavar="N", help="fixed nodePort for http2 (30000-32767; NodePort only)")
+    c.add_argument("--node-port-https", metavar="N", help="fixed nodePort for https (30000-32767; NodePort only)")
+    c.add_argument("--egress-gateway", action="store_true", help="also install istio-egressgateway (ClusterIP)")
+    c.add_argument("--tracing", action="store_true", help="turn on tracing (meshConfig.enableTracing)")
+    c.add_argument("--sampling", metavar="R", help="trace sampling percentage 0-100 (with --tracing; default 1)")
+    c.add_argument("--addons", metavar="A,B", help=f"comma-separated subset of {','.join(ADDONS)}")
+    c.add_argument(
+        "--chart-source", metavar="SRC",
+        help="official repo (default), an https:// mirror, 'sandbox', a chart directory, or .tgz files",
+    )
+    p.set_defaults(run=run)
+
+
+def plan_from_args(args: argparse.Namespace) -> InstallPlan:
+    if args.sampling is not None and not args.tracing:
+        raise ConfigError("--sampling needs --tracing")
+    return build_plan(
+        istio_version=args.istio_version,
+        profile=args.profile,
+        ingress_type=args.ingress_type,
+        node_port_http2=args.node_port_http2,
+        node_port_https=args.node_port_https,
+        egress_gateway=args.egress_gateway,
+        tracing=args.tracing,
+        sampling=args.sampling,
+        addons=args.addons,
+        chart_source=args.chart_source,
+    )
+
+
+def _usage_error(message: str) -> int:
+    print(f"istio-tui install: {message}", file=sys.stderr)
+    return 2
+
+
+def run(args: argparse.Namespace) -> int:
+    if not args.plan_only and not args.yes:
+        return _usage_error("choose --plan-only (write the files) or --yes (install now)")
+    if args.plan_only and args.yes:
+        return _usage_error("--plan-only and --yes exclude each other")
+    if args.plan_only and not args.out:
+        return _usage_error("--plan-only needs --out DIR")
+    try:
+        timeout = float(args.timeout)
+    except ValueError:
+        return _usage_error(f"--timeout {args.timeout!r} is not a number of seconds")
+    try:
+        plan = plan_from_args(args)
+    except ConfigError as err:
+        return _usage_error(str(err))
+    if args.out:
+        for path in plan.write(args.out):
+            print(f"wrote {path}")
+    if args.plan_only:
+        return 0
+    return _install(plan, args, timeout_s=timeout)
+
+
+def _install(plan: InstallPlan, args: argparse.Namespace, *, timeout_s: float) -> int:
+    from tui.config import load_settings
+    from tui.istio.helm import HelmRunner, StepEvent
+    from tui.istio.preflight import run_preflight
+    from tui.istio.verify import wait_for_verify
+    from tui.kube import Cluster
+
+    settings = load_settings(args)
+    cluster = Cluster.from_kubeconfig(path=settings.kubeconfig, context=settings.context)
+    print(f"plan: {plan.summary()}")
+    failed = False
+    for line in run_preflight(cluster, istio_version=plan.istio_version, ingress_type=plan.ingress_type):
+        print(f"preflight {line.status:4} {line.title}: {line.reason}" + (f" -> {line.fix}" if line.fix else ""))
+        failed = failed or line.status == "fail"
+    if failed:
+        print("istio-tui install: preflight failed; nothing was installed", file=sys.stderr)
+        return 1
+
+    def show(event: StepEvent) -> None:
+        step = f"[{event.index + 1}/{event.total}] {event.release}"
+        if event.kind == "done":
+            print(f"{step}: installed ({event.elapsed_s:.1f}s)", flush=True)
+        elif event.kind == "failed":
+            print(f"{step}: FAILED: {event.line}", flush=True)
+
+    try:
+        runner = HelmRunner(plan, kubeconfig=settings.kubeconfig, context=settings.context, on_event=show)
+        runner.install()
+    except IstioTuiError as err:
+        print(f"istio-tui install: {err}", file=sys.stderr)
+        return 1
+    report = wait_for_verify(cluster, plan=plan, timeout_s=timeout_s)
+    for line in report.lines:
+        print(f"verify {line.status:4} {line.title}: {line.reason}" + (f" -> {line.fix}" if line.fix else ""))
+    if report.ingress is not None and report.ingress.host and report.ingress.port:
+        print(f"INGRESS_HOST:PORT={report.ingress.gateway_url}")
+    bad = [line for line in report.lines if line.status == "fail"]
+    if bad:
+        print(f"istio-tui install: verify failed: {bad[0].title}: {bad[0].reason}", file=sys.stderr)
+        return 1
+    return 0

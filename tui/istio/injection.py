@@ -529,12 +529,26 @@ def _ready_counts(pod: Mapping[str, Any]) -> tuple[int, int]:
 
 
 @dataclass(frozen=True)
+class PodStep:
+    """One pod of a restart as the progress panel lists it: ``2/2 Running ✓ istio-proxy``."""
+
+    name: str
+    phase: str
+    ready: int
+    containers: int
+    sidecar: bool
+    done: bool
+    terminating: bool = False
+
+
+@dataclass(frozen=True)
 class RestartProgress:
     """How far a rollout restart has come, computed from the live pod list."""
 
     done: int
     total: int
     pending: tuple[str, ...]
+    pods: tuple[PodStep, ...] = ()
 
     @property
     def finished(self) -> bool:
@@ -552,26 +566,30 @@ def restart_progress(
     Old pods still terminating count as pending, so the restart is finished only when nothing stale remains.
     """
     targets = {f"Deployment/{d}" for d in deployments}
-    done = 0
-    total = 0
-    pending: list[str] = []
+    steps: list[PodStep] = []
     for pod in pods:
         if pod_owner(pod, replicasets) not in targets:
             continue
-        name = (pod.get("metadata") or {}).get("name", "")
-        if (pod.get("metadata") or {}).get("deletionTimestamp"):
-            pending.append(name)
+        meta = pod.get("metadata") or {}
+        phase = str((pod.get("status") or {}).get("phase") or "Pending")
+        ready, count = _ready_counts(pod)
+        sidecar = has_sidecar(pod)
+        if meta.get("deletionTimestamp"):
+            steps.append(PodStep(meta.get("name", ""), "Terminating", ready, count, sidecar, False, True))
             continue
         if not _is_live(pod):
             continue
-        total += 1
-        ready, count = _ready_counts(pod)
-        in_step = has_sidecar(pod) == pod_wants_injection(namespace_labels, pod)
-        if (pod.get("status") or {}).get("phase") == "Running" and ready == count and count > 0 and in_step:
-            done += 1
-        else:
-            pending.append(name)
-    return RestartProgress(done, total, tuple(sorted(pending)))
+        in_step = sidecar == pod_wants_injection(namespace_labels, pod)
+        done = phase == "Running" and ready == count and count > 0 and in_step
+        steps.append(PodStep(meta.get("name", ""), phase, ready, count, sidecar, done))
+    steps.sort(key=lambda p: (p.done, p.terminating, p.name))
+    live = [p for p in steps if not p.terminating]
+    return RestartProgress(
+        done=sum(p.done for p in live),
+        total=len(live),
+        pending=tuple(sorted(p.name for p in steps if not p.done)),
+        pods=tuple(steps),
+    )
 
 
 # --- namespace view rows

@@ -34,6 +34,7 @@ PRESET_TITLE_ANNOTATION = "istio-tui/preset-title"
 # JSON of the spec a preset replaced on a VirtualService istio-tui did not create; revert puts it back.
 PREVIOUS_ANNOTATION = "istio-tui/previous-spec"
 ANY_SUBSET = "*"
+SIDECAR = "istio-proxy"
 
 
 def string_matches(rule: Mapping[str, Any], value: str | None) -> bool:
@@ -134,6 +135,16 @@ def parse_duration(text: str | None) -> float:
     if not m:
         return 0.0
     return float(m.group(1)) * {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}[m.group(2)]
+
+
+def has_sidecar(pod: Mapping[str, Any]) -> bool:
+    """Routing applies only from a pod with a sidecar: an ``istio-proxy`` container, or a native sidecar (an
+    init container with restartPolicy Always)."""
+    spec = pod.get("spec") or {}
+    if any(c.get("name") == SIDECAR for c in spec.get("containers") or []):
+        return True
+    init = spec.get("initContainers") or []
+    return any(c.get("name") == SIDECAR and c.get("restartPolicy") == "Always" for c in init)
 
 
 def is_ours(obj: Mapping[str, Any]) -> bool:

@@ -5,7 +5,7 @@ What it does, following what Istio would do with the same objects:
 * **Gateway listeners.** A Service whose selector (or labels) matches a Gateway's selector, or the default
   ``istio: ingressgateway``, and that has an ``http2`` port with a nodePort, gets an aiohttp site on
   ``127.0.0.1:<nodePort>`` as soon as one of its pods is Running. The site closes when the Service goes away,
-  loses the nodePort, or has no Running pod left. A port that cannot be bound is retried on the next change
+  loses the nodePort, or has no Running pod left. A port that cannot be bound is retried every 2 s
   (see :attr:`DataPlane.errors`).
 * **Edge routing.** A request is matched against the ``http`` rules of VirtualServices bound (``gateways``) to
   a Gateway whose selector matches the gateway pods and whose server port is the Service's ``http2`` port.
@@ -48,7 +48,7 @@ from typing import Any, Final
 
 from aiohttp import web
 
-from tui.istio.routing import fault_percent, parse_duration, rule_matches
+from tui.istio.routing import fault_percent, has_sidecar, parse_duration, rule_matches
 from tui.sandbox import pages
 from tui.sandbox.store import Obj, Store
 
@@ -57,11 +57,11 @@ log = logging.getLogger(__name__)
 GATEWAY_PORT_NAME: Final = "http2"
 DEFAULT_GATEWAY_SELECTOR: Final = {"istio": "ingressgateway"}
 DELAY_SCALE: Final = 0.01
+BIND_RETRY_SECONDS: Final = 2.0
 PRODUCTPAGE_TIMEOUT: Final = 3.0
 PRODUCTPAGE_TRIES: Final = 2
 RATINGS_TIMEOUT: Final = {"v2": 10.0, "v3": 2.5}
 SESSION_COOKIE: Final = "session"
-SIDECAR: Final = "istio-proxy"
 
 _VS = "virtualservices.networking.istio.io"
 _DR = "destinationrules.networking.istio.io"
@@ -136,18 +136,18 @@ def _running(pod: Obj) -> bool:
     return True
 
 
-def _has_sidecar(pod: Obj) -> bool:
-    spec = pod.get("spec") or {}
-    if any(c.get("name") == SIDECAR for c in spec.get("containers") or []):
-        return True
-    return any(
-        c.get("name") == SIDECAR and c.get("restartPolicy") == "Always"
-        for c in spec.get("initContainers") or []
-    )
-
-
 def _selects(selector: Mapping[str, str], labels: Mapping[str, str]) -> bool:
     return bool(selector) and all(labels.get(k) == v for k, v in selector.items())
+
+
+def _subset_pods(svc: _Service, subset: str) -> list[_Pod]:
+    """The Running pods of a DestinationRule subset; none for an undefined subset (Istio answers 503)."""
+    if not subset:
+        return svc.pods
+    labels = svc.subsets.get(subset)
+    if labels is None:
+        return []
+    return [p for p in svc.pods if not labels or _selects(labels, p.labels)]
 
 
 def _short_host(host: str, namespace: str) -> str:
@@ -162,7 +162,7 @@ def _short_host(host: str, namespace: str) -> str:
 
 def _build_mesh(store: Store, namespace: str) -> dict[str, _Service]:
     pods = [
-        _Pod(p["metadata"]["name"], p["metadata"].get("labels") or {}, _has_sidecar(p))
+        _Pod(p["metadata"]["name"], p["metadata"].get("labels") or {}, has_sidecar(p))
         for p in store.list("pods", namespace=namespace)[0]
         if _running(p)
     ]
@@ -306,6 +306,9 @@ class DataPlane:
                     await self._open(port, owner)
             for port in [p for p in self.errors if p not in wanted]:
                 del self.errors[port]
+            if self.errors and not self._stopped and not self._armed and self._loop is not None:
+                self._armed = True  # a port taken by another process: try again a little later
+                self._loop.call_later(BIND_RETRY_SECONDS, self._kick)
             if not self._again or self._stopped:
                 return
 
@@ -324,10 +327,12 @@ class DataPlane:
             return
         self.errors.pop(port, None)
         self._runners[port] = (owner, runner)
+        self._generation += 1  # the snapshot only routes ports that are open
         log.info("gateway %s listening on %s:%d", owner, self._host, port)
 
     async def _close(self, port: int) -> None:
         _, runner = self._runners.pop(port)
+        self._generation += 1
         await runner.cleanup()
 
     # ------------------------------------------------------------------------------------------- routing
@@ -442,13 +447,7 @@ class DataPlane:
             if target is None:
                 return _FAILED
             subset = str(dest.get("subset") or "")
-            if subset:
-                labels = target.subsets.get(subset)
-                if labels is None:
-                    return _FAILED  # a route to an undefined subset is a 503 in Istio
-                pods = [p for p in target.pods if _selects(labels, p.labels) or not labels]
-            else:
-                pods = target.pods
+            pods = _subset_pods(target, subset)
             if not pods:
                 return _FAILED
             return _Call(self._round_robin((namespace, target.name, subset), pods), delay)
@@ -526,9 +525,7 @@ class DataPlane:
                 status=503, body=_NO_UPSTREAM, content_type="text/plain", headers=_SERVER_HEADERS
             )
         subset = str(destination.get("subset") or "")
-        candidates = svc.pods
-        if subset and subset in svc.subsets:
-            candidates = [p for p in svc.pods if _selects(svc.subsets[subset], p.labels)]
+        candidates = _subset_pods(svc, subset)
         if not candidates:
             return web.Response(
                 status=503, body=_NO_UPSTREAM, content_type="text/plain", headers=_SERVER_HEADERS

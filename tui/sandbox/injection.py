@@ -96,8 +96,24 @@ def _istio_init(image: str) -> Obj:
         "name": "istio-init",
         "image": image,
         "args": [
-            "istio-iptables", "-p", "15001", "-z", "15006", "-u", "1337", "-m", "REDIRECT", "-i", "*",
-            "-x", "", "-b", "*", "-d", "15090,15021,15020", "--log_output_level=default:info",
+            "istio-iptables",
+            "-p",
+            "15001",
+            "-z",
+            "15006",
+            "-u",
+            "1337",
+            "-m",
+            "REDIRECT",
+            "-i",
+            "*",
+            "-x",
+            "",
+            "-b",
+            "*",
+            "-d",
+            "15090,15021,15020",
+            "--log_output_level=default:info",
         ],
         "resources": {"limits": {"cpu": "2", "memory": "1Gi"}, "requests": {"cpu": "10m", "memory": "40Mi"}},
         "securityContext": {
@@ -124,21 +140,35 @@ def _istio_proxy(image: str, pod: Obj, *, native: bool) -> Obj:
         "name": "istio-proxy",
         "image": image,
         "args": [
-            "proxy", "sidecar", "--domain", "$(POD_NAMESPACE).svc.cluster.local", "--proxyLogLevel=warning",
-            "--proxyComponentLogLevel=misc:error", "--log_output_level=default:info",
+            "proxy",
+            "sidecar",
+            "--domain",
+            "$(POD_NAMESPACE).svc.cluster.local",
+            "--proxyLogLevel=warning",
+            "--proxyComponentLogLevel=misc:error",
+            "--log_output_level=default:info",
         ],
         "env": [
             {"name": "PILOT_CERT_PROVIDER", "value": "istiod"},
             {"name": "CA_ADDR", "value": "istiod.istio-system.svc:15012"},
-            {"name": "POD_NAME", "valueFrom": {"fieldRef": {"apiVersion": "v1", "fieldPath": "metadata.name"}}},
+            {
+                "name": "POD_NAME",
+                "valueFrom": {"fieldRef": {"apiVersion": "v1", "fieldPath": "metadata.name"}},
+            },
             {
                 "name": "POD_NAMESPACE",
                 "valueFrom": {"fieldRef": {"apiVersion": "v1", "fieldPath": "metadata.namespace"}},
             },
-            {"name": "INSTANCE_IP", "valueFrom": {"fieldRef": {"apiVersion": "v1", "fieldPath": "status.podIP"}}},
-            {"name": "ISTIO_META_APP_CONTAINERS", "value": ",".join(
-                str(c.get("name")) for c in (pod.get("spec") or {}).get("containers") or []
-            )},
+            {
+                "name": "INSTANCE_IP",
+                "valueFrom": {"fieldRef": {"apiVersion": "v1", "fieldPath": "status.podIP"}},
+            },
+            {
+                "name": "ISTIO_META_APP_CONTAINERS",
+                "value": ",".join(
+                    str(c.get("name")) for c in (pod.get("spec") or {}).get("containers") or []
+                ),
+            },
             {"name": "ISTIO_META_POD_PORTS", "value": json.dumps(app_ports, separators=(",", ":"))},
             {"name": "ISTIO_META_WORKLOAD_NAME", "value": _workload_name(meta)},
             {"name": "ISTIO_META_MESH_ID", "value": "cluster.local"},
@@ -154,7 +184,10 @@ def _istio_proxy(image: str, pod: Obj, *, native: bool) -> Obj:
             "successThreshold": 1,
             "timeoutSeconds": 3,
         },
-        "resources": {"limits": {"cpu": "2", "memory": "1Gi"}, "requests": {"cpu": "100m", "memory": "128Mi"}},
+        "resources": {
+            "limits": {"cpu": "2", "memory": "1Gi"},
+            "requests": {"cpu": "100m", "memory": "128Mi"},
+        },
         "securityContext": {
             "allowPrivilegeEscalation": False,
             "capabilities": {"drop": ["ALL"]},
@@ -212,7 +245,13 @@ _VOLUMES: list[Obj] = [
         "name": "istio-token",
         "projected": {
             "sources": [
-                {"serviceAccountToken": {"audience": "istio-ca", "expirationSeconds": 43200, "path": "istio-token"}}
+                {
+                    "serviceAccountToken": {
+                        "audience": "istio-ca",
+                        "expirationSeconds": 43200,
+                        "path": "istio-token",
+                    }
+                }
             ]
         },
     },
@@ -221,7 +260,7 @@ _VOLUMES: list[Obj] = [
 
 
 def inject(pod: Obj, *, tag: str, native: bool, revision: str = "default") -> None:
-    """Add ``istio-init`` and ``istio-proxy`` to ``pod`` in place, with the status annotation istiod writes."""
+    """Add ``istio-init`` and ``istio-proxy`` to ``pod`` in place, with the annotation istiod writes."""
     image = f"{PROXY_IMAGE}:{tag}"
     meta = pod.setdefault("metadata", {})
     spec = pod.setdefault("spec", {})

@@ -1,8 +1,13 @@
 """Decode the few protobuf request bodies stock clients send, into the JSON dicts the server stores.
 
-Why: kubectl's typed calls (``create namespace``) and helm's release storage (Secret POST/PUT, DELETE with
-DeleteOptions) send ``application/vnd.kubernetes.protobuf`` and do not retry as JSON after a 415. Only the
-fields those clients fill are decoded; the layout is in KUBE-CLIENTS.md section 7.
+Why: kubectl's typed calls (``create namespace``, ``create deployment``, ``create service ...``, ``create
+job``, ``create serviceaccount``, ``create ingress``) and helm's release storage (Secret POST/PUT, DELETE with
+DeleteOptions) send ``application/vnd.kubernetes.protobuf`` and do not retry as JSON after a 415. The envelope
+is in KUBE-CLIENTS.md section 7. Field numbers were checked against the bodies kubectl 1.32 sends.
+
+Go writes every non-pointer field, zero values included, so zero scalars are dropped unless the field is a
+pointer (``replicas: 0`` must survive). A non-zero field outside the table is an error rather than silent
+data loss: the client is told to send JSON.
 """
 
 from __future__ import annotations
@@ -216,11 +221,232 @@ def _delete_options(raw: bytes) -> dict[str, Any]:
     return obj
 
 
+# message -> field number -> (JSON name, kind, flags). kind is a scalar kind or another message's name.
+# flags: "rep" (repeated), "ptr" (a Go pointer: zero values are kept), "inline" (fields merge into the
+# parent), "skip" (status, which the server owns).
+_F = tuple[str, str, str]
+_SCHEMAS: dict[str, dict[int, _F]] = {
+    "LabelSelector": {
+        1: ("matchLabels", "map", ""),
+        2: ("matchExpressions", "LabelSelectorRequirement", "rep"),
+    },
+    "LabelSelectorRequirement": {
+        1: ("key", "str", ""),
+        2: ("operator", "str", ""),
+        3: ("values", "str", "rep"),
+    },
+    "PodTemplateSpec": {1: ("metadata", "meta", ""), 2: ("spec", "PodSpec", "")},
+    "PodSpec": {
+        2: ("containers", "Container", "rep"),
+        3: ("restartPolicy", "str", ""),
+        4: ("terminationGracePeriodSeconds", "int", "ptr"),
+        5: ("activeDeadlineSeconds", "int", "ptr"),
+        6: ("dnsPolicy", "str", ""),
+        7: ("nodeSelector", "map", ""),
+        8: ("serviceAccountName", "str", ""),
+        9: ("serviceAccount", "str", ""),
+        10: ("nodeName", "str", ""),
+        11: ("hostNetwork", "bool", ""),
+        12: ("hostPID", "bool", ""),
+        13: ("hostIPC", "bool", ""),
+        15: ("imagePullSecrets", "LocalObjectReference", "rep"),
+        16: ("hostname", "str", ""),
+        17: ("subdomain", "str", ""),
+        19: ("schedulerName", "str", ""),
+        20: ("initContainers", "Container", "rep"),
+        24: ("priorityClassName", "str", ""),
+    },
+    "Container": {
+        1: ("name", "str", ""),
+        2: ("image", "str", ""),
+        3: ("command", "str", "rep"),
+        4: ("args", "str", "rep"),
+        5: ("workingDir", "str", ""),
+        6: ("ports", "ContainerPort", "rep"),
+        7: ("env", "EnvVar", "rep"),
+        8: ("resources", "ResourceRequirements", ""),
+        13: ("terminationMessagePath", "str", ""),
+        14: ("imagePullPolicy", "str", ""),
+        16: ("stdin", "bool", ""),
+        17: ("stdinOnce", "bool", ""),
+        18: ("tty", "bool", ""),
+        20: ("terminationMessagePolicy", "str", ""),
+    },
+    "ContainerPort": {
+        1: ("name", "str", ""),
+        2: ("hostPort", "int", ""),
+        3: ("containerPort", "int", ""),
+        4: ("protocol", "str", ""),
+        5: ("hostIP", "str", ""),
+    },
+    "EnvVar": {1: ("name", "str", ""), 2: ("value", "str", "")},
+    "ResourceRequirements": {1: ("limits", "quantities", ""), 2: ("requests", "quantities", "")},
+    "LocalObjectReference": {1: ("name", "str", "")},
+    "ObjectReference": {
+        1: ("kind", "str", ""),
+        2: ("namespace", "str", ""),
+        3: ("name", "str", ""),
+        4: ("uid", "str", ""),
+        5: ("apiVersion", "str", ""),
+        6: ("resourceVersion", "str", ""),
+        7: ("fieldPath", "str", ""),
+    },
+    "Pod": {1: ("metadata", "meta", ""), 2: ("spec", "PodSpec", ""), 3: ("status", "", "skip")},
+    "Deployment": {1: ("metadata", "meta", ""), 2: ("spec", "DeploymentSpec", ""), 3: ("status", "", "skip")},
+    "DeploymentSpec": {
+        1: ("replicas", "int", "ptr"),
+        2: ("selector", "LabelSelector", ""),
+        3: ("template", "PodTemplateSpec", ""),
+        4: ("strategy", "DeploymentStrategy", ""),
+        5: ("minReadySeconds", "int", ""),
+        6: ("revisionHistoryLimit", "int", "ptr"),
+        7: ("paused", "bool", ""),
+        9: ("progressDeadlineSeconds", "int", "ptr"),
+    },
+    "DeploymentStrategy": {1: ("type", "str", ""), 2: ("rollingUpdate", "RollingUpdateDeployment", "")},
+    "RollingUpdateDeployment": {1: ("maxUnavailable", "intstr", ""), 2: ("maxSurge", "intstr", "")},
+    "Service": {1: ("metadata", "meta", ""), 2: ("spec", "ServiceSpec", ""), 3: ("status", "", "skip")},
+    "ServiceSpec": {
+        1: ("ports", "ServicePort", "rep"),
+        2: ("selector", "map", ""),
+        3: ("clusterIP", "str", ""),
+        4: ("type", "str", ""),
+        5: ("externalIPs", "str", "rep"),
+        7: ("sessionAffinity", "str", ""),
+        8: ("loadBalancerIP", "str", ""),
+        10: ("externalName", "str", ""),
+        11: ("externalTrafficPolicy", "str", ""),
+    },
+    "ServicePort": {
+        1: ("name", "str", ""),
+        2: ("protocol", "str", ""),
+        3: ("port", "int", ""),
+        4: ("targetPort", "intstr", ""),
+        5: ("nodePort", "int", ""),
+        6: ("appProtocol", "str", "ptr"),
+    },
+    "Job": {1: ("metadata", "meta", ""), 2: ("spec", "JobSpec", ""), 3: ("status", "", "skip")},
+    "JobSpec": {
+        1: ("parallelism", "int", "ptr"),
+        2: ("completions", "int", "ptr"),
+        3: ("activeDeadlineSeconds", "int", "ptr"),
+        4: ("selector", "LabelSelector", ""),
+        5: ("manualSelector", "bool", "ptr"),
+        6: ("template", "PodTemplateSpec", ""),
+        7: ("backoffLimit", "int", "ptr"),
+        8: ("ttlSecondsAfterFinished", "int", "ptr"),
+        9: ("completionMode", "str", "ptr"),
+        10: ("suspend", "bool", "ptr"),
+    },
+    "ServiceAccount": {
+        1: ("metadata", "meta", ""),
+        2: ("secrets", "ObjectReference", "rep"),
+        3: ("imagePullSecrets", "LocalObjectReference", "rep"),
+        4: ("automountServiceAccountToken", "bool", "ptr"),
+    },
+    "Ingress": {1: ("metadata", "meta", ""), 2: ("spec", "IngressSpec", ""), 3: ("status", "", "skip")},
+    "IngressSpec": {
+        1: ("defaultBackend", "IngressBackend", ""),
+        2: ("tls", "IngressTLS", "rep"),
+        3: ("rules", "IngressRule", "rep"),
+        4: ("ingressClassName", "str", "ptr"),
+    },
+    "IngressBackend": {4: ("service", "IngressServiceBackend", "")},
+    "IngressServiceBackend": {1: ("name", "str", ""), 2: ("port", "ServiceBackendPort", "")},
+    "ServiceBackendPort": {1: ("name", "str", ""), 2: ("number", "int", "")},
+    "IngressTLS": {1: ("hosts", "str", "rep"), 2: ("secretName", "str", "")},
+    "IngressRule": {1: ("host", "str", ""), 2: ("", "IngressRuleValue", "inline")},
+    "IngressRuleValue": {1: ("http", "HTTPIngressRuleValue", "")},
+    "HTTPIngressRuleValue": {1: ("paths", "HTTPIngressPath", "rep")},
+    "HTTPIngressPath": {
+        1: ("path", "str", ""),
+        2: ("backend", "IngressBackend", ""),
+        3: ("pathType", "str", "ptr"),
+    },
+}
+
+
+def _all_zero(wire: int, value: Any) -> bool:
+    """True when an unknown field carries nothing: a zero varint, or empty bytes, or only such fields."""
+    if wire in (0, 1, 5):
+        return not value
+    if not value:
+        return True
+    try:
+        return all(_all_zero(w, v) for _, w, v in _fields(value))
+    except ValueError:
+        return False
+
+
+def _int_or_string(raw: bytes) -> int | str:
+    kind, int_val, str_val = 0, 0, ""
+    for number, wire, v in _fields(raw):
+        if number == 1:
+            kind = _int(wire, v, "IntOrString.type")
+        elif number == 2:
+            int_val = _int(wire, v, "IntOrString.intVal")
+        elif number == 3:
+            str_val = _str(wire, v, "IntOrString.strVal")
+    return str_val if kind == 1 else int_val
+
+
+def _quantity(raw: bytes) -> str:
+    return next((_str(w, v, "Quantity.string") for n, w, v in _fields(raw) if n == 1), "")
+
+
+def _message(raw: bytes, name: str) -> dict[str, Any]:
+    schema = _SCHEMAS[name]
+    out: dict[str, Any] = {}
+    for number, wire, v in _fields(raw):
+        field = schema.get(number)
+        if field is None:
+            if _all_zero(wire, v):
+                continue
+            raise ValueError(f"protobuf field {name}.{number} is not supported by the sandbox; send JSON")
+        json_name, kind, flags = field
+        what = f"{name}.{json_name or number}"
+        if flags == "skip":
+            continue
+        value: Any
+        if kind == "str":
+            value = _str(wire, v, what)
+        elif kind == "int":
+            value = _int(wire, v, what)
+        elif kind == "bool":
+            value = bool(_int(wire, v, what))
+        elif kind in ("map", "quantities"):
+            key, item = _map_entry(_bytes(wire, v, what), what, value_bytes=kind == "quantities")
+            out.setdefault(json_name, {})[key] = _quantity(item) if kind == "quantities" else item
+            continue
+        elif kind == "intstr":
+            value = _int_or_string(_bytes(wire, v, what))
+        elif kind == "meta":
+            value = _object_meta(_bytes(wire, v, what))
+        else:
+            value = _message(_bytes(wire, v, what), kind)
+            if flags == "inline":
+                out.update(value)
+                continue
+        if flags == "rep":
+            out.setdefault(json_name, []).append(value)
+        elif value or flags == "ptr" or isinstance(value, dict):
+            out[json_name] = value
+    return out
+
+
+def _schema_decoder(kind: str) -> Callable[[bytes], dict[str, Any]]:
+    return lambda raw: _message(raw, kind)
+
+
 _DECODERS: dict[str, Callable[[bytes], dict[str, Any]]] = {
     "Namespace": _namespace,
     "Secret": _secret,
     "ConfigMap": _config_map,
     "DeleteOptions": _delete_options,
+    **{
+        kind: _schema_decoder(kind)
+        for kind in ("Pod", "Deployment", "Service", "Job", "ServiceAccount", "Ingress")
+    },
 }
 
 

@@ -127,10 +127,13 @@ class ApiServer:
         self.closing = False
         loop = asyncio.get_running_loop()
         self.notifier = _Notifier(loop=loop, loop_thread=threading.get_ident())
+        self._encode_cache: dict[tuple[str, str, str, bool], tuple[tuple[Any, str], bytes]] = {}
         store.add_listener(self.notifier.poke)
+        store.add_listener(self._forget_encoded)
 
     def detach(self) -> None:
         self.store.remove_listener(self.notifier.poke)
+        self.store.remove_listener(self._forget_encoded)
 
     def shutdown_watches(self) -> None:
         """Ask every open watch to end (called from the loop thread before the server closes)."""
@@ -310,21 +313,52 @@ class ApiServer:
             raise bad_request(f"unable to parse requirement: {err}") from err
         return ls, fs
 
+    def _encoded(self, t: Target, obj: Obj, *, meta_only: bool = False) -> bytes:
+        """JSON of a stored object (or of its metadata), cached per resourceVersion: lists stay cheap."""
+        meta = obj["metadata"]
+        ident = (t.rt.key, meta.get("namespace") or "", meta["name"], meta_only)
+        version = (meta.get("resourceVersion"), t.api_version)
+        hit = self._encode_cache.get(ident)
+        if hit is not None and hit[0] == version:
+            return hit[1]
+        data = dumps(meta) if meta_only else dumps(self._present(t, obj))
+        self._encode_cache[ident] = (version, data)
+        return data
+
+    def _forget_encoded(self, event_type: str, key: str, obj: Obj) -> None:
+        if event_type == "DELETED":
+            meta = obj.get("metadata") or {}
+            for meta_only in (False, True):
+                self._encode_cache.pop(
+                    (key, meta.get("namespace") or "", meta.get("name", ""), meta_only), None
+                )
+
     def _list(self, request: web.Request, t: Target) -> web.StreamResponse:
         ls, fs = self._selectors(request)
         items, rv = self.store.list(t.rt.key, namespace=t.namespace, label_selector=ls, field_selector=fs)
         if _wants_table(request):
-            items = [self._present(t, o) for o in items]
-            return _json(tables.table(t.rt, items, resource_version=rv))
-        if not t.rt.builtin:
-            items = [self._present(t, o) for o in items]
-        body = {
-            "kind": t.rt.list_kind,
-            "apiVersion": t.api_version,
-            "metadata": {"resourceVersion": rv},
-            "items": items,
-        }
-        return _json(body)
+            defs, row = tables.layout(t.rt)
+            head = dumps(
+                {
+                    "kind": "Table",
+                    "apiVersion": "meta.k8s.io/v1",
+                    "metadata": {"resourceVersion": rv},
+                    "columnDefinitions": defs,
+                }
+            )
+            rows = [
+                b'{"cells":'
+                + dumps(row(self._present(t, o)))
+                + b',"object":{"kind":"PartialObjectMetadata","apiVersion":"meta.k8s.io/v1","metadata":'
+                + self._encoded(t, o, meta_only=True)
+                + b"}}"
+                for o in items
+            ]
+            return _raw_json(head[:-1] + b',"rows":[' + b",".join(rows) + b"]}")
+        head = dumps(
+            {"kind": t.rt.list_kind, "apiVersion": t.api_version, "metadata": {"resourceVersion": rv}}
+        )
+        return _raw_json(head[:-1] + b',"items":[' + b",".join(self._encoded(t, o) for o in items) + b"]}")
 
     async def _watch(self, request: web.Request, t: Target) -> web.StreamResponse:
         ls, fs = self._selectors(request)
@@ -365,9 +399,10 @@ class ApiServer:
                     columns=first_table[0],
                 )
                 first_table[0] = False
-            else:
-                payload = obj
-            return dumps({"type": ev_type, "object": payload}) + b"\n"
+                return dumps({"type": ev_type, "object": payload}) + b"\n"
+            if ev_type == "DELETED":
+                return dumps({"type": ev_type, "object": obj}) + b"\n"
+            return b'{"type":"' + ev_type.encode() + b'","object":' + self._encoded(t, obj) + b"}\n"
 
         if start_rv is None:
             items, rv_s = self.store.list(
@@ -886,6 +921,10 @@ class ApiServer:
 # ---------------------------------------------------------------------- helpers
 def _json(obj: Any, *, status: int = 200, content_type: str = JSON) -> web.Response:
     return web.Response(body=dumps(obj), status=status, headers={"Content-Type": content_type})
+
+
+def _raw_json(body: bytes) -> web.Response:
+    return web.Response(body=body, status=200, headers={"Content-Type": JSON})
 
 
 def _status_response(body: Obj, code: int) -> web.Response:

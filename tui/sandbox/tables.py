@@ -25,9 +25,11 @@ def human_age(timestamp: str | None, *, now: datetime | None = None) -> str:
     if not timestamp:
         return "<unknown>"
     try:
-        then = datetime.strptime(timestamp, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+        then = datetime.fromisoformat(timestamp)
     except ValueError:
         return "<unknown>"
+    if then.tzinfo is None:
+        then = then.replace(tzinfo=UTC)
     seconds = int(((now or datetime.now(UTC)) - then).total_seconds())
     if seconds < 0:
         seconds = 0
@@ -459,30 +461,37 @@ _GENERIC: tuple[list[Column], Row] = (
 )
 
 
-def table(rt: ResourceType, items: list[Obj], *, resource_version: str, columns: bool = True) -> Obj:
-    """A ``meta.k8s.io/v1`` Table of ``items``; ``columns=False`` leaves columnDefinitions empty (watch)."""
+def layout(rt: ResourceType) -> tuple[list[Obj], Row]:
+    """The columnDefinitions for ``rt`` and the function computing one row's cells."""
     if rt.builtin:
         cols, row = _T.get(rt.key, _GENERIC)
     else:
         cols, row = _custom(rt)
-    rows = []
-    for o in items:
-        meta = o.get("metadata") or {}
-        rows.append(
-            {
-                "cells": row(o),
-                "object": {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": meta},
-            }
-        )
+    defs = [
+        {"name": n, "type": t, "format": "name" if n == "Name" else "", "description": "", "priority": p}
+        for n, t, p in cols
+    ]
+    return defs, row
+
+
+def table(rt: ResourceType, items: list[Obj], *, resource_version: str, columns: bool = True) -> Obj:
+    """A ``meta.k8s.io/v1`` Table of ``items``; ``columns=False`` leaves columnDefinitions empty (watch)."""
+    defs, row = layout(rt)
+    rows = [
+        {
+            "cells": row(o),
+            "object": {
+                "kind": "PartialObjectMetadata",
+                "apiVersion": "meta.k8s.io/v1",
+                "metadata": o.get("metadata"),
+            },
+        }
+        for o in items
+    ]
     return {
         "kind": "Table",
         "apiVersion": "meta.k8s.io/v1",
         "metadata": {"resourceVersion": resource_version},
-        "columnDefinitions": [
-            {"name": n, "type": t, "format": "name" if n == "Name" else "", "description": "", "priority": p}
-            for n, t, p in cols
-        ]
-        if columns
-        else [],
+        "columnDefinitions": defs if columns else [],
         "rows": rows,
     }

@@ -295,6 +295,11 @@ def _service_defaults(store: Store, obj: Obj, old: Obj | None) -> None:
             for p in (s.get("spec") or {}).get("ports") or []
             if isinstance(p, dict) and p.get("nodePort")
         }
+        for i, p in enumerate(ports):
+            if isinstance(p, dict) and isinstance(p.get("nodePort"), int) and p["nodePort"] in taken:
+                raise invalid("services", str(meta.get("name", "")), "Service", [{
+                    "type": "FieldValueInvalid", "field": f"spec.ports[{i}].nodePort",
+                    "message": f"Invalid value: {p['nodePort']}: provided port is already allocated"}])
         taken.update(
             int(p["nodePort"]) for p in ports if isinstance(p, dict) and isinstance(p.get("nodePort"), int)
         )

@@ -33,14 +33,14 @@ class ConfirmScreen(ModalScreen[bool]):
         super().__init__()
         self._title = title
         self._body = list(body_lines)
-        self._context = context
+        self._context_name = context
         self._confirm_label = confirm_label
         self._destructive = destructive
 
     def compose(self) -> ComposeResult:
         with Vertical(id="confirm-dialog"):
             yield Static(Text(self._title, style="bold"), id="confirm-title")
-            yield Static(Text.assemble("context: ", (self._context, "bold")), id="confirm-context")
+            yield Static(Text.assemble("context: ", (self._context_name, "bold")), id="confirm-context")
             yield Static(Text("\n".join(self._body)), id="confirm-body")
             with Horizontal(id="confirm-buttons"):
                 yield Button(

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from rich.console import Group, RenderableType
-from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -16,13 +14,13 @@ from textual.widgets import Static
 HelpSection = tuple[str, Sequence[tuple[str, str]]]
 
 
-def _section(title: str, rows: Sequence[tuple[str, str]]) -> RenderableType:
-    table = Table.grid(padding=(0, 2))
-    table.add_column(style="bold", no_wrap=True, min_width=14)
-    table.add_column()
-    for key, text in rows:
-        table.add_row(key, text)
-    return Group(Text(title, style="bold underline"), table, Text(""))
+def _section(title: str, rows: Sequence[tuple[str, str]]) -> Text:
+    width = max([14, *(len(key) + 2 for key, _ in rows)])
+    text = Text(title + "\n", style="bold underline")
+    for key, line in rows:
+        text.append(f"  {key:<{width}}", style="bold")
+        text.append(line + "\n")
+    return text
 
 
 class HelpScreen(ModalScreen[None]):
@@ -34,12 +32,12 @@ class HelpScreen(ModalScreen[None]):
         self._footer = footer_lines
 
     def compose(self) -> ComposeResult:
-        parts = [_section(title, rows) for title, rows in self._sections]
+        body = Text("\n").join(_section(title, rows) for title, rows in self._sections)
         if self._footer:
-            parts.append(Text("\n".join(self._footer)))
+            body.append("\n" + "\n".join(self._footer))
         with VerticalScroll(id="help-dialog"):
             yield Static(Text("istio-tui keys  (esc closes)", style="bold"), id="help-title")
-            yield Static(Group(*parts), id="help-body")
+            yield Static(body, id="help-body")
 
     def action_close(self) -> None:
         self.dismiss()

@@ -32,7 +32,7 @@ class ConflictScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         c = self._conflict
-        with Vertical(id="conflict-dialog", classes="dialog"):
+        with Vertical(id="conflict-dialog", classes="injection-dialog"):
             title = Text(f"Conflicting injection labels on {c.namespace}", style="bold")
             yield Static(title, id="conflict-title")
             yield Static(Text.assemble("context: ", (self._context_name, "bold")), id="conflict-context")
@@ -72,7 +72,7 @@ class RevisionScreen(ModalScreen[str | None]):
         self._current = current
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="revision-dialog", classes="dialog"):
+        with Vertical(id="revision-dialog", classes="injection-dialog"):
             yield Static(Text(f"Inject {self._namespace} from a control-plane revision", style="bold"))
             yield Static(
                 f"Sets {REV_LABEL}=<revision> and removes {INJECTION_LABEL}. Enter continues, esc cancels."

@@ -17,9 +17,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Vertical
 from textual.coordinate import Coordinate
 from textual.widgets import DataTable, ProgressBar, Static
+from textual.worker import get_current_worker
 
 from tui import kube
 from tui.istio.injection import InjectionMode as Mode
@@ -86,7 +88,10 @@ def _cells(row: NamespaceRow, now: datetime) -> dict[str, Text | str]:
     mode = Text(row.mode, style=_MODE_STYLE.get(row.mode_kind, ""))
     if row.conflict:
         mode.append("  ⚠ conflict", style="bold red")
-    sidecars = Text(row.sidecar_ratio, style="green" if row.pods and row.sidecars == row.pods else "")
+    if not row.pods:
+        sidecars = Text(row.sidecar_ratio, style="dim")
+    else:
+        sidecars = Text(row.sidecar_ratio, style="green" if row.sidecars == row.pods else "")
     restart = Text(f"{row.out_of_step} pod{'s' if row.out_of_step != 1 else ''}", style="yellow") if (
         row.out_of_step
     ) else Text("")
@@ -134,7 +139,11 @@ class NamespacesPane(WorkPane):
             destructive=True,
         ),
     )
-    HELP: ClassVar[tuple[tuple[str, str], ...]] = (("enter", "show the selected namespace's pods"),)
+    BINDINGS = [Binding("escape", "close_panel", "Close panel", show=False, id="namespaces.close_panel")]
+    KEY_HELP: ClassVar[tuple[tuple[str, str], ...]] = (
+        ("enter", "show the selected namespace's pods"),
+        ("esc", "close the restart panel"),
+    )
 
     def __init__(self) -> None:
         super().__init__(id="namespaces-pane")
@@ -230,7 +239,7 @@ class NamespacesPane(WorkPane):
                 previous = _cells(old, now)
                 for key, value in cells.items():
                     if previous[key] != value:
-                        table.update_cell(row.name, key, value)
+                        table.update_cell(row.name, key, value, update_width=True)
         self._rows = fresh
         if reshaped:
             table.sort("name", key=lambda name: str(name))
@@ -242,14 +251,14 @@ class NamespacesPane(WorkPane):
         table = self.query_one("#ns-table", DataTable)
         now = self.istio_app.clock()
         for name, row in self._rows.items():
-            table.update_cell(name, "age", format_age(row.created, now))
+            table.update_cell(name, "age", format_age(row.created, now), update_width=True)
 
     def _update_summary(self) -> None:
         rows = self._rows.values()
         injecting = sum(1 for r in rows if r.mode_kind in ("enabled", "revision"))
         ambient = sum(1 for r in rows if r.mode_kind == "ambient")
         stale = sum(r.out_of_step for r in rows)
-        text = Text(f"{len(self._rows)} namespaces · {injecting} inject sidecars · {ambient} ambient")
+        text = Text(f"{len(self._rows)} namespaces · {injecting} injecting sidecars · {ambient} ambient")
         if stale:
             text.append(f" · {stale} pods need a restart (r)", style="yellow")
         self.query_one("#ns-summary", Static).update(text)
@@ -331,7 +340,11 @@ class NamespacesPane(WorkPane):
         self.app.call_from_thread(self._confirm, plan, result)
 
     def _confirm(self, plan: LabelPlan, preflight: Preflight | None) -> None:
-        lines = [f"Namespace {plan.namespace}: {plan.current.label} → {plan.target.label}", ""]
+        if plan.current == plan.target:
+            summary = f"Namespace {plan.namespace} stays {plan.target.label}; the conflicting label goes."
+        else:
+            summary = f"Namespace {plan.namespace}: {plan.current.label} → {plan.target.label}"
+        lines = [summary, ""]
         lines += [f"  • {line}" for line in plan.describe()]
         lines += ["", "Sent as a JSON merge patch: every other label stays as it is."]
         if preflight is not None and not preflight.ok:
@@ -340,7 +353,11 @@ class NamespacesPane(WorkPane):
             lines += ["", "✓ Preflight: the injector webhook will select this namespace."]
         if plan.notes and (preflight is None or preflight.ok):
             lines += ["", *plan.notes]
-        title = f"Set {plan.target.label} on namespace {plan.namespace}?"
+        first = plan.changes[0]
+        if first.new is None:
+            title = f"Remove label {first.key} from namespace {plan.namespace}?"
+        else:
+            title = f"Set label {first.key}={first.new} on namespace {plan.namespace}?"
 
         def answered(yes: bool | None) -> None:
             if yes:
@@ -431,9 +448,11 @@ class NamespacesPane(WorkPane):
         cluster = self.istio_app.cluster
         restarted = restart_deployments(cluster, plan.namespace, plan.deployments)
         replicasets: dict[str, dict[str, Any]] = {}
+        looked_up: set[str] = set()
         deadline = time.monotonic() + FOLLOW_LIMIT_S
         last: RestartProgress | None = None
-        while not self._stopping.is_set() and time.monotonic() < deadline:
+        worker = get_current_worker()
+        while not (self._stopping.is_set() or worker.is_cancelled):
             pods = self.index.pods(plan.namespace)
             owners = {
                 ref.get("name", "")
@@ -441,7 +460,9 @@ class NamespacesPane(WorkPane):
                 for ref in p["metadata"].get("ownerReferences") or ()
                 if ref.get("kind") == "ReplicaSet"
             }
-            if owners - replicasets.keys():
+            # A new ReplicaSet appears once per rollout: look it up then, not on every tick.
+            if owners - replicasets.keys() - looked_up:
+                looked_up |= owners
                 listed = cluster.list(kube.REPLICASETS, namespace=plan.namespace).items
                 replicasets = {r["metadata"]["name"]: r for r in listed}
             progress = restart_progress(self.index.labels(plan.namespace), pods, replicasets, restarted)
@@ -449,6 +470,16 @@ class NamespacesPane(WorkPane):
                 self.app.call_from_thread(self._show_progress, plan.namespace, restarted, progress)
                 last = progress
             if progress.finished:
+                return
+            if time.monotonic() > deadline:
+                waiting = ", ".join(progress.pending) or "no pods"
+                self.app.call_from_thread(
+                    self.notify,
+                    f"Stopped following the restart in {plan.namespace} after {FOLLOW_LIMIT_S / 60:.0f} min; "
+                    f"still waiting for: {waiting}",
+                    severity="warning",
+                    markup=False,
+                )
                 return
             self._stopping.wait(FOLLOW_INTERVAL_S)
 
@@ -461,8 +492,13 @@ class NamespacesPane(WorkPane):
             title = f"✓ Restart of {names} in {namespace} done: {count}"
         else:
             title = f"Restarting {names} in {namespace}: {count}"
-        waiting = [f"waiting for {n}" for n in progress.pending]
-        self._show_panel(title, progress, waiting)
+        width = max((len(p.name) for p in progress.pods), default=0)
+        lines = [
+            f"{'✓' if p.done else '…'} {p.name:<{width}}  {p.phase:<17} {p.ready}/{p.containers}  "
+            + ("istio-proxy" if p.sidecar else "no sidecar")
+            for p in progress.pods
+        ]
+        self._show_panel(title, progress, lines)
 
     def _show_panel(self, title: str, progress: RestartProgress | None, lines: Sequence[str]) -> None:
         panel = self.query_one("#ns-restart", Vertical)
@@ -480,3 +516,6 @@ class NamespacesPane(WorkPane):
 
     def _hide_panel(self) -> None:
         self.query_one("#ns-restart", Vertical).add_class("-hidden")
+
+    def action_close_panel(self) -> None:
+        self._hide_panel()

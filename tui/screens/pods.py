@@ -7,6 +7,7 @@ shown as "no access to pods in X" in place of the table, never as an empty table
 
 from __future__ import annotations
 
+import contextlib
 import re
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -50,27 +51,43 @@ class PodsPane(WorkPane):
     PANE_ID = "pods"
     TITLE = "Pods"
     ACTIONS = (
-        PaneAction("filter", "Filter", "filter by regex; '-l key=value' filters by label selector", "slash", "/"),
-        PaneAction("clear_filter", "Clear filter", "clear the regex filter and the label selector", "escape", "esc"),
+        PaneAction(
+            "filter", "Filter", "filter by regex; '-l key=value' filters by label selector", "slash", "/"
+        ),
+        PaneAction(
+            "clear_filter", "Clear filter", "clear the regex filter and the label selector", "escape", "esc"
+        ),
         PaneAction("describe", "Describe pod", "describe the selected pod, with its events", "d"),
         PaneAction("yaml", "Pod YAML", "show the selected pod's YAML", "y"),
         PaneAction("logs", "Pod logs", "logs of the app container (c switches container)", "l"),
-        PaneAction("delete", "Delete pod", "delete the selected pod after a confirmation", "ctrl+d", destructive=True),
-        PaneAction("sort('name')", "Sort by name", "sort by NAME (again: reverse)", "N", "shift+n", show=False),
-        PaneAction("sort('age')", "Sort by age", "sort by AGE, newest first (again: reverse)", "A", "shift+a", show=False),
+        PaneAction(
+            "delete", "Delete pod", "delete the selected pod after a confirmation", "ctrl+d", destructive=True
+        ),
+        PaneAction(
+            "sort('name')", "Sort by name", "sort by NAME (again: reverse)", "N", "shift+n", show=False
+        ),
+        PaneAction(
+            "sort('age')",
+            "Sort by age",
+            "sort by AGE, newest first (again: reverse)",
+            "A",
+            "shift+a",
+            show=False,
+        ),
         PaneAction("sort('status')", "Sort by status", "sort by STATUS", "S", "shift+s", show=False),
         PaneAction("sort('restarts')", "Sort by restarts", "sort by RESTARTS", "R", "shift+r", show=False),
-        PaneAction("sort('ready')", "Sort by ready", "sort by READY, least ready first", "E", "shift+e", show=False),
+        PaneAction(
+            "sort('ready')", "Sort by ready", "sort by READY, least ready first", "E", "shift+e", show=False
+        ),
         PaneAction("sort('ip')", "Sort by IP", "sort by IP", "I", "shift+i", show=False),
         PaneAction("sort('node')", "Sort by node", "sort by NODE", "O", "shift+o", show=False),
-        PaneAction(
-            "sort('namespace')", "Sort by namespace", "sort by NAMESPACE", "P", "shift+p", show=False
-        ),
+        PaneAction("sort('namespace')", "Sort by namespace", "sort by NAMESPACE", "P", "shift+p", show=False),
     )
     BINDINGS: ClassVar[list[Any]] = [
-        Binding(str(i), f"recent({i})", f"namespace {i}", show=False, id=f"pods.recent-{i}") for i in range(10)
+        Binding(str(i), f"recent({i})", f"namespace {i}", show=False, id=f"pods.recent-{i}")
+        for i in range(10)
     ]
-    HELP = (
+    KEY_HELP = (
         ("0", "all namespaces"),
         ("1-9", "recently used namespaces (listed above the table)"),
         ("/text -l app=x", "regex and label selector together"),
@@ -139,10 +156,8 @@ class PodsPane(WorkPane):
         watch = self.istio_app.cluster.watch(
             kube.PODS, namespace=namespace, label_selector=selector, timeout_seconds=WATCH_TIMEOUT_S
         )
-        try:
+        with contextlib.suppress(Forbidden, Invalid):  # recorded in the feed; shown in place of the table
             feed.run(watch)
-        except (Forbidden, Invalid):
-            pass  # recorded in the feed; the pane shows it in place of the table
 
     def _apply(self) -> None:
         feed = self._feed
@@ -157,7 +172,10 @@ class PodsPane(WorkPane):
             self._show_error(batch.error)
         if batch.upserts or batch.deletes:
             self.table.apply(
-                batch.upserts, batch.deletes, now=self.istio_app.clock(), labels=self.istio_app.namespace_labels
+                batch.upserts,
+                batch.deletes,
+                now=self.istio_app.clock(),
+                labels=self.istio_app.namespace_labels,
             )
             self._render_title()
 
@@ -212,7 +230,7 @@ class PodsPane(WorkPane):
 
     def _render_recent(self) -> None:
         recent = self.istio_app.recent_namespaces
-        items = [f"0 all", *[f"{i} {name}" for i, name in enumerate(recent[:9], start=1)]]
+        items = ["0 all", *[f"{i} {name}" for i, name in enumerate(recent[:9], start=1)]]
         self.query_one("#pods-recent", Static).update(Text("   ".join(items), style="dim"))
 
     def on_show(self) -> None:
@@ -323,7 +341,11 @@ class PodsPane(WorkPane):
             return
         screen = ConfirmScreen(
             f"Delete pod {row.name}?",
-            [f"namespace: {row.namespace}", f"pod: {row.name}", "Its controller, if any, will create a new one."],
+            [
+                f"namespace: {row.namespace}",
+                f"pod: {row.name}",
+                "Its controller, if any, will create a new one.",
+            ],
             context=self.istio_app.context_name,
             confirm_label="Delete",
         )

@@ -11,11 +11,12 @@ Facts about the two template generations that the checks rely on:
   glyphicon-star"``. A ratings failure renders ``<p class="text-red-500">Ratings service is currently
   unavailable</p>``, so a bare ``text-red-500`` does not mean red stars: the colour is taken from the nearest
   colour marker *before a star*.
-* Legacy template (Istio 1.22 and older): ``<font color="black">`` or ``"red"`` around ``<span class="glyphicon
-  glyphicon-star">`` and ``glyphicon-star-empty`` spans.
+* Legacy template (Istio 1.22 and older): ``<font color="black">`` or ``"red"`` around ``<span
+  class="glyphicon glyphicon-star">`` and ``glyphicon-star-empty`` spans.
 * Reviews down: "Error fetching product reviews" (legacy adds "!") and "Sorry, product reviews are currently
   unavailable for this book."; details down: "Error fetching product details".
-* "Reviews served by:" is followed by the reviews pod name, as plain text (current) or inside ``<u>`` (legacy).
+* "Reviews served by:" is followed by the reviews pod name, as plain text (current) or inside ``<u>``
+  (legacy).
 """
 
 from __future__ import annotations

@@ -82,10 +82,10 @@ def add_parser(sub: Any) -> None:
         "--requests", type=_count, metavar="N", help=f"send exactly N requests (default {_DEFAULT_REQUESTS})"
     )
     amount.add_argument("--duration", type=_seconds, metavar="S", help="send requests for S seconds")
-    p.add_argument("--concurrency", type=_count, default=16, metavar="C", help="requests in flight (default 16)")
-    p.add_argument("--rate", type=_rate, default=0.0, metavar="R", help="requests/s in total, 0 = max (default)")
+    p.add_argument("--concurrency", type=_count, default=16, metavar="C", help="in flight (default 16)")
+    p.add_argument("--rate", type=_rate, default=0.0, metavar="R", help="requests/s, 0 = max (default)")
     p.add_argument("--user", metavar="NAME", help="log in as NAME first, so end-user routing applies")
-    p.add_argument("--timeout", type=_seconds, default=5.0, metavar="S", help="per-request timeout (default 5)")
+    p.add_argument("--timeout", type=_seconds, default=5.0, metavar="S", help="per request (default 5 s)")
     p.add_argument("--workers", type=_workers, metavar="W", help="worker processes (default: CPU count)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of the summary")
     p.set_defaults(run=run_cli)

@@ -273,7 +273,8 @@ def error_kind(err: BaseException) -> str:
         code = getattr(exc, "errno", None)
         if isinstance(exc, ConnectionRefusedError) or code == errno.ECONNREFUSED:
             return "refused"
-        if isinstance(exc, ConnectionResetError | aiohttp.ServerDisconnectedError) or code == errno.ECONNRESET:
+        reset_types = ConnectionResetError | aiohttp.ServerDisconnectedError
+        if code == errno.ECONNRESET or isinstance(exc, reset_types):
             return "reset"
     return type(err).__name__
 
@@ -546,7 +547,9 @@ async def _supervise(
             if not go.is_set():
                 return
         try:
-            kind, index, payload = await asyncio.wait_for(queue.get(), timeout=interval / 2)
+            # Not wait_for: on 3.11 it can swallow a cancellation that races with the queue.
+            async with asyncio.timeout(interval / 2):
+                kind, index, payload = await queue.get()
         except TimeoutError:
             kind, index, payload = "tick", -1, None
         if kind == "error":

@@ -34,10 +34,7 @@ class LatencyHistogram:
         self.total_s = 0.0
 
     def record(self, seconds: float) -> None:
-        if seconds <= _MIN_S:
-            index = 0
-        else:
-            index = min(int(math.log(seconds / _MIN_S) / _LOG_GROWTH), _BUCKETS - 1)
+        index = 0 if seconds <= _MIN_S else min(int(math.log(seconds / _MIN_S) / _LOG_GROWTH), _BUCKETS - 1)
         self.buckets[index] += 1
         self.count += 1
         self.total_s += seconds

@@ -8,7 +8,7 @@ bound at all in read-only mode (as in k9s); the palette shows them greyed out wi
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual.binding import Binding, BindingType
 from textual.containers import Container
@@ -52,9 +52,9 @@ class WorkPane(WorkerErrors, Container):
     PANE_ID: ClassVar[str] = ""
     TITLE: ClassVar[str] = ""
     ACTIONS: ClassVar[tuple[PaneAction, ...]] = ()
-    HELP: ClassVar[tuple[tuple[str, str], ...]] = ()  # extra help lines (key, text) that are not actions
+    KEY_HELP: ClassVar[tuple[tuple[str, str], ...]] = ()  # extra help lines (key, text) that are not actions
 
-    def __init_subclass__(cls, **kwargs: object) -> None:
+    def __init_subclass__(cls, **kwargs: Any) -> None:
         own: list[BindingType] = list(cls.__dict__.get("BINDINGS", []))
         own += [
             Binding(
@@ -69,7 +69,7 @@ class WorkPane(WorkerErrors, Container):
             if a.key
         ]
         cls.BINDINGS = own
-        super().__init_subclass__(**kwargs)  # type: ignore[call-arg]
+        super().__init_subclass__(**kwargs)
 
     @property
     def readonly(self) -> bool:
@@ -88,9 +88,7 @@ class WorkPane(WorkerErrors, Container):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Second line of defence: the palette and ``:`` commands cannot run a destructive action either."""
-        if self.readonly and any(a.destructive and a.action == action for a in self.ACTIONS):
-            return False
-        return True
+        return not (self.readonly and any(a.destructive and a.action == action for a in self.ACTIONS))
 
     def refuse_if_readonly(self, what: str) -> bool:
         """For destructive action bodies: True (and a notification) when the app must not change anything."""

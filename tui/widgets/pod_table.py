@@ -31,17 +31,17 @@ class Column:
 
 
 NAMESPACE_COLUMN = Column("namespace", "NAMESPACE", None)
+# SIDECAR sits next to READY so the mesh columns stay visible on a narrow terminal; NODE is clipped first.
 COLUMNS = (
     Column("name", "NAME", None),
     Column("ready", "READY", 5),
-    Column("status", "STATUS", 18),
+    Column("sidecar", "SIDECAR", 7),
+    Column("status", "STATUS", 17),
     Column("restarts", "RESTARTS", 8),
-    Column("age", "AGE", 7),
+    Column("age", "AGE", 6),
     Column("ip", "IP", 15),
     Column("node", "NODE", None),
-    Column("sidecar", "SIDECAR", 7),
 )
-AGE_INDEX = 4  # in COLUMNS
 
 
 class KeyText(Text):
@@ -67,7 +67,7 @@ SORT_KEYS: dict[str, Callable[[PodRow], Any]] = {
 
 
 def row_search_text(row: PodRow) -> str:
-    return f"{row.namespace}/{row.name} {row.status} {row.node} {row.ip}"
+    return f"{row.namespace}/{row.name} {row.status} {row.ip}"
 
 
 class PodTable(DataTable[Text]):
@@ -162,7 +162,8 @@ class PodTable(DataTable[Text]):
             if new != before or (key == "status" and health_changed):
                 if key == "name":
                     continue  # a pod's name never changes
-                self.update_cell(row.uid, key, self._cell(key, new, row.health))
+                # NODE is content-sized and set once, at scheduling: let the column grow for it.
+                self.update_cell(row.uid, key, self._cell(key, new, row.health), update_width=key == "node")
         self._cells[row.uid] = cells
         self._health[row.uid] = row.health
 

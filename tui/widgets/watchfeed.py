@@ -47,7 +47,7 @@ class WatchFeed(Generic[T]):
         self._stopped = False
 
     def run(self, watch: Watch) -> None:
-        """Iterate the watch until it ends or ``stop()``; a KubeError it raises is recorded, then re-raised."""
+        """Iterate the watch until it ends or ``stop()``; a KubeError it raises is recorded and re-raised."""
         with self._lock:
             if self._stopped:
                 watch.stop()

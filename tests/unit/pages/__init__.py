@@ -82,8 +82,10 @@ def legacy_page(
 ) -> str:
     """A page in the legacy (Istio 1.22 and older) markup: Bootstrap glyphicon spans inside <font>."""
     if details_down:
-        details = "<h3>Error fetching product details!</h3><p>Sorry, product details are currently unavailable" \
-            " for this book.</p>"
+        details = (
+            "<h3>Error fetching product details!</h3>"
+            "<p>Sorry, product details are currently unavailable for this book.</p>"
+        )
     else:
         details = "<h4>Book Details</h4><dl><dt>Type:</dt>paperback<dt>Pages:</dt>200</dl>"
     if reviews == "reviews_down":
@@ -101,7 +103,8 @@ def legacy_page(
             elif reviews == "ratings_down":
                 rating = "<p><i>Ratings service is currently unavailable</i></p>"
             items.append(f"<blockquote><p>{text}</p><small>{name}</small>{rating}</blockquote>")
-        body = "<h4>Book Reviews</h4>" + "".join(items) + f"<dl><dt>Reviews served by:</dt>\n<u>{pod}</u>\n</dl>"
+        served = f"<dl><dt>Reviews served by:</dt>\n<u>{pod}</u>\n</dl>"
+        body = "<h4>Book Reviews</h4>" + "".join(items) + served
     page = (
         '<!DOCTYPE html><html><head><title>Simple Bookstore App</title><link rel="stylesheet" '
         'href="static/bootstrap/css/bootstrap.min.css"></head>'

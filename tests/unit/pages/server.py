@@ -43,9 +43,15 @@ class PageServer:
         pages["legacy/details_down"] = legacy_page("v1", details_down=True, pod="reviews-v1-a").encode()
         self.pages = pages
         self._mixed = cycle(
-            [(200, pages["current/v1"]), (200, pages["current/v2"]), (200, pages["legacy/v3"]),
-             (200, pages["current/ratings_down"]), (200, pages["legacy/reviews_down"]), (503, b"no healthy upstream"),
-             (200, b"<html><body>It works!</body></html>")]
+            [
+                (200, pages["current/v1"]),
+                (200, pages["current/v2"]),
+                (200, pages["legacy/v3"]),
+                (200, pages["current/ratings_down"]),
+                (200, pages["legacy/reviews_down"]),
+                (503, b"no healthy upstream"),
+                (200, b"<html><body>It works!</body></html>"),
+            ]
         )
 
     @property

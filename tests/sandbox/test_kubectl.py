@@ -1,0 +1,215 @@
+"""Issue 2's acceptance flow with the stock kubectl (a dispatcher running 1.32) against the sandbox."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import KUBECTL, Kubectl
+from tui.sandbox.cluster import Sandbox
+
+pytestmark = pytest.mark.skipif(not Path(KUBECTL).exists(), reason="kubectl is not installed")
+
+MANIFEST = """\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  namespace: book
+spec:
+  replicas: 2
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      containers:
+      - name: web
+        image: nginx:1.27
+        ports: [{containerPort: 80}]
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: web
+  namespace: book
+spec:
+  selector: {app: web}
+  ports:
+  - {name: http2, port: 80, targetPort: 80}
+  - {name: https, port: 443, targetPort: 443}
+"""
+
+
+def wait_for(check: Callable[[], bool], *, timeout: float = 15, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.1)
+    pytest.fail(f"timed out waiting for {what}")
+
+
+def test_seed_flow(kubectl: Kubectl, tmp_path: Path) -> None:
+    out = kubectl("get", "ns").stdout
+    rows = [line.split() for line in out.splitlines()]
+    assert rows[0] == ["NAME", "STATUS", "AGE"] and rows[1][:2] == ["default", "Active"]
+    assert kubectl("create", "namespace", "book").stdout.strip() == "namespace/book created"
+    dup = kubectl("create", "namespace", "book", check=False)
+    assert dup.returncode == 1
+    assert dup.stderr.strip() == 'Error from server (AlreadyExists): namespaces "book" already exists'
+    assert kubectl("label", "namespace", "book", "istio-injection=enabled").stdout.strip() == (
+        "namespace/book labeled"
+    )
+    rows = [line.split() for line in kubectl("get", "namespace", "-L", "istio-injection").stdout.splitlines()]
+    assert rows[0] == ["NAME", "STATUS", "AGE", "ISTIO-INJECTION"]
+    assert next(r for r in rows if r[0] == "book")[-1] == "enabled"
+
+    manifest = tmp_path / "web.yaml"
+    manifest.write_text(MANIFEST)
+    assert kubectl("apply", "-f", str(manifest)).stdout.split("\n")[:2] == [
+        "deployment.apps/web created",
+        "service/web created",
+    ]
+    assert "unchanged" in kubectl("apply", "-f", str(manifest)).stdout
+
+    def pods_ready() -> bool:
+        lines = kubectl("get", "pods", "-n", "book").stdout.splitlines()[1:]
+        return len(lines) == 2 and all(line.split()[1:3] == ["1/1", "Running"] for line in lines)
+
+    wait_for(pods_ready, what="two Running 1/1 pods")
+    wide = kubectl("get", "pods", "-n", "book", "-o", "wide").stdout.splitlines()
+    assert wide[0].split()[:7] == ["NAME", "READY", "STATUS", "RESTARTS", "AGE", "IP", "NODE"]
+    assert wide[1].split()[6] == "sandbox"
+
+    assert kubectl(
+        "patch", "service", "web", "-n", "book", "-p", '{"spec":{"type":"NodePort"}}'
+    ).stdout.strip() == ("service/web patched")
+    node_port = kubectl(
+        "get", "svc", "web", "-n", "book", "-o", 'jsonpath={.spec.ports[?(@.name=="http2")].nodePort}'
+    ).stdout
+    assert 30000 <= int(node_port) <= 32767
+    names = kubectl("get", "svc", "web", "-n", "book", "-o", "jsonpath={.spec.ports[*].name}").stdout
+    assert names == "http2 https"
+    svc_row = kubectl("get", "svc", "web", "-n", "book").stdout.splitlines()[1].split()
+    assert svc_row[1] == "NodePort" and svc_row[4].startswith(f"80:{node_port}/TCP,443:")
+
+    host_ip = kubectl(
+        "get", "po", "-n", "book", "-l", "app=web", "-o", "jsonpath={.items[0].status.hostIP}"
+    ).stdout
+    assert host_ip == "127.0.0.1"
+
+    assert kubectl("delete", "namespace", "book").stdout.strip() == 'namespace "book" deleted'
+    gone = kubectl("get", "pods", "-n", "book", check=False)
+    assert gone.stdout == "" and "No resources found in book namespace." in gone.stderr
+    assert "book" not in kubectl("get", "ns").stdout
+
+
+def test_get_pods_watch_streams(kubectl: Kubectl, kubeconfig: Path, tmp_path: Path) -> None:
+    env = {**os.environ, "HOME": str(tmp_path)}
+    watcher = subprocess.Popen(
+        [
+            KUBECTL,
+            "--kubeconfig",
+            str(kubeconfig),
+            "--cache-dir",
+            str(tmp_path / "wcache"),
+            "get",
+            "pods",
+            "-w",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        time.sleep(0)  # the watch starts from the list's resourceVersion, so later writes are never missed
+        wait_for(lambda: kubectl("get", "pods").returncode == 0, what="kubectl to answer")
+        kubectl("run", "p1", "--image=nginx:1.27")
+        wait_for(lambda: "Running" in kubectl("get", "pod", "p1").stdout, what="p1 Running")
+        kubectl("delete", "pod", "p1", "--wait=false")
+        wait_for(lambda: kubectl("get", "pod", "p1", check=False).returncode != 0, what="p1 deleted")
+        time.sleep(0.5)
+    finally:
+        watcher.terminate()
+        out, err = watcher.communicate(timeout=10)
+    lines = [line.split() for line in out.splitlines() if line.strip()]
+    assert lines and lines[0][:3] == ["NAME", "READY", "STATUS"], (out, err)
+    statuses = [row[2] for row in lines[1:] if row[0] == "p1"]
+    assert statuses[0] in ("Pending", "ContainerCreating") and "Running" in statuses, out
+
+
+def test_errors_are_kubectl_friendly(kubectl: Kubectl, sandbox: Sandbox, tmp_path: Path) -> None:
+    missing = kubectl("get", "deployment", "nope", check=False)
+    assert missing.returncode == 1
+    assert missing.stderr.strip() == 'Error from server (NotFound): deployments.apps "nope" not found'
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: Bad_Name\n")
+    invalid = kubectl("apply", "-f", str(bad), check=False)
+    assert invalid.returncode == 1 and "Invalid" in invalid.stderr and "metadata.name" in invalid.stderr
+    into_missing = tmp_path / "cm.yaml"
+    into_missing.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n  namespace: nope\n")
+    res = kubectl("apply", "-f", str(into_missing), check=False)
+    assert res.returncode == 1 and 'namespaces "nope" not found' in res.stderr
+
+
+def test_wrong_token_is_unauthorized(kubeconfig: Path, tmp_path: Path) -> None:
+    text = kubeconfig.read_text()
+    token_line = next(line for line in text.splitlines() if "token:" in line)
+    wrong = tmp_path / "wrong"
+    wrong.write_text(text.replace(token_line, token_line.split("token:")[0] + "token: not-the-token"))
+    res = subprocess.run(
+        [KUBECTL, "--kubeconfig", str(wrong), "--cache-dir", str(tmp_path / "c"), "get", "ns"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "HOME": str(tmp_path)},
+    )
+    assert res.returncode == 1 and "You must be logged in to the server" in res.stderr
+
+
+def test_crd_and_custom_resources(kubectl: Kubectl, tmp_path: Path) -> None:
+    crd = tmp_path / "crd.yaml"
+    crd.write_text("""\
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: virtualservices.networking.istio.io}
+spec:
+  group: networking.istio.io
+  scope: Namespaced
+  names: {plural: virtualservices, singular: virtualservice, kind: VirtualService, shortNames: [vs]}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
+    additionalPrinterColumns:
+    - {name: Hosts, type: string, jsonPath: .spec.hosts}
+""")
+    kubectl("get", "ns")  # warm the discovery cache before the CRD exists
+    kubectl("apply", "-f", str(crd))
+    vs = tmp_path / "vs.yaml"
+    vs.write_text(
+        "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: reviews}\n"
+        "spec: {hosts: [reviews]}\n"
+    )
+    assert (
+        kubectl("apply", "-f", str(vs)).stdout.strip() == "virtualservice.networking.istio.io/reviews created"
+    )
+    vs.write_text(vs.read_text().replace("[reviews]", "[reviews, ratings]"))
+    assert "configured" in kubectl("apply", "-f", str(vs)).stdout
+    rows = kubectl("get", "vs").stdout.splitlines()
+    assert rows[0].split() == ["NAME", "HOSTS", "AGE"] and rows[1].split()[:2] == [
+        "reviews",
+        '["reviews","ratings"]',
+    ]
+    kubectl("delete", "-f", str(crd))
+    after = kubectl("get", "vs", check=False)  # kubectl's cached discovery still knows vs; the server does not
+    assert after.returncode == 1 and "the server could not find the requested resource" in after.stderr

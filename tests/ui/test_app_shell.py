@@ -1,0 +1,161 @@
+"""The app shell against the real sandbox: header, READ-ONLY badge, help, palette, prompt, errors, quit."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.command import CommandList, CommandPalette
+from textual.pilot import Pilot
+from textual.widgets import Static
+
+from tui.__main__ import build_parser, main
+from tui.app import IstioApp
+from tui.config import Settings
+from tui.errors import IstioTuiError
+from tui.kube import Cluster
+from tui.sandbox.cluster import Sandbox
+from tui.screens.describe import PodDescribeScreen
+from tui.screens.help import HelpScreen
+
+SIZE = (120, 36)
+
+
+async def wait_for(pilot: Pilot[Any], cond: Callable[[], object], what: str, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return
+        await pilot.pause(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def text_of(app: IstioApp, selector: str) -> str:
+    return str(app.screen.query_one(selector, Static).render())
+
+
+def make_app(cluster: Cluster, **settings: Any) -> IstioApp:
+    return IstioApp(settings=Settings(**settings), cluster=cluster, info=cluster.info(), sandbox_kubeconfig="/x/kc")
+
+
+async def test_header_names_the_cluster_and_help_lists_bindings(sandbox: Sandbox, cluster: Cluster) -> None:
+    app = make_app(cluster)
+    async with app.run_test(size=SIZE) as pilot:
+        header = text_of(app, "#header-cluster")
+        assert "sandbox" in header and sandbox.url in header and "v1.32" in header
+        assert not app.query("#header-readonly")
+        assert {"pods"} <= {p.id for p in app.query("TabPane")}
+
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        body = text_of(app, "#help-body")
+        for expected in ("ctrl+p", ":all", "describe", "ctrl+d", "shift+n", "Sandbox kubeconfig: /x/kc"):
+            assert expected in body
+        await pilot.press("escape")
+        assert not isinstance(app.screen, HelpScreen)
+
+        await pilot.press("q")
+        await pilot.pause()
+        assert app.return_code == 0
+
+
+async def test_readonly_badge_and_greyed_palette(cluster: Cluster) -> None:
+    app = make_app(cluster, readonly=True)
+    async with app.run_test(size=SIZE) as pilot:
+        assert "READ-ONLY" in text_of(app, "#header-readonly")
+        await pilot.press("ctrl+p")
+        await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette), "palette")
+        await pilot.press(*"Delete pod")
+        options = app.screen.query_one(CommandList)
+        await wait_for(pilot, lambda: options.option_count > 0, "palette hits")
+        prompts = [str(options.get_option_at_index(i).prompt) for i in range(options.option_count)]
+        assert any("Delete pod" in p and "read-only mode" in p for p in prompts)
+        await pilot.press("enter")
+        await wait_for(
+            pilot, lambda: any("read-only" in n.message for n in app._notifications), "refusal notice"
+        )
+
+        await pilot.press("question_mark")
+        assert "disabled: read-only mode" in text_of(app, "#help-body")
+
+
+async def test_palette_runs_pane_actions(cluster: Cluster) -> None:
+    app = make_app(cluster)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("ctrl+p", *"Filter")
+        options = app.screen.query_one(CommandList)
+        await wait_for(pilot, lambda: options.option_count > 0, "palette hits")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.focused is not None and app.focused.id == "pods-filter", "filter prompt")
+
+
+async def test_worker_failure_is_one_clear_notification(cluster: Cluster) -> None:
+    app = make_app(cluster)
+    async with app.run_test(size=SIZE) as pilot:
+        app.push_screen(PodDescribeScreen("default", "no-such-pod"))
+        await wait_for(pilot, lambda: any(n.severity == "error" for n in app._notifications), "error toast")
+        errors = [n.message for n in app._notifications if n.severity == "error"]
+        assert any("no-such-pod" in m and "Traceback" not in m for m in errors)
+        assert "could not load" in text_of(app, "#viewer-text")
+
+
+async def test_command_prompt_rejects_unknown_words(cluster: Cluster) -> None:
+    app = make_app(cluster)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("colon", *"bogus", "enter")
+        assert any("unknown command or namespace: 'bogus'" in n.message for n in app._notifications)
+        await pilot.press("colon", *"ns Bad_Name", "enter")
+        assert any("not a valid namespace name" in n.message for n in app._notifications)
+        assert app.namespace is None
+        await pilot.press("colon", *"q", "enter")
+        await pilot.pause()
+        assert app.return_code == 0
+
+
+def test_unreachable_cluster_fails_before_the_ui(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "cfg"))
+    sb = Sandbox(port=0)
+    sb.start()
+    kc = sb.write_kubeconfig(tmp_path / "kc")
+    sb.stop()
+    assert main(["--kubeconfig", str(kc)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("istio-tui: ") and "\n" not in err and "Traceback" not in err
+
+
+def test_sandbox_flag_writes_a_kubeconfig_users_can_seed_with(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "cfg"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    seen: dict[str, Any] = {}
+
+    def fake_run(self: IstioApp) -> None:  # the terminal UI itself is covered by the Pilot tests
+        seen["kubeconfig"] = self.sandbox_kubeconfig
+        seen["version"] = self.cluster.info().git_version
+        seen["context"] = self.context_name
+
+    monkeypatch.setattr(IstioApp, "run", fake_run)
+    from tui.launch import run_tui
+
+    args: argparse.Namespace = build_parser().parse_args(["--sandbox"])
+    assert run_tui(args) == 0
+    path = tmp_path / "state" / "istio-tui" / "sandbox.kubeconfig"
+    assert seen == {"kubeconfig": str(path), "version": "v1.32.0", "context": "sandbox"}
+    assert path.stat().st_mode & 0o777 == 0o600
+
+
+def test_bad_kubeconfig_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "cfg"))
+    bad = tmp_path / "kc"
+    bad.write_text("clusters: [oops")
+    from tui.launch import run_tui
+
+    with pytest.raises(IstioTuiError):
+        run_tui(build_parser().parse_args(["--kubeconfig", str(bad)]))

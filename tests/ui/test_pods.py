@@ -1,0 +1,410 @@
+"""The pod table, driven with Pilot against the real sandbox over HTTPS."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import Static
+
+from tui import kube
+from tui.app import IstioApp
+from tui.config import Settings
+from tui.errors import NotFound
+from tui.kube import Cluster
+from tui.models import SIDECAR_MISSING, SIDECAR_OK, PodHealth, PodRow
+from tui.sandbox.cluster import Sandbox
+from tui.screens.confirm import ConfirmScreen
+from tui.screens.describe import PodDescribeScreen, PodLogsScreen, PodYamlScreen
+from tui.screens.pods import PodsPane, parse_filter
+from tui.widgets.header import AppHeader
+from tui.widgets.pod_table import SORT_KEYS, PodTable
+
+SIZE = (120, 36)
+
+
+async def wait_for(pilot: Pilot[Any], cond: Callable[[], object], what: str, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if cond():
+            return
+        await pilot.pause(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def rows(app: IstioApp) -> dict[str, dict[str, str]]:
+    """name -> {column key: text} for the rows the table shows."""
+    table = app.query_one(PodTable)
+    keys = [str(c.key.value) for c in table.ordered_columns]
+    out = {}
+    for i in range(table.row_count):
+        cells = dict(zip(keys, (t.plain for t in table.get_row_at(i)), strict=True))
+        out[cells["name"]] = cells
+    return out
+
+
+def names(app: IstioApp) -> list[str]:
+    table = app.query_one(PodTable)
+    return [table.get_row_at(i)[table.get_column_index("name")].plain for i in range(table.row_count)]
+
+
+def make_app(cluster: Cluster, **settings: Any) -> IstioApp:
+    return IstioApp(settings=Settings(**settings), cluster=cluster, info=cluster.info())
+
+
+def ns(cluster: Cluster, name: str, labels: dict[str, str] | None = None) -> None:
+    cluster.create(kube.NAMESPACES, {"metadata": {"name": name, "labels": labels or {}}})
+
+
+def pod(cluster: Cluster, namespace: str, name: str, labels: dict[str, str] | None = None) -> dict[str, Any]:
+    body = {
+        "metadata": {"name": name, "namespace": namespace, "labels": labels or {}},
+        "spec": {"containers": [{"name": "app", "image": "nginx:1.27"}]},
+    }
+    return cluster.create(kube.PODS, body, namespace=namespace)
+
+
+def test_parse_filter() -> None:
+    assert parse_filter("web") == ("web", None)
+    assert parse_filter("-l app=web") == ("", "app=web")
+    assert parse_filter("^re -l app in (a,b)") == ("^re", "app in (a,b)")
+    assert parse_filter("x -l") == ("x", "")
+
+
+async def test_rows_appear_change_and_disappear(sandbox: Sandbox, cluster: Cluster) -> None:
+    ns(cluster, "book")
+    pod(cluster, "book", "a-first")
+    app = make_app(cluster, namespace="book")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(
+            pilot, lambda: rows(app).get("a-first", {}).get("status") == "Running", "a-first Running"
+        )
+        assert rows(app)["a-first"]["ready"] == "1/1"
+        assert "namespace" not in rows(app)["a-first"]  # single-namespace view
+
+        created = pod(cluster, "book", "b-second")
+        await wait_for(pilot, lambda: "b-second" in rows(app), "b-second to appear")
+        table = app.query_one(PodTable)
+        table.move_cursor(row=1)
+        assert table.selected() is not None and table.selected().name == "b-second"
+
+        def crash(obj: dict[str, Any]) -> None:
+            obj["status"]["containerStatuses"][0].update(
+                ready=False,
+                restartCount=4,
+                state={"waiting": {"reason": "CrashLoopBackOff", "message": "back-off"}},
+            )
+
+        assert sandbox.store is not None
+        sandbox.store.update("pods", "b-second", namespace="book", mutate=crash)
+        await wait_for(pilot, lambda: rows(app)["b-second"]["status"] == "CrashLoopBackOff", "crash loop")
+        assert rows(app)["b-second"]["restarts"] == "4"
+        assert rows(app)["b-second"]["ready"] == "0/1"
+        assert table.selected().uid == created["metadata"]["uid"]  # the cursor stayed on the changed pod
+
+        pod(cluster, "book", "0-before")  # sorts above the cursor: the cursor must follow its pod
+        await wait_for(pilot, lambda: "0-before" in rows(app), "0-before to appear")
+        assert names(app) == ["0-before", "a-first", "b-second"]
+        assert table.selected().name == "b-second"
+
+        cluster.delete(kube.PODS, "a-first", namespace="book")
+        await wait_for(pilot, lambda: "a-first" not in rows(app), "a-first to disappear")
+        assert table.selected().name == "b-second"
+        assert table.row_count == 2
+
+
+async def test_regex_filter_and_label_selector(cluster: Cluster) -> None:
+    ns(cluster, "shop")
+    for name, app_label in (("web-1", "web"), ("web-2", "web"), ("api-1", "api"), ("db-1", "db")):
+        pod(cluster, "shop", name, {"app": app_label})
+    app = make_app(cluster, namespace="shop")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: len(rows(app)) == 4, "4 pods")
+        await pilot.press("slash", *"web-1")
+        await wait_for(pilot, lambda: list(rows(app)) == ["web-1"], "live regex filter")
+        await pilot.press("enter")
+        assert app.query_one(PodsPane).filter_text == "web-1"
+        title = str(app.query_one("#pods-title", Static).render())
+        assert "/web-1" in title and "[1/4]" in title
+
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: len(rows(app)) == 4, "esc clears the filter")
+
+        await pilot.press("slash", *"-l app=web", "enter")
+        await wait_for(pilot, lambda: sorted(rows(app)) == ["web-1", "web-2"], "label selector")
+        pane = app.query_one(PodsPane)
+        assert pane.selector == "app=web"
+        assert sorted(r.name for r in pane.table.pods.values()) == [
+            "web-1",
+            "web-2",
+        ]  # filtered by the server
+
+        await pilot.press("slash")
+        await pilot.press("ctrl+u", *"api|db", "enter")  # regex alone drops the selector
+        await wait_for(pilot, lambda: sorted(rows(app)) == ["api-1", "db-1"], "regex after selector")
+        assert pane.selector == ""
+
+        await pilot.press("colon", *"-l app!=web", "enter")  # the : prompt takes a selector too
+        await wait_for(pilot, lambda: pane.selector == "app!=web", "selector from :")
+        await pilot.press("escape")
+        await wait_for(pilot, lambda: len(rows(app)) == 4 and pane.selector == "", "esc clears both")
+
+        await pilot.press("slash", *"([bad", "enter")
+        assert any("bad regex" in n.message for n in app._notifications)
+        assert len(rows(app)) == 4
+
+
+async def test_namespace_switch_with_prompt_and_digits(cluster: Cluster) -> None:
+    ns(cluster, "alpha")
+    ns(cluster, "beta")
+    pod(cluster, "alpha", "pa")
+    pod(cluster, "beta", "pb")
+    app = make_app(cluster)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: {"pa", "pb"} <= set(rows(app)), "both pods in all namespaces")
+        assert rows(app)["pa"]["namespace"] == "alpha"
+
+        await pilot.press("colon", *"ns al", "tab")  # completion
+        assert app.query_one("#command-prompt").value == "ns alpha"
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: list(rows(app)) == ["pa"], "alpha only")
+        assert "namespace" not in rows(app)["pa"]
+        assert app.namespace == "alpha"
+
+        await pilot.press("colon", *"beta", "enter")
+        await wait_for(pilot, lambda: list(rows(app)) == ["pb"], "beta only")
+        assert app.recent_namespaces[:2] == ["beta", "alpha"]
+        assert "2 alpha" in str(app.query_one("#pods-recent", Static).render())
+
+        await pilot.press("2")
+        await wait_for(pilot, lambda: list(rows(app)) == ["pa"], "recent namespace 2 = alpha")
+        await pilot.press("0")
+        await wait_for(pilot, lambda: {"pa", "pb"} <= set(rows(app)), "0 = all namespaces")
+        assert app.namespace is None
+
+        await pilot.press("colon", *"Not_A_Namespace", "enter")
+        assert app.namespace is None
+        assert any("unknown command or namespace" in n.message for n in app._notifications)
+
+
+async def test_forbidden_namespace_says_no_access(sandbox: Sandbox, cluster: Cluster) -> None:
+    ns(cluster, "locked")
+    pod(cluster, "locked", "secret-pod")
+    sandbox.forbid(resource="pods", namespace="locked")
+    app = make_app(cluster, namespace="locked")
+    async with app.run_test(size=SIZE) as pilot:
+        message = app.query_one("#pods-message", Static)
+        await wait_for(pilot, lambda: message.display, "the no-access message")
+        assert "no access to pods in locked" in str(message.render())
+        assert not app.query_one(PodTable).display
+        assert not any(n.severity == "error" for n in app._notifications)  # shown in place, not as a toast
+
+
+async def test_readonly_does_not_bind_delete(cluster: Cluster) -> None:
+    ns(cluster, "ro")
+    pod(cluster, "ro", "keep-me")
+    app = make_app(cluster, namespace="ro", readonly=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: "keep-me" in rows(app), "pod row")
+        pane = app.query_one(PodsPane)
+        assert "ctrl+d" not in pane._bindings.key_to_bindings
+        await pilot.press("ctrl+d")
+        await pilot.pause(0.2)
+        assert not isinstance(app.screen, ConfirmScreen)
+        app.run_pane_action("pods", "delete")  # the palette path is refused too
+        await pilot.pause(0.2)
+        assert not isinstance(app.screen, ConfirmScreen)
+        assert cluster.get(kube.PODS, "keep-me", namespace="ro")["metadata"]["name"] == "keep-me"
+
+
+async def test_delete_confirms_naming_the_context(cluster: Cluster) -> None:
+    ns(cluster, "del")
+    pod(cluster, "del", "doomed")
+    app = make_app(cluster, namespace="del")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: "doomed" in rows(app), "pod row")
+        await pilot.press("ctrl+d")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), "confirmation")
+        assert "sandbox" in str(app.screen.query_one("#confirm-context", Static).render())
+        await pilot.press("n")
+        await pilot.pause(0.1)
+        assert cluster.get(kube.PODS, "doomed", namespace="del")
+        await pilot.press("ctrl+d")
+        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), "confirmation again")
+        await pilot.press("y")
+        await wait_for(pilot, lambda: "doomed" not in rows(app), "row to go")
+        with pytest.raises(NotFound):
+            cluster.get(kube.PODS, "doomed", namespace="del")
+
+
+async def test_sort_keys_keep_the_cursor_on_its_pod(cluster: Cluster) -> None:
+    ns(cluster, "sorted")
+    for name in ("c", "a", "b"):
+        pod(cluster, "sorted", name)
+    app = make_app(cluster, namespace="sorted")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: len(rows(app)) == 3, "3 pods")
+        assert names(app) == ["a", "b", "c"]
+        table = app.query_one(PodTable)
+        table.move_cursor(row=0)
+        await pilot.press("N")  # same column again: reversed
+        assert names(app) == ["c", "b", "a"]
+        assert table.selected().name == "a"
+        await pilot.press("R")
+        assert "sort: restarts" in str(app.query_one("#pods-title", Static).render())
+        assert names(app) == ["a", "b", "c"]  # equal restarts: by name
+        assert table.selected().name == "a"
+
+
+def test_age_sort_is_newest_first() -> None:
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+
+    def row(name: str, hours: int) -> PodRow:
+        return PodRow(
+            uid=name,
+            namespace="n",
+            name=name,
+            ready=1,
+            total=1,
+            status="Running",
+            health=PodHealth.OK,
+            restarts=0,
+            created=now - timedelta(hours=hours),
+            ip="",
+            node="",
+            phase="Running",
+            has_sidecar=False,
+            terminal=False,
+        )
+
+    pods = [row("old", 30), row("new", 1), row("mid", 5)]
+    assert [p.name for p in sorted(pods, key=SORT_KEYS["age"])] == ["new", "mid", "old"]
+
+
+async def test_describe_yaml_and_logs(cluster: Cluster) -> None:
+    ns(cluster, "view")
+    cluster.create(
+        kube.PODS,
+        {
+            "metadata": {"name": "two", "namespace": "view"},
+            "spec": {
+                "containers": [
+                    {"name": "istio-proxy", "image": "docker.io/istio/proxyv2:1.28.0"},
+                    {"name": "web", "image": "nginx:1.27"},
+                ]
+            },
+        },
+        namespace="view",
+    )
+    app = make_app(cluster, namespace="view")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: rows(app).get("two", {}).get("status") == "Running", "pod running")
+        await pilot.press("d")
+        await wait_for(pilot, lambda: isinstance(app.screen, PodDescribeScreen), "describe")
+        body = app.screen.query_one("#viewer-text", Static)
+        await wait_for(pilot, lambda: "Events:" in str(body.render()), "describe text")
+        text = str(body.render())
+        assert "Name:          two" in text and "Scheduled" in text  # the pod's events are included
+        await pilot.press("escape")
+        await pilot.press("y")
+        await wait_for(pilot, lambda: isinstance(app.screen, PodYamlScreen), "yaml")
+        await pilot.press("escape")
+        await pilot.press("l")
+        await wait_for(pilot, lambda: isinstance(app.screen, PodLogsScreen), "logs")
+        assert app.screen.container == "web"  # the app container, not istio-proxy
+        await pilot.press("c")
+        assert app.screen.container == "istio-proxy"
+
+
+@pytest.fixture(params=["v1.32.0", "v1.33.0"], ids=["classic-sidecar", "native-sidecar"])
+def mesh_sandbox(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Sandbox, Cluster]]:
+    sb = Sandbox(port=0, seed=0, pod_start_seconds=0.1, kubelet_version=request.param)
+    sb.start()
+    c = Cluster.from_kubeconfig(path=str(sb.write_kubeconfig(tmp_path / "kc")))
+    try:
+        yield sb, c
+    finally:
+        c.close()
+        sb.stop()
+
+
+INJECTOR = {
+    "apiVersion": "admissionregistration.k8s.io/v1",
+    "kind": "MutatingWebhookConfiguration",
+    "metadata": {"name": "istio-sidecar-injector"},
+    "webhooks": [
+        {
+            "name": "namespace.sidecar-injector.istio.io",
+            "clientConfig": {"service": {"name": "istiod", "namespace": "istio-system", "path": "/inject"}},
+            "namespaceSelector": {"matchLabels": {"istio-injection": "enabled"}},
+            "rules": [
+                {"operations": ["CREATE"], "apiGroups": [""], "apiVersions": ["v1"], "resources": ["pods"]}
+            ],
+            "sideEffects": "None",
+            "admissionReviewVersions": ["v1"],
+        }
+    ],
+}
+
+
+async def test_sidecar_column_in_both_injection_modes(mesh_sandbox: tuple[Sandbox, Cluster]) -> None:
+    sb, cluster = mesh_sandbox
+    ns(cluster, "mesh", {"istio-injection": "enabled"})
+    ns(cluster, "plain")
+    pod(cluster, "mesh", "before-injector")
+    pod(cluster, "plain", "outside")
+    cluster.create(kube.MUTATING_WEBHOOKS, INJECTOR)
+    injected = pod(cluster, "mesh", "injected")
+    native = sb.kubelet_version == "v1.33.0"
+    in_init = [c["name"] for c in injected["spec"].get("initContainers") or ()]
+    assert ("istio-proxy" in in_init) is native
+    app = make_app(cluster)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: rows(app).get("injected", {}).get("ready") == "2/2", "injected pod 2/2")
+        await wait_for(
+            pilot, lambda: rows(app)["before-injector"]["sidecar"] == SIDECAR_MISSING, "warning mark"
+        )
+        got = rows(app)
+        assert got["injected"]["sidecar"] == SIDECAR_OK
+        assert got["injected"]["status"] == "Running"
+        assert got["outside"]["sidecar"] == ""
+
+        cluster.patch(kube.NAMESPACES, "plain", {"metadata": {"labels": {"istio-injection": "enabled"}}})
+        await wait_for(
+            pilot, lambda: rows(app)["outside"]["sidecar"] == SIDECAR_MISSING, "mark follows label"
+        )
+
+
+async def test_connection_loss_keeps_rows_and_resumes(tmp_path: Path) -> None:
+    state = tmp_path / "state.db"
+    sb = Sandbox(port=0, seed=0, pod_start_seconds=0.1, state_file=state)
+    sb.start()
+    port = sb.port
+    cluster = Cluster.from_kubeconfig(path=str(sb.write_kubeconfig(tmp_path / "kc")))
+    try:
+        ns(cluster, "live")
+        pod(cluster, "live", "survivor")
+        app = make_app(cluster, namespace="live")
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_for(pilot, lambda: "survivor" in rows(app), "first pod")
+            sb.stop()
+            header = app.query_one("#header-connection", Static)
+            await wait_for(pilot, lambda: header.display, "reconnecting in the header", timeout=15)
+            assert "reconnecting" in str(header.render())
+            assert list(rows(app)) == ["survivor"]  # the last known rows stay
+
+            sb = Sandbox(port=port, seed=0, pod_start_seconds=0.1, state_file=state)
+            sb.start()
+            pod(cluster, "live", "newcomer")
+            await wait_for(pilot, lambda: "newcomer" in rows(app), "resumed watch", timeout=20)
+            await wait_for(pilot, lambda: not header.display, "header back to normal")
+            assert sorted(names(app)) == ["newcomer", "survivor"]  # no duplicates
+            assert not app.query_one(AppHeader).has_class("-reconnecting")
+    finally:
+        cluster.close()
+        sb.stop()
