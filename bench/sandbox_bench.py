@@ -103,7 +103,7 @@ async def bench(base: str, token: str, ca: bytes, pods: int, conc: int) -> None:
         await settle(s)
         cms = [{"metadata": {"name": f"plain-{i}"}, "data": {"i": str(i)}} for i in range(3000)]
         elapsed = await create_many(s, f"/api/v1/namespaces/{NS}/configmaps", cms, conc)
-        print(f"configmap creates over HTTPS:  {len(cms) / elapsed:8.0f} /s  (no controller work behind them)")
+        print(f"configmap creates over HTTPS:  {len(cms) / elapsed:8.0f} /s  (no controller work)")
         await settle(s)
 
         for label, hdrs in (("JSON", {}), ("Table", {"Accept": TABLE})):

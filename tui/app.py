@@ -274,6 +274,12 @@ class IstioApp(WorkerErrors, App[None]):
     def action_show_pane(self, pane_id: str) -> None:
         self.show_pane(pane_id)
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The ``:`` prompt lives on the main screen; viewers and dialogs go back there first (esc)."""
+        if action == "command_prompt":
+            return self.screen is self.screen_stack[0]
+        return True
+
     def action_command_prompt(self) -> None:
         self.query_one("#command-prompt", PromptInput).open()
 

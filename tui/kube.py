@@ -614,18 +614,29 @@ def _shutdown_response(resp: urllib3.BaseHTTPResponse) -> None:
 
 
 class Cluster:
-    """One kubeconfig context."""
+    """One kubeconfig context.
+
+    ``context`` is the resolved context name and ``kubeconfig`` the file(s) it came from (what helm's
+    ``--kube-context``/``--kubeconfig`` need); ``namespace`` is the context's namespace, used by ``apply`` for
+    documents that name none.
+    """
 
     context: str
     server: str
 
     def __init__(
-        self, *, configuration: k8s_client.Configuration, context: str, namespace: str = "default"
+        self,
+        *,
+        configuration: k8s_client.Configuration,
+        context: str,
+        namespace: str = "default",
+        kubeconfig: str = "",
     ) -> None:
         """Prefer ``from_kubeconfig``; this takes an already loaded client configuration."""
         self.context = context
         self.server = str(configuration.host)
         self.namespace = namespace
+        self.kubeconfig = kubeconfig
         configuration.retries = urllib3.Retry(
             total=2, connect=0, read=1, redirect=0, status=0, other=0, raise_on_status=False
         )
@@ -674,7 +685,12 @@ class Cluster:
             raise ConfigError(
                 f"{where}: the cluster has no valid server URL", hint="fix clusters[].cluster.server"
             )
-        return cls(configuration=configuration, context=facts.context, namespace=facts.namespace)
+        return cls(
+            configuration=configuration,
+            context=facts.context,
+            namespace=facts.namespace,
+            kubeconfig=os.pathsep.join(paths),
+        )
 
     def close(self) -> None:
         """Drop pooled connections (for tests and shutdown; the object stays usable)."""

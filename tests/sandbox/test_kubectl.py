@@ -46,6 +46,18 @@ spec:
   - {name: https, port: 443, targetPort: 443}
 """
 
+INJECTOR = """\
+apiVersion: admissionregistration.k8s.io/v1
+kind: MutatingWebhookConfiguration
+metadata: {name: istio-sidecar-injector}
+webhooks:
+- name: namespace.sidecar-injector.istio.io
+  namespaceSelector: {matchLabels: {istio-injection: enabled}}
+  clientConfig: {service: {name: istiod, namespace: istio-system, path: /inject}}
+  sideEffects: None
+  admissionReviewVersions: [v1]
+"""
+
 
 def wait_for(check: Callable[[], bool], *, timeout: float = 15, what: str = "condition") -> None:
     deadline = time.monotonic() + timeout
@@ -104,6 +116,25 @@ def test_seed_flow(kubectl: Kubectl, tmp_path: Path) -> None:
         "get", "po", "-n", "book", "-l", "app=web", "-o", "jsonpath={.items[0].status.hostIP}"
     ).stdout
     assert host_ip == "127.0.0.1"
+
+    injector = tmp_path / "injector.yaml"
+    injector.write_text(INJECTOR)
+    kubectl("apply", "-f", str(injector))
+    kubectl("run", "after", "-n", "book", "--image=nginx:1.27")
+
+    def after_ready() -> bool:
+        row = kubectl("get", "pod", "after", "-n", "book").stdout.splitlines()[1].split()
+        return row[1:3] == ["2/2", "Running"]
+
+    wait_for(after_ready, what="the injected pod to be Running 2/2")
+    containers = kubectl(
+        "get", "pod", "after", "-n", "book", "-o", "jsonpath={.spec.containers[*].name}"
+    ).stdout
+    assert containers.split() == ["after", "istio-proxy"]
+    old_pod = kubectl(
+        "get", "po", "-n", "book", "-l", "app=web", "-o", "jsonpath={.items[0].spec.containers[*].name}"
+    )
+    assert old_pod.stdout == "web"  # pods that existed before the injector are left alone
 
     assert kubectl("delete", "namespace", "book").stdout.strip() == 'namespace "book" deleted'
     gone = kubectl("get", "pods", "-n", "book", check=False)
@@ -211,5 +242,5 @@ spec:
         '["reviews","ratings"]',
     ]
     kubectl("delete", "-f", str(crd))
-    after = kubectl("get", "vs", check=False)  # kubectl's cached discovery still knows vs; the server does not
+    after = kubectl("get", "vs", check=False)  # cached discovery still knows vs
     assert after.returncode == 1 and "the server could not find the requested resource" in after.stderr

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from textual.pilot import Pilot
-from textual.widgets import DataTable, Static
+from textual.widgets import DataTable
 
 from tests.ui.test_namespaces import create_deployment, create_injector, create_namespace
 from tui import kube
@@ -95,8 +95,8 @@ def test_namespace_view(snap_compare: Any, cluster: Cluster) -> None:
     assert snap_compare(app, terminal_size=SIZE, run_before=settled)
 
 
-async def restarted(pilot: Pilot[Any]) -> None:
-    """Enable injection on shop through the UI, accept the restart, and wait for the panel to say done."""
+async def restart_offered(pilot: Pilot[Any]) -> None:
+    """Enable injection on shop through the UI and stop at the restart offer (pod names are still stable)."""
     app = pilot.app
     table = app.query_one("#ns-table", DataTable)
     deadline = time.monotonic() + 15
@@ -106,31 +106,29 @@ async def restarted(pilot: Pilot[Any]) -> None:
             assert time.monotonic() < deadline, f"timed out waiting for {what}"
             await pilot.pause(0.05)
 
+    def offered() -> bool:
+        screen = app.screen
+        title = screen.query("#confirm-title")
+        return isinstance(screen, ConfirmScreen) and "Restart" in str(title.first().render())
+
     await wait_for(lambda: "shop" in table.rows and str(table.get_cell("shop", "sidecars")) == "0/2", "shop")
     app.query_one(NamespacesPane).focus_content()
     table.move_cursor(row=table.get_row_index("shop"))
     await pilot.press("i")
     await wait_for(lambda: isinstance(app.screen, ConfirmScreen), "the label confirmation")
     await pilot.press("y")
-
-    def offered() -> bool:
-        screen = app.screen
-        return isinstance(screen, ConfirmScreen) and "Restart" in str(screen.query_one("#confirm-title").render())
-
     await wait_for(offered, "the restart offer")
-    await pilot.press("y")
-    title = app.query_one("#ns-restart-title", Static)
-    await wait_for(lambda: "done" in str(title.render()), "the restart")
-    await wait_for(lambda: str(table.get_cell("shop", "sidecars")) == "2/2", "2/2 in the row")
+    await wait_for(lambda: "istio-injection=enabled" in str(table.get_cell("shop", "mode")), "the row")
+    await wait_for(lambda: bool(app._notifications), "the label-change notification")
     app.clear_notifications()
-    await pilot.pause()
+    await wait_for(lambda: not any(s.query("Toast") for s in app.screen_stack), "the toast to go")
 
 
-def test_namespace_view_after_restart(snap_compare: Any, cluster: Cluster) -> None:
+def test_restart_offer(snap_compare: Any, cluster: Cluster) -> None:
     create_injector(cluster)
     create_namespace(cluster, "shop", team="payments")
     create_deployment(cluster, "shop", "web", replicas=2)
     _wait(lambda: _live_pods(cluster, "shop") == 2, "shop's pods")
     clock = frozen_clock(cluster)
     app = IstioApp(settings=Settings(), cluster=cluster, info=INFO, clock=clock, initial_pane="namespaces")
-    assert snap_compare(app, terminal_size=SIZE, run_before=restarted)
+    assert snap_compare(app, terminal_size=SIZE, run_before=restart_offered)

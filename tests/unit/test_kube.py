@@ -57,12 +57,13 @@ def _closed_port() -> int:
 # --------------------------------------------------------------------------------------------- kubeconfig
 
 
-def test_loads_context_and_reports_server_version(cluster: Cluster, sandbox: Any) -> None:
+def test_loads_context_and_reports_server_version(cluster: Cluster, sandbox: Any, kubeconfig: Path) -> None:
     info = cluster.info()
     assert (info.context, info.server) == ("sandbox", sandbox.url)
     assert info.git_version.startswith("v1.32")
     assert (info.major, info.minor) == (1, 32)
     assert cluster.namespace == "default"
+    assert cluster.kubeconfig == str(kubeconfig)
 
 
 def test_kubeconfig_from_env_when_no_path(kubeconfig: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -327,6 +328,16 @@ def test_apply_creates_then_merges_and_respects_namespaces(cluster: Cluster) -> 
     second = cluster.apply(docs, namespace="applied")
     assert second[1]["metadata"]["uid"] == first[1]["metadata"]["uid"]
     assert cluster.get(CONFIGMAPS, "plain", namespace="applied")["data"] == {"v": "2"}
+
+
+def test_context_namespace_is_the_apply_default(sandbox: Any, tmp_path: Path) -> None:
+    cluster = Cluster.from_kubeconfig(
+        path=str(sandbox.write_kubeconfig(tmp_path / "ns.yaml", namespace="shop"))
+    )
+    assert cluster.namespace == "shop"
+    _namespace(cluster, "shop")
+    [stored] = cluster.apply([{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}}])
+    assert stored["metadata"]["namespace"] == "shop"
 
 
 def test_apply_checks_every_document_before_writing(cluster: Cluster) -> None:

@@ -51,7 +51,7 @@ from __future__ import annotations
 import re
 import shlex
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -418,7 +418,10 @@ class InstallPlan:
             steps.append(self._istio_release("istio-cni", "cni", "values-cni.yaml", self.cni_values()))
             steps.append(self._istio_release("ztunnel", "ztunnel", "values-ztunnel.yaml", self.ztunnel_values()))
         if self.has_ingress:
-            steps.append(self._istio_release(INGRESS_RELEASE, "gateway", "values-gateway.yaml", self.gateway_values()))
+            ingress = self._istio_release(INGRESS_RELEASE, "gateway", "values-gateway.yaml", self.gateway_values())
+            # helm --wait also waits for a LoadBalancer address, which never comes without a provider; the
+            # progress view and verify report that instead of a five-minute hang.
+            steps.append(replace(ingress, wait=self.ingress_type != "LoadBalancer"))
         if self.egress_gateway:
             steps.append(
                 self._istio_release(EGRESS_RELEASE, "gateway", "values-egressgateway.yaml", self.egress_values())

@@ -226,8 +226,9 @@ def check_gateway(cluster: Cluster, plan: InstallPlan | None) -> tuple[CheckLine
             "install the gateway chart as release istio-ingressgateway",
         ), None
     if info.pending_load_balancer:
+        meanwhile = f"; its http2 nodePort answers at {info.gateway_url}" if info.host and info.port else ""
         return CheckLine(
-            "gateway", title, "fail", "LoadBalancer pending: the Service has no external address",
+            "gateway", title, "fail", f"LoadBalancer pending: the Service has no external address{meanwhile}",
             "no load-balancer provider answers here; re-install with ingress type NodePort",
         ), info
     if info.source == "cluster-ip":

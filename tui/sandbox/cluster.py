@@ -220,15 +220,14 @@ class Sandbox:
         await runner.setup()
         self._runner = runner
         assert self._certs is not None
-        site = web.TCPSite(
-            runner, "127.0.0.1", self.requested_port, ssl_context=self._certs.server_context(), backlog=1024
-        )
+        port = self.requested_port or self.port  # a restarted Sandbox keeps its URL
+        site = web.TCPSite(runner, "127.0.0.1", port, ssl_context=self._certs.server_context(), backlog=1024)
         try:
             await site.start()
         except OSError as err:
             if err.errno in (errno.EADDRINUSE, errno.EACCES):
                 raise PortInUse(
-                    f"port {self.requested_port} on 127.0.0.1 is already in use",
+                    f"port {port} on 127.0.0.1 is already in use",
                     hint="pick another with --port, or leave --port out to use a free one",
                 ) from err
             raise

@@ -20,6 +20,7 @@ import hashlib
 import json
 import logging
 import random
+import re
 import threading
 from datetime import UTC, datetime
 from typing import Any
@@ -868,7 +869,10 @@ class Controllers:
             return
         uid = str(meta.get("uid"))
         if phase == "Running":
-            if self._is_job_pod(pod):
+            spec_containers = (pod.get("spec") or {}).get("containers") or []
+            if any(crash_exit_code(c) is not None for c in spec_containers if isinstance(c, dict)):
+                self._later(ident, self.pod_start_seconds, self._pod_restart, uid)
+            elif self._is_job_pod(pod):
                 self._later(ident, self.pod_start_seconds, self._pod_complete, uid)
             return
         if (pod.get("status") or {}).get("containerStatuses"):
@@ -989,77 +993,201 @@ class Controllers:
         ip = (pod.get("status") or {}).get("podIP") or self._new_pod_ip()
         init = [c for c in spec.get("initContainers") or [] if isinstance(c, dict)]
         containers = [c for c in spec.get("containers") or [] if isinstance(c, dict)]
+        unpullable = {
+            str(c.get("name")) for c in [*init, *containers] if image_missing(str(c.get("image", "")))
+        }
+        crashing = {str(c.get("name")) for c in containers if crash_exit_code(c) is not None}
 
         def base(c: Obj) -> Obj:
+            image = _full_image(str(c.get("image", "")))
             return {
                 "name": c.get("name"),
-                "image": _full_image(str(c.get("image", ""))),
-                "imageID": f"{_full_image(str(c.get('image', ''))).split(':')[0]}@sha256:"
+                "image": image,
+                "imageID": f"{image.rsplit(':', 1)[0]}@sha256:"
                 f"{hashlib.sha256(str(c.get('image', '')).encode()).hexdigest()}",
                 "containerID": self._container_id(),
                 "restartCount": 0,
                 "lastState": {},
             }
 
-        def running(c: Obj) -> Obj:
-            return {**base(c), "ready": True, "started": True, "state": {"running": {"startedAt": now}}}
-
-        def completed(c: Obj) -> Obj:
-            return {
-                **base(c),
-                "ready": False,
-                "started": False,
-                "state": {
-                    "terminated": {
-                        "exitCode": 0,
-                        "reason": "Completed",
-                        "startedAt": now,
-                        "finishedAt": now,
-                        "containerID": "",
-                    }
-                },
-            }
+        def status_of(c: Obj, *, init_container: bool) -> Obj:
+            cname = str(c.get("name"))
+            if cname in unpullable:
+                image = str(c.get("image", ""))
+                return {
+                    "name": cname,
+                    "image": image,
+                    "imageID": "",
+                    "ready": False,
+                    "restartCount": 0,
+                    "started": False,
+                    "lastState": {},
+                    "state": {
+                        "waiting": {
+                            "reason": "ErrImagePull",
+                            "message": f'failed to pull image "{image}": not found',
+                        }
+                    },
+                }
+            if init_container and c.get("restartPolicy") != "Always":
+                cs = base(c)
+                return {
+                    **cs,
+                    "ready": False,
+                    "started": False,
+                    "state": {
+                        "terminated": {
+                            "exitCode": 0,
+                            "reason": "Completed",
+                            "startedAt": now,
+                            "finishedAt": now,
+                            "containerID": cs["containerID"],
+                        }
+                    },
+                }
+            ready = cname not in crashing
+            return {**base(c), "ready": ready, "started": True, "state": {"running": {"startedAt": now}}}
 
         def mutate(o: Obj) -> None:
             st = o.setdefault("status", {})
-            st.update(
-                phase="Running", podIP=ip, podIPs=[{"ip": ip}], hostIP=HOST_IP, hostIPs=[{"ip": HOST_IP}]
-            )
+            blocked_init = any(str(c.get("name")) in unpullable for c in init)
+            st.update(hostIP=HOST_IP, hostIPs=[{"ip": HOST_IP}])
             st.setdefault("startTime", now)
-            st["conditions"] = [
-                {"type": t, "status": "True", "lastProbeTime": None, "lastTransitionTime": now}
-                for t in (
-                    "PodReadyToStartContainers",
-                    "Initialized",
-                    "Ready",
-                    "ContainersReady",
-                    "PodScheduled",
-                )
-            ]
             if init:
-                st["initContainerStatuses"] = [
-                    running(c) if c.get("restartPolicy") == "Always" else completed(c) for c in init
-                ]
-                for cs in st["initContainerStatuses"]:
-                    if "terminated" in cs["state"]:
-                        cs["state"]["terminated"]["containerID"] = cs["containerID"]
-            st["containerStatuses"] = [running(c) for c in containers]
+                st["initContainerStatuses"] = [status_of(c, init_container=True) for c in init]
+            if blocked_init:
+                return
+            st.update(podIP=ip, podIPs=[{"ip": ip}])
+            st["containerStatuses"] = [status_of(c, init_container=False) for c in containers]
+            st["phase"] = "Pending" if unpullable else "Running"
+            _set_pod_conditions(st, now)
 
         pod = self.store.update("pods", name, namespace=ns, mutate=mutate)
         for c in [*init, *containers]:
             cname = str(c.get("name"))
             path = f"spec.{'initContainers' if c in init else 'containers'}{{{cname}}}"
+            image = str(c.get("image", ""))
+            if cname in unpullable:
+                self._emit(pod, "Pulling", f'Pulling image "{image}"', component="kubelet", field_path=path)
+                self._emit(
+                    pod,
+                    "Failed",
+                    f'Failed to pull image "{image}": not found',
+                    component="kubelet",
+                    field_path=path,
+                    type_="Warning",
+                )
+                continue
             self._emit(
                 pod,
                 "Pulled",
-                f'Container image "{c.get("image", "")}" already present on machine',
+                f'Container image "{image}" already present on machine',
                 component="kubelet",
                 field_path=path,
             )
             self._emit(pod, "Created", f"Created container {cname}", component="kubelet", field_path=path)
             self._emit(pod, "Started", f"Started container {cname}", component="kubelet", field_path=path)
-        if self._is_job_pod(pod):
-            self._later((ns, name), self.pod_start_seconds, self._pod_complete, str(meta.get("uid")))
+        uid = str(meta.get("uid"))
+        if unpullable:
+            self._later((ns, name), self.pod_start_seconds, self._pod_pull_backoff, uid)
+        elif crashing:
+            self._later((ns, name), self.pod_start_seconds, self._pod_crash, uid)
+        elif self._is_job_pod(pod):
+            self._later((ns, name), self.pod_start_seconds, self._pod_complete, uid)
+
+    def _pod_pull_backoff(self, pod: Obj) -> None:
+        meta = _meta(pod)
+        ns, name = str(meta.get("namespace") or ""), str(meta["name"])
+
+        def mutate(o: Obj) -> None:
+            st = o.get("status") or {}
+            for cs in [*(st.get("initContainerStatuses") or []), *(st.get("containerStatuses") or [])]:
+                waiting = (cs.get("state") or {}).get("waiting") or {}
+                if waiting.get("reason") == "ErrImagePull":
+                    cs["state"] = {
+                        "waiting": {
+                            "reason": "ImagePullBackOff",
+                            "message": f'Back-off pulling image "{cs.get("image", "")}"',
+                        }
+                    }
+
+        pod = self.store.update("pods", name, namespace=ns, mutate=mutate)
+        self._emit(pod, "BackOff", "Back-off pulling image", component="kubelet", type_="Normal")
+
+    def _pod_crash(self, pod: Obj) -> None:
+        """A crashing container exits: count the restart and back off, as the kubelet's CrashLoopBackOff."""
+        meta = _meta(pod)
+        ns, name = str(meta.get("namespace") or ""), str(meta["name"])
+        codes = {
+            str(c.get("name")): crash_exit_code(c) for c in (pod.get("spec") or {}).get("containers") or []
+        }
+        now = now_rfc3339()
+        restarts = 0
+
+        def mutate(o: Obj) -> None:
+            nonlocal restarts
+            st = o.setdefault("status", {})
+            for cs in st.get("containerStatuses") or []:
+                code = codes.get(str(cs.get("name")))
+                if code is None:
+                    continue
+                started = ((cs.get("state") or {}).get("running") or {}).get("startedAt", now)
+                cs["lastState"] = {
+                    "terminated": {
+                        "exitCode": code,
+                        "reason": "Error",
+                        "startedAt": started,
+                        "finishedAt": now,
+                        "containerID": cs.get("containerID", ""),
+                    }
+                }
+                cs["restartCount"] = restarts = int(cs.get("restartCount") or 0) + 1
+                backoff = min(10 * 2 ** (restarts - 1), 300)
+                cs["state"] = {
+                    "waiting": {
+                        "reason": "CrashLoopBackOff",
+                        "message": (
+                            f"back-off {backoff}s restarting failed container={cs.get('name')} pod={name}_{ns}"
+                            f"({meta.get('uid')})"
+                        ),
+                    }
+                }
+                cs.update(ready=False, started=False)
+            _set_pod_conditions(st, now)
+
+        pod = self.store.update("pods", name, namespace=ns, mutate=mutate)
+        for cname, code in codes.items():
+            if code is not None:
+                self._emit(
+                    pod,
+                    "BackOff",
+                    f"Back-off restarting failed container {cname} in pod {name}_{ns}({meta.get('uid')})",
+                    component="kubelet",
+                    type_="Warning",
+                    field_path=f"spec.containers{{{cname}}}",
+                )
+        delay = min(self.pod_start_seconds * 2 ** min(restarts, 10), max(30.0, self.pod_start_seconds))
+        self._later((ns, name), delay, self._pod_restart, str(meta.get("uid")))
+
+    def _pod_restart(self, pod: Obj) -> None:
+        meta = _meta(pod)
+        ns, name = str(meta.get("namespace") or ""), str(meta["name"])
+        now = now_rfc3339()
+
+        def mutate(o: Obj) -> None:
+            st = o.setdefault("status", {})
+            for cs in st.get("containerStatuses") or []:
+                if ((cs.get("state") or {}).get("waiting") or {}).get("reason") == "CrashLoopBackOff":
+                    cs.update(
+                        state={"running": {"startedAt": now}},
+                        started=True,
+                        ready=False,
+                        containerID=self._container_id(),
+                    )
+            _set_pod_conditions(st, now)
+
+        self.store.update("pods", name, namespace=ns, mutate=mutate)
+        self._later((ns, name), self.pod_start_seconds, self._pod_crash, str(meta.get("uid")))
 
     def _pod_complete(self, pod: Obj) -> None:
         meta = _meta(pod)
@@ -1091,6 +1219,62 @@ class Controllers:
                 )
 
         self.store.update("pods", name, namespace=ns, mutate=mutate)
+
+
+def image_missing(image: str) -> bool:
+    """The sandbox's stand-in for a failed pull: an image whose name says it does not exist."""
+    return any(marker in image.lower() for marker in ("doesnotexist", "does-not-exist", "nonexistent"))
+
+
+def crash_exit_code(container: Obj) -> int | None:
+    """The exit code a container's command asks for (``exit 3``, ``false``), or None if it keeps running."""
+    words = [str(w) for w in [*(container.get("command") or []), *(container.get("args") or [])]]
+    if words and words[0].rsplit("/", 1)[-1] == "false":
+        return 1
+    m = re.search(r"\bexit\s+(\d+)", " ".join(words))
+    if m is None or int(m.group(1)) == 0:
+        return None
+    return int(m.group(1))
+
+
+def _set_pod_conditions(status: Obj, now: str) -> None:
+    """Derive Ready/ContainersReady from the container statuses, keeping unchanged transition times."""
+    statuses = [
+        *(
+            cs
+            for cs in status.get("initContainerStatuses") or []
+            if "terminated" not in (cs.get("state") or {})
+        ),
+        *(status.get("containerStatuses") or []),
+    ]
+    unready = [str(cs.get("name")) for cs in statuses if not cs.get("ready")]
+    init_done = all(
+        "terminated" in (cs.get("state") or {}) or cs.get("started")
+        for cs in status.get("initContainerStatuses") or []
+    )
+    conditions: list[Obj] = list(status.get("conditions") or [])
+    wanted = {
+        "PodReadyToStartContainers": True,
+        "Initialized": init_done,
+        "Ready": not unready,
+        "ContainersReady": not unready,
+        "PodScheduled": True,
+    }
+    for ctype, ok in wanted.items():
+        cond: Obj = {
+            "type": ctype,
+            "status": "True" if ok else "False",
+            "lastProbeTime": None,
+            "lastTransitionTime": now,
+        }
+        if not ok and ctype in ("Ready", "ContainersReady"):
+            cond.update(
+                reason="ContainersNotReady", message=f"containers with unready status: [{' '.join(unready)}]"
+            )
+        if not ok and ctype == "Initialized":
+            cond["reason"] = "ContainersNotInitialized"
+        _set_condition(conditions, cond, now)
+    status["conditions"] = conditions
 
 
 def _int_str(value: Any) -> int:

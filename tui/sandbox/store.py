@@ -558,7 +558,8 @@ class Store:
         """
         wanted = set(keys) if keys is not None else None
         with self._lock:
-            if rv < self._compacted:
+            if rv < self._compacted or rv > self._rv:
+                # too old for the log, or from an earlier in-memory sandbox: relist
                 raise gone(rv, self._compacted + 1)
             if rv >= self._rv:
                 return []

@@ -55,13 +55,25 @@ class PodsPane(WorkPane):
             "filter", "Filter", "filter by regex; '-l key=value' filters by label selector", "slash", "/"
         ),
         PaneAction(
-            "clear_filter", "Clear filter", "clear the regex filter and the label selector", "escape", "esc"
+            "clear_filter",
+            "Clear filter",
+            "clear the regex filter and the label selector",
+            "escape",
+            "esc",
+            short="Clear",
         ),
-        PaneAction("describe", "Describe pod", "describe the selected pod, with its events", "d"),
-        PaneAction("yaml", "Pod YAML", "show the selected pod's YAML", "y"),
-        PaneAction("logs", "Pod logs", "logs of the app container (c switches container)", "l"),
         PaneAction(
-            "delete", "Delete pod", "delete the selected pod after a confirmation", "ctrl+d", destructive=True
+            "describe", "Describe pod", "describe the selected pod, with its events", "d", short="Describe"
+        ),
+        PaneAction("yaml", "Pod YAML", "show the selected pod's YAML", "y", short="YAML"),
+        PaneAction("logs", "Pod logs", "logs of the app container (c switches container)", "l", short="Logs"),
+        PaneAction(
+            "delete",
+            "Delete pod",
+            "delete the selected pod after a confirmation",
+            "ctrl+d",
+            destructive=True,
+            short="Delete",
         ),
         PaneAction(
             "sort('name')", "Sort by name", "sort by NAME (again: reverse)", "N", "shift+n", show=False
@@ -97,7 +109,7 @@ class PodsPane(WorkPane):
     def __init__(self) -> None:
         super().__init__(id="pods-pane")
         self._feed: WatchFeed[PodRow] | None = None
-        self._generation = 0
+        self.synced = False
         self.selector = ""
         self.filter_text = ""
         self.error = ""
@@ -111,6 +123,7 @@ class PodsPane(WorkPane):
         yield Static(id="pods-title")
         yield Static(id="pods-recent")
         yield Static(id="pods-message", classes="-hidden")
+        yield Static(id="pods-empty", classes="-hidden")
         yield PodTable(id="pod-table")
         yield PromptInput(placeholder="regex   or   -l app=reviews", id="pods-filter", classes="-hidden")
 
@@ -141,7 +154,7 @@ class PodsPane(WorkPane):
     def _restart_watch(self) -> None:
         if self._feed is not None:
             self._feed.stop()
-        self._generation += 1
+        self.synced = False
         feed: WatchFeed[PodRow] = WatchFeed(build_pod_row)
         self._feed = feed
         self.error = ""
@@ -170,6 +183,9 @@ class PodsPane(WorkPane):
             self._render_title()
         if batch.error is not None:
             self._show_error(batch.error)
+        if batch.synced and not self.synced:
+            self.synced = True
+            self._render_title()
         if batch.upserts or batch.deletes:
             self.table.apply(
                 batch.upserts,
@@ -227,6 +243,25 @@ class PodsPane(WorkPane):
         if self.reconnecting:
             parts.append(("  reconnecting…", "bold"))
         self.query_one("#pods-title", Static).update(Text.assemble(*parts))
+        self._render_empty(total)
+
+    def _render_empty(self, total: int) -> None:
+        """An empty table must say why: still loading, or really no pods (a 403 has its own message)."""
+        hint = ""
+        if not self.synced and not self.error:
+            hint = "loading…"
+        elif not total and not self.error:
+            where = f"namespace {self.namespace}" if self.namespace else "any namespace"
+            hint = f"No pods in {where}" + (f" matching -l {self.selector}" if self.selector else "") + "."
+            kubeconfig = self.istio_app.sandbox_kubeconfig
+            if kubeconfig:
+                hint += (
+                    f"\nSeed the sandbox from a shell:  kubectl --kubeconfig {kubeconfig} "
+                    "create deployment web --image=nginx --replicas=2"
+                )
+        empty = self.query_one("#pods-empty", Static)
+        empty.update(Text(hint))
+        empty.set_class(not hint, "-hidden")
 
     def _render_recent(self) -> None:
         recent = self.istio_app.recent_namespaces

@@ -58,15 +58,17 @@ from yarl import URL
 from tui.errors import ConfigError, TrafficError
 from tui.models import TallySnapshot
 from tui.traffic.classify import classify
+from tui.traffic.http1 import BadResponse, Http1Client
 from tui.traffic.tally import Tally, merged
 
 _CLIENT_DECISION = "filled in from bench figures"
 
-ClientKind = Literal["aiohttp", "httpx"]
+ClientKind = Literal["http1", "aiohttp", "httpx"]
 SnapshotCallback = Callable[[TallySnapshot], None]
 
 _MAX_CONCURRENCY = 10_000
 _TRANSPORT_ERRORS: tuple[type[BaseException], ...] = (
+    BadResponse,
     aiohttp.ClientError,
     httpx.TransportError,
     OSError,
@@ -102,7 +104,7 @@ class TrafficConfig:
     user: str | None = None
     timeout_s: float = 5.0
     workers: int | None = None
-    client: ClientKind = "aiohttp"
+    client: ClientKind = "http1"
     snapshot_interval_s: float = 0.2
 
     def __post_init__(self) -> None:
@@ -123,8 +125,8 @@ class TrafficConfig:
             raise ConfigError(f"workers must be 0 (in this process) or more, got {self.workers}")
         if self.user is not None and (not self.user.strip() or not self.user.isprintable()):
             raise ConfigError(f"user name must be printable and not blank, got {self.user!r}")
-        if self.client not in ("aiohttp", "httpx"):
-            raise ConfigError(f"client must be 'aiohttp' or 'httpx', got {self.client!r}")
+        if self.client not in ("http1", "aiohttp", "httpx"):
+            raise ConfigError(f"client must be 'http1', 'aiohttp' or 'httpx', got {self.client!r}")
         if not self.snapshot_interval_s > 0:
             raise ConfigError(f"snapshot interval must be positive, got {self.snapshot_interval_s}")
 
@@ -249,6 +251,9 @@ class HttpxFetcher:
         if not self._client.cookies:
             raise _login_failed(user, login_url, "set no session cookie")
 
+    def cookie_header(self) -> str:
+        return "; ".join(f"{c.name}={c.value}" for c in self._client.cookies.jar)
+
     async def get(self) -> tuple[int, bytes]:
         resp = await self._client.get(self._url)
         return resp.status_code, resp.content
@@ -257,8 +262,34 @@ class HttpxFetcher:
         await self._client.aclose()
 
 
+class Http1Fetcher:
+    """The default hot path (see ``http1.py``); the login itself goes through httpx."""
+
+    def __init__(self, plan: WorkerPlan) -> None:
+        self._plan = plan
+        self._client = Http1Client(plan.url, timeout_s=plan.timeout_s)
+
+    async def login(self, user: str) -> None:
+        browser = HttpxFetcher(self._plan)
+        try:
+            await browser.login(user)
+            self._client.set_cookie(browser.cookie_header())
+        finally:
+            await browser.aclose()
+
+    async def get(self) -> tuple[int, bytes]:
+        return await self._client.get()
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+
 def make_fetcher(plan: WorkerPlan) -> Fetcher:
-    return HttpxFetcher(plan) if plan.client == "httpx" else AiohttpFetcher(plan)
+    if plan.client == "httpx":
+        return HttpxFetcher(plan)
+    if plan.client == "aiohttp":
+        return AiohttpFetcher(plan)
+    return Http1Fetcher(plan)
 
 
 def error_kind(err: BaseException) -> str:
@@ -269,6 +300,8 @@ def error_kind(err: BaseException) -> str:
     for exc in chain:
         if isinstance(exc, TimeoutError | httpx.TimeoutException):
             return "timeout"
+        if isinstance(exc, BadResponse):
+            return "bad_response"
     for exc in chain:
         code = getattr(exc, "errno", None)
         if isinstance(exc, ConnectionRefusedError) or code == errno.ECONNREFUSED:

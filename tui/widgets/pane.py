@@ -31,6 +31,7 @@ class PaneAction:
     key_display: str | None = None
     destructive: bool = False
     show: bool = True
+    short: str = ""  # footer label when ``title`` is too long for it
 
 
 class WorkerErrors:
@@ -60,7 +61,7 @@ class WorkPane(WorkerErrors, Container):
             Binding(
                 a.key,
                 a.action,
-                a.title,
+                a.short or a.title,
                 show=a.show,
                 key_display=a.key_display,
                 id=f"{cls.PANE_ID}.{a.action}",

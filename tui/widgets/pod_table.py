@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 
 from rich.style import Style
 from rich.text import Text
+from textual.binding import Binding, BindingType
 from textual.widgets import DataTable
 
 from tui.models import SIDECAR_MISSING, SIDECAR_OK, PodHealth, PodRow, pod_cells
@@ -71,6 +72,14 @@ def row_search_text(row: PodRow) -> str:
 
 
 class PodTable(DataTable[Text]):
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("j", "cursor_down", "Down", show=False),
+        Binding("k", "cursor_up", "Up", show=False),
+        Binding("g", "scroll_top", "Top", show=False),
+        Binding("G", "scroll_bottom", "Bottom", show=False),
+        Binding("ctrl+f", "page_down", "Page down", show=False),
+        Binding("ctrl+b", "page_up", "Page up", show=False),
+    ]
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "pod-table--ok",
         "pod-table--pending",
