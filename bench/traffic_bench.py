@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.unit.pages import current_page  # noqa: E402
-from tui.traffic.engine import TrafficConfig, run  # noqa: E402
+from tui.traffic.engine import ClientKind, TrafficConfig, run  # noqa: E402
 
 PAGE_BYTES = 15_000
 
@@ -155,24 +155,29 @@ def main() -> None:
             print("hey: not installed; skipping the comparison (Debian/Ubuntu: sudo apt-get install hey; "
                   "elsewhere: go install github.com/rakyll/hey@latest)")
         else:
-            print(f"hey                                  {hey[0]:>9,.0f} req/s   CPU {hey[1] / n * 1e3 * 1e3:6.1f} ms"
-                  " per 1,000 req")
+            hey_ms = hey[1] / n * 1e6
+            print(f"{'hey':<41} {hey[0]:>9,.0f} req/s   CPU {hey_ms:6.1f} ms per 1,000 req")
 
-        base_cpu = run_cli(url, 1, 1, None)[1]
+        # A run of one request per worker measures start-up CPU (interpreter, imports), which is subtracted.
+        base_cpu = run_cli(url, cores, cores, None)[1]
         rps, cpu, data = run_cli(url, n, c, None)
-        per_k = max(0.0, cpu - base_cpu) / (n - 1) * 1e3
+        per_k = max(0.0, cpu - base_cpu) / (n - cores) * 1e3
         assert data["tally"]["red"] == n, data["tally"]
         ratio = f"   = {rps / hey[0]:.2f}x hey" if hey else ""
-        print(f"istio-tui traffic (CLI, {cores} workers)       {rps:>9,.0f} req/s   CPU {per_k * 1e3:6.1f} ms"
-              f" per 1,000 req (startup {base_cpu:.2f} s CPU excluded){ratio}")
+        label = f"istio-tui traffic --json ({cores} workers)"
+        print(f"{label:<41} {rps:>9,.0f} req/s   CPU {per_k * 1e3:6.1f} ms per 1,000 req{ratio}")
 
-        for client in ("aiohttp", "httpx"):
-            for workers in (1, cores):
-                config = TrafficConfig(url=url, requests=n, concurrency=c, workers=workers, client=client)  # type: ignore[arg-type]
+        clients: tuple[ClientKind, ...] = ("http1", "aiohttp", "httpx")
+        for client in clients:
+            for workers in sorted({1, cores}):
+                startup = TrafficConfig(url=url, requests=workers, workers=workers, client=client)
+                base = asyncio.run(run_api(startup))
+                config = TrafficConfig(url=url, requests=n, concurrency=c, workers=workers, client=client)
                 rps, cpu, done, _ = asyncio.run(run_api(config))
                 ratio = f"   = {rps / hey[0]:.2f}x hey" if hey else ""
-                print(f"engine client={client:<7} workers={workers}      {rps:>9,.0f} req/s   CPU "
-                      f"{cpu / done * 1e6:6.1f} ms per 1,000 req (incl. startup){ratio}")
+                label = f"engine client={client} workers={workers}"
+                print(f"{label:<41} {rps:>9,.0f} req/s   CPU "
+                      f"{(cpu - base[1]) / (done - workers) * 1e6:6.1f} ms per 1,000 req{ratio}")
 
         target = 500.0
         config = TrafficConfig(url=url, duration_s=args.rate_seconds, rate=target, concurrency=c)

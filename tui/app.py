@@ -15,7 +15,7 @@ from types import MappingProxyType
 from typing import Any
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
@@ -29,8 +29,10 @@ from tui.config import Settings
 from tui.errors import IstioTuiError
 from tui.kube import ClusterInfo
 from tui.screens.help import HelpScreen, HelpSection
+from tui.screens.install import InstallPane
 from tui.screens.namespaces import NamespacesPane
 from tui.screens.pods import PodsPane
+from tui.screens.traffic import TrafficPane
 from tui.widgets.header import AppHeader
 from tui.widgets.pane import READ_ONLY_REASON, WorkerErrors, WorkPane
 from tui.widgets.prompt import CandidateSuggester, PromptInput
@@ -38,8 +40,10 @@ from tui.widgets.watchfeed import WatchFeed
 
 # One line per work area, in tab order (install, pods, namespaces, traffic).
 PANES: tuple[type[WorkPane], ...] = (
+    InstallPane,
     PodsPane,
     NamespacesPane,
+    TrafficPane,
 )
 
 Clock = Callable[[], datetime]
@@ -274,6 +278,18 @@ class IstioApp(WorkerErrors, App[None]):
     def action_show_pane(self, pane_id: str) -> None:
         self.show_pane(pane_id)
 
+    def on_key(self, event: events.Key) -> None:
+        """Typeahead: keys typed right after ``/`` or ``:`` went to the table; hand them to the prompt.
+
+        A printable key only reaches the app while a prompt has focus if the prompt never saw it (an Input
+        consumes every printable key it receives), so it must not fall through to a binding such as ``d``.
+        """
+        focused = self.focused
+        if isinstance(focused, PromptInput) and event.is_printable and event.character:
+            event.prevent_default()
+            event.stop()
+            focused.insert_text_at_cursor(event.character)
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """The ``:`` prompt lives on the main screen; viewers and dialogs go back there first (esc)."""
         if action == "command_prompt":
@@ -362,7 +378,10 @@ class IstioApp(WorkerErrors, App[None]):
                     (":all", "pods in all namespaces (also 0)"),
                     (":ns NAME  :NAME", "pods in namespace NAME"),
                     (":-l app=x", "pods matching a label selector"),
-                    (":" + "  :".join(sorted({*_PANE_WORDS.values(), "ns"})), "go to a work area"),
+                    (
+                        "  ".join(":ns" if p.PANE_ID == "namespaces" else f":{p.PANE_ID}" for p in PANES),
+                        "go to a work area",
+                    ),
                     (":q", "quit"),
                 ],
             ),

@@ -311,6 +311,15 @@ def test_tables(api: httpx.Client) -> None:
     api.post("/api/v1/namespaces/default/pods", json=pod("p"))
     row = api.get("/api/v1/namespaces/default/pods/p", headers={"Accept": TABLE}).json()["rows"][0]
     assert row["cells"][:4] == ["p", "0/1", "Pending", "0"]
+    first = api.get("/api/v1/namespaces/default/pods", headers={"Accept": TABLE}).json()["rows"][0]
+    api.patch(
+        "/api/v1/namespaces/default/pods/p",
+        content=b'{"metadata":{"labels":{"seen":"yes"}}}',
+        headers={"Content-Type": "application/merge-patch+json"},
+    )
+    again = api.get("/api/v1/namespaces/default/pods", headers={"Accept": TABLE}).json()["rows"][0]
+    assert "seen" not in first["object"]["metadata"].get("labels", {})
+    assert again["object"]["metadata"]["labels"]["seen"] == "yes" and again["cells"][0] == "p"
 
 
 def test_discovery_aggregated_and_legacy(api: httpx.Client) -> None:
@@ -471,6 +480,23 @@ def test_watch_table_and_field_selector(sandbox: Sandbox, api: httpx.Client) -> 
     assert {e["object"]["rows"][0]["cells"][0] for e in events} == {"b"}
 
 
+def test_watch_with_label_selector_sees_objects_enter_and_leave(sandbox: Sandbox, api: httpx.Client) -> None:
+    rv = api.get("/api/v1/configmaps").json()["metadata"]["resourceVersion"]
+    api.post("/api/v1/namespaces/default/configmaps", json={**cm("m"), "metadata": {"name": "m"}})
+    url = "/api/v1/namespaces/default/configmaps/m"
+    merge = {"Content-Type": "application/merge-patch+json"}
+    api.patch(url, content=b'{"metadata":{"labels":{"team":"a"}}}', headers=merge)
+    api.patch(url, content=b'{"data":{"x":"1"}}', headers=merge)
+    api.patch(url, content=b'{"metadata":{"labels":{"team":"b"}}}', headers=merge)
+    events = read_events(
+        sandbox,
+        f"/api/v1/configmaps?watch=1&labelSelector=team%3Da&resourceVersion={rv}&timeoutSeconds=1",
+        until=99,
+    )
+    assert [e["type"] for e in events] == ["ADDED", "MODIFIED", "DELETED"]
+    assert events[-1]["object"]["metadata"]["labels"] == {"team": "b"}
+
+
 def test_watch_too_old_rv_is_410(sandbox: Sandbox, api: httpx.Client) -> None:
     assert sandbox.store is not None
     rv = api.get("/api/v1/configmaps").json()["metadata"]["resourceVersion"]
@@ -512,6 +538,38 @@ def test_forbid_and_access_review(sandbox: Sandbox, api: httpx.Client) -> None:
         ]
         is True
     )
+
+
+def test_status_subresource_and_main_endpoint_keep_their_halves(api: httpx.Client) -> None:
+    svc = {"metadata": {"name": "lb"}, "spec": {"type": "LoadBalancer", "ports": [{"port": 80}]}}
+    api.post("/api/v1/namespaces/default/services", json=svc)
+    url = "/api/v1/namespaces/default/services/lb"
+    current = api.get(url).json()
+    current["status"] = {"loadBalancer": {"ingress": [{"ip": "127.0.0.2"}]}}
+    current["metadata"]["labels"] = {"changed": "yes"}
+    updated = api.put(url + "/status", json=current).json()
+    assert updated["status"]["loadBalancer"]["ingress"] == [{"ip": "127.0.0.2"}]
+    assert "changed" not in (updated["metadata"].get("labels") or {})
+    updated["status"] = {"loadBalancer": {}}
+    updated["metadata"]["labels"] = {"changed": "yes"}
+    main = api.put(url, json=updated).json()
+    assert main["status"]["loadBalancer"]["ingress"] == [{"ip": "127.0.0.2"}]
+    assert main["metadata"]["labels"] == {"changed": "yes"}
+    row = api.get(url, headers={"Accept": TABLE}).json()["rows"][0]["cells"]
+    assert row[3] == "127.0.0.2"
+
+
+def test_delete_collection_by_label(api: httpx.Client) -> None:
+    for name, app in (("a", "x"), ("b", "x"), ("c", "y")):
+        api.post(
+            "/api/v1/namespaces/default/configmaps",
+            json={**cm(name), "metadata": {"name": name, "labels": {"app": app}}},
+        )
+    deleted = api.delete("/api/v1/namespaces/default/configmaps?labelSelector=app%3Dx").json()
+    assert [o["metadata"]["name"] for o in deleted["items"]] == ["a", "b"]
+    assert [
+        o["metadata"]["name"] for o in api.get("/api/v1/namespaces/default/configmaps").json()["items"]
+    ] == ["c"]
 
 
 def test_pod_log(api: httpx.Client) -> None:

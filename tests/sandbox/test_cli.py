@@ -125,3 +125,16 @@ def test_state_survives_a_restart(tmp_path: Path) -> None:
             proc.send_signal(signal.SIGTERM)
             proc.communicate(timeout=20)
         assert proc.returncode == 0
+
+
+def test_unusable_state_or_kubeconfig_paths_are_one_line(tmp_path: Path) -> None:
+    bad_state = tmp_path / "state.db"
+    bad_state.write_text("not a database, not at all, not even close")
+    proc = serve("--state", str(bad_state), "--kubeconfig", str(tmp_path / "k"), home=tmp_path)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 1 and err.count("\n") == 1
+    assert f"cannot use {bad_state} as the sandbox state file" in err
+    assert bad_state.read_text().startswith("not a database")
+    proc = serve("--kubeconfig", str(tmp_path), home=tmp_path)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 1 and err.count("\n") == 1 and "is a directory" in err

@@ -132,6 +132,17 @@ def test_deployment_makes_replicaset_and_running_pods(api: httpx.Client) -> None
         assert {c["type"]: c["status"] for c in st["conditions"]}["Ready"] == "True"
     assert len({p["status"]["podIP"] for p in pods}) == 2
 
+    gone = pods[0]["metadata"]["name"]
+    assert api.delete(f"{CORE}/ctl/pods/{gone}").status_code == 200
+
+    def replaced() -> list[dict[str, Any]] | None:
+        now = items(api, f"{CORE}/ctl/pods", labelSelector=f"pod-template-hash={pth}")
+        names = {p["metadata"]["name"] for p in now}
+        running = all(p["status"]["phase"] == "Running" for p in now)
+        return now if len(now) == 2 and gone not in names and running else None
+
+    pods = wait_for(replaced, what="the ReplicaSet to replace a deleted pod")
+
     def endpoints() -> list[str]:
         ep = api.get(f"{CORE}/ctl/endpoints/web").json()
         return sorted(a["ip"] for s in ep.get("subsets") or [] for a in s.get("addresses") or [])
@@ -204,6 +215,19 @@ def test_scale_rollout_restart_and_describe_with_kubectl(kubectl: Kubectl, api: 
     assert pod["spec"]["containers"][0]["image"] == "nginx:1.28"
     out = kubectl("get", "deployment", "app", "-n", "roll").stdout
     assert "1/1" in out.splitlines()[1]
+
+    names_before_undo = {rs["metadata"]["name"] for rs in items(api, f"{APPS}/roll/replicasets")}
+    kubectl("rollout", "undo", "deployment/app", "-n", "roll")
+    kubectl("rollout", "status", "deployment/app", "-n", "roll", "--timeout=20s")
+    (back,) = wait_for(
+        lambda: [p for p in running(1) or [] if p["spec"]["containers"][0]["image"] == "nginx:1.27"],
+        what="the rolled-back pod",
+    )
+    rses = {rs["metadata"]["name"]: rs for rs in items(api, f"{APPS}/roll/replicasets")}
+    assert set(rses) == names_before_undo  # undo reuses the earlier ReplicaSet
+    owner = back["metadata"]["ownerReferences"][0]["name"]
+    assert rses[owner]["metadata"]["annotations"]["deployment.kubernetes.io/revision"] == "4"
+    pod = back
 
     described = kubectl("describe", "pod", "-n", "roll", pod["metadata"]["name"]).stdout
     assert "Successfully assigned roll/" in described and "Started container app" in described
@@ -297,3 +321,61 @@ def test_kubectl_typed_creates_and_node_port_rules(kubectl: Kubectl, api: httpx.
     kubectl("create", "service", "nodeport", "e", "--tcp=80:80", "--node-port=31000")
     svc = api.get(f"{CORE}/default/services/e").json()
     assert svc["spec"]["ports"][0]["nodePort"] == 31000
+
+
+def test_failing_containers_show_kubelet_reasons_and_count_restarts(api: httpx.Client) -> None:
+    def make(name: str, container: dict[str, Any]) -> None:
+        pod = {"metadata": {"name": name}, "spec": {"containers": [{"name": "c", **container}]}}
+        assert api.post(f"{CORE}/default/pods", json=pod).status_code == 201
+
+    make("crash", {"image": "busybox", "command": ["sh", "-c", "exit 3"]})
+    make("pull", {"image": "nginx:doesnotexist"})
+
+    def restarted_twice() -> dict[str, Any] | None:
+        pod: dict[str, Any] = api.get(f"{CORE}/default/pods/crash").json()
+        (cs,) = pod["status"].get("containerStatuses") or [{}]
+        return pod if cs.get("restartCount", 0) >= 2 else None
+
+    crash = wait_for(restarted_twice, what="two restarts")
+    (cs,) = crash["status"]["containerStatuses"]
+    assert cs["lastState"]["terminated"]["exitCode"] == 3 and cs["ready"] is False
+    assert crash["status"]["phase"] == "Running"
+    assert {c["type"]: c["status"] for c in crash["status"]["conditions"]}["Ready"] == "False"
+
+    def backing_off() -> dict[str, Any] | None:
+        pod: dict[str, Any] = api.get(f"{CORE}/default/pods/pull").json()
+        (cs,) = pod["status"].get("containerStatuses") or [{}]
+        return pod if (cs.get("state") or {}).get("waiting", {}).get("reason") == "ImagePullBackOff" else None
+
+    assert wait_for(backing_off, what="ImagePullBackOff")["status"]["phase"] == "Pending"
+    reasons = {
+        (e["involvedObject"]["name"], e["type"], e["reason"]) for e in items(api, f"{CORE}/default/events")
+    }
+    assert {("crash", "Warning", "BackOff"), ("pull", "Warning", "Failed")} <= reasons
+
+    job = {
+        "metadata": {"name": "fails"},
+        "spec": {
+            "backoffLimit": 1,
+            "template": {
+                "spec": {
+                    "restartPolicy": "Never",
+                    "containers": [{"name": "main", "image": "busybox", "command": ["false"]}],
+                }
+            },
+        },
+    }
+    assert api.post("/apis/batch/v1/namespaces/default/jobs", json=job).status_code == 201
+
+    def failed() -> dict[str, Any] | None:
+        j: dict[str, Any] = api.get("/apis/batch/v1/namespaces/default/jobs/fails").json()
+        conds = {c["type"]: c for c in j.get("status", {}).get("conditions") or []}
+        return j if conds.get("Failed", {}).get("status") == "True" else None
+
+    done = wait_for(failed, what="the job to fail")
+    assert done["status"]["failed"] == 2
+    assert [c["reason"] for c in done["status"]["conditions"] if c["type"] == "Failed"] == [
+        "BackoffLimitExceeded"
+    ]
+    pods = items(api, f"{CORE}/default/pods", labelSelector="job-name=fails")
+    assert [p["status"]["phase"] for p in pods] == ["Failed", "Failed"]

@@ -20,7 +20,7 @@ import pytest
 
 from tests.conftest import KUBECTL
 from tui.sandbox.cluster import Sandbox
-from tui.sandbox.injection import kubelet_supports_native_sidecars
+from tui.sandbox.injection import kubelet_supports_native_sidecars, should_inject
 
 CORE = "/api/v1/namespaces"
 WEBHOOKS = "/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations"
@@ -297,3 +297,50 @@ def test_no_injector_means_no_injection(sb: Sandbox, api: httpx.Client) -> None:
     make_pod(api, "mesh", "p")
     pod = wait_for(lambda: running_pods(api, "mesh", "", n=1), what="pod p")[0]
     assert sidecar(pod) is None and [c["name"] for c in pod["spec"]["containers"]] == ["app"]
+
+
+def test_proxy_image_comes_from_the_injector_configmap(sb: Sandbox, api: httpx.Client) -> None:
+    make_ns(api, "istio-system")
+    values = {"global": {"hub": "registry.example/istio", "tag": "1.26.2", "proxy": {"image": "proxyv2"}}}
+    cm = {"metadata": {"name": "istio-sidecar-injector"}, "data": {"values": json.dumps(values)}}
+    assert api.post(f"{CORE}/istio-system/configmaps", json=cm).status_code == 201
+    assert api.post(WEBHOOKS, json=INJECTOR).status_code == 201
+    make_ns(api, "mesh", **{"istio-injection": "enabled"})
+    pod = make_pod(api, "mesh", "p")
+    proxy = sidecar(pod)
+    assert proxy is not None and proxy["image"] == "registry.example/istio/proxyv2:1.26.2"
+    assert (
+        next(c for c in pod["spec"]["initContainers"] if c["name"] == "istio-init")["image"] == proxy["image"]
+    )
+
+
+@pytest.mark.parametrize(
+    ("version", "native"),
+    [
+        ("v1.32.4", False),
+        ("v1.33.0", True),
+        ("1.34.1+k3s1", True),
+        ("v1.9.0", False),
+        ("v2.0.0", True),
+        ("", False),
+    ],
+)
+def test_native_sidecar_threshold(version: str, native: bool) -> None:
+    assert kubelet_supports_native_sidecars(version) is native
+
+
+def test_host_network_and_already_injected_pods_are_skipped() -> None:
+    ns_labels = {"istio-injection": "enabled"}
+    pod: dict[str, Any] = {"metadata": {"name": "p"}, "spec": {"containers": [{"name": "a", "image": "i"}]}}
+    assert should_inject(pod, ns_labels, [INJECTOR]) is INJECTOR
+    assert should_inject({**pod, "spec": {**pod["spec"], "hostNetwork": True}}, ns_labels, [INJECTOR]) is None
+    injected = {
+        "metadata": {"name": "p", "annotations": {"sidecar.istio.io/status": "{}"}},
+        "spec": pod["spec"],
+    }
+    assert should_inject(injected, ns_labels, [INJECTOR]) is None
+    broken = {
+        **INJECTOR,
+        "webhooks": [{"namespaceSelector": {"matchExpressions": [{"key": "k", "operator": "Bad"}]}}],
+    }
+    assert should_inject(pod, ns_labels, [broken]) is None

@@ -375,3 +375,14 @@ async def test_restart_flow_ends_with_sidecars(
         await until(pilot, lambda: dropped in str(done.render()), "the second restart", limit=30)
         await until(pilot, lambda: cell(app, "shop", "sidecars") == "0/2", "the row to show 0/2")
     assert not any(has_sidecar(p) for p in pods_of(cluster, "shop"))
+
+
+async def test_no_access_to_pods_is_not_shown_as_zero(sandbox: Sandbox, cluster: Cluster) -> None:
+    create_namespace(cluster, "shop")
+    sandbox.forbid(resource="pods", namespace=None, verbs=["list", "watch"])
+    app = make_app(cluster)
+    async with app.run_test(size=SIZE) as pilot:
+        summary = app.query_one("#ns-summary", Static)
+        await until(pilot, lambda: "no access to pods" in str(summary.render()), "the no-access message")
+        await until(pilot, lambda: "shop" in table(app).rows, "the namespace rows")
+        await until(pilot, lambda: cell(app, "shop", "sidecars") == "?", "an unknown count, not 0/0")

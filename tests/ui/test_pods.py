@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from textual import events
 from textual.pilot import Pilot
-from textual.widgets import Static
+from textual.widgets import Input, Static
 
 from tui import kube
 from tui.app import IstioApp
@@ -408,3 +409,18 @@ async def test_connection_loss_keeps_rows_and_resumes(tmp_path: Path) -> None:
     finally:
         cluster.close()
         sb.stop()
+
+
+async def test_keys_typed_fast_after_slash_land_in_the_prompt(cluster: Cluster) -> None:
+    """A terminal delivers "/dweb" in one read: "d" must filter, not describe the selected pod."""
+    ns(cluster, "fast")
+    pod(cluster, "fast", "dweb-1")
+    pod(cluster, "fast", "other")
+    app = make_app(cluster, namespace="fast")
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: len(rows(app)) == 2, "2 pods")
+        for key in ("slash", "d", "w", "e", "b"):
+            app.post_message(events.Key(key, "/" if key == "slash" else key))
+        await wait_for(pilot, lambda: list(rows(app)) == ["dweb-1"], "typeahead filter")
+        assert app.query_one("#pods-filter", Input).value == "dweb"
+        assert not isinstance(app.screen, PodDescribeScreen)

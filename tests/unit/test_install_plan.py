@@ -1,4 +1,4 @@
-"""The install plan: field validation, values files against the official charts' key structure, the scripts."""
+"""The install plan: field validation, values files against the official charts' keys, the scripts."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
+from tui.__main__ import main
 from tui.errors import ConfigError
 from tui.istio.plan import (
     ADDONS,
@@ -27,17 +28,58 @@ from tui.istio.plan import (
 # Facts about the official Istio charts (istio/istio manifests/charts, 1.2x-1.3x), as key paths only.
 # gateway: values.schema.json sets additionalProperties: false at the top level, so only these keys pass.
 GATEWAY_TOP_KEYS = {
-    "_internal_defaults_do_not_set", "global", "affinity", "securityContext", "containerSecurityContext", "kind",
-    "annotations", "autoscaling", "env", "envVarFrom", "strategy", "minReadySeconds", "readinessProbe", "labels",
-    "name", "nodeSelector", "podAnnotations", "replicaCount", "resources", "revision", "defaultRevision",
-    "compatibilityVersion", "profile", "platform", "pilot", "runAsRoot", "unprivilegedPort", "service",
-    "serviceAccount", "rbac", "tolerations", "topologySpreadConstraints", "networkGateway", "imagePullPolicy",
-    "imagePullSecrets", "podDisruptionBudget", "terminationGracePeriodSeconds", "volumes", "volumeMounts",
-    "initContainers", "additionalContainers", "priorityClassName",
+    "_internal_defaults_do_not_set",
+    "global",
+    "affinity",
+    "securityContext",
+    "containerSecurityContext",
+    "kind",
+    "annotations",
+    "autoscaling",
+    "env",
+    "envVarFrom",
+    "strategy",
+    "minReadySeconds",
+    "readinessProbe",
+    "labels",
+    "name",
+    "nodeSelector",
+    "podAnnotations",
+    "replicaCount",
+    "resources",
+    "revision",
+    "defaultRevision",
+    "compatibilityVersion",
+    "profile",
+    "platform",
+    "pilot",
+    "runAsRoot",
+    "unprivilegedPort",
+    "service",
+    "serviceAccount",
+    "rbac",
+    "tolerations",
+    "topologySpreadConstraints",
+    "networkGateway",
+    "imagePullPolicy",
+    "imagePullSecrets",
+    "podDisruptionBudget",
+    "terminationGracePeriodSeconds",
+    "volumes",
+    "volumeMounts",
+    "initContainers",
+    "additionalContainers",
+    "priorityClassName",
 }
 GATEWAY_SERVICE_KEYS = {
-    "annotations", "externalTrafficPolicy", "loadBalancerIP", "loadBalancerSourceRanges", "ipFamilies",
-    "ipFamilyPolicy", "ports", "type",
+    "annotations",
+    "externalTrafficPolicy",
+    "loadBalancerIP",
+    "loadBalancerSourceRanges",
+    "ipFamilies",
+    "ipFamilyPolicy",
+    "ports",
+    "type",
 }
 # service.ports items: name string, port integer, protocol string, targetPort integer (other keys allowed).
 GATEWAY_PORT_TYPES = {"name": str, "port": int, "protocol": str, "targetPort": int}
@@ -69,8 +111,14 @@ def test_defaults_are_a_current_release_from_the_official_repo() -> None:
 
 
 def test_acceptance_plan_values_match_the_official_charts(tmp_path: Path) -> None:
-    plan = build_plan(profile="demo", ingress_type="NodePort", addons="prometheus,grafana,jaeger,kiali",
-                      tracing=True, sampling="10", node_port_http2="31380")
+    plan = build_plan(
+        profile="demo",
+        ingress_type="NodePort",
+        addons="prometheus,grafana,jaeger,kiali",
+        tracing=True,
+        sampling="10",
+        node_port_http2="31380",
+    )
     gateway = _values(plan, "values-gateway.yaml")
     assert set(gateway) <= GATEWAY_TOP_KEYS
     assert set(gateway["service"]) <= GATEWAY_SERVICE_KEYS
@@ -78,7 +126,9 @@ def test_acceptance_plan_values_match_the_official_charts(tmp_path: Path) -> Non
     for port in gateway["service"]["ports"]:
         for key, kind in GATEWAY_PORT_TYPES.items():
             assert isinstance(port[key], kind)
-    assert {(p["name"], p["port"], p["targetPort"]) for p in gateway["service"]["ports"]} == GATEWAY_DEFAULT_PORTS
+    assert {
+        (p["name"], p["port"], p["targetPort"]) for p in gateway["service"]["ports"]
+    } == GATEWAY_DEFAULT_PORTS
     http2 = next(p for p in gateway["service"]["ports"] if p["name"] == "http2")
     assert http2["nodePort"] == 31380
 
@@ -99,8 +149,15 @@ def test_acceptance_plan_values_match_the_official_charts(tmp_path: Path) -> Non
 
     written = {p.name for p in plan.write(tmp_path)}
     assert written == {
-        "values-base.yaml", "values-istiod.yaml", "values-gateway.yaml", "values-prometheus.yaml",
-        "values-grafana.yaml", "values-jaeger.yaml", "values-kiali.yaml", "install.sh", "uninstall.sh",
+        "values-base.yaml",
+        "values-istiod.yaml",
+        "values-gateway.yaml",
+        "values-prometheus.yaml",
+        "values-grafana.yaml",
+        "values-jaeger.yaml",
+        "values-kiali.yaml",
+        "install.sh",
+        "uninstall.sh",
     }
     assert (tmp_path / "install.sh").stat().st_mode & 0o111
 
@@ -109,12 +166,29 @@ def test_install_script_names_only_charts_releases_namespaces_and_files() -> Non
     plan = build_plan(profile="demo", ingress_type="NodePort", addons="kiali,prometheus")
     helm_lines = [ln for ln in plan.install_script().splitlines() if ln.startswith("helm upgrade")]
     assert [shlex.split(ln)[3] for ln in helm_lines] == [
-        "istio-base", "istiod", "istio-ingressgateway", "prometheus", "kiali"
+        "istio-base",
+        "istiod",
+        "istio-ingressgateway",
+        "prometheus",
+        "kiali",
     ]
     first = shlex.split(helm_lines[0])
     assert first == [
-        "helm", "upgrade", "--install", "istio-base", "istio/base", "-n", "istio-system", "--create-namespace",
-        "--version", DEFAULT_ISTIO_VERSION, "-f", "values-base.yaml", "--wait", "--timeout", "5m",
+        "helm",
+        "upgrade",
+        "--install",
+        "istio-base",
+        "istio/base",
+        "-n",
+        "istio-system",
+        "--create-namespace",
+        "--version",
+        DEFAULT_ISTIO_VERSION,
+        "-f",
+        "values-base.yaml",
+        "--wait",
+        "--timeout",
+        "5m",
     ]
     for line in helm_lines:
         assert "--set" not in line
@@ -126,8 +200,17 @@ def test_install_script_names_only_charts_releases_namespaces_and_files() -> Non
 
 def test_uninstall_script_reverses_with_addons_first() -> None:
     plan = build_plan(addons="grafana,jaeger", egress_gateway=True)
-    names = [shlex.split(ln)[2] for ln in plan.uninstall_script().splitlines() if ln.startswith("helm uninstall")]
-    assert names == ["jaeger", "grafana", "istio-egressgateway", "istio-ingressgateway", "istiod", "istio-base"]
+    names = [
+        shlex.split(ln)[2] for ln in plan.uninstall_script().splitlines() if ln.startswith("helm uninstall")
+    ]
+    assert names == [
+        "jaeger",
+        "grafana",
+        "istio-egressgateway",
+        "istio-ingressgateway",
+        "istiod",
+        "istio-base",
+    ]
 
 
 def test_egress_gateway_is_a_second_clusterip_gateway_release() -> None:
@@ -157,7 +240,9 @@ def test_tracing_off_writes_enable_tracing_false_and_no_sampling() -> None:
 def test_loadbalancer_gateway_step_does_not_wait_for_an_address() -> None:
     lb = next(r for r in build_plan().releases if r.name == "istio-ingressgateway")
     assert "--wait" not in lb.install_args()
-    nodeport = next(r for r in build_plan(ingress_type="nodeport").releases if r.name == "istio-ingressgateway")
+    nodeport = next(
+        r for r in build_plan(ingress_type="nodeport").releases if r.name == "istio-ingressgateway"
+    )
     assert "--wait" in nodeport.install_args()
 
 
@@ -169,7 +254,11 @@ def test_loadbalancer_gateway_step_does_not_wait_for_an_address() -> None:
         ("istio_version", "1.30", "is not of the form 1.N.P"),
         ("istio_version", "1.19.3", "Istio 1.19.3 is too old for these charts: choose 1.22.0 or newer"),
         ("profile", "tiny", "unknown profile 'tiny': choose one of default, demo, minimal, ambient"),
-        ("ingress_type", "Route", "unknown ingress type 'Route': choose one of LoadBalancer, NodePort, ClusterIP"),
+        (
+            "ingress_type",
+            "Route",
+            "unknown ingress type 'Route': choose one of LoadBalancer, NodePort, ClusterIP",
+        ),
         ("node_port_http2", "29999", "node port http2 29999 is outside the NodePort range 30000-32767"),
         ("node_port_https", "32768", "node port https 32768 is outside the NodePort range 30000-32767"),
         ("node_port_http2", "http", "node port http2 'http' is not a number"),
@@ -177,8 +266,11 @@ def test_loadbalancer_gateway_step_does_not_wait_for_an_address() -> None:
         ("sampling", "-1", "sampling rate -1 is outside 0-100"),
         ("sampling", "lots", "sampling rate 'lots' is not a number"),
         ("tracing", "maybe", "tracing must be on or off, not 'maybe'"),
-        ("addons", "prometheus,servicegraph",
-         "unknown addon 'servicegraph': valid addons are prometheus, grafana, jaeger, kiali"),
+        (
+            "addons",
+            "prometheus,servicegraph",
+            "unknown addon 'servicegraph': valid addons are prometheus, grafana, jaeger, kiali",
+        ),
         ("chart_source", "/nonexistent/charts", "is neither a URL, 'sandbox', nor an existing directory"),
         ("chart_source", "oci://registry/istio", "OCI registries are not supported"),
     ],
@@ -196,9 +288,16 @@ def test_every_bad_value_is_rejected_with_its_field_and_reason(field: str, raw: 
     ("kwargs", "field", "message"),
     [
         ({"node_port_http2": 31000}, "node_port_http2", "fixed nodePorts need ingress type NodePort"),
-        ({"ingress_type": "NodePort", "node_port_http2": 31000, "node_port_https": 31000}, "node_port_https",
-         "http2 and https cannot share nodePort 31000"),
-        ({"profile": "minimal", "egress_gateway": True}, "egress_gateway", "profile minimal installs no gateways"),
+        (
+            {"ingress_type": "NodePort", "node_port_http2": 31000, "node_port_https": 31000},
+            "node_port_https",
+            "http2 and https cannot share nodePort 31000",
+        ),
+        (
+            {"profile": "minimal", "egress_gateway": True},
+            "egress_gateway",
+            "profile minimal installs no gateways",
+        ),
     ],
 )
 def test_cross_field_rules(kwargs: dict[str, Any], field: str, message: str) -> None:
@@ -249,7 +348,9 @@ def test_local_sources_directory_and_tgz(tmp_path: Path) -> None:
     files = ",".join(str(packed / n) for n in ("base-1.29.2.tgz", "istiod-1.29.2.tgz"))
     with pytest.raises(FieldError, match="lacks the chart\\(s\\) gateway"):
         build_plan(chart_source=files, istio_version="1.29.2")
-    assert build_plan(chart_source=files, istio_version="1.29.2", profile="minimal").chart_source.kind == "tgz"
+    assert (
+        build_plan(chart_source=files, istio_version="1.29.2", profile="minimal").chart_source.kind == "tgz"
+    )
 
 
 def test_sandbox_source_uses_the_shipped_charts() -> None:
@@ -260,14 +361,36 @@ def test_sandbox_source_uses_the_shipped_charts() -> None:
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "tui", "install", *args], capture_output=True, text=True,
-                          timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "tui", "install", *args], capture_output=True, text=True, timeout=60
+    )
+
+
+def _main(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
+    """The CLI in-process (fast); returns the exit code and stderr."""
+    try:
+        code = main(["install", *args])
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    return code, capsys.readouterr().err
 
 
 def test_cli_plan_only_writes_the_files(tmp_path: Path) -> None:
     out = tmp_path / "plan"
-    proc = _cli("--plan-only", "--out", str(out), "--profile", "demo", "--ingress-type", "NodePort",
-                "--addons", "prometheus,grafana,jaeger,kiali", "--tracing", "--sampling", "100")
+    proc = _cli(
+        "--plan-only",
+        "--out",
+        str(out),
+        "--profile",
+        "demo",
+        "--ingress-type",
+        "NodePort",
+        "--addons",
+        "prometheus,grafana,jaeger,kiali",
+        "--tracing",
+        "--sampling",
+        "100",
+    )
     assert proc.returncode == 0, proc.stderr
     assert (out / "values-gateway.yaml").is_file() and (out / "install.sh").is_file()
     assert yaml.safe_load((out / "values-istiod.yaml").read_text())["pilot"]["traceSampling"] == 100.0
@@ -285,18 +408,28 @@ def test_cli_plan_only_writes_the_files(tmp_path: Path) -> None:
         (["--timeout", "soon"], "--timeout 'soon' is not a number"),
     ],
 )
-def test_cli_bad_flag_is_one_line_exit_2_and_writes_nothing(tmp_path: Path, args: list[str], message: str) -> None:
+def test_cli_bad_flag_is_one_line_exit_2_and_writes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
     out = tmp_path / "plan"
-    proc = _cli("--plan-only", "--out", str(out), *args)
-    assert proc.returncode == 2
-    assert message in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+    code, err = _main(capsys, "--plan-only", "--out", str(out), *args)
+    assert code == 2
+    assert message in err and len(err.strip().splitlines()) == 1
     assert not out.exists()
 
 
-def test_cli_needs_a_mode_and_out() -> None:
-    proc = _cli("--profile", "demo")
-    assert proc.returncode == 2 and "choose --plan-only" in proc.stderr
-    proc = _cli("--plan-only")
-    assert proc.returncode == 2 and "--plan-only needs --out DIR" in proc.stderr
-    proc = _cli("--plan-only", "--out")
-    assert proc.returncode == 2 and proc.stderr.strip().count("\n") == 0
+def test_cli_needs_a_mode_and_out(capsys: pytest.CaptureFixture[str]) -> None:
+    code, err = _main(capsys, "--profile", "demo")
+    assert code == 2 and "choose --plan-only" in err
+    code, err = _main(capsys, "--plan-only")
+    assert code == 2 and "--plan-only needs --out DIR" in err
+    code, err = _main(capsys, "--plan-only", "--out")
+    assert code == 2 and err.strip().count("\n") == 0 and "expected one argument" in err
+    code, err = _main(capsys, "--yes", "--plan-only")
+    assert code == 2 and "exclude each other" in err
+
+
+def test_cli_yes_refuses_the_tui_sandbox_flag(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--sandbox", "install", "--yes", "--profile", "demo"]) == 2
+    err = capsys.readouterr().err
+    assert "--sandbox only serves the TUI" in err and len(err.strip().splitlines()) == 1

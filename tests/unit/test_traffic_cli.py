@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -133,3 +135,35 @@ def test_missing_url_is_one_line_in_a_real_process() -> None:
     proc = _cli("--requests", "3")
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and "URL" in proc.stderr and "usage" not in proc.stderr
+
+
+def test_ctrl_c_stops_and_still_prints_the_tally(server: PageServer) -> None:
+    before = server.hits["/current/v1"]
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tui", "traffic", f"{server.url}/current/v1",
+         "--duration", "60", "--rate", "100", "--workers", "2", "--json"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=env,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while server.hits["/current/v1"] - before < 20 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=20)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err
+    data = json.loads(out)
+    assert data["requests"] >= 20 and data["tally"]["no_stars"] == data["requests"]
+    assert data["duration_s"] < 30
+
+
+def test_timeout_flag_counts_slow_pages_as_transport_errors(server: PageServer, capsys) -> None:
+    started = time.monotonic()
+    code = main(["traffic", f"{server.url}/slow", "--requests", "2", "--timeout", "0.3", "--workers", "0",
+                 "--json"])
+    data = json.loads(capsys.readouterr().out)
+    assert code == 0
+    assert data["tally"]["transport_error"] == 2 and data["latency_ms"]["max"] >= 300
+    assert time.monotonic() - started < 1.9

@@ -15,6 +15,8 @@ from tui.errors import TrafficError
 from tui.models import TallySnapshot
 from tui.traffic.engine import TrafficConfig, run
 
+CLIENTS = ["http1", "aiohttp", "httpx"]
+
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[PageServer]:
@@ -29,9 +31,12 @@ def _closed_port() -> int:
         return int(sock.getsockname()[1])
 
 
-async def test_exact_request_count_in_process(server: PageServer) -> None:
+@pytest.mark.parametrize("client", CLIENTS)
+async def test_exact_request_count_in_process(server: PageServer, client) -> None:
     before = server.hits["/current/v3"]
-    final = await run(TrafficConfig(url=f"{server.url}/current/v3", requests=57, concurrency=8, workers=0))
+    url = f"{server.url}/current/v3"
+    config = TrafficConfig(url=url, requests=57, concurrency=8, workers=0, client=client)
+    final = await run(config)
     assert final.done and final.requests == 57
     assert server.hits["/current/v3"] - before == 57
     assert final.counts["red"] == 57
@@ -55,8 +60,10 @@ async def test_exact_request_count_across_worker_processes(server: PageServer) -
     assert not multiprocessing.active_children()
 
 
-async def test_every_category_counts_and_they_sum(server: PageServer) -> None:
-    final = await run(TrafficConfig(url=f"{server.url}/mixed", requests=70, concurrency=1, workers=0))
+@pytest.mark.parametrize("client", CLIENTS)
+async def test_every_category_counts_and_they_sum(server: PageServer, client) -> None:
+    config = TrafficConfig(url=f"{server.url}/mixed", requests=70, concurrency=1, workers=0, client=client)
+    final = await run(config)
     assert sum(final.counts.values()) == final.requests == 70
     assert final.counts == {
         "black": 10, "red": 10, "no_stars": 10, "ratings_unavailable": 10, "reviews_unavailable": 10,
@@ -76,15 +83,16 @@ async def test_503_is_http_error_even_with_a_page_body(server: PageServer) -> No
     assert final.status_codes == {503: 20}
 
 
-async def test_refused_connections_are_transport_errors() -> None:
+@pytest.mark.parametrize("client", CLIENTS)
+async def test_refused_connections_are_transport_errors(client) -> None:
     url = f"http://127.0.0.1:{_closed_port()}/productpage"
-    final = await run(TrafficConfig(url=url, requests=12, concurrency=3, workers=0))
+    final = await run(TrafficConfig(url=url, requests=12, concurrency=3, workers=0, client=client))
     assert final.counts["transport_error"] == 12
     assert final.transport_errors == {"refused": 12}
     assert final.status_codes == {}
 
 
-@pytest.mark.parametrize("client", ["aiohttp", "httpx"])
+@pytest.mark.parametrize("client", CLIENTS)
 async def test_timeouts_are_transport_errors_and_end_on_time(server: PageServer, client) -> None:
     started = time.monotonic()
     final = await run(
@@ -109,9 +117,10 @@ async def test_login_keeps_the_session_cookie(server: PageServer, workers) -> No
     assert anon.counts["no_stars"] == 15
 
 
-async def test_login_with_httpx_client_keeps_the_cookie(server: PageServer) -> None:
+@pytest.mark.parametrize("client", ["aiohttp", "httpx"])
+async def test_login_with_other_clients_keeps_the_cookie(server: PageServer, client) -> None:
     config = TrafficConfig(
-        url=f"{server.url}/productpage", requests=5, user="jason", workers=0, client="httpx"
+        url=f"{server.url}/productpage", requests=5, user="jason", workers=0, client=client
     )
     assert (await run(config)).counts["black"] == 5
 

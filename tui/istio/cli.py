@@ -36,22 +36,35 @@ def add_parser(sub: Any) -> None:
     )
     p.__class__ = _OneLineParser
     mode = p.add_argument_group("mode")
-    mode.add_argument("--plan-only", action="store_true", help="write values files and scripts, touch no cluster")
+    mode.add_argument(
+        "--plan-only", action="store_true", help="write values files and scripts, touch no cluster"
+    )
     mode.add_argument("--out", metavar="DIR", help="directory for the plan files (needed by --plan-only)")
     mode.add_argument("--yes", action="store_true", help="install now, without questions")
     mode.add_argument("--timeout", metavar="SECONDS", default="180", help="verify deadline for --yes (180)")
     c = p.add_argument_group("choices")
-    c.add_argument("--istio-version", metavar="V", help=f"Istio release 1.N.P (default {DEFAULT_ISTIO_VERSION})")
+    c.add_argument(
+        "--istio-version", metavar="V", help=f"Istio release 1.N.P (default {DEFAULT_ISTIO_VERSION})"
+    )
     c.add_argument("--profile", metavar="P", help=f"{' | '.join(PROFILES)} (default default)")
     c.add_argument("--ingress-type", metavar="T", help=f"{' | '.join(INGRESS_TYPES)} (default LoadBalancer)")
-    c.add_argument("--node-port-http2", metavar="N", help="fixed nodePort for http2 (30000-32767; NodePort only)")
-    c.add_argument("--node-port-https", metavar="N", help="fixed nodePort for https (30000-32767; NodePort only)")
-    c.add_argument("--egress-gateway", action="store_true", help="also install istio-egressgateway (ClusterIP)")
+    c.add_argument(
+        "--node-port-http2", metavar="N", help="fixed nodePort for http2 (30000-32767; NodePort only)"
+    )
+    c.add_argument(
+        "--node-port-https", metavar="N", help="fixed nodePort for https (30000-32767; NodePort only)"
+    )
+    c.add_argument(
+        "--egress-gateway", action="store_true", help="also install istio-egressgateway (ClusterIP)"
+    )
     c.add_argument("--tracing", action="store_true", help="turn on tracing (meshConfig.enableTracing)")
-    c.add_argument("--sampling", metavar="R", help="trace sampling percentage 0-100 (with --tracing; default 1)")
+    c.add_argument(
+        "--sampling", metavar="R", help="trace sampling percentage 0-100 (with --tracing; default 1)"
+    )
     c.add_argument("--addons", metavar="A,B", help=f"comma-separated subset of {','.join(ADDONS)}")
     c.add_argument(
-        "--chart-source", metavar="SRC",
+        "--chart-source",
+        metavar="SRC",
         help="official repo (default), an https:// mirror, 'sandbox', a chart directory, or .tgz files",
     )
     p.set_defaults(run=run)
@@ -86,6 +99,11 @@ def run(args: argparse.Namespace) -> int:
         return _usage_error("--plan-only and --yes exclude each other")
     if args.plan_only and not args.out:
         return _usage_error("--plan-only needs --out DIR")
+    if args.yes and getattr(args, "sandbox", False):
+        return _usage_error(
+            "--sandbox only serves the TUI; for --yes run `istio-tui sandbox serve --kubeconfig FILE` "
+            "and pass --kubeconfig FILE"
+        )
     try:
         timeout = float(args.timeout)
     except ValueError:
@@ -114,7 +132,9 @@ def _install(plan: InstallPlan, args: argparse.Namespace, *, timeout_s: float) -
     print(f"plan: {plan.summary()}")
     failed = False
     for line in run_preflight(cluster, istio_version=plan.istio_version, ingress_type=plan.ingress_type):
-        print(f"preflight {line.status:4} {line.title}: {line.reason}" + (f" -> {line.fix}" if line.fix else ""))
+        print(
+            f"preflight {line.status:4} {line.title}: {line.reason}" + (f" -> {line.fix}" if line.fix else "")
+        )
         failed = failed or line.status == "fail"
     if failed:
         print("istio-tui install: preflight failed; nothing was installed", file=sys.stderr)

@@ -1,18 +1,19 @@
-"""Run the real ``helm`` CLI for an ``InstallPlan``, step by step, with live output and a cancel between steps.
+"""Run the real ``helm`` CLI for an ``InstallPlan`` step by step, with live output and a cancel between steps.
 
 How the UI uses this module (from a thread worker: everything here blocks)
 -------------------------------------------------------------------------
 * ``find_helm()`` -> ``HelmInfo(path, version)`` or ``ToolMissing`` whose message says how to install helm.
   The wizard calls it in preflight and still shows/saves the plan when helm is missing.
 * ``runner = HelmRunner(plan, kubeconfig=..., context=..., on_event=callback)``; ``runner.install()`` runs
-  ``helm upgrade --install`` for each ``plan.releases`` entry (so a re-run is idempotent), ``runner.uninstall()``
-  runs ``helm uninstall`` in reverse order (addons first). Each returns the list of ``StepResult``.
+  ``helm upgrade --install`` for each ``plan.releases`` entry (so a re-run is idempotent);
+  ``runner.uninstall()`` runs ``helm uninstall`` in reverse order (addons first). Each returns the list of
+  ``StepResult``.
 * ``on_event(StepEvent)`` is called from the worker thread for every state change and every output line:
   ``kind`` is ``"start"`` / ``"output"`` / ``"done"`` / ``"failed"`` / ``"cancelled"``. In Textual, forward it
   with ``call_from_thread``/``post_message`` and batch ``output`` lines if you render them.
-* ``runner.cancel()`` (any thread) stops *after* the current step: helm is never killed mid-release, which would
-  leave the release ``pending-upgrade``. The run then raises ``Cancelled`` (not an error to show in red).
-* A failed step raises ``ToolFailed`` with the release name and helm's last stderr lines; later steps do not run.
+* ``runner.cancel()`` (any thread) stops *after* the current step: helm is never killed mid-release, which
+  would leave the release ``pending-upgrade``. The run then raises ``Cancelled`` (not an error to show red).
+* A failed step raises ``ToolFailed`` with the release name and helm's error line; later steps do not run.
 
 The values files are written to a private temporary directory for the run (``plan.write``), so the exact files
 the user saw in the preview are the ones helm reads.
@@ -36,9 +37,7 @@ from typing import Literal
 from tui.errors import IstioTuiError, ToolFailed, ToolMissing
 from tui.istio.plan import InstallPlan, Release
 
-HELM_INSTALL_HINT = (
-    "install helm 3: run `make tools` in the istio-tui checkout, or follow https://helm.sh/docs/intro/install/"
-)
+HELM_INSTALL_HINT = "install helm 3: run `make tools` in the istio-tui checkout, or follow https://helm.sh/docs/intro/install/"
 EventKind = Literal["start", "output", "done", "failed", "cancelled"]
 
 
@@ -71,7 +70,7 @@ class StepResult:
 
 
 def find_helm(*, path: str | None = None) -> HelmInfo:
-    """Locate helm on ``PATH`` (or the given PATH string) and ask its version. Raises ToolMissing/ToolFailed."""
+    """Locate helm on ``PATH`` (or the given PATH string) and ask its version; ToolMissing/ToolFailed."""
     exe = shutil.which("helm", path=path)
     if exe is None:
         raise ToolMissing("helm was not found on PATH", hint=HELM_INSTALL_HINT)
@@ -137,7 +136,7 @@ class HelmRunner:
         return [self.helm.path, *args, *self.kube_flags()]
 
     def install(self) -> list[StepResult]:
-        """``helm upgrade --install`` every release in order; repo-sourced charts get ``helm repo add`` first."""
+        """``helm upgrade --install`` every release in order; repo charts get ``helm repo add`` first."""
         with tempfile.TemporaryDirectory(prefix="istio-tui-plan-") as tmp:
             self.plan.write(tmp)
             if not self.plan.chart_source.local:
@@ -155,8 +154,17 @@ class HelmRunner:
         cache = Path(workdir) / "repo-cache"
         for name, url in self.plan.repos():
             self._run_plain(
-                ["repo", "add", name, url, "--force-update",
-                 "--repository-config", str(config), "--repository-cache", str(cache)],
+                [
+                    "repo",
+                    "add",
+                    name,
+                    url,
+                    "--force-update",
+                    "--repository-config",
+                    str(config),
+                    "--repository-cache",
+                    str(cache),
+                ],
                 what=f"helm repo add {name} {url}",
             )
         self._repo_flags = ["--repository-config", str(config), "--repository-cache", str(cache)]
@@ -164,7 +172,12 @@ class HelmRunner:
     def _run_plain(self, args: list[str], *, what: str) -> None:
         try:
             proc = subprocess.run(
-                [self.helm.path, *args], capture_output=True, text=True, timeout=120, env=self.env, check=False
+                [self.helm.path, *args],
+                capture_output=True,
+                text=True,
+                timeout=120,
+                env=self.env,
+                check=False,
             )
         except (OSError, subprocess.TimeoutExpired) as err:
             raise ToolFailed(f"{what} did not run: {err}") from None
@@ -179,7 +192,9 @@ class HelmRunner:
                 reason = f"cancelled before {rel.name}; {index} of {total} steps done"
                 self.on_event(StepEvent("cancelled", index, total, rel.name, reason))
                 raise Cancelled(reason)
-            results.append(self._run_one(index, total, rel, [*args, *(self._repo_flags if args[0] == "upgrade" else [])]))
+            results.append(
+                self._run_one(index, total, rel, [*args, *(self._repo_flags if args[0] == "upgrade" else [])])
+            )
         return results
 
     def _run_one(self, index: int, total: int, rel: Release, args: list[str]) -> StepResult:

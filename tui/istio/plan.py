@@ -4,45 +4,48 @@ How the UI uses this module
 ---------------------------
 The install form holds one widget per field. Each field name below is a key of ``FIELDS``:
 
-=====================  =========================================================================================
+=====================  =====================================================================================
 field                  accepted input (strings from widgets are fine; the normalised value is returned)
-=====================  =========================================================================================
+=====================  =====================================================================================
 ``istio_version``      ``1.N.P`` with N >= 22, e.g. ``1.30.4`` (``DEFAULT_ISTIO_VERSION``)
 ``profile``            ``default`` | ``demo`` | ``minimal`` | ``ambient`` (``PROFILES``)
-``ingress_type``       ``LoadBalancer`` | ``NodePort`` | ``ClusterIP`` (``INGRESS_TYPES``), case-insensitive
+``ingress_type``       ``LoadBalancer`` | ``NodePort`` | ``ClusterIP`` (``INGRESS_TYPES``), any case
 ``node_port_http2``    empty/None (the cluster picks one) or an integer 30000-32767; NodePort only
 ``node_port_https``    same as above
 ``egress_gateway``     bool (or "yes"/"no"/"true"/"false"/"on"/"off")
 ``tracing``            bool (same spellings)
 ``sampling``           percentage 0-100 (float), the share of requests traced when tracing is on
 ``addons``             iterable or comma-separated subset of ``prometheus,grafana,jaeger,kiali``
-``chart_source``       "" (official Istio Helm repository), an ``https://`` mirror URL, ``sandbox`` (the charts
-                       shipped in this package), a directory of unpacked charts, a directory of ``.tgz`` files,
-                       or a comma-separated list of ``.tgz`` files
-=====================  =========================================================================================
+``chart_source``       "" (official Istio Helm repository), an ``https://`` mirror URL, ``sandbox`` (the
+                       charts shipped in this package), a directory of unpacked charts, a directory of
+                       ``.tgz`` files, or a comma-separated list of ``.tgz`` files
+=====================  =====================================================================================
 
 * ``validate_field(name, raw)`` checks one field and returns its normalised value, or raises ``FieldError``
   (a ``ConfigError`` carrying ``.field``). Show ``str(err)`` next to the field.
-* ``build_plan(**raw)`` validates every field and the cross-field rules (fixed nodePorts need NodePort, the two
-  nodePorts must differ, ``minimal`` installs no gateway so no egress gateway). It returns an ``InstallPlan``
-  or raises ``FieldError`` naming the field to highlight. Nothing touches the cluster.
-* ``plan.values_files()`` maps file name -> YAML text (the live preview), ``plan.install_script()`` /
-  ``plan.uninstall_script()`` give the shell commands, ``plan.write(out_dir)`` saves all of them (the save key).
-* ``plan.releases`` lists the helm steps in install order (``Release``); ``tui.istio.helm.HelmRunner`` runs them.
+* ``build_plan(**raw)`` validates every field and the cross-field rules (fixed nodePorts need NodePort, the
+  two nodePorts must differ, ``minimal`` installs no gateway so no egress gateway). It returns an
+  ``InstallPlan`` or raises ``FieldError`` naming the field to highlight. Nothing touches the cluster.
+* ``plan.values_files()`` maps file name -> YAML text (the live preview), ``plan.install_script()`` and
+  ``plan.uninstall_script()`` give the shell commands, ``plan.write(out_dir)`` saves them all (the save key).
+* ``plan.releases`` lists the helm steps in install order (``Release``); ``tui.istio.helm.HelmRunner`` runs
+  them. ``plan.summary()`` is a one-line description for headers and confirmations.
 
 Why the values look the way they do
 -----------------------------------
-They target the official charts (``base``, ``istiod``, ``gateway``, ``cni``, ``ztunnel``) of the chosen version:
+They target the official charts (``base``, ``istiod``, ``gateway``, ``cni``, ``ztunnel``) of the chosen
+version:
 
 * ``profile`` is set only on ``istiod`` (and ``cni`` for ambient): the profile files only change keys those
   charts read, and ``default``/``minimal`` are not Helm profiles at all (minimal = control plane only).
-* The ingress gateway is the ``gateway`` chart installed as release ``istio-ingressgateway`` in ``istio-system``;
-  the chart derives the pod label ``istio=<release name without "istio-">``, i.e. ``istio=ingressgateway``, which
-  Bookinfo's Gateway selects. Its ``service.ports`` repeat the chart's own three ports (status-port 15021,
-  http2 80, https 443) because Helm replaces lists; fixed nodePorts go on the http2/https entries.
-* Tracing sets ``meshConfig.enableTracing``, ``pilot.traceSampling`` (the istiod chart copies ``pilot.*`` to its
-  top level, where the Deployment reads ``traceSampling``) and a ``jaeger`` OpenTelemetry extension provider
-  pointing at ``jaeger-collector.istio-system:4317``, made the default tracing provider.
+* The ingress gateway is the ``gateway`` chart installed as release ``istio-ingressgateway`` in
+  ``istio-system``; the chart derives the pod label ``istio=<release name without "istio-">``, i.e.
+  ``istio=ingressgateway``, which Bookinfo's Gateway selects. Its ``service.ports`` repeat the chart's own
+  three ports (status-port 15021, http2 80, https 443) because Helm replaces lists; fixed nodePorts go on the
+  http2/https entries.
+* Tracing sets ``meshConfig.enableTracing``, ``pilot.traceSampling`` (the istiod chart copies ``pilot.*`` to
+  its top level, where the Deployment reads ``traceSampling``) and a ``jaeger`` OpenTelemetry extension
+  provider pointing at ``jaeger-collector.istio-system:4317``, made the default tracing provider.
 * Addons come from their own projects' charts (``ADDON_CHARTS``) with small values files of their own.
 """
 
@@ -101,20 +104,48 @@ class AddonChart:
 
 ADDON_CHARTS: dict[str, AddonChart] = {
     "prometheus": AddonChart(
-        "prometheus", "prometheus-community", "https://prometheus-community.github.io/helm-charts",
-        "prometheus", "27.37.0", "prometheus", "prometheus-server", 80, "prometheus.istio.io",
+        addon="prometheus",
+        repo_name="prometheus-community",
+        repo_url="https://prometheus-community.github.io/helm-charts",
+        chart="prometheus",
+        version="27.37.0",
+        release="prometheus",
+        service="prometheus-server",
+        port=80,
+        host="prometheus.istio.io",
     ),
     "grafana": AddonChart(
-        "grafana", "grafana", "https://grafana.github.io/helm-charts",
-        "grafana", "9.2.1", "grafana", "grafana", 80, "grafana.istio.io",
+        addon="grafana",
+        repo_name="grafana",
+        repo_url="https://grafana.github.io/helm-charts",
+        chart="grafana",
+        version="9.2.1",
+        release="grafana",
+        service="grafana",
+        port=80,
+        host="grafana.istio.io",
     ),
     "jaeger": AddonChart(
-        "jaeger", "jaegertracing", "https://jaegertracing.github.io/helm-charts",
-        "jaeger", "3.4.1", "jaeger", "jaeger-query", 16686, "tracing.istio.io",
+        addon="jaeger",
+        repo_name="jaegertracing",
+        repo_url="https://jaegertracing.github.io/helm-charts",
+        chart="jaeger",
+        version="3.4.1",
+        release="jaeger",
+        service="jaeger-query",
+        port=16686,
+        host="tracing.istio.io",
     ),
     "kiali": AddonChart(
-        "kiali", "kiali", "https://kiali.org/helm-charts",
-        "kiali-server", "2.11.0", "kiali", "kiali", 20001, "kiali.istio.io",
+        addon="kiali",
+        repo_name="kiali",
+        repo_url="https://kiali.org/helm-charts",
+        chart="kiali-server",
+        version="2.11.0",
+        release="kiali",
+        service="kiali",
+        port=20001,
+        host="kiali.istio.io",
     ),
 }
 
@@ -124,10 +155,10 @@ class ChartSource:
     """Where helm gets the charts from.
 
     ``repo``: a Helm repository URL (the official one by default), charts named ``istio/<chart>`` with
-    ``--version``. ``dir``: a directory holding unpacked charts (``<dir>/<chart>/Chart.yaml``). ``tgz``: packaged
-    charts (``<chart>-<version>.tgz``), given as a directory or as files. ``sandbox``: this package's simulated
-    charts (a ``dir`` source whose addons are local too). Local sources serve the addon charts as well, so an
-    air-gapped bastion needs no network at all.
+    ``--version``. ``dir``: a directory holding unpacked charts (``<dir>/<chart>/Chart.yaml``). ``tgz``:
+    packaged charts (``<chart>-<version>.tgz``), given as a directory or as files. ``sandbox``: this package's
+    simulated charts (a ``dir`` source whose addons are local too). Local sources serve the addon charts as
+    well, so an air-gapped bastion needs no network at all.
     """
 
     kind: SourceKind
@@ -202,7 +233,8 @@ def _version(raw: Any) -> str:
     m = _VERSION_RE.match(text)
     if not m:
         raise FieldError(
-            "istio_version", f"Istio version {str(raw)!r} is not of the form 1.N.P (e.g. {DEFAULT_ISTIO_VERSION})"
+            "istio_version",
+            f"Istio version {str(raw)!r} is not of the form 1.N.P (e.g. {DEFAULT_ISTIO_VERSION})",
         )
     if int(m.group(1)) < MIN_ISTIO_MINOR:
         raise FieldError(
@@ -257,7 +289,9 @@ def _sampling(raw: Any) -> float:
     try:
         rate = float(str(raw).strip().removesuffix("%"))
     except ValueError:
-        raise FieldError("sampling", f"sampling rate {str(raw)!r} is not a number (a percentage 0-100)") from None
+        raise FieldError(
+            "sampling", f"sampling rate {str(raw)!r} is not a number (a percentage 0-100)"
+        ) from None
     if not 0.0 <= rate <= 100.0:
         raise FieldError("sampling", f"sampling rate {rate:g} is outside 0-100 (it is a percentage)")
     return rate
@@ -273,7 +307,9 @@ def _addons(raw: Any) -> tuple[str, ...]:
         if not name:
             continue
         if name not in ADDONS:
-            raise FieldError("addons", f"unknown addon {str(item).strip()!r}: valid addons are {', '.join(ADDONS)}")
+            raise FieldError(
+                "addons", f"unknown addon {str(item).strip()!r}: valid addons are {', '.join(ADDONS)}"
+            )
         if name not in chosen:
             chosen.append(name)
     return tuple(a for a in ADDONS if a in chosen)
@@ -287,7 +323,9 @@ def _chart_source(raw: Any) -> ChartSource:
         return ChartSource("sandbox", str(sandbox_charts_dir()))
     if text.startswith(("https://", "http://", "oci://")):
         if text.startswith("oci://"):
-            raise FieldError("chart_source", "OCI registries are not supported: give an https:// Helm repository URL")
+            raise FieldError(
+                "chart_source", "OCI registries are not supported: give an https:// Helm repository URL"
+            )
         return ChartSource("repo", text.rstrip("/"))
     if "," in text or text.endswith(".tgz"):
         files = tuple(str(Path(p.strip()).expanduser()) for p in text.split(",") if p.strip())
@@ -311,7 +349,8 @@ def _chart_source(raw: Any) -> ChartSource:
     if tgz:
         return ChartSource("tgz", str(path.resolve()), tgz)
     raise FieldError(
-        "chart_source", f"directory {text} holds no charts (expected base/Chart.yaml, istiod/... or *.tgz files)"
+        "chart_source",
+        f"directory {text} holds no charts (expected base/Chart.yaml, istiod/... or *.tgz files)",
     )
 
 
@@ -370,8 +409,17 @@ class InstallPlan:
     chart_source: ChartSource = field(default_factory=lambda: ChartSource("repo", ISTIO_REPO_URL))
 
     def __post_init__(self) -> None:
-        for name in ("istio_version", "profile", "ingress_type", "node_port_http2", "node_port_https",
-                     "egress_gateway", "tracing", "sampling", "addons"):
+        for name in (
+            "istio_version",
+            "profile",
+            "ingress_type",
+            "node_port_http2",
+            "node_port_https",
+            "egress_gateway",
+            "tracing",
+            "sampling",
+            "addons",
+        ):
             normalised = FIELDS[name](getattr(self, name))
             if normalised != getattr(self, name):
                 object.__setattr__(self, name, normalised)
@@ -383,7 +431,8 @@ class InstallPlan:
             raise FieldError("node_port_https", f"http2 and https cannot share nodePort {fixed[0]}")
         if self.egress_gateway and self.profile == "minimal":
             raise FieldError(
-                "egress_gateway", "profile minimal installs no gateways: choose default or demo for an egress gateway"
+                "egress_gateway",
+                "profile minimal installs no gateways: choose default or demo for an egress gateway",
             )
         self._check_local_charts()
 
@@ -416,15 +465,21 @@ class InstallPlan:
         ]
         if self.profile == "ambient":
             steps.append(self._istio_release("istio-cni", "cni", "values-cni.yaml", self.cni_values()))
-            steps.append(self._istio_release("ztunnel", "ztunnel", "values-ztunnel.yaml", self.ztunnel_values()))
+            steps.append(
+                self._istio_release("ztunnel", "ztunnel", "values-ztunnel.yaml", self.ztunnel_values())
+            )
         if self.has_ingress:
-            ingress = self._istio_release(INGRESS_RELEASE, "gateway", "values-gateway.yaml", self.gateway_values())
+            ingress = self._istio_release(
+                INGRESS_RELEASE, "gateway", "values-gateway.yaml", self.gateway_values()
+            )
             # helm --wait also waits for a LoadBalancer address, which never comes without a provider; the
             # progress view and verify report that instead of a five-minute hang.
             steps.append(replace(ingress, wait=self.ingress_type != "LoadBalancer"))
         if self.egress_gateway:
             steps.append(
-                self._istio_release(EGRESS_RELEASE, "gateway", "values-egressgateway.yaml", self.egress_values())
+                self._istio_release(
+                    EGRESS_RELEASE, "gateway", "values-egressgateway.yaml", self.egress_values()
+                )
             )
         for addon in self.addons:
             steps.append(self._addon_release(addon))
@@ -434,10 +489,19 @@ class InstallPlan:
         src = self.chart_source
         if src.kind == "repo":
             return Release(
-                name, chart, f"{ISTIO_REPO_NAME}/{chart}", ISTIO_NAMESPACE, values_file, values,
-                version=self.istio_version, repo_name=ISTIO_REPO_NAME, repo_url=src.location,
+                name,
+                chart,
+                f"{ISTIO_REPO_NAME}/{chart}",
+                ISTIO_NAMESPACE,
+                values_file,
+                values,
+                version=self.istio_version,
+                repo_name=ISTIO_REPO_NAME,
+                repo_url=src.location,
             )
-        return Release(name, chart, self._local_chart(chart, self.istio_version), ISTIO_NAMESPACE, values_file, values)
+        return Release(
+            name, chart, self._local_chart(chart, self.istio_version), ISTIO_NAMESPACE, values_file, values
+        )
 
     def _addon_release(self, addon: str) -> Release:
         spec = ADDON_CHARTS[addon]
@@ -445,19 +509,34 @@ class InstallPlan:
         values = self.addon_values(addon)
         if self.chart_source.kind == "repo":
             return Release(
-                spec.release, spec.chart, f"{spec.repo_name}/{spec.chart}", ISTIO_NAMESPACE, values_file, values,
-                version=spec.version, repo_name=spec.repo_name, repo_url=spec.repo_url, addon=True,
+                spec.release,
+                spec.chart,
+                f"{spec.repo_name}/{spec.chart}",
+                ISTIO_NAMESPACE,
+                values_file,
+                values,
+                version=spec.version,
+                repo_name=spec.repo_name,
+                repo_url=spec.repo_url,
+                addon=True,
             )
         return Release(
-            spec.release, spec.chart, self._local_chart(spec.chart, spec.version), ISTIO_NAMESPACE,
-            values_file, values, addon=True,
+            spec.release,
+            spec.chart,
+            self._local_chart(spec.chart, spec.version),
+            ISTIO_NAMESPACE,
+            values_file,
+            values,
+            addon=True,
         )
 
     def _local_chart(self, chart: str, version: str) -> str:
         src = self.chart_source
         if src.kind in ("dir", "sandbox"):
             return str(Path(src.location) / chart)
-        candidates = [f for f in src.files if re.fullmatch(rf"{re.escape(chart)}-\d[\w.+-]*\.tgz", Path(f).name)]
+        candidates = [
+            f for f in src.files if re.fullmatch(rf"{re.escape(chart)}-\d[\w.+-]*\.tgz", Path(f).name)
+        ]
         exact = [f for f in candidates if Path(f).name == f"{chart}-{version}.tgz"]
         return (exact or sorted(candidates))[-1]
 
@@ -471,13 +550,15 @@ class InstallPlan:
             if src.kind in ("dir", "sandbox"):
                 if not (Path(src.location) / chart / "Chart.yaml").is_file():
                     missing.append(chart)
-            elif not any(re.fullmatch(rf"{re.escape(chart)}-\d[\w.+-]*\.tgz", Path(f).name) for f in src.files):
+            elif not any(
+                re.fullmatch(rf"{re.escape(chart)}-\d[\w.+-]*\.tgz", Path(f).name) for f in src.files
+            ):
                 missing.append(chart)
         if missing:
             where = "directories" if src.kind in ("dir", "sandbox") else ".tgz packages"
             raise FieldError(
                 "chart_source",
-                f"{src.describe()} lacks the chart(s) {', '.join(missing)} (looked for {where} of those names)",
+                f"{src.describe()} lacks the chart(s) {', '.join(missing)} (looked for {where} of that name)",
             )
 
     # ---- values, one dict per chart ----
@@ -489,7 +570,11 @@ class InstallPlan:
         values: dict[str, Any] = {}
         if self.profile in ("demo", "ambient"):
             values["profile"] = self.profile
-        values["global"] = {"hub": "docker.io/istio", "tag": self.istio_version, "istioNamespace": ISTIO_NAMESPACE}
+        values["global"] = {
+            "hub": "docker.io/istio",
+            "tag": self.istio_version,
+            "istioNamespace": ISTIO_NAMESPACE,
+        }
         mesh: dict[str, Any] = {"enableTracing": self.tracing}
         if self.tracing:
             mesh["defaultProviders"] = {"tracing": ["jaeger"]}
@@ -561,11 +646,15 @@ class InstallPlan:
             }
         external: dict[str, Any] = {
             "prometheus": {"url": f"http://prometheus-server.{ISTIO_NAMESPACE}.svc:80"},
-            "grafana": {"enabled": "grafana" in self.addons,
-                        "internal_url": f"http://grafana.{ISTIO_NAMESPACE}.svc:80"},
-            "tracing": {"enabled": "jaeger" in self.addons,
-                        "internal_url": f"http://jaeger-query.{ISTIO_NAMESPACE}.svc:16686",
-                        "use_grpc": False},
+            "grafana": {
+                "enabled": "grafana" in self.addons,
+                "internal_url": f"http://grafana.{ISTIO_NAMESPACE}.svc:80",
+            },
+            "tracing": {
+                "enabled": "jaeger" in self.addons,
+                "internal_url": f"http://jaeger-query.{ISTIO_NAMESPACE}.svc:16686",
+                "use_grpc": False,
+            },
         }
         return {
             "auth": {"strategy": "anonymous"},
@@ -580,7 +669,9 @@ class InstallPlan:
         parts = [f"Istio {self.istio_version}", f"profile {self.profile}"]
         if self.has_ingress:
             ingress = f"ingress {self.ingress_type}"
-            fixed = [f"{n}={p}" for n, p in (("http2", self.node_port_http2), ("https", self.node_port_https)) if p]
+            fixed = [
+                f"{n}={p}" for n, p in (("http2", self.node_port_http2), ("https", self.node_port_https)) if p
+            ]
             parts.append(ingress + (f" ({', '.join(fixed)})" if fixed else ""))
         else:
             parts.append("no gateways")
@@ -596,7 +687,9 @@ class InstallPlan:
         out: dict[str, str] = {}
         for rel in self.releases:
             header = f"# {rel.name}: chart {rel.chart}" + (f" {rel.version}" if rel.version else "") + "\n"
-            out[rel.values_file] = header + yaml.safe_dump(dict(rel.values), sort_keys=False, default_flow_style=False)
+            out[rel.values_file] = header + yaml.safe_dump(
+                dict(rel.values), sort_keys=False, default_flow_style=False
+            )
         return out
 
     def repos(self) -> list[tuple[str, str]]:
@@ -628,7 +721,7 @@ class InstallPlan:
         lines = [
             "#!/bin/sh",
             f"# Removes what install.sh installed ({self.summary()}), addons first, in reverse order.",
-            "# Istio's CRDs stay (deleting them destroys all Istio configuration in the cluster); to remove them:",
+            "# Istio's CRDs stay (deleting them destroys all Istio configuration in the cluster). To remove:",
             "#   kubectl get crd -o name | grep -E '\\.istio\\.io$' | xargs -r kubectl delete",
             "set -eu",
         ]
@@ -637,7 +730,7 @@ class InstallPlan:
         return "\n".join(lines) + "\n"
 
     def write(self, out_dir: str | Path) -> list[Path]:
-        """Write the values files, install.sh and uninstall.sh into ``out_dir`` (created). Returns the paths."""
+        """Write the values files, install.sh and uninstall.sh into ``out_dir`` (created); returns paths."""
         out = Path(out_dir).expanduser()
         try:
             out.mkdir(parents=True, exist_ok=True)
@@ -646,7 +739,10 @@ class InstallPlan:
                 path = out / name
                 path.write_text(text, encoding="utf-8")
                 written.append(path)
-            for name, text in (("install.sh", self.install_script()), ("uninstall.sh", self.uninstall_script())):
+            for name, text in (
+                ("install.sh", self.install_script()),
+                ("uninstall.sh", self.uninstall_script()),
+            ):
                 path = out / name
                 path.write_text(text, encoding="utf-8")
                 path.chmod(0o755)
@@ -688,5 +784,7 @@ def plan_from_form(form: Mapping[str, Any]) -> InstallPlan:
     """``build_plan`` from a mapping of field name -> raw widget value; unknown keys are an error."""
     unknown = [k for k in form if k not in FIELDS]
     if unknown:
-        raise ConfigError(f"unknown install field(s) {', '.join(unknown)}: known fields are {', '.join(FIELDS)}")
+        raise ConfigError(
+            f"unknown install field(s) {', '.join(unknown)}: known fields are {', '.join(FIELDS)}"
+        )
     return build_plan(**dict(form))

@@ -4,9 +4,9 @@ How the UI uses this module (from a thread worker: the checks call the API serve
 ---------------------------------------------------------------------------------------------------------
 ``run_preflight(cluster, istio_version=..., ingress_type=...)`` returns the lines in display order:
 
-====================  ===========================================================================================
+====================  =======================================================================================
 key                   what it checks
-====================  ===========================================================================================
+====================  =======================================================================================
 ``context``           the kubeconfig context answers, and its Kubernetes version is in the range the chosen
                       Istio release supports (``K8S_SUPPORT``; unknown releases warn)
 ``admission-api``     ``admissionregistration.k8s.io/v1`` is served (sidecar injection and validation need it)
@@ -15,7 +15,7 @@ key                   what it checks
                       the installed version; an install then upgrades in place (warn)
 ``load-balancer``     some LoadBalancer Service has an address; else warn and recommend NodePort
 ``helm``              helm 3 on PATH, with its version; missing is a fail whose fix says how to install it
-====================  ===========================================================================================
+====================  =======================================================================================
 
 A cluster that does not answer turns the context line into a fail and the cluster checks into
 "skipped" warnings, so the list always has the same rows. ``preflight_ok(lines)`` is False when any line
@@ -66,7 +66,7 @@ def run_preflight(
     ingress_type: str | None = None,
     helm_path: str | None = None,
 ) -> list[CheckLine]:
-    """All checks, in display order. ``ingress_type`` None means "not chosen yet" (the LB check then advises)."""
+    """All checks, in display order; ``ingress_type`` None means "not chosen yet" (the LB check advises)."""
     lines = [check_context(cluster, istio_version=istio_version)]
     if lines[0].status == "fail":
         skipped = "skipped: the cluster did not answer"
@@ -99,27 +99,39 @@ def check_context(cluster: Cluster, *, istio_version: str) -> CheckLine:
         info = cluster.info()
     except IstioTuiError as err:
         return CheckLine(
-            "context", title, "fail", f"context '{cluster.context}' ({cluster.server}) did not answer: {err}",
+            "context",
+            title,
+            "fail",
+            f"context '{cluster.context}' ({cluster.server}) did not answer: {err}",
             "check --kubeconfig/--context, the VPN or the cluster, then run preflight again",
         )
     where = f"context '{info.context}' at {info.server}: Kubernetes {info.git_version or f'1.{info.minor}'}"
     span = supported_range(istio_version)
     if span is None:
         return CheckLine(
-            "context", title, "warn", f"{where}; no supported-version data for Istio {istio_version} here",
+            "context",
+            title,
+            "warn",
+            f"{where}; no supported-version data for Istio {istio_version} here",
             f"check {SUPPORT_URL}",
         )
     low, high = span
     if info.major == 1 and low <= info.minor <= high:
-        return CheckLine("context", title, "pass", f"{where}, within Istio {istio_version}'s 1.{low}-1.{high}")
+        return CheckLine(
+            "context", title, "pass", f"{where}, within Istio {istio_version}'s 1.{low}-1.{high}"
+        )
     if info.major == 1 and info.minor < low:
         return CheckLine(
-            "context", title, "fail",
+            "context",
+            title,
+            "fail",
             f"{where} is older than Istio {istio_version} supports (1.{low}-1.{high})",
             f"upgrade the cluster, or choose an older Istio release (see {SUPPORT_URL})",
         )
     return CheckLine(
-        "context", title, "warn",
+        "context",
+        title,
+        "warn",
         f"{where} is newer than Istio {istio_version} was tested on (1.{low}-1.{high})",
         f"choose a newer Istio release if there is one (see {SUPPORT_URL})",
     )
@@ -134,7 +146,9 @@ def check_admission_api(cluster: Cluster) -> CheckLine:
     if present:
         return CheckLine("admission-api", title, "pass", "admissionregistration.k8s.io/v1 is served")
     return CheckLine(
-        "admission-api", title, "fail",
+        "admission-api",
+        title,
+        "fail",
         "admissionregistration.k8s.io/v1 is not served: sidecar injection and config validation cannot work",
         "use Kubernetes 1.16 or newer with the admission webhook API enabled",
     )
@@ -148,10 +162,15 @@ def check_permissions(cluster: Cluster) -> CheckLine:
             if not cluster.can_i(verb="create", resource=resource, group=group):
                 denied.append(resource)
     except KubeError as err:
-        return CheckLine("permissions", title, "warn", f"could not ask the API server: {err}", "run preflight again")
+        return CheckLine(
+            "permissions", title, "warn", f"could not ask the API server: {err}", "run preflight again"
+        )
     if denied:
         return CheckLine(
-            "permissions", title, "fail", f"not allowed to create {', '.join(denied)}",
+            "permissions",
+            title,
+            "fail",
+            f"not allowed to create {', '.join(denied)}",
             "use a cluster-admin context (Istio installs cluster-wide objects)",
         )
     return CheckLine("permissions", title, "pass", "may create CRDs, cluster roles and admission webhooks")
@@ -177,17 +196,26 @@ def check_existing_istio(cluster: Cluster, *, istio_version: str = DEFAULT_ISTIO
                 ns = secret["metadata"].get("namespace", "")
                 revision = int(labels.get("version") or 0)
                 releases[(ns, name)] = max(revision, releases.get((ns, name), 0))
-        found += [f"helm release {name} (revision {rev}) in {ns}" for (ns, name), rev in sorted(releases.items())]
+        found += [
+            f"helm release {name} (revision {rev}) in {ns}" for (ns, name), rev in sorted(releases.items())
+        ]
         deployments = cluster.list(kube.DEPLOYMENTS, label_selector="app=istiod").items
         for dep in deployments:
             meta = dep.get("metadata", {})
             containers = dep.get("spec", {}).get("template", {}).get("spec", {}).get("containers") or []
             image = containers[0].get("image", "") if containers else ""
-            version = version or _image_version(image) or (meta.get("labels") or {}).get("app.kubernetes.io/version", "")
+            version = (
+                version
+                or _image_version(image)
+                or (meta.get("labels") or {}).get("app.kubernetes.io/version", "")
+            )
             found.append(f"Deployment {meta.get('namespace')}/{meta.get('name')} ({image or 'no image'})")
     except Forbidden as err:
         return CheckLine(
-            "existing-istio", title, "warn", f"cannot look for an existing Istio: {err}",
+            "existing-istio",
+            title,
+            "warn",
+            f"cannot look for an existing Istio: {err}",
             "use a context that may list secrets and deployments in all namespaces",
         )
     except KubeError as err:
@@ -197,7 +225,7 @@ def check_existing_istio(cluster: Cluster, *, istio_version: str = DEFAULT_ISTIO
     shown = f"Istio {version} found" if version else "Istio found"
     fix = "installing again upgrades it in place (helm upgrade --install)"
     if version and version != istio_version:
-        fix = f"installing changes the control plane from {version} to {istio_version}; read the upgrade notes first"
+        fix = f"installing moves the control plane from {version} to {istio_version}; read the upgrade notes"
     return CheckLine("existing-istio", title, "warn", f"{shown}: {'; '.join(found)}", fix)
 
 
@@ -205,11 +233,15 @@ def check_load_balancer(cluster: Cluster, *, ingress_type: str | None = None) ->
     """Heuristic: a LoadBalancer provider exists when some LoadBalancer Service already has an address."""
     title = "LoadBalancer provider"
     if ingress_type in ("NodePort", "ClusterIP"):
-        return CheckLine("load-balancer", title, "pass", f"not needed: the ingress gateway will be {ingress_type}")
+        return CheckLine(
+            "load-balancer", title, "pass", f"not needed: the ingress gateway will be {ingress_type}"
+        )
     try:
         services = cluster.list(kube.SERVICES).items
     except KubeError as err:
-        return CheckLine("load-balancer", title, "warn", f"cannot list services: {err}", "choose NodePort to be safe")
+        return CheckLine(
+            "load-balancer", title, "warn", f"cannot list services: {err}", "choose NodePort to be safe"
+        )
     with_address = []
     pending = []
     for svc in services:
@@ -223,13 +255,19 @@ def check_load_balancer(cluster: Cluster, *, ingress_type: str | None = None) ->
             pending.append(name)
     if with_address:
         return CheckLine(
-            "load-balancer", title, "pass", f"LoadBalancer Services get addresses here (e.g. {with_address[0]})"
+            "load-balancer",
+            title,
+            "pass",
+            f"LoadBalancer Services get addresses here (e.g. {with_address[0]})",
         )
     reason = "no LoadBalancer Service has an external address"
     if pending:
         reason += f" ({len(pending)} pending, e.g. {pending[0]})"
     return CheckLine(
-        "load-balancer", title, "warn", reason + ": a LoadBalancer gateway would stay <pending>",
+        "load-balancer",
+        title,
+        "warn",
+        reason + ": a LoadBalancer gateway would stay <pending>",
         "choose ingress type NodePort (or install a load-balancer provider such as MetalLB)",
     )
 
@@ -241,4 +279,3 @@ def check_helm(*, path: str | None = None) -> CheckLine:
     except IstioTuiError as err:
         return CheckLine("helm", title, "fail", err.message, err.hint)
     return CheckLine("helm", title, "pass", f"helm {info.version} at {info.path}")
-

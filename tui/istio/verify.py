@@ -6,15 +6,16 @@ How the UI uses this module (from thread workers: every function here calls the 
   ``injector``, ``validator``, ``crds``, ``gateway``, ``tracing``, ``version``), ``ingress`` (an
   ``IngressInfo`` whose ``gateway_url`` is the ``INGRESS_HOST:PORT`` to show, or None), ``version`` (the
   control plane's) and ``ok``. ``plan`` may be None to verify whatever is installed.
-* ``wait_for_verify(cluster, plan=..., timeout_s=..., stop=event)`` polls ``run_verify`` until it is green, the
-  deadline passes or ``stop`` is set, and returns the last report (the progress view can show each one via
+* ``wait_for_verify(cluster, plan=..., timeout_s=..., stop=event)`` polls ``run_verify`` until it is green,
+  the deadline passes or ``stop`` is set, and returns the last report (the progress view can show each one via
   ``on_report``).
 * ``install_progress(cluster)`` -> ``InstallProgress``: one ``PodProgress`` per istio-system pod with a
-  ``stall`` reason read from pod and event status (ImagePullBackOff, CrashLoopBackOff, Pending on resources...),
-  plus ``notes`` such as a LoadBalancer Service still pending. Poll it about once a second during install.
+  ``stall`` reason read from pod and event status (ImagePullBackOff, CrashLoopBackOff, Pending on
+  resources...), plus ``notes`` such as a LoadBalancer Service still pending. Poll it about once a second
+  during install.
 
 The ingress address follows the Istio docs: a LoadBalancer uses its ingress IP or hostname and the ``http2``
-port; a NodePort uses the hostIP of a running gateway pod (127.0.0.1 in the sandbox) and the ``http2`` nodePort.
+port; a NodePort uses the hostIP of a running gateway pod (127.0.0.1 in the sandbox) and the http2 nodePort.
 """
 
 from __future__ import annotations
@@ -86,7 +87,9 @@ class InstallProgress:
         return bool(self.notes) or any(p.stall for p in self.pods)
 
 
-def _get(cluster: Cluster, res: kube.Resource, name: str, namespace: str | None = None) -> dict[str, Any] | None:
+def _get(
+    cluster: Cluster, res: kube.Resource, name: str, namespace: str | None = None
+) -> dict[str, Any] | None:
     try:
         return cluster.get(res, name, namespace=namespace)
     except NotFound:
@@ -112,7 +115,10 @@ def check_istiod(cluster: Cluster) -> tuple[CheckLine, str]:
     if ready >= want:
         return CheckLine("istiod", title, "pass", f"istiod {ready}/{want} ready"), version
     return CheckLine(
-        "istiod", title, "fail", f"istiod {ready}/{want} ready",
+        "istiod",
+        title,
+        "fail",
+        f"istiod {ready}/{want} ready",
         "see the pod list below for the reason (image pull, resources)",
     ), version
 
@@ -122,7 +128,9 @@ def _requires_injection_label(hook: Mapping[str, Any]) -> bool:
     if (selector.get("matchLabels") or {}).get("istio-injection") == "enabled":
         return True
     return any(
-        expr.get("key") == "istio-injection" and expr.get("operator") == "In" and "enabled" in expr.get("values", [])
+        expr.get("key") == "istio-injection"
+        and expr.get("operator") == "In"
+        and "enabled" in expr.get("values", [])
         for expr in selector.get("matchExpressions") or []
     )
 
@@ -132,13 +140,19 @@ def check_injector(cluster: Cluster) -> CheckLine:
     mwc = _get(cluster, kube.MUTATING_WEBHOOKS, INJECTOR_WEBHOOK)
     if mwc is None:
         return CheckLine(
-            "injector", title, "fail", f"MutatingWebhookConfiguration {INJECTOR_WEBHOOK} is missing",
+            "injector",
+            title,
+            "fail",
+            f"MutatingWebhookConfiguration {INJECTOR_WEBHOOK} is missing",
             "install (or re-install) the istiod chart",
         )
     hooks = mwc.get("webhooks") or []
     if not any(_requires_injection_label(h) for h in hooks):
         return CheckLine(
-            "injector", title, "warn", f"{INJECTOR_WEBHOOK} has no webhook for namespaces labelled istio-injection=enabled",
+            "injector",
+            title,
+            "warn",
+            f"{INJECTOR_WEBHOOK} has no webhook for namespaces labelled istio-injection=enabled",
             "namespaces must use istio.io/rev labels with this control plane",
         )
     return CheckLine("injector", title, "pass", f"{INJECTOR_WEBHOOK} present ({len(hooks)} webhooks)")
@@ -148,7 +162,10 @@ def check_validator(cluster: Cluster) -> CheckLine:
     title = "Config validation webhook"
     if _get(cluster, kube.VALIDATING_WEBHOOKS, VALIDATOR_WEBHOOK) is None:
         return CheckLine(
-            "validator", title, "fail", f"ValidatingWebhookConfiguration {VALIDATOR_WEBHOOK} is missing",
+            "validator",
+            title,
+            "fail",
+            f"ValidatingWebhookConfiguration {VALIDATOR_WEBHOOK} is missing",
             "install (or re-install) the istiod chart",
         )
     return CheckLine("validator", title, "pass", f"{VALIDATOR_WEBHOOK} present")
@@ -172,7 +189,10 @@ def check_crds(cluster: Cluster) -> CheckLine:
         )
     if waiting:
         return CheckLine(
-            "crds", title, "fail", f"{len(waiting)} not Established yet, e.g. {waiting[0]}",
+            "crds",
+            title,
+            "fail",
+            f"{len(waiting)} not Established yet, e.g. {waiting[0]}",
             "wait a few seconds; if it stays, the API server rejected the CRD",
         )
     total = sum(1 for name in present if name.endswith(".istio.io"))
@@ -192,18 +212,35 @@ def find_ingress(cluster: Cluster, *, service: str = INGRESS_RELEASE) -> Ingress
         ingress = (svc.get("status", {}).get("loadBalancer") or {}).get("ingress") or []
         if ingress:
             host = ingress[0].get("ip") or ingress[0].get("hostname") or ""
-            return IngressInfo(service, ISTIO_NAMESPACE, svc_type, host, int(http2.get("port", 80)), "load-balancer")
+            return IngressInfo(
+                service, ISTIO_NAMESPACE, svc_type, host, int(http2.get("port", 80)), "load-balancer"
+            )
         if http2.get("nodePort"):
             host = _gateway_host_ip(cluster, spec.get("selector") or {})
             return IngressInfo(
-                service, ISTIO_NAMESPACE, svc_type, host, int(http2["nodePort"]), "node-port", pending_load_balancer=True
+                service,
+                ISTIO_NAMESPACE,
+                svc_type,
+                host,
+                int(http2["nodePort"]),
+                "node-port",
+                pending_load_balancer=True,
             )
-        return IngressInfo(service, ISTIO_NAMESPACE, svc_type, "", 0, "load-balancer", pending_load_balancer=True)
+        return IngressInfo(
+            service, ISTIO_NAMESPACE, svc_type, "", 0, "load-balancer", pending_load_balancer=True
+        )
     if svc_type == "NodePort":
         host = _gateway_host_ip(cluster, spec.get("selector") or {})
-        return IngressInfo(service, ISTIO_NAMESPACE, svc_type, host, int(http2.get("nodePort") or 0), "node-port")
+        return IngressInfo(
+            service, ISTIO_NAMESPACE, svc_type, host, int(http2.get("nodePort") or 0), "node-port"
+        )
     return IngressInfo(
-        service, ISTIO_NAMESPACE, svc_type, spec.get("clusterIP", ""), int(http2.get("port", 80)), "cluster-ip"
+        service,
+        ISTIO_NAMESPACE,
+        svc_type,
+        spec.get("clusterIP", ""),
+        int(http2.get("port", 80)),
+        "cluster-ip",
     )
 
 
@@ -222,26 +259,40 @@ def check_gateway(cluster: Cluster, plan: InstallPlan | None) -> tuple[CheckLine
     info = find_ingress(cluster)
     if info is None:
         return CheckLine(
-            "gateway", title, "fail", f"no Service {INGRESS_RELEASE} in {ISTIO_NAMESPACE}",
+            "gateway",
+            title,
+            "fail",
+            f"no Service {INGRESS_RELEASE} in {ISTIO_NAMESPACE}",
             "install the gateway chart as release istio-ingressgateway",
         ), None
     if info.pending_load_balancer:
         meanwhile = f"; its http2 nodePort answers at {info.gateway_url}" if info.host and info.port else ""
         return CheckLine(
-            "gateway", title, "fail", f"LoadBalancer pending: the Service has no external address{meanwhile}",
+            "gateway",
+            title,
+            "fail",
+            f"LoadBalancer pending: the Service has no external address{meanwhile}",
             "no load-balancer provider answers here; re-install with ingress type NodePort",
         ), info
     if info.source == "cluster-ip":
         return CheckLine(
-            "gateway", title, "warn", f"ClusterIP {info.gateway_url} is reachable only inside the cluster",
+            "gateway",
+            title,
+            "warn",
+            f"ClusterIP {info.gateway_url} is reachable only inside the cluster",
             f"kubectl -n {ISTIO_NAMESPACE} port-forward svc/{INGRESS_RELEASE} 8080:80",
         ), info
     if not info.host or not info.port:
         return CheckLine(
-            "gateway", title, "fail", "NodePort set but no running gateway pod has a host IP yet",
+            "gateway",
+            title,
+            "fail",
+            "NodePort set but no running gateway pod has a host IP yet",
             "wait for the gateway pod (see the pod list)",
         ), info
-    return CheckLine("gateway", title, "pass", f"INGRESS_HOST:PORT = {info.gateway_url} ({info.service_type})"), info
+    return CheckLine(
+        "gateway", title, "pass", f"INGRESS_HOST:PORT = {info.gateway_url} ({info.service_type})"
+    ), info
 
 
 def read_mesh_config(cluster: Cluster) -> dict[str, Any] | None:
@@ -259,28 +310,53 @@ def check_tracing(cluster: Cluster, plan: InstallPlan | None) -> CheckLine:
     title = "Tracing"
     mesh = read_mesh_config(cluster)
     if mesh is None:
-        return CheckLine("tracing", title, "fail", f"ConfigMap {ISTIO_NAMESPACE}/istio has no mesh config",
-                         "re-install the istiod chart")
+        return CheckLine(
+            "tracing",
+            title,
+            "fail",
+            f"ConfigMap {ISTIO_NAMESPACE}/istio has no mesh config",
+            "re-install the istiod chart",
+        )
     on = bool(mesh.get("enableTracing"))
     providers = [p.get("name") for p in mesh.get("extensionProviders") or [] if isinstance(p, dict)]
-    shown = f"enableTracing {str(on).lower()}" + (f", providers {', '.join(map(str, providers))}" if providers else "")
+    shown = f"enableTracing {str(on).lower()}" + (
+        f", providers {', '.join(map(str, providers))}" if providers else ""
+    )
     if plan is not None and plan.tracing != on:
-        return CheckLine("tracing", title, "fail", f"mesh config says {shown}, the plan asked for tracing "
-                         f"{'on' if plan.tracing else 'off'}", "re-run the install (helm upgrade --install)")
+        return CheckLine(
+            "tracing",
+            title,
+            "fail",
+            f"mesh config says {shown}, the plan asked for tracing {'on' if plan.tracing else 'off'}",
+            "re-run the install (helm upgrade --install)",
+        )
     return CheckLine("tracing", title, "pass", shown)
 
 
 def run_verify(cluster: Cluster, *, plan: InstallPlan | None = None) -> VerifyReport:
     istiod, version = check_istiod(cluster)
     gateway, ingress = check_gateway(cluster, plan)
-    lines = [istiod, check_injector(cluster), check_validator(cluster), check_crds(cluster), gateway,
-             check_tracing(cluster, plan)]
+    lines = [
+        istiod,
+        check_injector(cluster),
+        check_validator(cluster),
+        check_crds(cluster),
+        gateway,
+        check_tracing(cluster, plan),
+    ]
     title = "Control plane version"
     if not version:
         lines.append(CheckLine("version", title, "fail", "istiod runs no image with a version tag", ""))
     elif plan is not None and version != plan.istio_version:
-        lines.append(CheckLine("version", title, "warn", f"istiod runs {version}, the plan is {plan.istio_version}",
-                               "re-run the install to move to the planned version"))
+        lines.append(
+            CheckLine(
+                "version",
+                title,
+                "warn",
+                f"istiod runs {version}, the plan is {plan.istio_version}",
+                "re-run the install to move to the planned version",
+            )
+        )
     else:
         lines.append(CheckLine("version", title, "pass", f"Istio {version}"))
     return VerifyReport(tuple(lines), ingress, version)
@@ -302,24 +378,30 @@ def wait_for_verify(
         report = run_verify(cluster, plan=plan)
         if on_report is not None:
             on_report(report)
-        settled = all(line.status == "pass" or (line.key == "gateway" and line.status == "warn")
-                      for line in report.lines)
+        settled = all(
+            line.status == "pass" or (line.key == "gateway" and line.status == "warn")
+            for line in report.lines
+        )
         if settled or time.monotonic() >= deadline or halt.wait(poll_s):
             return report
 
 
-def _pod_stall(pod: Mapping[str, Any], events: list[Mapping[str, Any]]) -> str:
+def pod_stall_reason(pod: Mapping[str, Any], events: list[Mapping[str, Any]]) -> str:
     status = pod.get("status", {})
     for cs in (status.get("initContainerStatuses") or []) + (status.get("containerStatuses") or []):
         waiting = (cs.get("state") or {}).get("waiting") or {}
         reason = waiting.get("reason", "")
         if reason in STALL_REASONS:
             message = waiting.get("message", "")
-            return f"{reason}: {cs.get('name')}" + (f" ({message})" if message else f" ({cs.get('image', '')})")
+            return f"{reason}: {cs.get('name')}" + (
+                f" ({message})" if message else f" ({cs.get('image', '')})"
+            )
     if status.get("phase") == "Pending":
         for cond in status.get("conditions") or []:
             if cond.get("type") == "PodScheduled" and cond.get("status") == "False":
-                return f"Pending: {cond.get('reason', 'Unschedulable')}: {cond.get('message', '')}".rstrip(": ")
+                return f"Pending: {cond.get('reason', 'Unschedulable')}: {cond.get('message', '')}".rstrip(
+                    ": "
+                )
     warnings = [e for e in events if e.get("type") == "Warning"]
     if warnings and status.get("phase") != "Running":
         last = warnings[-1]
@@ -331,9 +413,13 @@ def _ready(pod: Mapping[str, Any]) -> str:
     spec = pod.get("spec", {})
     statuses = pod.get("status", {}).get("containerStatuses") or []
     sidecars = [c for c in spec.get("initContainers") or [] if c.get("restartPolicy") == "Always"]
-    init_ready = {s.get("name") for s in pod.get("status", {}).get("initContainerStatuses") or [] if s.get("ready")}
+    init_ready = {
+        s.get("name") for s in pod.get("status", {}).get("initContainerStatuses") or [] if s.get("ready")
+    }
     total = len(spec.get("containers") or []) + len(sidecars)
-    ready = sum(1 for s in statuses if s.get("ready")) + sum(1 for c in sidecars if c.get("name") in init_ready)
+    ready = sum(1 for s in statuses if s.get("ready")) + sum(
+        1 for c in sidecars if c.get("name") in init_ready
+    )
     return f"{ready}/{total}"
 
 
@@ -358,7 +444,7 @@ def install_progress(cluster: Cluster, *, namespace: str = ISTIO_NAMESPACE) -> I
         phase = pod.get("status", {}).get("phase", "Pending")
         if pod["metadata"].get("deletionTimestamp"):
             phase = "Terminating"
-        rows.append(PodProgress(name, phase, _ready(pod), _pod_stall(pod, by_pod.get(name, []))))
+        rows.append(PodProgress(name, phase, _ready(pod), pod_stall_reason(pod, by_pod.get(name, []))))
     notes = []
     for svc in services:
         if svc.get("spec", {}).get("type") == "LoadBalancer" and not (

@@ -41,11 +41,12 @@ HASH_LABEL = "pod-template-hash"
 REVISION = "deployment.kubernetes.io/revision"
 _SAFE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 _TERMINAL = ("Succeeded", "Failed")
+EVENT_QPS, EVENT_BURST = 50, 100
 
 
 def template_hash(template: Any, collisions: int = 0) -> str:
     """The ``pod-template-hash``: FNV-1a of the template, encoded like Kubernetes' SafeEncodeString."""
-    data = json.dumps(template, sort_keys=True, separators=(",", ":")).encode()
+    data = json.dumps(_canonical(template), sort_keys=True, separators=(",", ":")).encode()
     if collisions:
         data += str(collisions).encode()
     h = 0x811C9DC5
@@ -85,16 +86,18 @@ def _strip_hash(template: Any) -> Any:
     return t
 
 
+def _canonical(value: Any) -> Any:
+    """A template as typed Go structs see it: null, {} and [] are the same as absent."""
+    if isinstance(value, dict):
+        out = {k: _canonical(v) for k, v in value.items()}
+        return {k: v for k, v in out.items() if v is not None and v != {} and v != []}
+    if isinstance(value, list):
+        return [_canonical(v) for v in value]
+    return value
+
+
 def _templates_equal(rs_template: Any, dep_template: Any) -> bool:
-    a, b = _strip_hash(rs_template), copy.deepcopy(dep_template) if isinstance(dep_template, dict) else {}
-    for t in (a, b):
-        meta = t.get("metadata")
-        if isinstance(meta, dict):
-            if not meta.get("labels"):
-                meta.pop("labels", None)
-            if not meta:
-                t.pop("metadata")
-    return bool(a == b)
+    return bool(_canonical(_strip_hash(rs_template)) == _canonical(dep_template))
 
 
 def _int(value: Any, default: int) -> int:
@@ -138,8 +141,9 @@ def _set_condition(conditions: list[Obj], new: Obj, now: str) -> None:
         if cond.get("type") == new["type"]:
             same = cond.get("status") == new["status"]
             merged = {**new}
-            if "lastTransitionTime" in new:
-                merged["lastTransitionTime"] = cond.get("lastTransitionTime", now) if same else now
+            for stamp in ("lastTransitionTime", "lastProbeTime"):
+                if new.get(stamp):
+                    merged[stamp] = cond.get(stamp, now) if same else now
             if "lastUpdateTime" in new:
                 unchanged = same and cond.get("reason") == new.get("reason")
                 merged["lastUpdateTime"] = cond.get("lastUpdateTime", now) if unchanged else now
@@ -174,6 +178,9 @@ class Controllers:
         self._timers: dict[tuple[str, str], asyncio.TimerHandle] = {}
         self._pod_ips: set[str] = set()
         self._stopped = False
+        self._loop_thread = threading.get_ident()
+        self._event_tokens = float(EVENT_BURST)
+        self._event_refilled = loop.time()
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> Controllers:
@@ -277,8 +284,11 @@ class Controllers:
         if event_type == "DELETED":
             self._collect_garbage(key, obj)
         if key in ("pods", "services", DEPLOYMENTS, REPLICASETS, JOBS):
-            with contextlib.suppress(RuntimeError):
-                self.loop.call_soon_threadsafe(self._on_loop_event, event_type, key, obj)
+            if threading.get_ident() == self._loop_thread:
+                self.loop.call_soon(self._on_loop_event, event_type, key, obj)
+            else:
+                with contextlib.suppress(RuntimeError):
+                    self.loop.call_soon_threadsafe(self._on_loop_event, event_type, key, obj)
 
     def _index(self, key: str, obj: Obj, *, deleted: bool = False) -> None:
         meta = _meta(obj)
@@ -410,7 +420,18 @@ class Controllers:
         field_path: str = "",
         type_: str = "Normal",
     ) -> None:
-        """Record an Event; ``eventTime`` has microseconds so ``kubectl describe`` lists them in order."""
+        """Record an Event; ``eventTime`` has microseconds so ``kubectl describe`` lists them in order.
+
+        Node-side events share one token bucket, like the kubelet's event recorder (50/s, burst 100), so a
+        burst of thousands of pods does not multiply the sandbox's writes tenfold.
+        """
+        if component in ("kubelet", "default-scheduler"):
+            now_t = self.loop.time()
+            elapsed, self._event_refilled = now_t - self._event_refilled, now_t
+            self._event_tokens = min(float(EVENT_BURST), self._event_tokens + elapsed * EVENT_QPS)
+            if self._event_tokens < 1:
+                return
+            self._event_tokens -= 1
         meta = _meta(obj)
         ns = str(meta.get("namespace") or "default")
         now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
@@ -427,7 +448,7 @@ class Controllers:
         event = {
             "apiVersion": "v1",
             "kind": "Event",
-            "metadata": {"name": f"{meta.get('name')}.{self._rand.getrandbits(64):016x}", "namespace": ns},
+            "metadata": {"name": f"{meta.get('name')}.{self._event_suffix()}", "namespace": ns},
             "involvedObject": involved,
             "reason": reason,
             "message": message,
@@ -719,10 +740,12 @@ class Controllers:
         succeeded = sum(1 for p in pods if (p.get("status") or {}).get("phase") == "Succeeded")
         failed = sum(1 for p in pods if (p.get("status") or {}).get("phase") == "Failed")
         active = [p for p in pods if (p.get("status") or {}).get("phase") not in _TERMINAL]
-        done = any(
-            c.get("type") == "Complete" and c.get("status") == "True" for c in status.get("conditions") or []
+        finished = any(
+            c.get("type") in ("Complete", "Failed") and c.get("status") == "True"
+            for c in status.get("conditions") or []
         )
-        if not done and not spec.get("suspend"):
+        failed_out = failed > _int(spec.get("backoffLimit"), 6)
+        if not finished and not failed_out and not spec.get("suspend"):
             want = min(parallelism, completions - succeeded) - len(active)
             for _ in range(max(0, want)):
                 pod = self._pod_from_template(
@@ -753,18 +776,22 @@ class Controllers:
                 st["failed"] = failed
             st["terminating"] = 0
             st["uncountedTerminatedPods"] = {}
-            if complete:
-                st.setdefault("completionTime", now)
+            outcome = {"type": "Complete"} if complete else None
+            if failed_out and not complete:
+                outcome = {
+                    "type": "Failed",
+                    "reason": "BackoffLimitExceeded",
+                    "message": "Job has reached the specified backoff limit",
+                }
+            if outcome is not None:
+                if complete:
+                    st.setdefault("completionTime", now)
                 conditions = list(st.get("conditions") or [])
-                for ctype in ("SuccessCriteriaMet", "Complete"):
+                first = {"type": "SuccessCriteriaMet" if complete else "FailureTarget"}
+                for cond in (first | {k: v for k, v in outcome.items() if k != "type"}, outcome):
                     _set_condition(
                         conditions,
-                        {
-                            "type": ctype,
-                            "status": "True",
-                            "lastProbeTime": now,
-                            "lastTransitionTime": now,
-                        },
+                        {**cond, "status": "True", "lastProbeTime": now, "lastTransitionTime": now},
                         now,
                     )
                 st["conditions"] = conditions
@@ -773,8 +800,17 @@ class Controllers:
 
         before = json.dumps(status, sort_keys=True)
         after = self.store.update(JOBS, name, namespace=ns, mutate=mutate)
-        if complete and not done and json.dumps(after.get("status"), sort_keys=True) != before:
-            self._emit(job, "Completed", "Job completed", component="job-controller")
+        if not finished and json.dumps(after.get("status"), sort_keys=True) != before:
+            if complete:
+                self._emit(job, "Completed", "Job completed", component="job-controller")
+            elif failed_out:
+                self._emit(
+                    job,
+                    "BackoffLimitExceeded",
+                    "Job has reached the specified backoff limit",
+                    component="job-controller",
+                    type_="Warning",
+                )
 
     # ------------------------------------------------------------------ endpoints
     def _sync_endpoints(self, ns: str) -> None:
@@ -911,6 +947,10 @@ class Controllers:
                 self._pod_ips.add(ip)
                 return ip
         raise RuntimeError("the sandbox ran out of pod IPs")
+
+    def _event_suffix(self) -> str:
+        """16 hex digits; the resourceVersion keeps names unique across restarts of a seeded sandbox."""
+        return f"{int(self.store.resource_version):08x}{self._rand.getrandbits(32):08x}"
 
     def _container_id(self) -> str:
         return f"containerd://{self._rand.getrandbits(256):064x}"
@@ -1122,6 +1162,9 @@ class Controllers:
             str(c.get("name")): crash_exit_code(c) for c in (pod.get("spec") or {}).get("containers") or []
         }
         now = now_rfc3339()
+        if (pod.get("spec") or {}).get("restartPolicy") == "Never":
+            self._pod_fail(pod, codes, now)
+            return
         restarts = 0
 
         def mutate(o: Obj) -> None:
@@ -1147,8 +1190,8 @@ class Controllers:
                     "waiting": {
                         "reason": "CrashLoopBackOff",
                         "message": (
-                            f"back-off {backoff}s restarting failed container={cs.get('name')} pod={name}_{ns}"
-                            f"({meta.get('uid')})"
+                            f"back-off {backoff}s restarting failed container={cs.get('name')} "
+                            f"pod={name}_{ns}({meta.get('uid')})"
                         ),
                     }
                 }
@@ -1168,6 +1211,30 @@ class Controllers:
                 )
         delay = min(self.pod_start_seconds * 2 ** min(restarts, 10), max(30.0, self.pod_start_seconds))
         self._later((ns, name), delay, self._pod_restart, str(meta.get("uid")))
+
+    def _pod_fail(self, pod: Obj, codes: dict[str, int | None], now: str) -> None:
+        """A ``restartPolicy: Never`` pod whose container exits non-zero ends Failed."""
+        meta = _meta(pod)
+
+        def mutate(o: Obj) -> None:
+            st = o.setdefault("status", {})
+            st["phase"] = "Failed"
+            for cs in st.get("containerStatuses") or []:
+                started = ((cs.get("state") or {}).get("running") or {}).get("startedAt", now)
+                code = codes.get(str(cs.get("name")))
+                terminated = {
+                    "exitCode": code or 0,
+                    "reason": "Error" if code else "Completed",
+                    "startedAt": started,
+                    "finishedAt": now,
+                    "containerID": cs.get("containerID", ""),
+                }
+                cs.update(ready=False, started=False, state={"terminated": terminated})
+            _set_pod_conditions(st, now)
+
+        self.store.update(
+            "pods", str(meta["name"]), namespace=str(meta.get("namespace") or ""), mutate=mutate
+        )
 
     def _pod_restart(self, pod: Obj) -> None:
         meta = _meta(pod)

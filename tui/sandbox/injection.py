@@ -27,7 +27,7 @@ WEBHOOK_PREFIX = "istio-sidecar-injector"
 INJECT_ANNOTATION = "sidecar.istio.io/inject"
 STATUS_ANNOTATION = "sidecar.istio.io/status"
 DEFAULT_TAG = "1.28.0"
-PROXY_IMAGE = "docker.io/istio/proxyv2"
+PROXY_HUB = "docker.io/istio"
 _VERSION_LABELS = ("app.kubernetes.io/version", "operator.istio.io/version", "istio.io/version")
 
 
@@ -78,12 +78,33 @@ def should_inject(pod: Obj, namespace_labels: dict[str, str], configs: list[Obj]
     return None
 
 
-def _tag(config: Obj) -> str:
-    labels = (config.get("metadata") or {}).get("labels") or {}
-    for key in _VERSION_LABELS:
-        if labels.get(key):
-            return str(labels[key])
-    return DEFAULT_TAG
+def proxy_image(store: Store, config: Obj) -> str:
+    """The proxy image istiod would inject, from its injector ConfigMap's values, else the webhook's labels.
+
+    istiod reads ``global.hub``, ``global.tag`` and ``global.proxy.image`` from the ``istio-sidecar-injector``
+    ConfigMap in its namespace (the namespace its webhooks call).
+    """
+    hub, image, tag = PROXY_HUB, "proxyv2", ""
+    for hook in config.get("webhooks") or []:
+        service = ((hook or {}).get("clientConfig") or {}).get("service") or {}
+        cm = store.try_get(
+            "configmaps", WEBHOOK_PREFIX, namespace=str(service.get("namespace") or ""), copy=False
+        )
+        if cm is None:
+            continue
+        try:
+            values = json.loads((cm.get("data") or {}).get("values") or "{}")
+        except ValueError:
+            break
+        glob = (values.get("global") or {}) if isinstance(values, dict) else {}
+        hub = str(glob.get("hub") or hub)
+        tag = str(glob.get("tag") or "")
+        image = str((glob.get("proxy") or {}).get("image") or image)
+        break
+    if not tag:
+        labels = (config.get("metadata") or {}).get("labels") or {}
+        tag = next((str(labels[k]) for k in _VERSION_LABELS if labels.get(k)), DEFAULT_TAG)
+    return f"{hub}/{image}:{tag}"
 
 
 def _revision(config: Obj) -> str:
@@ -259,9 +280,8 @@ _VOLUMES: list[Obj] = [
 ]
 
 
-def inject(pod: Obj, *, tag: str, native: bool, revision: str = "default") -> None:
+def inject(pod: Obj, *, image: str, native: bool, revision: str = "default") -> None:
     """Add ``istio-init`` and ``istio-proxy`` to ``pod`` in place, with the annotation istiod writes."""
-    image = f"{PROXY_IMAGE}:{tag}"
     meta = pod.setdefault("metadata", {})
     spec = pod.setdefault("spec", {})
     containers = spec.setdefault("containers", [])
@@ -312,7 +332,7 @@ def make_injection_hook(store: Store, *, kubelet_version: str) -> Any:
         ns_labels = ((namespace or {}).get("metadata") or {}).get("labels") or {}
         config = should_inject(obj, ns_labels, configs)
         if config is not None:
-            inject(obj, tag=_tag(config), native=native, revision=_revision(config))
+            inject(obj, image=proxy_image(store, config), native=native, revision=_revision(config))
 
     return hook
 
@@ -323,5 +343,6 @@ __all__ = [
     "injector_configs",
     "kubelet_supports_native_sidecars",
     "make_injection_hook",
+    "proxy_image",
     "should_inject",
 ]

@@ -59,6 +59,7 @@ def bad_request(message: str) -> ApiError:
 
 
 NOT_FOUND_PATH = "the server could not find the requested resource"
+_AGE_MARK = "\x00age\x00"
 
 
 @dataclass
@@ -128,6 +129,7 @@ class ApiServer:
         loop = asyncio.get_running_loop()
         self.notifier = _Notifier(loop=loop, loop_thread=threading.get_ident())
         self._encode_cache: dict[tuple[str, str, str, bool], tuple[tuple[Any, str], bytes]] = {}
+        self._row_cache: dict[tuple[str, str, str], tuple[Any, bytes, bytes]] = {}
         store.add_listener(self.notifier.poke)
         store.add_listener(self._forget_encoded)
 
@@ -325,13 +327,40 @@ class ApiServer:
         self._encode_cache[ident] = (version, data)
         return data
 
+    def _table_row(self, t: Target, obj: Obj, row: tables.Row, age_at: int | None) -> bytes:
+        """One Table row as JSON. Rows are cached per resourceVersion with only the Age cell recomputed,
+        as a 10,000-pod ``kubectl get pods -A`` would otherwise spend most of its time formatting cells."""
+        meta = obj["metadata"]
+        ident = (t.rt.key, meta.get("namespace") or "", meta["name"])
+        version = meta.get("resourceVersion")
+        if age_at is not None:
+            hit = self._row_cache.get(ident)
+            if hit is not None and hit[0] == version:
+                return hit[1] + dumps(tables.human_age(meta.get("creationTimestamp"))) + hit[2]
+        cells = row(self._present(t, obj))
+        age = cells[age_at] if age_at is not None else None
+        if age_at is not None:
+            cells[age_at] = _AGE_MARK
+        data = (
+            b'{"cells":'
+            + dumps(cells)
+            + b',"object":{"kind":"PartialObjectMetadata","apiVersion":"meta.k8s.io/v1","metadata":'
+            + self._encoded(t, obj, meta_only=True)
+            + b"}}"
+        )
+        if age_at is None:
+            return data
+        before, _, after = data.partition(_AGE_MARK_JSON)
+        self._row_cache[ident] = (version, before, after)
+        return before + dumps(age) + after
+
     def _forget_encoded(self, event_type: str, key: str, obj: Obj) -> None:
         if event_type == "DELETED":
             meta = obj.get("metadata") or {}
+            ns, name = meta.get("namespace") or "", meta.get("name", "")
             for meta_only in (False, True):
-                self._encode_cache.pop(
-                    (key, meta.get("namespace") or "", meta.get("name", ""), meta_only), None
-                )
+                self._encode_cache.pop((key, ns, name, meta_only), None)
+            self._row_cache.pop((key, ns, name), None)
 
     def _list(self, request: web.Request, t: Target) -> web.StreamResponse:
         ls, fs = self._selectors(request)
@@ -346,14 +375,9 @@ class ApiServer:
                     "columnDefinitions": defs,
                 }
             )
-            rows = [
-                b'{"cells":'
-                + dumps(row(self._present(t, o)))
-                + b',"object":{"kind":"PartialObjectMetadata","apiVersion":"meta.k8s.io/v1","metadata":'
-                + self._encoded(t, o, meta_only=True)
-                + b"}}"
-                for o in items
-            ]
+            age_at = next((i for i, d in enumerate(defs) if d["name"] == "Age"), None)
+            cacheable = t.rt.builtin and t.rt.key not in ("events", "jobs.batch") and age_at is not None
+            rows = [self._table_row(t, o, row, age_at if cacheable else None) for o in items]
             return _raw_json(head[:-1] + b',"rows":[' + b",".join(rows) + b"]}")
         head = dumps(
             {"kind": t.rt.list_kind, "apiVersion": t.api_version, "metadata": {"resourceVersion": rv}}
@@ -404,49 +428,60 @@ class ApiServer:
                 return dumps({"type": ev_type, "object": obj}) + b"\n"
             return b'{"type":"' + ev_type.encode() + b'","object":' + self._encoded(t, obj) + b"}\n"
 
-        if start_rv is None:
-            items, rv_s = self.store.list(
-                t.rt.key, namespace=t.namespace, label_selector=ls, field_selector=fs
-            )
-            rv = int(rv_s)
-            if items:
-                await resp.write(b"".join(render("ADDED", o) for o in items))
-        else:
-            rv = start_rv
-        deadline = time.monotonic() + max(timeout, 0.0)
-        last_bookmark = time.monotonic()
-        transport = request.transport
-        while not self.closing:
-            waiter = self.notifier.event
-            try:
-                events = self.store.events_since(rv, keys=(t.rt.key,))
-            except KubeError as err:
-                await resp.write(dumps({"type": "ERROR", "object": err.status}) + b"\n")
-                break
-            if events:
-                chunk = [render(ev.type, ev.obj) for ev in events if matches(ev.obj)]
-                rv = events[-1].rv
+        try:
+            if start_rv is None:
+                items, rv_s = self.store.list(
+                    t.rt.key, namespace=t.namespace, label_selector=ls, field_selector=fs
+                )
+                rv = int(rv_s)
+                if items:
+                    await resp.write(b"".join(render("ADDED", o) for o in items))
+            else:
+                rv = start_rv
+            deadline = time.monotonic() + max(timeout, 0.0)
+            last_bookmark = time.monotonic()
+            transport = request.transport
+            while not self.closing:
+                waiter = self.notifier.event
+                try:
+                    events, covered = self.store.poll(rv, keys=(t.rt.key,))
+                except KubeError as err:
+                    await resp.write(dumps({"type": "ERROR", "object": err.status}) + b"\n")
+                    break
+                chunk = []
+                for ev in events:
+                    now_in = matches(ev.obj)
+                    if ev.type != "MODIFIED" or ev.old is None or (ls is None and fs is None):
+                        if now_in:
+                            chunk.append(render(ev.type, ev.obj))
+                        continue
+                    was_in = matches(ev.old)
+                    if now_in or was_in:
+                        kind = "MODIFIED" if now_in and was_in else ("ADDED" if now_in else "DELETED")
+                        chunk.append(render(kind, ev.obj))
                 if chunk:
                     await resp.write(b"".join(chunk))
-            now = time.monotonic()
-            if now >= deadline:
-                break
-            if bookmarks and now - last_bookmark >= BOOKMARK_EVERY:
-                last_bookmark = now
-                rv = max(rv, int(self.store.resource_version)) if not events else rv
-                bm = {
-                    "kind": t.rt.kind,
-                    "apiVersion": t.api_version,
-                    "metadata": {
-                        "resourceVersion": str(rv),
-                        "annotations": {"k8s.io/initial-events-end": "true"},
-                    },
-                }
-                await resp.write(dumps({"type": "BOOKMARK", "object": bm}) + b"\n")
-            if transport is None or transport.is_closing():
-                break
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(waiter.wait(), timeout=min(1.0, max(deadline - now, 0.01)))
+                rv = covered
+                now = time.monotonic()
+                if now >= deadline:
+                    break
+                if bookmarks and now - last_bookmark >= BOOKMARK_EVERY:
+                    last_bookmark = now
+                    bm = {
+                        "kind": t.rt.kind,
+                        "apiVersion": t.api_version,
+                        "metadata": {
+                            "resourceVersion": str(rv),
+                            "annotations": {"k8s.io/initial-events-end": "true"},
+                        },
+                    }
+                    await resp.write(dumps({"type": "BOOKMARK", "object": bm}) + b"\n")
+                if transport is None or transport.is_closing():
+                    break
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(waiter.wait(), timeout=min(1.0, max(deadline - now, 0.01)))
+        except ConnectionError:
+            return resp  # the client went away mid-write
         with contextlib.suppress(ConnectionError, RuntimeError):
             await resp.write_eof()
         return resp
@@ -921,6 +956,9 @@ class ApiServer:
 # ---------------------------------------------------------------------- helpers
 def _json(obj: Any, *, status: int = 200, content_type: str = JSON) -> web.Response:
     return web.Response(body=dumps(obj), status=status, headers={"Content-Type": content_type})
+
+
+_AGE_MARK_JSON = dumps(_AGE_MARK)
 
 
 def _raw_json(body: bytes) -> web.Response:

@@ -77,15 +77,18 @@ class Matcher(Protocol):
 
 
 class Event:
-    """One entry of the watch log. ``obj`` is the stored (read-only) object as of that write."""
+    """One entry of the watch log. ``obj`` is the stored (read-only) object as of that write; ``old`` is the
+    object it replaced for MODIFIED (None when unknown, e.g. after a restart), so selector watches can turn a
+    label change into ADDED or DELETED as the real API server does."""
 
-    __slots__ = ("rv", "type", "key", "obj")
+    __slots__ = ("rv", "type", "key", "obj", "old")
 
-    def __init__(self, rv: int, type_: str, key: str, obj: Obj) -> None:
+    def __init__(self, rv: int, type_: str, key: str, obj: Obj, old: Obj | None = None) -> None:
         self.rv = rv
         self.type = type_
         self.key = key
         self.obj = obj
+        self.old = old
 
 
 EventList = list[Event]
@@ -312,9 +315,9 @@ class Store:
                 log.exception("store listener failed")
 
     # ----------------------------------------------------------------- internals
-    def _record(self, type_: str, key: str, ns: str, name: str, obj: Obj) -> Event:
+    def _record(self, type_: str, key: str, ns: str, name: str, obj: Obj, old: Obj | None = None) -> Event:
         """Store the write (lock held) and return its event; the caller notifies after releasing the lock."""
-        ev = Event(self._rv, type_, key, obj)
+        ev = Event(self._rv, type_, key, obj, old)
         if len(self._events) == self._events.maxlen and self._events:
             self._compacted = self._events[0].rv
         self._events.append(ev)
@@ -502,7 +505,7 @@ class Store:
             return None  # a no-op write keeps the resourceVersion, as the real API server does
         meta["resourceVersion"] = self._next_rv()
         self._objects[key][(ns, name)] = obj
-        return self._record("MODIFIED", key, ns, name, obj)
+        return self._record("MODIFIED", key, ns, name, obj, old)
 
     def update(self, key: str, name: str, *, namespace: str = "", mutate: Callable[[Obj], Obj | None]) -> Obj:
         """Atomic read-modify-write: ``mutate`` gets a private copy, edits it in place or returns a new dict.
@@ -556,21 +559,29 @@ class Store:
 
         ``keys`` limits the result to those resource keys.
         """
+        return self.poll(rv, keys=keys)[0]
+
+    def poll(self, rv: int, *, keys: Iterable[str] | None = None) -> tuple[EventList, int]:
+        """Like :meth:`events_since`, plus the resourceVersion the answer is complete up to.
+
+        A watcher may resume from that second value even when no event matched, which keeps its later
+        scans short and lets bookmarks carry a current resourceVersion without skipping a concurrent write.
+        """
         wanted = set(keys) if keys is not None else None
         with self._lock:
             if rv < self._compacted or rv > self._rv:
                 # too old for the log, or from an earlier in-memory sandbox: relist
                 raise gone(rv, self._compacted + 1)
-            if rv >= self._rv:
-                return []
+            covered = self._rv
             out: EventList = []
-            for ev in reversed(self._events):
-                if ev.rv <= rv:
-                    break
-                if wanted is None or ev.key in wanted:
-                    out.append(ev)
+            if rv < covered:
+                for ev in reversed(self._events):
+                    if ev.rv <= rv:
+                        break
+                    if wanted is None or ev.key in wanted:
+                        out.append(ev)
         out.reverse()
-        return out
+        return out, covered
 
     def compact(self) -> None:
         """Drop the whole event log, as etcd compaction does: older watches then get 410 Gone."""

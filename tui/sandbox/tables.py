@@ -206,6 +206,19 @@ def _job_status(job: Obj) -> str:
     return "Running"
 
 
+def _job_duration(job: Obj) -> str:
+    status = job.get("status") or {}
+    start, end = status.get("startTime"), status.get("completionTime")
+    if not start:
+        return ""
+    try:
+        began = datetime.fromisoformat(start)
+        ended = datetime.fromisoformat(end) if end else datetime.now(UTC)
+    except ValueError:
+        return ""
+    return human_age(start, now=ended) if began.tzinfo else ""
+
+
 _T: dict[str, tuple[list[Column], Row]] = {
     "namespaces": (
         [("Name", "string", 0), ("Status", "string", 0), ("Age", "string", 0)],
@@ -357,11 +370,18 @@ _T: dict[str, tuple[list[Column], Row]] = {
         ],
     ),
     "jobs.batch": (
-        [("Name", "string", 0), ("Status", "string", 0), ("Completions", "string", 0), ("Age", "string", 0)],
+        [
+            ("Name", "string", 0),
+            ("Status", "string", 0),
+            ("Completions", "string", 0),
+            ("Duration", "string", 0),
+            ("Age", "string", 0),
+        ],
         lambda o: [
             _name(o),
             _job_status(o),
             f"{(o.get('status') or {}).get('succeeded', 0)}/{(o.get('spec') or {}).get('completions', 1)}",
+            _job_duration(o),
             _age(o),
         ],
     ),
@@ -387,6 +407,14 @@ _T: dict[str, tuple[list[Column], Row]] = {
             "80, 443" if (o.get("spec") or {}).get("tls") else "80",
             _age(o),
         ],
+    ),
+    "mutatingwebhookconfigurations.admissionregistration.k8s.io": (
+        [("Name", "string", 0), ("Webhooks", "integer", 0), ("Age", "string", 0)],
+        lambda o: [_name(o), len(o.get("webhooks") or []), _age(o)],
+    ),
+    "validatingwebhookconfigurations.admissionregistration.k8s.io": (
+        [("Name", "string", 0), ("Webhooks", "integer", 0), ("Age", "string", 0)],
+        lambda o: [_name(o), len(o.get("webhooks") or []), _age(o)],
     ),
     "customresourcedefinitions.apiextensions.k8s.io": (
         [("Name", "string", 0), ("Created At", "date", 0)],

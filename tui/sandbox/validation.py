@@ -340,10 +340,12 @@ def make_defaults_hook(store: Store) -> Any:
             if spec.get("replicas") is None:
                 spec["replicas"] = 1
             if key == "deployments.apps":
-                spec.setdefault(
-                    "strategy",
-                    {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": "25%", "maxSurge": "25%"}},
-                )
+                strategy = spec.get("strategy") or {}
+                if not strategy.get("type"):  # kubectl create deployment sends "strategy": {}
+                    strategy = {"type": "RollingUpdate", **strategy}
+                if strategy["type"] == "RollingUpdate":
+                    strategy.setdefault("rollingUpdate", {"maxUnavailable": "25%", "maxSurge": "25%"})
+                spec["strategy"] = strategy
                 spec.setdefault("revisionHistoryLimit", 10)
                 spec.setdefault("progressDeadlineSeconds", 600)
         elif key == "secrets":

@@ -24,6 +24,7 @@ from textual.widgets import DataTable, ProgressBar, Static
 from textual.worker import get_current_worker
 
 from tui import kube
+from tui.errors import Forbidden
 from tui.istio.injection import InjectionMode as Mode
 from tui.istio.injection import (
     LabelPlan,
@@ -84,11 +85,13 @@ def format_age(created: str, now: datetime) -> str:
     return f"{seconds}s"
 
 
-def _cells(row: NamespaceRow, now: datetime) -> dict[str, Text | str]:
+def _cells(row: NamespaceRow, now: datetime, *, pods_known: bool = True) -> dict[str, Text | str]:
     mode = Text(row.mode, style=_MODE_STYLE.get(row.mode_kind, ""))
     if row.conflict:
         mode.append("  ⚠ conflict", style="bold red")
-    if not row.pods:
+    if not pods_known:
+        sidecars = Text("?", style="red")
+    elif not row.pods:
         sidecars = Text(row.sidecar_ratio, style="dim")
     else:
         sidecars = Text(row.sidecar_ratio, style="green" if row.sidecars == row.pods else "")
@@ -104,6 +107,10 @@ def _cells(row: NamespaceRow, now: datetime) -> dict[str, Text | str]:
         "restart": restart,
         "age": format_age(row.created, now),
     }
+
+
+def _deployments(names: Sequence[str]) -> str:
+    return f"Deployment {names[0]}" if len(names) == 1 else f"{len(names)} Deployments"
 
 
 class NamespacesPane(WorkPane):
@@ -154,6 +161,7 @@ class NamespacesPane(WorkPane):
         self._started = False
         self._stopping = threading.Event()
         self._age_tick = 0
+        self.denied: dict[str, str] = {}
 
     @property
     def istio_app(self) -> IstioApp:
@@ -204,8 +212,21 @@ class NamespacesPane(WorkPane):
                 return
             self._watches.append(watch)
         apply = self.index.apply_namespace if what == "namespaces" else self.index.apply_pod
-        for event in watch:
-            apply(event)
+        try:
+            for event in watch:
+                apply(event)
+        except Forbidden as err:
+            self.app.call_from_thread(self._denied, what, str(err))
+
+    def _denied(self, what: str, message: str) -> None:
+        """A 403 must read as "no access", never as an empty namespace or a 0/0 that looks like no pods."""
+        self.denied[what] = message
+        if what == "pods":
+            table = self.query_one("#ns-table", DataTable)
+            for name in self._rows:
+                table.update_cell(name, "sidecars", Text("?", style="red"))
+                table.update_cell(name, "restart", Text(""))
+        self._update_summary()
 
     def _apply(self) -> None:
         app = self.istio_app
@@ -231,12 +252,12 @@ class NamespacesPane(WorkPane):
             old = self._rows.get(row.name)
             if old == row:
                 continue
-            cells = _cells(row, now)
+            cells = _cells(row, now, pods_known="pods" not in self.denied)
             if old is None:
                 table.add_row(*(cells[key] for _, key in COLUMNS), key=row.name)
                 reshaped = True
             else:
-                previous = _cells(old, now)
+                previous = _cells(old, now, pods_known="pods" not in self.denied)
                 for key, value in cells.items():
                     if previous[key] != value:
                         table.update_cell(row.name, key, value, update_width=True)
@@ -261,6 +282,13 @@ class NamespacesPane(WorkPane):
         text = Text(f"{len(self._rows)} namespaces · {injecting} injecting sidecars · {ambient} ambient")
         if stale:
             text.append(f" · {stale} pods need a restart (r)", style="yellow")
+        if "namespaces" in self.denied:
+            text = Text(f"⚠ no access to namespaces: {self.denied['namespaces']}", style="bold red")
+        elif "pods" in self.denied:
+            text.append(
+                f"  ⚠ no access to pods in all namespaces, sidecar counts unknown: {self.denied['pods']}",
+                style="bold red",
+            )
         self.query_one("#ns-summary", Static).update(text)
 
     def selected_namespace(self) -> str | None:
@@ -435,7 +463,7 @@ class NamespacesPane(WorkPane):
 
         self.app.push_screen(
             ConfirmScreen(
-                f"Restart {len(plan.deployments)} Deployment(s) in {plan.namespace}?",
+                f"Restart {_deployments(plan.deployments)} in {plan.namespace}?",
                 lines,
                 context=self.istio_app.context_name,
                 confirm_label="Restart",

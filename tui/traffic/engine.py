@@ -19,18 +19,32 @@ API (the traffic pane and the CLI both use exactly this)::
   timeouts are not errors: they are counted as ``transport_error``.
 
 How it scales: ``workers`` processes (default ``os.cpu_count()``; spawn start method, so it is safe under
-Textual and on macOS), each with its own event loop, keep-alive session and share of the concurrency,
-requests and rate. Each sends its cumulative ``Tally`` through a pipe every interval; the parent merges the
-latest one from every worker, which is exact (see ``tally.py``). ``workers=0`` runs in the caller's event loop
-(small runs and tests; it competes with the UI for the loop).
+Textual and on macOS, and the caller's ``__main__`` must be import-safe), each with its own event loop,
+keep-alive connections and share of the concurrency, requests and rate. Each sends its cumulative ``Tally``
+through a pipe every interval; the parent merges the latest one from every worker, which is exact (see
+``tally.py``). ``workers=0`` runs in the caller's event loop (small runs and tests; it competes with the UI
+for the loop).
 
 Pacing: with ``rate`` > 0 request k of a worker is due at ``start + phase + k / rate``; workers are phased
 so the global arrivals are evenly spaced. Latency is measured from the due time, not from when a busy client
 got round to sending, so a stalled server shows up in the percentiles (no coordinated omission).
 
-Client choice, measured by ``bench/traffic_bench.py`` (2 cores, 15 KB page, concurrency 16, one worker
-process, classification on): the hot loop uses aiohttp's ``ClientSession`` directly by default; httpx on the
-``httpx-aiohttp`` transport stays available as ``client="httpx"``. See ``_CLIENT_DECISION`` for the figures.
+Client choice (``TrafficConfig.client``), decided with ``bench/traffic_bench.py`` on the 2-core box: 15 KB
+page from a raw asyncio server, concurrency 16, 10,000 requests, classification on; hey did 13,800 req/s at
+58 ms CPU per 1,000 requests in the same run::
+
+    client   workers   req/s    x hey   CPU ms / 1,000 req
+    http1       1      11,500   0.83     57
+    http1       2      10,200   0.74     59
+    aiohttp     1       5,200   0.37    142
+    aiohttp     2       5,800   0.42    188
+    httpx       1       1,500   0.11    483
+    httpx       2       1,600   0.11    485
+
+httpx on the aiohttp transport costs 3.4x aiohttp's CPU per request and aiohttp 2.5x our own keep-alive
+HTTP/1.1 client (``http1.py``), so ``"http1"`` is the default hot loop and logs in through httpx; aiohttp's
+session and httpx stay selectable behind the same ``Fetcher`` interface, e.g. for a server our minimal
+client cannot read.
 """
 
 from __future__ import annotations
@@ -60,8 +74,6 @@ from tui.models import TallySnapshot
 from tui.traffic.classify import classify
 from tui.traffic.http1 import BadResponse, Http1Client
 from tui.traffic.tally import Tally, merged
-
-_CLIENT_DECISION = "filled in from bench figures"
 
 ClientKind = Literal["http1", "aiohttp", "httpx"]
 SnapshotCallback = Callable[[TallySnapshot], None]
@@ -293,22 +305,25 @@ def make_fetcher(plan: WorkerPlan) -> Fetcher:
 
 
 def error_kind(err: BaseException) -> str:
-    """A short name for a failed request: timeout, refused, reset or the exception class."""
+    """A short name for a failed request: refused, reset, timeout, bad_response or the exception class.
+
+    The OS error underneath decides first: httpx-aiohttp maps a refused connection to ``ConnectTimeout``.
+    """
     chain: list[BaseException] = [err]
     if err.__cause__ is not None:
         chain.append(err.__cause__)
+    reset_types = ConnectionResetError | aiohttp.ServerDisconnectedError
+    for exc in chain:
+        code = getattr(exc, "errno", None)
+        if isinstance(exc, ConnectionRefusedError) or code == errno.ECONNREFUSED:
+            return "refused"
+        if code == errno.ECONNRESET or isinstance(exc, reset_types):
+            return "reset"
     for exc in chain:
         if isinstance(exc, TimeoutError | httpx.TimeoutException):
             return "timeout"
         if isinstance(exc, BadResponse):
             return "bad_response"
-    for exc in chain:
-        code = getattr(exc, "errno", None)
-        if isinstance(exc, ConnectionRefusedError) or code == errno.ECONNREFUSED:
-            return "refused"
-        reset_types = ConnectionResetError | aiohttp.ServerDisconnectedError
-        if code == errno.ECONNRESET or isinstance(exc, reset_types):
-            return "reset"
     return type(err).__name__
 
 
@@ -551,7 +566,7 @@ async def _run_processes(plans: list[WorkerPlan], progress: _Progress, stop_even
         conns[receiver] = plan.index
     reader = _PipeReader(conns)
     try:
-        await _supervise(reader.queue, progress, stop_event, stop=stop, go=go, start_at=start_at)
+        await _supervise(reader.queue, progress, stop_event, procs=procs, stop=stop, go=go, start_at=start_at)
     finally:
         stop.set()
         go.set()
@@ -566,6 +581,7 @@ async def _supervise(
     progress: _Progress,
     stop_event: asyncio.Event,
     *,
+    procs: list[multiprocessing.process.BaseProcess],
     stop: Any,
     go: Any,
     start_at: Any,
@@ -588,7 +604,11 @@ async def _supervise(
         if kind == "error":
             raise TrafficError(str(payload))
         if kind == "eof" and index not in finished:
-            raise TrafficError(f"traffic worker {index} exited unexpectedly", hint="see the system log")
+            await asyncio.to_thread(procs[index].join, 1.0)
+            raise TrafficError(
+                f"traffic worker {index} exited unexpectedly (exit code {procs[index].exitcode})",
+                hint="a program that starts a run must guard its entry point with if __name__ == '__main__'",
+            )
         if kind == "ready":
             ready.add(index)
             if len(ready) == progress.workers:

@@ -240,8 +240,9 @@ class Http1Client:
 
     async def _connect(self) -> tuple[_Connection, bool]:
         loop = asyncio.get_running_loop()
+        sni = self._host if self._ssl else None
         _, conn = await loop.create_connection(
-            _Connection, self._host, self._port, ssl=self._ssl, server_hostname=self._host if self._ssl else None
+            _Connection, self._host, self._port, ssl=self._ssl, server_hostname=sni
         )
         self._all.add(conn)
         return conn, False

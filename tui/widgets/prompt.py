@@ -47,7 +47,9 @@ class PromptInput(Input):
         self.remove_class("-hidden")
         self.value = value
         self.cursor_position = len(value)
-        self.focus()
+        # Focus now, not on the next message loop turn (``focus()``): keys typed right after ``/`` or ``:``
+        # are already queued and must land here, not on the table where ``d`` would describe a pod.
+        self.screen.set_focus(self, scroll_visible=False)
 
     def close(self) -> None:
         self.add_class("-hidden")

@@ -1,0 +1,365 @@
+"""The traffic pane against the sandbox, over real HTTP: deploy into an injected namespace, find the gateway,
+apply presets through the keys, count stars, revert, clean up, export, and refuse what read-only forbids.
+
+The Istio pieces the install wizard would bring (CRDs, injector webhook, ingress gateway) are created with
+the data-plane tests' helper. The engine runs in the app's own event loop (``ENGINE_WORKERS = 0``) except in
+the jason test, which goes through a worker process and its login.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import Input, Static
+
+from tests.sandbox.test_dataplane import deploy_bookinfo, install_istio
+from tui import kube
+from tui.app import IstioApp
+from tui.config import Settings
+from tui.errors import NotFound
+from tui.kube import Cluster
+from tui.screens.confirm import ConfirmScreen
+from tui.screens.export import ExportScreen
+from tui.screens.traffic import TrafficPane
+
+SIZE = (120, 36)
+DEADLINE_S = 20.0
+NS = "bookinfo"
+
+
+@pytest.fixture(autouse=True)
+def inline_engine(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setattr(TrafficPane, "ENGINE_WORKERS", 0)
+    yield
+
+
+@pytest.fixture
+def mesh(cluster: Cluster) -> int:
+    """Istio's pieces in the sandbox; returns the gateway's http2 nodePort."""
+    return install_istio(cluster)
+
+
+def make_app(cluster: Cluster, *, readonly: bool = False) -> IstioApp:
+    return IstioApp(
+        settings=Settings(readonly=readonly), cluster=cluster, info=cluster.info(), initial_pane="traffic"
+    )
+
+
+async def until(pilot: Pilot[Any], check: Callable[[], object], what: str, limit: float = DEADLINE_S) -> None:
+    deadline = time.monotonic() + limit
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await pilot.pause(0.05)
+
+
+def text_of(app: IstioApp, selector: str) -> str:
+    """What the widget shows on screen, line by line."""
+    widget = app.query_one(selector)
+    return "\n".join(strip.text for strip in widget.render_lines(widget.size.region)).strip()
+
+
+def pane(app: IstioApp) -> TrafficPane:
+    return app.query_one(TrafficPane)
+
+
+async def confirm(pilot: Pilot[Any], *, expect: str = "") -> ConfirmScreen:
+    app = pilot.app
+    await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "a confirmation")
+    screen = app.screen
+    assert isinstance(screen, ConfirmScreen)
+    body = str(screen.query_one("#confirm-title", Static).render()) + str(
+        screen.query_one("#confirm-body", Static).render()
+    )
+    assert expect in body, body
+    assert "sandbox" in str(screen.query_one("#confirm-context", Static).render())
+    await pilot.press("y")
+    await until(pilot, lambda: not isinstance(app.screen, ConfirmScreen), "the confirmation to close")
+    return screen
+
+
+async def ready_pane(pilot: Pilot[Any]) -> TrafficPane:
+    """The pane once the gateway answers /productpage (Bookinfo deployed beforehand)."""
+    p = pane(pilot.app)
+    await until(pilot, lambda: p.view.verify is not None and p.view.verify.ok, "the gateway check")
+    p.focus()
+    return p
+
+
+async def run_traffic(pilot: Pilot[Any], p: TrafficPane, *, requests: int, user: str = "") -> dict[str, int]:
+    p.query_one("#knob-requests", Input).value = str(requests)
+    p.query_one("#knob-rate", Input).value = "0"
+    p.query_one("#knob-user", Input).value = user
+    await pilot.pause()
+    p.focus()
+    await pilot.press("s")
+    await until(pilot, lambda: p.latest is not None and p.latest.done, "the run to finish")
+    await until(pilot, lambda: not p.running, "the worker to end")
+    assert p.latest is not None
+    return {k: n for k, n in p.latest.counts.items() if n}
+
+
+async def apply_preset(pilot: Pilot[Any], p: TrafficPane, key: str, expect: str) -> None:
+    await pilot.press(key)
+    await confirm(pilot, expect=expect)
+
+
+async def test_deploy_into_injected_namespace_finds_gateway(cluster: Cluster, mesh: int) -> None:
+    app = make_app(cluster)
+    async with app.run_test(size=SIZE) as pilot:
+        p = pane(app)
+        await until(pilot, lambda: p.view.ingress is not None, "the ingress gateway")
+        assert p.namespace == NS
+        assert "does not exist yet" in text_of(app, "#traffic-ns-status")
+        p.focus()
+        await pilot.press("i")  # creates the namespace, then the Namespaces toggle's own confirmation
+        await confirm(pilot, expect="istio-injection=enabled")
+        await until(
+            pilot,
+            lambda: cluster.get(kube.NAMESPACES, NS)["metadata"].get("labels", {}).get("istio-injection")
+            == "enabled",
+            "the injection label",
+        )
+        shown = "✓ istio-injection"
+        await until(pilot, lambda: shown in text_of(app, "#traffic-ns-status"), "the label shown")
+        await pilot.press("d")
+        await confirm(pilot, expect="2/2")
+        await until(pilot, lambda: p.view.status is not None and p.view.status.ready, "Bookinfo ready")
+        assert p.view.status is not None
+        assert {pod.ready_text for pod in p.view.status.pods} == {"2/2"}
+        assert len(p.view.status.pods) == 6 and p.view.status.productpage_sidecar is True
+        assert "pods 6/6 ready (2/2)" in text_of(app, "#traffic-ns-status")
+        assert text_of(app, "#traffic-pods").count("2/2") == 6
+        await until(pilot, lambda: p.view.verify is not None and p.view.verify.ok, "/productpage to answer")
+        gateway = text_of(app, "#traffic-gateway")
+        assert f"GATEWAY_URL 127.0.0.1:{mesh}" in gateway and "/productpage answers 200" in gateway
+
+
+async def test_fifty_fifty_preset_splits_400_requests(cluster: Cluster, mesh: int) -> None:
+    deploy_bookinfo(cluster)
+    app = make_app(cluster)
+    async with app.run_test(size=SIZE) as pilot:
+        p = await ready_pane(pilot)
+        await apply_preset(pilot, p, "3", "weight: 50")
+        await until(pilot, lambda: p.view.reviews.preset == "reviews-v1-v3-50", "the preset")
+        assert "v1 50% v3 50%" in text_of(app, "#traffic-routing")
+        counts = await run_traffic(pilot, p, requests=400)
+        assert set(counts) == {"no_stars", "red"} and sum(counts.values()) == 400
+        # The sandbox's pick is seeded; the bound is still Binomial(400, 0.5)'s 99.9% interval.
+        assert 167 <= counts["red"] <= 233, counts
+        rows, n = p.split_rows()
+        assert n == 400
+        assert {r.version: r.configured for r in rows} == {"v1": 0.5, "v3": 0.5}
+        assert all(r.low <= 0.5 <= r.high and not r.disagrees for r in rows)
+        table = text_of(app, "#traffic-split")
+        assert "50%" in table and "✓ agrees" in table
+        await pilot.press("r")
+        await confirm(pilot, expect="Revert")
+        await until(pilot, lambda: not p.view.reviews.exists, "the revert")
+        with pytest.raises(NotFound):
+            cluster.get(kube.VIRTUAL_SERVICES, "reviews", namespace=NS)
+
+
+async def test_jason_preset_gives_black_stars_for_jason(
+    cluster: Cluster, mesh: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(TrafficPane, "ENGINE_WORKERS", 1)  # a real worker process, logging in as jason
+    deploy_bookinfo(cluster)
+    app = make_app(cluster)
+    async with app.run_test(size=SIZE) as pilot:
+        p = await ready_pane(pilot)
+        await apply_preset(pilot, p, "2", "jason")
+        await until(pilot, lambda: p.view.reviews.preset == "reviews-jason-v2", "the preset")
+        counts = await run_traffic(pilot, p, requests=60, user="jason")
+        assert counts == {"black": 60}
+        rows, n = p.split_rows()
+        assert n == 60 and {r.version: r.configured for r in rows if r.configured} == {"v2": 1.0}
+        assert "black ★" in text_of(app, "#traffic-bars")
+
+
+async def test_abort_preset_gives_ratings_unavailable_for_jason(cluster: Cluster, mesh: int) -> None:
+    deploy_bookinfo(cluster)
+    app = make_app(cluster)
+    async with app.run_test(size=SIZE) as pilot:
+        p = await ready_pane(pilot)
+        await apply_preset(pilot, p, "2", "jason")
+        await apply_preset(pilot, p, "8", "httpStatus: 500")
+        await until(pilot, lambda: p.view.ratings.preset == "ratings-abort-jason", "the fault preset")
+        assert "abort 500" in text_of(app, "#traffic-routing")
+        counts = await run_traffic(pilot, p, requests=40, user="jason")
+        assert counts == {"ratings_unavailable": 40}
+        await pilot.pause(0.3)
+        assert "ratings unavailable 40" in text_of(app, "#traffic-bars")
+
+
+async def test_cleanup_leaves_a_foreign_virtualservice(cluster: Cluster, mesh: int) -> None:
+    deploy_bookinfo(cluster)
+    foreign = {
+        "apiVersion": "networking.istio.io/v1",
+        "kind": "VirtualService",
+        "metadata": {"name": "details", "namespace": NS, "labels": {"team": "books"}},
+        "spec": {"hosts": ["details"], "http": [{"route": [{"destination": {"host": "details"}}]}]},
+    }
+    cluster.create(kube.VIRTUAL_SERVICES, foreign, namespace=NS)
+    app = make_app(cluster)
+    async with app.run_test(size=SIZE) as pilot:
+        p = await ready_pane(pilot)
+        await apply_preset(pilot, p, "1", "reviews")
+        await until(pilot, lambda: p.view.reviews.exists, "the preset")
+        await pilot.press("c")
+        await confirm(pilot, expect="only what istio-tui deployed")
+        await until(
+            pilot, lambda: not cluster.list(kube.DEPLOYMENTS, namespace=NS).items, "the Deployments to go"
+        )
+        await until(pilot, lambda: any("left alone" in n.message for n in app._notifications), "the summary")
+        kept = cluster.get(kube.VIRTUAL_SERVICES, "details", namespace=NS)
+        assert kept["spec"] == foreign["spec"] and kept["metadata"]["labels"] == {"team": "books"}
+        names = {v["metadata"]["name"] for v in cluster.list(kube.VIRTUAL_SERVICES, namespace=NS).items}
+        assert names == {"details"}
+        assert not cluster.list(kube.SERVICES, namespace=NS).items
+        assert cluster.get(kube.NAMESPACES, NS)
+
+
+async def test_read_only_binds_no_cluster_change_but_allows_traffic(cluster: Cluster, mesh: int) -> None:
+    deploy_bookinfo(cluster)
+    app = make_app(cluster, readonly=True)
+    async with app.run_test(size=SIZE) as pilot:
+        p = await ready_pane(pilot)
+        for key in ("d", "i", "3", "r", "c"):
+            await pilot.press(key)
+            await pilot.pause(0.1)
+            assert not isinstance(app.screen, ConfirmScreen), key
+        assert p.check_action("preset", ("reviews-v3",)) is False
+        assert p.check_action("cleanup", ()) is False and p.check_action("toggle_traffic", ()) is True
+        with pytest.raises(NotFound):
+            cluster.get(kube.VIRTUAL_SERVICES, "reviews", namespace=NS)
+        counts = await run_traffic(pilot, p, requests=30)
+        assert sum(counts.values()) == 30 and set(counts) <= {"no_stars", "black", "red"}
+
+
+async def test_bad_knobs_are_explained_and_change_nothing(cluster: Cluster, mesh: int) -> None:
+    app = make_app(cluster)
+    async with app.run_test(size=SIZE) as pilot:
+        p = pane(app)
+        before = p.knobs
+        p.focus()
+        await pilot.press("e")
+        assert p.query_one("#knob-concurrency", Input).has_focus
+        await pilot.press("x", "enter")
+        message = text_of(app, "#traffic-message")
+        assert "concurrency must be a whole number, got 'x'" in message
+        assert p.knobs == before and p.query_one("#knob-concurrency", Input).has_class("-bad")
+        p.query_one("#knob-concurrency", Input).value = "0"
+        await pilot.pause()
+        assert "concurrency must be within 1..10000, got 0" in text_of(app, "#traffic-message")
+        p.query_one("#knob-concurrency", Input).value = "4"
+        p.query_one("#knob-requests", Input).value = "10"
+        p.query_one("#knob-duration", Input).value = "5"
+        await pilot.pause()
+        assert "either a request count or a duration" in text_of(app, "#traffic-message")
+        assert p.knobs.concurrency == 4 and p.knobs.requests is None
+        bad_values = (
+            ("duration", "-1", "positive"),
+            ("rate", "fast", "rate must"),
+            ("requests", "1.5", "whole"),
+        )
+        for key, bad, says in bad_values:
+            p.query_one("#knob-requests", Input).value = ""
+            p.query_one("#knob-duration", Input).value = ""
+            p.query_one(f"#knob-{key}", Input).value = bad
+            await pilot.pause()
+            assert says in text_of(app, "#traffic-message"), key
+            assert p.knobs.concurrency == 4 and p.knobs.rate == before.rate
+            p.query_one(f"#knob-{key}", Input).value = ""
+        p.query_one("#knob-rate", Input).value = "20"
+        p.query_one("#knob-duration", Input).value = "2.5s"
+        await pilot.pause()
+        assert p.query_one("#traffic-message", Static).has_class("-hidden")
+        assert (p.knobs.rate, p.knobs.duration_s) == (20.0, 2.5)
+        await pilot.press("escape", "n")
+        ns_input = p.query_one("#traffic-namespace", Input)
+        assert ns_input.has_focus
+        await pilot.press("B", "a", "d", "_", "n", "s", "enter")
+        assert "invalid namespace name 'Bad_ns'" in text_of(app, "#traffic-message")
+        assert p.namespace == NS
+        await pilot.press("escape")
+        assert ns_input.value == NS and p.has_focus
+
+
+async def test_export_names_a_file_and_never_overwrites(cluster: Cluster, mesh: int, tmp_path: Path) -> None:
+    deploy_bookinfo(cluster)
+    app = make_app(cluster)
+    async with app.run_test(size=SIZE) as pilot:
+        p = await ready_pane(pilot)
+        await pilot.press("x")
+        await until(pilot, lambda: any("nothing to export" in n.message for n in app._notifications), "a no")
+        await run_traffic(pilot, p, requests=20)
+
+        async def export(name: str) -> str:
+            await pilot.press("x")
+            await until(pilot, lambda: isinstance(app.screen, ExportScreen), "the export dialog")
+            field = app.screen.query_one("#export-path", Input)
+            field.value = name
+            await pilot.press("enter")
+            await pilot.pause()
+            if isinstance(app.screen, ExportScreen):
+                error = str(app.screen.query_one("#export-error", Static).render())
+                await pilot.press("escape")
+                return error
+            return ""
+
+        target = tmp_path / "run.json"
+        assert await export(str(target)) == ""
+        record = json.loads(target.read_text())
+        assert record["run"]["requests"] == 20 and sum(record["run"]["tally"].values()) == 20
+        assert record["namespace"] == NS and record["gateway_url"] == f"127.0.0.1:{mesh}"
+        assert record["knobs"]["requests"] == 20 and record["split"]["pages"] == 20
+        original = target.read_text()
+        assert "already exists" in await export(str(target))
+        assert target.read_text() == original
+        assert "does not exist" in await export(str(tmp_path / "missing" / "run.json"))
+        assert ".json" in await export(str(tmp_path / "run.txt"))
+        assert "is a file, not a folder" in await export(str(target / "run.csv"))
+        assert "cannot write /proc/run.csv" in await export("/proc/run.csv")
+        assert await export(str(tmp_path / "run.csv")) == ""
+        lines = (tmp_path / "run.csv").read_text().splitlines()
+        assert lines[0].startswith("t_s,requests,black,red,no_stars")
+        assert sum(int(line.split(",")[1]) for line in lines[1:]) == 20
+
+
+async def test_pending_load_balancer_is_patched_after_confirmation(cluster: Cluster) -> None:
+    install_istio(cluster, service_type="LoadBalancer")
+    app = make_app(cluster)
+    async with app.run_test(size=SIZE) as pilot:
+        p = pane(app)
+        await until(pilot, lambda: p.view.ingress is not None, "the ingress gateway")
+        assert "LoadBalancer pending" in text_of(app, "#traffic-gateway")
+        p.focus()
+        await pilot.press("g")
+        await confirm(pilot, expect="NodePort")
+        def service_type() -> str:
+            return str(cluster.get(kube.SERVICES, "istio-ingressgateway", namespace="istio-system")["spec"]["type"])
+
+        await until(pilot, lambda: service_type() == "NodePort", "the patch")
+        await until(pilot, lambda: "NodePort istio-" in text_of(app, "#traffic-gateway"), "the new type")
+
+
+async def test_productpage_without_sidecar_is_warned(cluster: Cluster, mesh: int) -> None:
+    deploy_bookinfo(cluster, inject=False)
+    app = make_app(cluster)
+    async with app.run_test(size=SIZE) as pilot:
+        p = await ready_pane(pilot)
+        await until(pilot, lambda: "no istio-proxy sidecar" in text_of(app, "#traffic-pods"), "the warning")
+        assert "1/1" in text_of(app, "#traffic-pods")
+        assert "press i" in text_of(app, "#traffic-ns-status")
+        await pilot.press("s")
+        await until(pilot, lambda: p.running, "the run")
+        await pilot.press("s")
+        await until(pilot, lambda: not p.running, "the stop")
+        assert p.latest is not None

@@ -1,0 +1,157 @@
+"""Rendering for the install wizard: checklists, release states, pods and previews as Rich text.
+
+Kept apart from the pane so the pane holds only flow (keys, workers, confirmations) and these stay pure
+functions of the core's dataclasses, easy to reason about and identical in snapshots.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import yaml
+from rich.console import Group, RenderableType
+from rich.syntax import Syntax
+from rich.table import Table
+from rich.text import Text
+
+from tui.istio.plan import InstallPlan
+from tui.models import CheckLine, IngressInfo, LeftoverItem, PodProgress
+
+STEPS: tuple[tuple[str, str], ...] = (
+    ("preflight", "Preflight"),
+    ("choices", "Choices"),
+    ("install", "Install"),
+    ("verify", "Verify"),
+    ("addons", "Addon access"),
+    ("mesh", "Mesh expansion"),
+    ("uninstall", "Uninstall"),
+)
+_MARK = {"pass": ("✔", "green"), "warn": ("!", "yellow"), "fail": ("✘", "red")}
+_STATE_STYLE = {
+    "waiting": "dim",
+    "running": "bold yellow",
+    "deployed": "green",
+    "uninstalled": "green",
+    "failed": "bold red",
+    "cancelled": "yellow",
+}
+
+
+@dataclass
+class ReleaseState:
+    """One helm step as the progress table shows it."""
+
+    name: str
+    chart: str
+    state: str = "waiting"
+    elapsed_s: float = 0.0
+    detail: str = ""
+
+
+def step_prompt(index: int, title: str, mark: str) -> Text:
+    """A line of the step list: number, title and a status mark (✔ done, ✘ failed, … running)."""
+    style = {"✔": "green", "✘": "red", "…": "yellow", "!": "yellow"}.get(mark, "")
+    return Text.assemble(f"{index} ", title.ljust(15), (mark or " ", f"bold {style}".strip()))
+
+
+def checklist(lines: Sequence[CheckLine]) -> Table:
+    """pass/warn/fail lines: mark, title, then the reason with the fix below it (wrapped in its column)."""
+    table = Table(box=None, show_header=False, padding=(0, 1, 0, 0), expand=True)
+    table.add_column(no_wrap=True)
+    table.add_column(no_wrap=True, max_width=32)
+    table.add_column(ratio=1)
+    for line in lines:
+        mark, style = _MARK.get(line.status, ("?", ""))
+        detail = Text(line.reason)
+        if line.fix and line.status != "pass":
+            detail.append(f"\nfix: {line.fix}", style="italic")
+        table.add_row(
+            Text(f"{mark} {line.status.upper()}", style=f"bold {style}"),
+            Text(line.title, style="bold"),
+            detail,
+        )
+    return table
+
+
+def leftovers(items: Sequence[LeftoverItem]) -> Text:
+    if not items:
+        return Text(
+            "✔ leftover audit is empty: no Istio webhooks, CRDs, labels or objects remain", style="bold green"
+        )
+    out = Text(f"! {len(items)} thing(s) left behind:\n", style="bold yellow")
+    for item in items:
+        out.append(f"  {item.kind:16} ", style="yellow")
+        out.append(item.name)
+        if item.detail:
+            out.append(f"  ({item.detail})", style="dim")
+        out.append("\n")
+    out.rstrip()
+    return out
+
+
+def release_rows(states: Iterable[ReleaseState]) -> list[tuple[Text | str, ...]]:
+    rows: list[tuple[Text | str, ...]] = []
+    for i, st in enumerate(states, start=1):
+        elapsed = f"{st.elapsed_s:.1f}s" if st.elapsed_s else ""
+        rows.append(
+            (
+                str(i),
+                st.name,
+                st.chart,
+                Text(st.state, style=_STATE_STYLE.get(st.state, "")),
+                elapsed,
+                Text(st.detail, style="red" if st.state == "failed" else "dim"),
+            )
+        )
+    return rows
+
+
+def pod_rows(pods: Iterable[PodProgress]) -> list[tuple[Text | str, ...]]:
+    rows: list[tuple[Text | str, ...]] = []
+    for pod in pods:
+        ready = pod.ready.split("/")
+        done = len(ready) == 2 and ready[0] == ready[1] and ready[1] != "0"
+        phase_style = "green" if pod.phase == "Running" and done else "yellow"
+        rows.append(
+            (pod.name, Text(pod.phase, style=phase_style), pod.ready, Text(pod.stall, style="bold red"))
+        )
+    return rows
+
+
+def gateway_banner(ingress: IngressInfo | None) -> Text:
+    """The line a user copies: ``INGRESS_HOST:PORT`` and the matching ``export``."""
+    if ingress is None:
+        return Text("INGRESS_HOST:PORT  (no istio-ingressgateway Service yet)", style="dim")
+    if not ingress.host or not ingress.port:
+        what = "LoadBalancer pending" if ingress.pending_load_balancer else "waiting for the gateway pod"
+        return Text(f"INGRESS_HOST:PORT  ({what})", style="yellow")
+    return Text.assemble(
+        ("INGRESS_HOST:PORT  ", "bold"),
+        (ingress.gateway_url, "bold green"),
+        (f"   ({ingress.service_type})", "dim"),
+        "\n",
+        (f"export GATEWAY_URL={ingress.gateway_url}", "italic"),
+    )
+
+
+def plan_preview(plan: InstallPlan) -> RenderableType:
+    """The equivalent shell commands, then every values file, as the save key writes them."""
+    parts: list[RenderableType] = [
+        Text("# install.sh", style="bold"),
+        _syntax(plan.install_script(), "bash"),
+    ]
+    for name, text in plan.values_files().items():
+        parts.append(Text(f"# {name}", style="bold"))
+        parts.append(_syntax(text, "yaml"))
+    return Group(*parts)
+
+
+def manifests_preview(docs: Sequence[Mapping[str, Any]]) -> RenderableType:
+    text = "---\n".join(yaml.safe_dump(dict(d), sort_keys=False) for d in docs)
+    return _syntax(text, "yaml")
+
+
+def _syntax(code: str, lexer: str) -> Syntax:
+    return Syntax(code.rstrip("\n"), lexer, theme="ansi_dark", background_color="default", word_wrap=True)
