@@ -150,10 +150,11 @@ async def drive(kubeconfig: str, args: argparse.Namespace, child: subprocess.Pop
         rng = random.Random(3)
         for i in range(args.presses):
             key = "j" if (i // 10) % 2 == 0 else "k"
-            before = table.cursor_row
+            before = table.selected()
             t0 = time.perf_counter()
             await pilot.press(key)
-            while table.cursor_row == before:
+            # The cursor follows its pod through inserts and deletes, so "moved" means "on another pod".
+            while table.selected() == before and time.perf_counter() - t0 < 5:
                 await pilot.pause(0)
             await pilot.pause()  # the frame with the moved cursor
             latencies.append((time.perf_counter() - t0) * 1000)

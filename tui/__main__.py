@@ -5,9 +5,17 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from tui import __version__
 from tui.errors import IstioTuiError
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """Flag errors as one line on stderr and exit 2, never a usage dump; subcommand parsers inherit it."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message}\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -15,7 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     from tui.sandbox import cli as sandbox_cli
     from tui.traffic import cli as traffic_cli
 
-    parser = argparse.ArgumentParser(prog="istio-tui", description=__doc__)
+    parser = OneLineParser(prog="istio-tui", description=__doc__)
     parser.add_argument("--version", action="version", version=f"istio-tui {__version__}")
     parser.add_argument("--kubeconfig", help="kubeconfig file (default: $KUBECONFIG or ~/.kube/config)")
     parser.add_argument("--context", help="kubeconfig context (default: the current context)")

@@ -538,6 +538,7 @@ def test_forbid_and_access_review(sandbox: Sandbox, api: httpx.Client) -> None:
         ]
         is True
     )
+    assert_status(api.get("/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"), 405, "MethodNotAllowed")
 
 
 def test_status_subresource_and_main_endpoint_keep_their_halves(api: httpx.Client) -> None:

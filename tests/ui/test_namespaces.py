@@ -193,6 +193,9 @@ async def test_rows_show_mode_and_sidecar_count_live(cluster: Cluster) -> None:
         assert names == sorted(names)
         cluster.delete(kube.NAMESPACES, "late")
         await until(pilot, lambda: "late" not in table(app).rows, "the deleted namespace to go")
+        await select(pilot, app, "shop")
+        await pilot.press("enter")
+        await until(pilot, lambda: app.namespace == "shop", "enter to open shop's pods")
 
 
 async def test_toggle_sets_the_label_with_a_merge_patch(cluster: Cluster) -> None:

@@ -369,13 +369,11 @@ def test_namespace_row_counts() -> None:
     assert row.status == "Active"
 
 
-def test_slim_pod_keeps_what_the_rules_read() -> None:
-    full = pod("web-5d4f-a", sidecar="native", annotations={INJECT: "false", "other": "x" * 1000})
-    slim = inj.slim_pod(full)
-    assert inj.has_sidecar(slim)
-    assert slim["metadata"]["annotations"] == {INJECT: "false"}
-    assert not inj.pod_wants_injection({"istio-injection": "enabled"}, slim)
-    assert inj.pod_owner(slim, {"web-5d4f": rs("web-5d4f", "web")}) == "Deployment/web"
+def test_pod_facts() -> None:
+    assert inj.pod_facts(pod("a", sidecar="native", annotations={INJECT: "false"})) == (True, "false", False)
+    assert inj.pod_facts(pod("b", labels={"istio.io/rev": "canary"})) == (False, None, True)
+    assert inj.pod_facts(pod("c", deleting=True)) is None
+    assert inj.pod_facts(pod("d", phase="Succeeded")) is None
 
 
 def test_namespace_index_batches_and_recomputes_changed_namespaces() -> None:
@@ -416,6 +414,8 @@ def test_namespace_index_batches_and_recomputes_changed_namespaces() -> None:
     rows = index.take_rows()
     assert rows is not None
     assert [r.name for r in rows] == ["demo"]
+    assert index.reconnecting == "connection refused"  # a namespace event says nothing about the pod watch
+    index.apply_pod(WatchEvent("SYNCED", objects={"uid-a": a}))
     assert index.reconnecting == ""
     assert index.labels("demo") == {"istio-injection": "enabled"}
     assert [p["metadata"]["name"] for p in index.pods("demo")] == ["a"]

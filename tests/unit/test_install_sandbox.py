@@ -96,7 +96,8 @@ def test_install_verify_access_expand_and_uninstall(cluster: Cluster, kubeconfig
         "name": "kiali",
         "port": {"number": 20001},
     }
-    assert hosts_lines(node_ip(cluster), plan.addons) == [f"{node_ip(cluster)}  kiali.istio.io"]
+    assert node_ip(cluster) == "127.0.0.1"
+    assert hosts_lines(node_ip(cluster), plan.addons) == ["127.0.0.1  kiali.istio.io"]
 
     cluster.create(
         kube.NAMESPACES,
@@ -212,6 +213,12 @@ def test_vm_and_ingress_forms_reject_bad_values(cluster: Cluster) -> None:
         with pytest.raises(FieldError) as caught:
             build_registration(**{**good, **change})
         assert caught.value.field == field and message in str(caught.value)
+    as_service = build_registration(**good).manifests()
+    assert [m["kind"] for m in as_service] == ["WorkloadEntry", "Service"]
+    assert as_service[1]["spec"]["selector"] == {"app": "vm1"}
+    assert as_service[1]["spec"]["ports"] == [
+        {"name": "http", "port": 8080, "targetPort": 8080, "protocol": "TCP"}
+    ]
     with pytest.raises(FieldError, match="namespace 'nowhere' does not exist"):
         register_vm(cluster, build_registration(**{**good, "namespace": "nowhere"}))
     assert cluster.list(kube.SERVICES, namespace="default", label_selector="app=vm1").items == []

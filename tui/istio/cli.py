@@ -14,17 +14,10 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any, NoReturn
+from typing import Any
 
 from tui.errors import ConfigError, IstioTuiError
 from tui.istio.plan import ADDONS, DEFAULT_ISTIO_VERSION, INGRESS_TYPES, PROFILES, InstallPlan, build_plan
-
-
-class _OneLineParser(argparse.ArgumentParser):
-    """Flag errors as one line on stderr and exit 2, never a usage dump."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(2, f"istio-tui install: {message}\n")
 
 
 def add_parser(sub: Any) -> None:
@@ -34,7 +27,6 @@ def add_parser(sub: Any) -> None:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.__class__ = _OneLineParser
     mode = p.add_argument_group("mode")
     mode.add_argument(
         "--plan-only", action="store_true", help="write values files and scripts, touch no cluster"

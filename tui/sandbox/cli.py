@@ -53,14 +53,14 @@ def _port(value: str) -> int:
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    from tui.sandbox.cluster import Sandbox
-
     port = _port(str(args.port))
     if not re.fullmatch(r"v\d+\.\d+\.\d+", args.kubelet_version):
         raise ConfigError(f"--kubelet-version {args.kubelet_version!r} is not a version", hint="e.g. v1.32.0")
     kubeconfig = Path(args.kubeconfig).expanduser() if args.kubeconfig else default_kubeconfig()
     if kubeconfig.is_dir():
         raise ConfigError(f"--kubeconfig {kubeconfig} is a directory", hint="give a file path")
+    from tui.sandbox.cluster import Sandbox
+
     stop = threading.Event()
 
     def on_signal(signum: int, _frame: object) -> None:

@@ -119,6 +119,10 @@ BUILTINS: tuple[ResourceType, ...] = (
         ("crd", "crds"),
         sub=("status",),
     ),
+    _rt("rbac.authorization.k8s.io", "v1", "roles", "Role", True),
+    _rt("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding", True),
+    _rt("rbac.authorization.k8s.io", "v1", "clusterroles", "ClusterRole", False),
+    _rt("rbac.authorization.k8s.io", "v1", "clusterrolebindings", "ClusterRoleBinding", False),
     _rt(
         "authorization.k8s.io",
         "v1",

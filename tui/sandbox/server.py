@@ -252,6 +252,8 @@ class ApiServer:
 
     async def _handle_resource(self, request: web.Request, t: Target, method: str) -> web.StreamResponse:
         q = request.query
+        if t.rt.verbs == ("create",) and method != "POST":
+            raise _method_not_allowed(method, t)
         if t.name is None:
             if method == "GET":
                 verb = "watch" if q.get("watch") in ("1", "true", "True") else "list"
@@ -1035,14 +1037,16 @@ def pod_log_lines(pod: Obj, container: str) -> list[str]:
     """A few plausible, deterministic log lines for one container of a pod."""
     meta = pod.get("metadata") or {}
     spec = pod.get("spec") or {}
-    image = next(
+    spec_of = next(
         (
-            c.get("image", "")
+            c
             for c in (spec.get("containers") or []) + (spec.get("initContainers") or [])
-            if c.get("name") == container
+            if isinstance(c, dict) and c.get("name") == container
         ),
-        "",
+        {},
     )
+    image = str(spec_of.get("image", ""))
+    port = next((p.get("containerPort") for p in spec_of.get("ports") or [] if isinstance(p, dict)), 8080)
     started = meta.get("creationTimestamp", "")
     pod_ip = (pod.get("status") or {}).get("podIP", "")
     if container == "istio-proxy":
@@ -1061,7 +1065,7 @@ def pod_log_lines(pod: Obj, container: str) -> list[str]:
     name = image.rsplit("/", 1)[-1] or container
     return [
         f"{started} INFO starting {name} in pod {meta.get('name')}",
-        f"{started} INFO listening on {pod_ip or '0.0.0.0'}:9080",
+        f"{started} INFO listening on {pod_ip or '0.0.0.0'}:{port}",
         f"{started} INFO ready",
     ]
 

@@ -196,6 +196,7 @@ class InstallPane(WorkPane):
         self._stop = threading.Event()
         self._started = False
         self._plan: InstallPlan | None = None
+        self._shown_plan: InstallPlan | None = None
         self._plan_error = ""
         self._preflight: list[CheckLine] = []
         self._helm_problem = ""
@@ -210,10 +211,37 @@ class InstallPane(WorkPane):
         self._vm_touched: set[str] = set()
         self._vm: VmRegistration | None = None
         self._found_releases: list[str] = []
+        self._uninstall_report: UninstallReport | None = None
 
     @property
     def istio_app(self) -> IstioApp:
         return self.app  # type: ignore[return-value]
+
+    @property
+    def plan(self) -> InstallPlan | None:
+        """The plan the form describes now, or None while a field is bad."""
+        return self._plan
+
+    @property
+    def preflight_lines(self) -> tuple[CheckLine, ...]:
+        return tuple(self._preflight)
+
+    @property
+    def verify_report(self) -> VerifyReport | None:
+        return self._verify
+
+    @property
+    def uninstall_report(self) -> UninstallReport | None:
+        return self._uninstall_report
+
+    @property
+    def release_states(self) -> tuple[ReleaseState, ...]:
+        return tuple(self._releases)
+
+    @property
+    def busy(self) -> frozenset[str]:
+        """Tasks running now: preflight, install, verify, addons, mesh, uninstall."""
+        return frozenset(self._busy)
 
     @property
     def is_sandbox(self) -> bool:
@@ -625,8 +653,9 @@ class InstallPane(WorkPane):
     def _preflight_worker(self, version: str, ingress_type: str | None) -> None:
         try:
             lines = run_preflight(self.istio_app.cluster, istio_version=version, ingress_type=ingress_type)
-        finally:
+        except BaseException:
             self._post("preflight", None)
+            raise
         self._post("preflight", lines)
 
     def _got_preflight(self, lines: list[CheckLine] | None) -> None:
@@ -705,7 +734,9 @@ class InstallPane(WorkPane):
                 errors[err.field] = str(err)
         for name in FIELDS:
             self._show_error(f"err-{name}", errors.get(name, ""))
+        changed = plan != self._shown_plan
         self._plan = plan
+        self.query_one("#preview-body", Static).set_class(plan is None, "-stale")
         status = self.query_one("#preview-status", Static)
         if plan is None:
             first = next(iter(errors))
@@ -721,7 +752,9 @@ class InstallPane(WorkPane):
         else:
             self._plan_error = ""
             status.update(Text(f"✔ {plan.summary()}", style="green"))
-            self.query_one("#preview-body", Static).update(plan_preview(plan))
+            if changed:
+                self._shown_plan = plan
+                self.query_one("#preview-body", Static).update(plan_preview(plan))
             self._mark("choices", "✔")
         return plan
 
@@ -952,7 +985,8 @@ class InstallPane(WorkPane):
                 self._busy.get("install", ("", time.monotonic()))[1],
             )
             self._mark("install", "✔")
-            self.action_show_step("verify")
+            if self.query_one("#wiz-body", ContentSwitcher).current == "step-install":
+                self.action_show_step("verify")
             self._begin("verify", "waiting for istiod, webhooks, CRDs and the gateway")
             return
         self.query_one("#btn-cancel", Button).disabled = True
@@ -990,16 +1024,15 @@ class InstallPane(WorkPane):
         if "verify" in self._busy:
             return
         self._begin("verify", "checking istiod, webhooks, CRDs and the gateway")
+        self._verify = None
         self._verify_worker(self._plan)
 
     @work(thread=True, exit_on_error=False, group="install-verify", description="verify")
     def _verify_worker(self, plan: InstallPlan | None) -> None:
         try:
-            report = run_verify(self.istio_app.cluster, plan=plan)
+            self._post("verify", run_verify(self.istio_app.cluster, plan=plan))
         finally:
             self._post("verify_done", None)
-        self._post("verify", report)
-        self._post("verify_done", None)
 
     def _got_verify(self, report: VerifyReport) -> None:
         self._verify = report
@@ -1319,6 +1352,7 @@ class InstallPane(WorkPane):
             self.notify(result, title="Uninstall failed", severity="error", timeout=10, markup=False)
             return
         self._found_releases = []
+        self._uninstall_report = result
         self.query_one("#un-found", Static).update(f"No Istio or addon helm releases in {ISTIO_NAMESPACE}.")
         self.query_one("#un-audit", Static).update(leftovers(result.leftovers))
         parts = [f"removed {len(result.releases)} release(s)"]

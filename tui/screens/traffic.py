@@ -16,10 +16,13 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import os
+import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from multiprocessing import resource_tracker
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -255,6 +258,19 @@ def pods_text(status: BookinfoStatus | None) -> Text:
         text.append(f"⚠ {warning}\n", style="bold yellow")
     text.rstrip()
     return text
+
+
+def prepare_spawn() -> None:
+    """Textual swaps ``sys.stderr`` for a capture whose ``fileno()`` is -1, and multiprocessing's resource
+    tracker hands that fd to the helper it spawns on first use ("bad value(s) in fds_to_keep"). Start the
+    tracker once with stderr on /dev/null, which also keeps its messages off the screen."""
+    saved = sys.stderr
+    with open(os.devnull, "w") as devnull:
+        sys.stderr = devnull
+        try:
+            resource_tracker.ensure_running()
+        finally:
+            sys.stderr = saved
 
 
 def _delta(now: Mapping[str, int], base: Mapping[str, int] | None) -> dict[str, int]:
@@ -666,6 +682,8 @@ class TrafficPane(WorkPane):
         self.running = True
         self._stop_event = asyncio.Event()
         self._show_run_state()
+        if config.workers != 0:
+            prepare_spawn()
         self._run_traffic(config, self._stop_event)
 
     @work(exclusive=True, exit_on_error=False, group="traffic-run", description="traffic run")

@@ -13,7 +13,7 @@ import json
 import math
 import signal
 import sys
-from typing import Any, NoReturn
+from typing import Any
 
 from tui.errors import ConfigError
 from tui.models import TallySnapshot
@@ -64,18 +64,12 @@ def _rate(text: str) -> float:
     return value
 
 
-def _fail(message: str) -> NoReturn:
-    print(f"istio-tui traffic: {message}", file=sys.stderr)
-    sys.exit(2)
-
-
 def add_parser(sub: Any) -> None:
     p: argparse.ArgumentParser = sub.add_parser(
         "traffic",
         help="send requests to the Bookinfo product page and tally black / red / no stars",
         description="Send requests to the Bookinfo product page and tally which reviews version answered.",
     )
-    p.error = _fail  # type: ignore[method-assign]
     p.add_argument("url", metavar="URL", help="product page URL; a bare http://host:port gets /productpage")
     amount = p.add_mutually_exclusive_group()
     amount.add_argument(
