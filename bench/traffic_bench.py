@@ -167,7 +167,7 @@ def main() -> None:
         label = f"istio-tui traffic --json ({cores} workers)"
         print(f"{label:<41} {rps:>9,.0f} req/s   CPU {per_k * 1e3:6.1f} ms per 1,000 req{ratio}")
 
-        clients: tuple[ClientKind, ...] = ("http1", "aiohttp", "httpx")
+        clients: tuple[ClientKind, ...] = ("aiohttp", "httpx")
         for client in clients:
             for workers in sorted({1, cores}):
                 startup = TrafficConfig(url=url, requests=workers, workers=workers, client=client)

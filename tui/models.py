@@ -91,7 +91,7 @@ class SplitRow:
 
 
 # ----------------------------------------------------------------------------------------------------
-# namespaces (owner: namespaces + injection). Built by tui.istio.injection.namespace_row; rendered by the
+# namespaces (owner: namespaces + injection). Built by tui.istio.injection.row_from_facts; rendered by the
 # namespaces pane.
 # ----------------------------------------------------------------------------------------------------
 

@@ -411,6 +411,8 @@ def test_crd_makes_resources_served_and_deleting_it_removes_them(api: httpx.Clie
     assert_status(api.get(url), 404, "NotFound")
     names = [g["metadata"]["name"] for g in api.get("/apis", headers={"Accept": AGGREGATED}).json()["items"]]
     assert "networking.istio.io" not in names
+    api.post("/apis/apiextensions.k8s.io/v1/customresourcedefinitions", json=crd)
+    assert api.get(url).json()["items"] == []  # the old custom resources went with their CRD
 
 
 def read_events(
@@ -539,6 +541,16 @@ def test_forbid_and_access_review(sandbox: Sandbox, api: httpx.Client) -> None:
         is True
     )
     assert_status(api.get("/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"), 405, "MethodNotAllowed")
+    sandbox.forbid(resource="configmaps", verbs=["delete"])
+    api.post("/api/v1/namespaces/default/configmaps", json=cm("keep"))
+    body = assert_status(api.delete("/api/v1/namespaces/default/configmaps/keep"), 403, "Forbidden")
+    assert body["message"] == (
+        'configmaps "keep" is forbidden: User "sandbox" cannot delete resource "configmaps" in API group "" '
+        'in the namespace "default"'
+    )
+    assert api.get("/api/v1/namespaces/default/configmaps/keep").status_code == 200
+    sandbox.allow_all()
+    assert api.get("/api/v1/namespaces/locked/pods").status_code == 200
 
 
 def test_status_subresource_and_main_endpoint_keep_their_halves(api: httpx.Client) -> None:

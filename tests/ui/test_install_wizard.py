@@ -1,5 +1,5 @@
-"""The install wizard against the sandbox: preflight, form validation, helm install to a green verify, addon
-Ingresses, a WorkloadEntry, uninstall to an empty leftover audit, read-only mode, and a machine without helm."""
+"""The install wizard against the sandbox: preflight, form validation, helm install to a green verify,
+addon Ingresses, a WorkloadEntry, uninstall to an empty leftover audit, read-only mode, and no helm."""
 
 from __future__ import annotations
 
@@ -26,8 +26,9 @@ DEADLINE_S = 20.0
 
 
 def make_app(cluster: Cluster, *, readonly: bool = False) -> IstioApp:
-    return IstioApp(settings=Settings(readonly=readonly), cluster=cluster, info=cluster.info(),
-                    initial_pane="install")
+    return IstioApp(
+        settings=Settings(readonly=readonly), cluster=cluster, info=cluster.info(), initial_pane="install"
+    )
 
 
 async def until(pilot: Pilot[Any], check: Callable[[], object], what: str, limit: float = DEADLINE_S) -> None:
@@ -81,21 +82,6 @@ def istio_installed(cluster: Cluster) -> bool:
     return True
 
 
-async def test_preflight_lines(cluster: Cluster) -> None:
-    app = make_app(cluster)
-    async with app.run_test(size=SIZE) as pilot:
-        wizard = await ready(pilot)
-        lines = {line.key: line for line in wizard.preflight_lines}
-        assert list(lines) == ["context", "admission-api", "permissions", "existing-istio", "load-balancer", "helm"]
-        assert all(line.status == "pass" for line in lines.values()), lines
-        assert "v1.32" in lines["context"].reason and "sandbox" in lines["context"].reason
-        assert lines["helm"].reason.startswith("helm v3.")
-        assert "all checks passed" in text_of(app, "#pre-status")
-        # The sandbox has no LoadBalancer provider: the form already says NodePort, and the plan uses its charts.
-        assert wizard.plan is not None
-        assert wizard.plan.ingress_type == "NodePort" and wizard.plan.chart_source.kind == "sandbox"
-
-
 BAD_VALUES = [
     ("istio_version", "1.x.0", "not of the form 1.N.P"),
     ("istio_version", "1.9.0", "too old"),
@@ -107,10 +93,27 @@ BAD_VALUES = [
 ]
 
 
-async def test_form_rejects_each_bad_value_and_applies_nothing(cluster: Cluster, tmp_path: Path) -> None:
+async def test_preflight_then_form_rejects_each_bad_value(cluster: Cluster, tmp_path: Path) -> None:
     app = make_app(cluster)
     async with app.run_test(size=SIZE) as pilot:
         wizard = await ready(pilot)
+        lines = {line.key: line for line in wizard.preflight_lines}
+        assert list(lines) == [
+            "context",
+            "admission-api",
+            "permissions",
+            "existing-istio",
+            "load-balancer",
+            "helm",
+        ]
+        assert all(line.status == "pass" for line in lines.values()), lines
+        assert "v1.32" in lines["context"].reason and "sandbox" in lines["context"].reason
+        assert lines["helm"].reason.startswith("helm v3.")
+        assert "all checks passed" in text_of(app, "#pre-status")
+        # No LoadBalancer provider in the sandbox: the form already says NodePort; the plan uses its charts.
+        assert wizard.plan is not None
+        assert wizard.plan.ingress_type == "NodePort" and wizard.plan.chart_source.kind == "sandbox"
+
         await pilot.press("2")
         await set_value(pilot, "#f-save_dir", str(tmp_path / "plan"))
         # Typed like a user would: the message appears next to the field while typing.
@@ -160,26 +163,46 @@ async def test_install_verify_addons_vm_uninstall(cluster: Cluster, kubectl: Any
         await set_value(pilot, "#f-ingress_type", "NodePort")
         await set_value(pilot, "#f-addons", "prometheus,kiali")
         assert wizard.plan is not None
-        assert [r.name for r in wizard.plan.releases] == ["istio-base", "istiod", "istio-ingressgateway",
-                                                         "prometheus", "kiali"]
+        assert [r.name for r in wizard.plan.releases] == [
+            "istio-base",
+            "istiod",
+            "istio-ingressgateway",
+            "prometheus",
+            "kiali",
+        ]
         app.query_one("#wiz-steps").focus()
         await pilot.press("i")
         await answer(pilot, "y", "Install Istio")
 
         # The progress view: every release deployed, istio-system pods listed; then verify goes green.
-        await until(pilot, lambda: wizard.verify_report is not None and wizard.verify_report.ok, "a green verify",
-                    limit=60)
+        await until(
+            pilot,
+            lambda: wizard.verify_report is not None and wizard.verify_report.ok,
+            "a green verify",
+            limit=60,
+        )
         report = wizard.verify_report
         assert report is not None and report.ingress is not None
         assert [s.state for s in wizard.release_states] == ["deployed"] * 5
         url = report.ingress.gateway_url
         assert url.startswith("127.0.0.1:") and 30000 <= int(url.split(":")[1]) <= 32767
         assert url in text_of(app, "#verify-address")
-        assert {line.key for line in report.lines} >= {"istiod", "injector", "validator", "crds", "gateway",
-                                                      "version"}
+        assert {line.key for line in report.lines} >= {
+            "istiod",
+            "injector",
+            "validator",
+            "crds",
+            "gateway",
+            "version",
+        }
         assert app.query_one("#inst-pods").row_count >= 3  # type: ignore[attr-defined]
-        assert set(installed_releases(cluster)) == {"istio-base", "istiod", "istio-ingressgateway", "prometheus",
-                                                    "kiali"}
+        assert set(installed_releases(cluster)) == {
+            "istio-base",
+            "istiod",
+            "istio-ingressgateway",
+            "prometheus",
+            "kiali",
+        }
         await until(pilot, lambda: "install" not in wizard.busy, "the install to finish")
 
         # Re-running is idempotent (helm upgrade --install); cancel stops after the current step.
@@ -200,8 +223,14 @@ async def test_install_verify_addons_vm_uninstall(cluster: Cluster, kubectl: Any
         app.query_one("#wiz-steps").focus()
         await pilot.press("g")
         await answer(pilot, "y", "Create addon Ingresses")
-        await until(pilot, lambda: "kiali.istio.io" in text_of(app, "#addons-hosts")
-                    and "created" in text_of(app, "#addons-hosts"), "the Ingresses")
+        await until(
+            pilot,
+            lambda: (
+                "kiali.istio.io" in text_of(app, "#addons-hosts")
+                and "created" in text_of(app, "#addons-hosts")
+            ),
+            "the Ingresses",
+        )
         for addon, host in (("prometheus", "prometheus.istio.io"), ("kiali", "kiali.istio.io")):
             ing = cluster.get(kube.INGRESSES, f"{addon}-ingress", namespace="istio-system")
             assert ing["spec"]["ingressClassName"] == "istio"
@@ -215,8 +244,11 @@ async def test_install_verify_addons_vm_uninstall(cluster: Cluster, kubectl: Any
         app.query_one("#wiz-steps").focus()
         await pilot.press("w")
         await answer(pilot, "y", "Register the VM")
-        await until(pilot, lambda: "does not exist" in str(app.query_one("#vmerr-namespace", Static).content),
-                    "the namespace error")
+        await until(
+            pilot,
+            lambda: "does not exist" in str(app.query_one("#vmerr-namespace", Static).content),
+            "the namespace error",
+        )
         await set_value(pilot, "#vm-namespace", "default")
         await set_value(pilot, "#vm-expose", "serviceentry")
         app.query_one("#wiz-steps").focus()
@@ -285,8 +317,13 @@ async def test_without_helm_the_plan_still_shows_and_saves(
         await set_value(pilot, "#f-save_dir", str(out))
         await pilot.press("ctrl+s")
         await until(pilot, lambda: "saved" in text_of(app, "#save-status"), "the save")
-        assert {p.name for p in out.iterdir()} >= {"values-base.yaml", "values-istiod.yaml", "values-gateway.yaml",
-                                                    "install.sh", "uninstall.sh"}
+        assert {p.name for p in out.iterdir()} >= {
+            "values-base.yaml",
+            "values-istiod.yaml",
+            "values-gateway.yaml",
+            "install.sh",
+            "uninstall.sh",
+        }
         assert "helm upgrade --install istiod" in (out / "install.sh").read_text()
 
         await pilot.press("i")

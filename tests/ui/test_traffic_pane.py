@@ -23,7 +23,9 @@ from tui import kube
 from tui.app import IstioApp
 from tui.config import Settings
 from tui.errors import NotFound
+from tui.istio import bookinfo
 from tui.kube import Cluster
+from tui.sandbox.cluster import Sandbox
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.export import ExportScreen
 from tui.screens.traffic import TrafficPane
@@ -41,8 +43,31 @@ def inline_engine(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 @pytest.fixture
 def mesh(cluster: Cluster) -> int:
-    """Istio's pieces in the sandbox; returns the gateway's http2 nodePort."""
+    """Istio's pieces in a fresh sandbox; returns the gateway's http2 nodePort."""
     return install_istio(cluster)
+
+
+@pytest.fixture(scope="module")
+def shared_mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Cluster, int]]:
+    """One sandbox with Istio and injected Bookinfo for the tests that only change routing."""
+    sb = Sandbox(port=0, seed=0, pod_start_seconds=0.05).start()
+    path = sb.write_kubeconfig(tmp_path_factory.mktemp("traffic") / "kubeconfig")
+    cluster = Cluster.from_kubeconfig(path=str(path), context="sandbox")
+    try:
+        port = install_istio(cluster)
+        deploy_bookinfo(cluster)
+        yield cluster, port
+    finally:
+        cluster.close()
+        sb.stop()
+
+
+@pytest.fixture
+def bookinfo_mesh(shared_mesh: tuple[Cluster, int]) -> Iterator[tuple[Cluster, int]]:
+    """The shared mesh; every preset a test applied is reverted afterwards."""
+    yield shared_mesh
+    for host in ("reviews", "ratings"):
+        bookinfo.revert(shared_mesh[0], namespace=NS, host=host)
 
 
 def make_app(cluster: Cluster, *, readonly: bool = False) -> IstioApp:
@@ -75,6 +100,7 @@ def pane(app: IstioApp) -> TrafficPane:
 async def confirm(pilot: Pilot[Any], *, expect: str = "") -> ConfirmScreen:
     app = pilot.app
     await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "a confirmation")
+    await until(pilot, lambda: app.focused is not None and app.focused.id == "confirm-no", "the dialog")
     screen = app.screen
     assert isinstance(screen, ConfirmScreen)
     body = str(screen.query_one("#confirm-title", Static).render()) + str(
@@ -144,8 +170,8 @@ async def test_deploy_into_injected_namespace_finds_gateway(cluster: Cluster, me
         assert f"GATEWAY_URL 127.0.0.1:{mesh}" in gateway and "/productpage answers 200" in gateway
 
 
-async def test_fifty_fifty_preset_splits_400_requests(cluster: Cluster, mesh: int) -> None:
-    deploy_bookinfo(cluster)
+async def test_fifty_fifty_preset_splits_400_requests(bookinfo_mesh: tuple[Cluster, int]) -> None:
+    cluster, mesh = bookinfo_mesh
     app = make_app(cluster)
     async with app.run_test(size=SIZE) as pilot:
         p = await ready_pane(pilot)
@@ -170,10 +196,10 @@ async def test_fifty_fifty_preset_splits_400_requests(cluster: Cluster, mesh: in
 
 
 async def test_jason_preset_gives_black_stars_for_jason(
-    cluster: Cluster, mesh: int, monkeypatch: pytest.MonkeyPatch
+    bookinfo_mesh: tuple[Cluster, int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    cluster, _ = bookinfo_mesh
     monkeypatch.setattr(TrafficPane, "ENGINE_WORKERS", 1)  # a real worker process, logging in as jason
-    deploy_bookinfo(cluster)
     app = make_app(cluster)
     async with app.run_test(size=SIZE) as pilot:
         p = await ready_pane(pilot)
@@ -186,8 +212,8 @@ async def test_jason_preset_gives_black_stars_for_jason(
         assert "black ★" in text_of(app, "#traffic-bars")
 
 
-async def test_abort_preset_gives_ratings_unavailable_for_jason(cluster: Cluster, mesh: int) -> None:
-    deploy_bookinfo(cluster)
+async def test_abort_preset_gives_ratings_unavailable_for_jason(bookinfo_mesh: tuple[Cluster, int]) -> None:
+    cluster, mesh = bookinfo_mesh
     app = make_app(cluster)
     async with app.run_test(size=SIZE) as pilot:
         p = await ready_pane(pilot)
@@ -229,8 +255,10 @@ async def test_cleanup_leaves_a_foreign_virtualservice(cluster: Cluster, mesh: i
         assert cluster.get(kube.NAMESPACES, NS)
 
 
-async def test_read_only_binds_no_cluster_change_but_allows_traffic(cluster: Cluster, mesh: int) -> None:
-    deploy_bookinfo(cluster)
+async def test_read_only_binds_no_cluster_change_but_allows_traffic(
+    bookinfo_mesh: tuple[Cluster, int],
+) -> None:
+    cluster, mesh = bookinfo_mesh
     app = make_app(cluster, readonly=True)
     async with app.run_test(size=SIZE) as pilot:
         p = await ready_pane(pilot)
@@ -246,7 +274,8 @@ async def test_read_only_binds_no_cluster_change_but_allows_traffic(cluster: Clu
         assert sum(counts.values()) == 30 and set(counts) <= {"no_stars", "black", "red"}
 
 
-async def test_bad_knobs_are_explained_and_change_nothing(cluster: Cluster, mesh: int) -> None:
+async def test_bad_knobs_are_explained_and_change_nothing(bookinfo_mesh: tuple[Cluster, int]) -> None:
+    cluster, mesh = bookinfo_mesh
     app = make_app(cluster)
     async with app.run_test(size=SIZE) as pilot:
         p = pane(app)
@@ -262,6 +291,7 @@ async def test_bad_knobs_are_explained_and_change_nothing(cluster: Cluster, mesh
         await pilot.pause()
         assert "concurrency must be at least 1, got 0" in text_of(app, "#traffic-message")
         p.query_one("#knob-concurrency", Input).value = "4"
+        await pilot.pause()
         p.query_one("#knob-requests", Input).value = "10"
         p.query_one("#knob-duration", Input).value = "5"
         await pilot.pause()
@@ -295,8 +325,10 @@ async def test_bad_knobs_are_explained_and_change_nothing(cluster: Cluster, mesh
         assert ns_input.value == NS and p.has_focus
 
 
-async def test_export_names_a_file_and_never_overwrites(cluster: Cluster, mesh: int, tmp_path: Path) -> None:
-    deploy_bookinfo(cluster)
+async def test_export_names_a_file_and_never_overwrites(
+    bookinfo_mesh: tuple[Cluster, int], tmp_path: Path
+) -> None:
+    cluster, mesh = bookinfo_mesh
     app = make_app(cluster)
     async with app.run_test(size=SIZE) as pilot:
         p = await ready_pane(pilot)

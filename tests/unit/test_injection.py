@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable
 from typing import Any, cast
 
@@ -361,7 +362,7 @@ def test_namespace_row_counts() -> None:
         "status": {"phase": "Active"},
     }
     pods = [pod("a", sidecar="classic"), pod("b", sidecar="native"), pod("c"), pod("d", deleting=True)]
-    row = inj.namespace_row(ns, pods)
+    row = inj.row_from_facts(ns, Counter(f for f in map(inj.pod_facts, pods) if f is not None))
     assert row.sidecar_ratio == "2/3"
     assert row.out_of_step == 1
     assert row.mode == "istio-injection=enabled"

@@ -15,7 +15,7 @@ from tui.errors import TrafficError
 from tui.models import TallySnapshot
 from tui.traffic.engine import TrafficConfig, run
 
-CLIENTS = ["http1", "aiohttp", "httpx"]
+CLIENTS = ["aiohttp", "httpx"]
 
 
 @pytest.fixture(scope="module")

@@ -637,11 +637,6 @@ def row_from_facts(namespace: Mapping[str, Any], facts: Mapping[PodFacts, int]) 
     )
 
 
-def namespace_row(namespace: Mapping[str, Any], pods: Iterable[Mapping[str, Any]]) -> NamespaceRow:
-    counts: Counter[PodFacts] = Counter(f for f in map(pod_facts, pods) if f is not None)
-    return row_from_facts(namespace, counts)
-
-
 class NamespaceIndex:
     """Namespaces and their pods as two watches report them; the namespace view's single source of truth.
 
@@ -737,10 +732,6 @@ class NamespaceIndex:
                     self._rows[name] = row_from_facts(ns, self._facts.get(name, Counter()))
             self._dirty.clear()
             return [self._rows[n] for n in sorted(self._rows)]
-
-    def namespace(self, name: str) -> dict[str, Any] | None:
-        with self._lock:
-            return self._namespaces.get(name)
 
     def labels(self, name: str) -> dict[str, str]:
         with self._lock:

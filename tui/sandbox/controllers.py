@@ -22,10 +22,11 @@ import logging
 import random
 import re
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from tui.errors import KubeError
+from tui.errors import Conflict, KubeError
 from tui.sandbox.injection import make_injection_hook
 from tui.sandbox.selectors import match_label_selector_object
 from tui.sandbox.store import Obj, Store, now_rfc3339
@@ -948,6 +949,30 @@ class Controllers:
                 return ip
         raise RuntimeError("the sandbox ran out of pod IPs")
 
+    def _update_pod(self, pod: Obj, mutate: Callable[[Obj], None]) -> Obj:
+        """Write a kubelet change to ``pod``: ``mutate`` may edit ``status`` and top-level ``spec`` fields.
+
+        Why not ``store.update``: that deep-copies the whole pod twice, and pod writes are most of the
+        sandbox's controller work. Here only the status is copied before ``replace`` copies once, with the
+        stored resourceVersion as the guard; on a conflict it retries from the fresh object.
+        """
+        meta = _meta(pod)
+        ns, name = str(meta.get("namespace") or ""), str(meta["name"])
+        for _ in range(3):
+            draft = {
+                **pod,
+                "spec": dict(pod.get("spec") or {}),
+                "status": json.loads(json.dumps(pod.get("status") or {})),
+            }
+            mutate(draft)
+            try:
+                return self.store.replace("pods", draft, check_rv=True)
+            except Conflict:
+                pod = self.store.get("pods", name, namespace=ns, copy=False)
+                if _meta(pod).get("uid") != meta.get("uid"):
+                    raise
+        return self.store.update("pods", name, namespace=ns, mutate=mutate)
+
     def _event_suffix(self) -> str:
         """16 hex digits; the resourceVersion keeps names unique across restarts of a seeded sandbox."""
         return f"{int(self.store.resource_version):08x}{self._rand.getrandbits(32):08x}"
@@ -1016,7 +1041,7 @@ class Controllers:
                 if isinstance(c, dict)
             ]
 
-        pod = self.store.update("pods", name, namespace=ns, mutate=mutate)
+        pod = self._update_pod(pod, mutate)
         self._emit(
             pod,
             "Scheduled",
@@ -1102,7 +1127,7 @@ class Controllers:
             st["phase"] = "Pending" if unpullable else "Running"
             _set_pod_conditions(st, now)
 
-        pod = self.store.update("pods", name, namespace=ns, mutate=mutate)
+        pod = self._update_pod(pod, mutate)
         for c in [*init, *containers]:
             cname = str(c.get("name"))
             path = f"spec.{'initContainers' if c in init else 'containers'}{{{cname}}}"
@@ -1136,8 +1161,6 @@ class Controllers:
             self._later((ns, name), self.pod_start_seconds, self._pod_complete, uid)
 
     def _pod_pull_backoff(self, pod: Obj) -> None:
-        meta = _meta(pod)
-        ns, name = str(meta.get("namespace") or ""), str(meta["name"])
 
         def mutate(o: Obj) -> None:
             st = o.get("status") or {}
@@ -1151,7 +1174,7 @@ class Controllers:
                         }
                     }
 
-        pod = self.store.update("pods", name, namespace=ns, mutate=mutate)
+        pod = self._update_pod(pod, mutate)
         self._emit(pod, "BackOff", "Back-off pulling image", component="kubelet", type_="Normal")
 
     def _pod_crash(self, pod: Obj) -> None:
@@ -1198,7 +1221,7 @@ class Controllers:
                 cs.update(ready=False, started=False)
             _set_pod_conditions(st, now)
 
-        pod = self.store.update("pods", name, namespace=ns, mutate=mutate)
+        pod = self._update_pod(pod, mutate)
         for cname, code in codes.items():
             if code is not None:
                 self._emit(
@@ -1253,12 +1276,10 @@ class Controllers:
                     )
             _set_pod_conditions(st, now)
 
-        self.store.update("pods", name, namespace=ns, mutate=mutate)
+        self._update_pod(pod, mutate)
         self._later((ns, name), self.pod_start_seconds, self._pod_crash, str(meta.get("uid")))
 
     def _pod_complete(self, pod: Obj) -> None:
-        meta = _meta(pod)
-        ns, name = str(meta.get("namespace") or ""), str(meta["name"])
         now = now_rfc3339()
 
         def mutate(o: Obj) -> None:
@@ -1285,7 +1306,7 @@ class Controllers:
                     },
                 )
 
-        self.store.update("pods", name, namespace=ns, mutate=mutate)
+        self._update_pod(pod, mutate)
 
 
 def image_missing(image: str) -> bool:

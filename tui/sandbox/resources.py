@@ -187,6 +187,7 @@ class Registry:
 
     def __init__(self, store: Store) -> None:
         self._lock = threading.Lock()
+        self._store = store
         self._builtin = {rt.key: rt for rt in BUILTINS}
         self._custom: dict[str, ResourceType] = {}  # CRD name -> type
         self.generation = 0  # bumps whenever the set of types changes (discovery caches key on it)
@@ -203,11 +204,12 @@ class Registry:
         name = (crd.get("metadata") or {}).get("name", "")
         rt = None if event_type == "DELETED" else crd_resource_type(crd)
         with self._lock:
-            if rt is None:
-                self._custom.pop(name, None)
-            elif rt.key not in self._builtin:
+            gone = self._custom.pop(name, None) if rt is None else None
+            if rt is not None and rt.key not in self._builtin:
                 self._custom[name] = rt
             self.generation += 1
+        if gone is not None and event_type == "DELETED":
+            self._store.delete_all(gone.key)  # custom resources do not outlive their CRD
 
     def all(self) -> list[ResourceType]:
         with self._lock:

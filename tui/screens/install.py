@@ -9,6 +9,9 @@ repaints, not one per output line.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import tempfile
 import threading
 import time
 from collections import deque
@@ -36,7 +39,7 @@ from textual.widgets import (
 )
 from textual.widgets.option_list import Option
 
-from tui.errors import IstioTuiError
+from tui.errors import ConfigError, IstioTuiError
 from tui.istio import addons as addon_access
 from tui.istio.helm import Cancelled, HelmRunner, StepEvent
 from tui.istio.mesh_expansion import (
@@ -178,12 +181,16 @@ class InstallPane(WorkPane):
         ),
     )
     BINDINGS = [
-        Binding(str(i), f"show_step('{key}')", title, show=False, id=f"install.step-{i}")
-        for i, (key, title) in enumerate(STEPS, start=1)
+        *[
+            Binding(str(i), f"show_step('{key}')", title, show=False, id=f"install.step-{i}")
+            for i, (key, title) in enumerate(STEPS, start=1)
+        ],
+        Binding("escape", "focus_steps", "Step list", show=False, id="install.focus-steps"),
     ]
     KEY_HELP: ClassVar[tuple[tuple[str, str], ...]] = (
         ("1-7", "go to a wizard step (outside text fields)"),
         ("tab", "next field; the buttons do what the keys do"),
+        ("esc", "leave a field for the step list, where the keys work"),
     )
 
     def __init__(self) -> None:
@@ -191,6 +198,7 @@ class InstallPane(WorkPane):
         self._lock = threading.Lock()
         self._inbox: dict[str, Any] = {}
         self._events: list[tuple[str, StepEvent]] = []
+        self._outcomes: list[tuple[str, Any]] = []
         self._busy: dict[str, tuple[str, float]] = {}
         self._tick = 0
         self._stop = threading.Event()
@@ -212,6 +220,7 @@ class InstallPane(WorkPane):
         self._vm: VmRegistration | None = None
         self._found_releases: list[str] = []
         self._uninstall_report: UninstallReport | None = None
+        self._pinned_kubeconfig = ""
 
     @property
     def istio_app(self) -> IstioApp:
@@ -366,6 +375,10 @@ class InstallPane(WorkPane):
                         "Install… (i)", id="btn-install-choices", compact=True, variant="primary", disabled=ro
                     ),
                 )
+                yield Static(
+                    "Typing goes to the field; esc returns to the step list, where 1-7, p, i and ^s work.",
+                    classes="wiz-hint",
+                )
             with VerticalScroll(id="choices-preview"):
                 yield Static("", id="preview-status", markup=False)
                 yield Static("", id="preview-body")
@@ -508,12 +521,37 @@ class InstallPane(WorkPane):
         self._revalidate_vm()
         self._show_install_idle()
         self._set_status("pre-status", Text("preflight runs when you open this tab", style="dim"))
+        if self.istio_app.sandbox_kubeconfig:
+            self._pin_kubeconfig(self.istio_app.sandbox_kubeconfig)
+
+    @work(thread=True, exit_on_error=False, group="install-pin", description="copy the sandbox kubeconfig")
+    def _pin_kubeconfig(self, path: str) -> None:
+        """helm re-reads its kubeconfig on every run, and every ``istio-tui --sandbox`` writes the same
+        file, so a second sandbox started later would silently receive this one's installs. helm gets a copy
+        made now."""
+        text = Path(path).read_text(encoding="utf-8")
+        server = self.istio_app.cluster.server.rstrip("/")
+        if server not in text:
+            raise ConfigError(
+                f"the sandbox kubeconfig {path} already points at another sandbox, not {server}",
+                hint="another istio-tui --sandbox overwrote it; quit this one before installing",
+            )
+        fd, copy = tempfile.mkstemp(prefix="istio-tui-helm-", suffix=".kubeconfig")
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(text)
+        self._pinned_kubeconfig = copy
+
+    def _kubeconfig_for_helm(self) -> str | None:
+        return self._pinned_kubeconfig or self.istio_app.cluster.kubeconfig or None
 
     def on_show(self) -> None:
         self._start()
 
     def on_unmount(self) -> None:
         self._stop.set()
+        if self._pinned_kubeconfig:
+            with contextlib.suppress(OSError):
+                os.unlink(self._pinned_kubeconfig)
         if self._runner is not None:
             self._runner.cancel()
         if self._install_stop is not None:
@@ -537,6 +575,9 @@ class InstallPane(WorkPane):
             steps.highlighted = index
         else:
             self._switch_to(key)
+
+    def action_focus_steps(self) -> None:
+        self.query_one("#wiz-steps", OptionList).focus()
 
     @on(OptionList.OptionHighlighted, "#wiz-steps")
     def _step_highlighted(self, event: OptionList.OptionHighlighted) -> None:
@@ -600,6 +641,11 @@ class InstallPane(WorkPane):
             self._inbox.pop(key, None)
             self._inbox[key] = value
 
+    def _emit(self, key: str, value: Any) -> None:
+        """From any thread: a one-off outcome; every one is shown, in order, after the snapshots."""
+        with self._lock:
+            self._outcomes.append((key, value))
+
     def _event_sink(self, target: str) -> Callable[[StepEvent], None]:
         def sink(event: StepEvent) -> None:
             with self._lock:
@@ -614,13 +660,14 @@ class InstallPane(WorkPane):
         with self._lock:
             inbox, self._inbox = self._inbox, {}
             events, self._events = self._events, []
+            outcomes, self._outcomes = self._outcomes, []
         if events:
             for target, event in events:
                 self._apply_event(target, event)
             self._show_releases("install")
             self._show_releases("uninstall")
             self.query_one("#inst-log", Static).update(Text("\n".join(self._log), style="dim"))
-        for key, value in inbox.items():
+        for key, value in [*inbox.items(), *outcomes]:
             getattr(self, f"_got_{key}")(value)
         self._tick += 1
         for task, (label, started) in self._busy.items():
@@ -654,9 +701,9 @@ class InstallPane(WorkPane):
         try:
             lines = run_preflight(self.istio_app.cluster, istio_version=version, ingress_type=ingress_type)
         except BaseException:
-            self._post("preflight", None)
+            self._emit("preflight", None)
             raise
-        self._post("preflight", lines)
+        self._emit("preflight", lines)
 
     def _got_preflight(self, lines: list[CheckLine] | None) -> None:
         if lines is None:
@@ -793,9 +840,9 @@ class InstallPane(WorkPane):
         try:
             written = plan.write(target)
         except IstioTuiError as err:
-            self._post("saved", ("", str(err)))
+            self._emit("saved", ("", str(err)))
             return
-        self._post("saved", (str(Path(target).expanduser().resolve()), f"{len(written)} files"))
+        self._emit("saved", (str(Path(target).expanduser().resolve()), f"{len(written)} files"))
 
     def _got_saved(self, result: tuple[str, str]) -> None:
         where, what = result
@@ -897,7 +944,7 @@ class InstallPane(WorkPane):
         cluster = self.istio_app.cluster
         try:
             lines = run_preflight(cluster, istio_version=plan.istio_version, ingress_type=plan.ingress_type)
-            self._post("preflight", lines)
+            self._emit("preflight", lines)
             failed = [line for line in lines if line.status == "fail"]
             if failed:
                 self._post(
@@ -906,24 +953,24 @@ class InstallPane(WorkPane):
                 return
             runner = HelmRunner(
                 plan,
-                kubeconfig=cluster.kubeconfig or None,
+                kubeconfig=self._kubeconfig_for_helm(),
                 context=cluster.context,
                 on_event=self._event_sink("install"),
             )
             self._runner = runner
             runner.install()
         except Cancelled as err:
-            self._post("installed", ("cancelled", str(err)))
+            self._emit("installed", ("cancelled", str(err)))
             return
         except IstioTuiError as err:
-            self._post("installed", ("failed", str(err)))
+            self._emit("installed", ("failed", str(err)))
             return
         except BaseException:
-            self._post("installed", ("failed", "the install stopped unexpectedly (see the notification)"))
+            self._emit("installed", ("failed", "the install stopped unexpectedly (see the notification)"))
             raise
         finally:
             self._runner = None
-        self._post("installed", ("verifying", ""))
+        self._emit("installed", ("verifying", ""))
         report = wait_for_verify(
             cluster,
             plan=plan,
@@ -932,7 +979,7 @@ class InstallPane(WorkPane):
             on_report=lambda r: self._post("verify", r),
         )
         stop.set()
-        self._post("installed", ("done" if report.ok else "verify-red", ""))
+        self._emit("installed", ("done" if report.ok else "verify-red", ""))
 
     @work(thread=True, exit_on_error=False, group="install-progress", description="istio-system pod progress")
     def _progress_worker(self, stop: threading.Event) -> None:
@@ -990,6 +1037,8 @@ class InstallPane(WorkPane):
             self._begin("verify", "waiting for istiod, webhooks, CRDs and the gateway")
             return
         self.query_one("#btn-cancel", Button).disabled = True
+        if outcome in ("done", "verify-red"):
+            self._got_verify_done(None)
         if outcome == "done":
             self._done(
                 "install", Text("✔ installed; the verify checklist is green (step 4)", style="bold green")
@@ -1032,7 +1081,7 @@ class InstallPane(WorkPane):
         try:
             self._post("verify", run_verify(self.istio_app.cluster, plan=plan))
         finally:
-            self._post("verify_done", None)
+            self._emit("verify_done", None)
 
     def _got_verify(self, report: VerifyReport) -> None:
         self._verify = report
@@ -1134,9 +1183,9 @@ class InstallPane(WorkPane):
                 stored = addon_access.apply_addon_ingresses(cluster, addons, ingress_class=ingress_class)
                 created = [f"{o['metadata']['name']} -> {o['spec']['rules'][0]['host']}" for o in stored]
             ip = addon_access.node_ip(cluster)
-            self._post("hosts", (created, addon_access.hosts_lines(ip, addons), bool(ingress_class)))
+            self._emit("hosts", (created, addon_access.hosts_lines(ip, addons), bool(ingress_class)))
         except BaseException:
-            self._post("hosts", None)
+            self._emit("hosts", None)
             raise
 
     def _got_hosts(self, result: tuple[list[str], list[str], bool] | None) -> None:
@@ -1235,13 +1284,13 @@ class InstallPane(WorkPane):
         try:
             stored = register_vm(self.istio_app.cluster, registration)
         except FieldError as err:
-            self._post("registered", (err.field, str(err)))
+            self._emit("registered", (err.field, str(err)))
             return
         except BaseException:
-            self._post("registered", ("", ""))
+            self._emit("registered", ("", ""))
             raise
         names = [f"{o['kind']} {o['metadata']['namespace']}/{o['metadata']['name']}" for o in stored]
-        self._post("registered", ("ok", ", ".join(names)))
+        self._emit("registered", ("ok", ", ".join(names)))
 
     def _got_registered(self, result: tuple[str, str]) -> None:
         field, message = result
@@ -1269,9 +1318,9 @@ class InstallPane(WorkPane):
             found = installed_releases(cluster)
             audit = leftover_audit(cluster)
         except BaseException:
-            self._post("scanned", None)
+            self._emit("scanned", None)
             raise
-        self._post("scanned", (found, audit))
+        self._emit("scanned", (found, audit))
 
     def _got_scanned(self, result: tuple[list[str], list[Any]] | None) -> None:
         if result is None:
@@ -1331,19 +1380,19 @@ class InstallPane(WorkPane):
         try:
             report = run_uninstall(
                 cluster,
-                kubeconfig=cluster.kubeconfig or None,
+                kubeconfig=self._kubeconfig_for_helm(),
                 context=cluster.context,
                 delete_crds=delete_crds,
                 delete_namespace=delete_namespace,
                 on_event=self._event_sink("uninstall"),
             )
         except IstioTuiError as err:
-            self._post("uninstalled", str(err))
+            self._emit("uninstalled", str(err))
             return
         except BaseException:
-            self._post("uninstalled", "the uninstall stopped unexpectedly (see the notification)")
+            self._emit("uninstalled", "the uninstall stopped unexpectedly (see the notification)")
             raise
-        self._post("uninstalled", report)
+        self._emit("uninstalled", report)
 
     def _got_uninstalled(self, result: UninstallReport | str) -> None:
         if isinstance(result, str):

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import yaml
-from rich.console import Group, RenderableType
 from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
@@ -136,22 +135,26 @@ def gateway_banner(ingress: IngressInfo | None) -> Text:
     )
 
 
-def plan_preview(plan: InstallPlan) -> RenderableType:
-    """The equivalent shell commands, then every values file, as the save key writes them."""
-    parts: list[RenderableType] = [
-        Text("# install.sh", style="bold"),
-        _syntax(plan.install_script(), "bash"),
-    ]
+def plan_preview(plan: InstallPlan) -> Text:
+    """The equivalent shell commands, then every values file, as the save key writes them.
+
+    Highlighted once into plain ``Text``: a live ``Syntax`` re-lexes on every repaint and measure, which made
+    each keystroke in the form cost a full pygments pass over every file.
+    """
+    out = Text()
+    out.append("# install.sh\n", style="bold")
+    out.append_text(_highlight(plan.install_script(), "bash"))
     for name, text in plan.values_files().items():
-        parts.append(Text(f"# {name}", style="bold"))
-        parts.append(_syntax(text, "yaml"))
-    return Group(*parts)
+        out.append(f"\n# {name}\n", style="bold")
+        out.append_text(_highlight(text, "yaml"))
+    return out
 
 
-def manifests_preview(docs: Sequence[Mapping[str, Any]]) -> RenderableType:
-    text = "---\n".join(yaml.safe_dump(dict(d), sort_keys=False) for d in docs)
-    return _syntax(text, "yaml")
+def manifests_preview(docs: Sequence[Mapping[str, Any]]) -> Text:
+    return _highlight("---\n".join(yaml.safe_dump(dict(d), sort_keys=False) for d in docs), "yaml")
 
 
-def _syntax(code: str, lexer: str) -> Syntax:
-    return Syntax(code.rstrip("\n"), lexer, theme="ansi_dark", background_color="default", word_wrap=True)
+def _highlight(code: str, lexer: str) -> Text:
+    text = Syntax(code, lexer, theme="ansi_dark", background_color="default").highlight(code)
+    text.rstrip()
+    return text

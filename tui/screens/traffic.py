@@ -348,7 +348,7 @@ class TrafficPane(WorkPane):
             key="x",
             short="Export",
         ),
-        PaneAction("edit_knobs", "Edit the knobs", "focus the knobs (enter or esc returns)", key="e", show=False),
+        PaneAction("edit_knobs", "Edit the knobs", "focus the knobs (esc returns)", key="e", show=False),
         PaneAction("choose_namespace", "Choose the namespace", "type the namespace", key="n", show=False),
     )
     BINDINGS = [Binding("escape", "leave_inputs", "Back", show=False, id="traffic.leave_inputs")]
@@ -758,9 +758,8 @@ class TrafficPane(WorkPane):
         text.append(f"{snap.rps:.0f} rps", style="bold")
         if self.baseline is not None:
             text.append(f" · split since {self.baseline.elapsed_s:.0f} s", style="bold cyan")
-        text.append(
-            f"\nlatency ms  p50 {lat.p50_ms:.1f}  p90 {lat.p90_ms:.1f}  p99 {lat.p99_ms:.1f}  max {lat.max_ms:.1f}"
-        )
+        text.append(f"\nlatency ms  p50 {lat.p50_ms:.1f}  p90 {lat.p90_ms:.1f}  p99 {lat.p99_ms:.1f}")
+        text.append(f"  max {lat.max_ms:.1f}")
         return text
 
     def split_rows(self) -> tuple[list[SplitRow], int]:

@@ -72,15 +72,13 @@ from yarl import URL
 from tui.errors import ConfigError, TrafficError
 from tui.models import TallySnapshot
 from tui.traffic.classify import classify
-from tui.traffic.http1 import BadResponse, Http1Client
 from tui.traffic.tally import Tally, merged
 
-ClientKind = Literal["http1", "aiohttp", "httpx"]
+ClientKind = Literal["aiohttp", "httpx"]
 SnapshotCallback = Callable[[TallySnapshot], None]
 
 _MAX_CONCURRENCY = 10_000
 _TRANSPORT_ERRORS: tuple[type[BaseException], ...] = (
-    BadResponse,
     aiohttp.ClientError,
     httpx.TransportError,
     OSError,
@@ -116,7 +114,7 @@ class TrafficConfig:
     user: str | None = None
     timeout_s: float = 5.0
     workers: int | None = None
-    client: ClientKind = "http1"
+    client: ClientKind = "aiohttp"
     snapshot_interval_s: float = 0.2
 
     def __post_init__(self) -> None:
@@ -137,8 +135,8 @@ class TrafficConfig:
             raise ConfigError(f"workers must be 0 (in this process) or more, got {self.workers}")
         if self.user is not None and (not self.user.strip() or not self.user.isprintable()):
             raise ConfigError(f"user name must be printable and not blank, got {self.user!r}")
-        if self.client not in ("http1", "aiohttp", "httpx"):
-            raise ConfigError(f"client must be 'http1', 'aiohttp' or 'httpx', got {self.client!r}")
+        if self.client not in ("aiohttp", "httpx"):
+            raise ConfigError(f"client must be 'aiohttp' or 'httpx', got {self.client!r}")
         if not self.snapshot_interval_s > 0:
             raise ConfigError(f"snapshot interval must be positive, got {self.snapshot_interval_s}")
 
@@ -207,36 +205,36 @@ def _login_failed(user: str, url: str, why: str) -> TrafficError:
 
 
 class AiohttpFetcher:
-    """The hot path: aiohttp's session directly, keep-alive, redirects not followed."""
+    """The default hot path: aiohttp's session directly, keep-alive, redirects not followed.
+
+    Only what a page request needs: no cookie jar (the login goes through httpx, and its session cookie is
+    then sent as a fixed header), ``Accept-Encoding: identity`` so the body arrives as the bytes to classify
+    without a decompressor, and no User-Agent or Accept header to build.
+    """
 
     def __init__(self, plan: WorkerPlan) -> None:
-        connector = aiohttp.TCPConnector(limit=plan.concurrency, ttl_dns_cache=300)
-        # unsafe=True: the default jar drops cookies set by IP-address hosts such as 127.0.0.1.
-        self._session = aiohttp.ClientSession(
-            connector=connector,
-            cookie_jar=aiohttp.CookieJar(unsafe=True),
-            timeout=aiohttp.ClientTimeout(total=plan.timeout_s),
-        )
+        self._plan = plan
         self._url = URL(plan.url)
+        self._session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=plan.concurrency, ttl_dns_cache=300),
+            cookie_jar=aiohttp.DummyCookieJar(),
+            timeout=aiohttp.ClientTimeout(total=plan.timeout_s),
+            headers={"Accept-Encoding": "identity"},
+            skip_auto_headers=("User-Agent", "Accept"),
+            auto_decompress=False,
+        )
 
     async def login(self, user: str) -> None:
-        login_url = urljoin(str(self._url), "/login")
+        browser = HttpxFetcher(self._plan)
         try:
-            async with self._session.post(
-                login_url, data={"username": user}, headers={"Referer": str(self._url)}, allow_redirects=False
-            ) as resp:
-                await resp.read()
-                status = resp.status
-        except _TRANSPORT_ERRORS as err:
-            raise _login_failed(user, login_url, f"got no answer ({error_kind(err)})") from err
-        if status not in (200, 302, 303):
-            raise _login_failed(user, login_url, f"answered HTTP {status}")
-        if not self._session.cookie_jar.filter_cookies(self._url):
-            raise _login_failed(user, login_url, "set no session cookie")
+            await browser.login(user)
+            self._session.headers["Cookie"] = browser.cookie_header()
+        finally:
+            await browser.aclose()
 
     async def get(self) -> tuple[int, bytes]:
-        async with self._session.get(self._url, allow_redirects=False) as resp:
-            return resp.status, await resp.read()
+        resp = await self._session.get(self._url, allow_redirects=False)
+        return resp.status, await resp.read()
 
     async def aclose(self) -> None:
         await self._session.close()
@@ -274,38 +272,14 @@ class HttpxFetcher:
         await self._client.aclose()
 
 
-class Http1Fetcher:
-    """The default hot path (see ``http1.py``); the login itself goes through httpx."""
-
-    def __init__(self, plan: WorkerPlan) -> None:
-        self._plan = plan
-        self._client = Http1Client(plan.url, timeout_s=plan.timeout_s)
-
-    async def login(self, user: str) -> None:
-        browser = HttpxFetcher(self._plan)
-        try:
-            await browser.login(user)
-            self._client.set_cookie(browser.cookie_header())
-        finally:
-            await browser.aclose()
-
-    async def get(self) -> tuple[int, bytes]:
-        return await self._client.get()
-
-    async def aclose(self) -> None:
-        await self._client.aclose()
-
-
 def make_fetcher(plan: WorkerPlan) -> Fetcher:
     if plan.client == "httpx":
         return HttpxFetcher(plan)
-    if plan.client == "aiohttp":
-        return AiohttpFetcher(plan)
-    return Http1Fetcher(plan)
+    return AiohttpFetcher(plan)
 
 
 def error_kind(err: BaseException) -> str:
-    """A short name for a failed request: refused, reset, timeout, bad_response or the exception class.
+    """A short name for a failed request: refused, reset, timeout or the exception class.
 
     The OS error underneath decides first: httpx-aiohttp maps a refused connection to ``ConnectTimeout``.
     """
@@ -322,8 +296,6 @@ def error_kind(err: BaseException) -> str:
     for exc in chain:
         if isinstance(exc, TimeoutError | httpx.TimeoutException):
             return "timeout"
-        if isinstance(exc, BadResponse):
-            return "bad_response"
     return type(err).__name__
 
 

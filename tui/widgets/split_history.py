@@ -67,5 +67,5 @@ class SplitHistory(Widget):
         text.append(f"per second, {len(shown)} s " if shown else "per second ", "dim")
         for key, label, _ in ROWS:
             text.append(" ■", style=COLOURS[key])
-            text.append(label.replace(" ★", ""), style="dim")
+            text.append(label.replace(" ★", "") + " ", style="dim")
         return text

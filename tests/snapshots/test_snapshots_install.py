@@ -1,0 +1,42 @@
+"""The install wizard's Choices step at 120x36: the form, its step list after preflight, and the live preview."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from textual.pilot import Pilot
+from textual.widgets import Input, OptionList
+
+from tui.app import IstioApp
+from tui.config import Settings
+from tui.kube import Cluster, ClusterInfo
+from tui.screens.install import InstallPane
+
+SIZE = (120, 36)
+# Fixed, so the header never shows the sandbox's random port.
+INFO = ClusterInfo(context="sandbox", server="https://127.0.0.1:6443", git_version="v1.32.0", major=1, minor=32)
+
+
+async def choices_step(pilot: Pilot[Any]) -> None:
+    app = pilot.app
+    pane = app.query_one(InstallPane)
+    deadline = time.monotonic() + 20
+    while not pane.preflight_lines or pane.busy:
+        assert time.monotonic() < deadline, "preflight never finished"
+        await pilot.pause(0.05)
+    # The official repository instead of the sandbox charts: the preview then holds no checkout path.
+    app.query_one("#f-chart_source", Input).value = ""
+    app.query_one("#f-node_port_http2", Input).value = "31380"
+    await pilot.pause()
+    app.query_one("#wiz-steps", OptionList).focus()
+    await pilot.press("2")
+    while pane.plan is None or pane.plan.chart_source.kind != "repo" or pane.plan.node_port_http2 != 31380:
+        assert time.monotonic() < deadline, "the form never settled"
+        await pilot.pause(0.05)
+    await pilot.pause()
+
+
+def test_install_choices_step(snap_compare: Any, cluster: Cluster) -> None:
+    app = IstioApp(settings=Settings(), cluster=cluster, info=INFO, initial_pane="install")
+    assert snap_compare(app, terminal_size=SIZE, run_before=choices_step)
