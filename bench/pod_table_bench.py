@@ -122,6 +122,8 @@ def rss_mb() -> float:
 
 
 async def drive(kubeconfig: str, args: argparse.Namespace, child: subprocess.Popen[str]) -> None:
+    from textual import events
+
     from tui.app import IstioApp
     from tui.config import Settings
     from tui.kube import Cluster
@@ -147,17 +149,30 @@ async def drive(kubeconfig: str, args: argparse.Namespace, child: subprocess.Pop
         child.stdin.flush()
         await pilot.pause(1.0)
         latencies: list[float] = []
+        probe: dict[str, Any] = {}
+        render_lines = table.render_lines
+
+        def spy(crop: Any) -> Any:
+            """The table drawing itself with the cursor on another pod: the frame the user sees."""
+            strips = render_lines(crop)
+            if probe and table.selected() != probe["before"]:
+                latencies.append((time.perf_counter() - probe["t0"]) * 1000)
+                probe.pop("done").set()
+                probe.clear()
+            return strips
+
+        table.render_lines = spy  # type: ignore[method-assign]
         rng = random.Random(3)
         for i in range(args.presses):
             key = "j" if (i // 10) % 2 == 0 else "k"
-            before = table.selected()
-            t0 = time.perf_counter()
-            await pilot.press(key)
-            # The cursor follows its pod through inserts and deletes, so "moved" means "on another pod".
-            while table.selected() == before and time.perf_counter() - t0 < 5:
-                await pilot.pause(0)
-            await pilot.pause()  # the frame with the moved cursor
-            latencies.append((time.perf_counter() - t0) * 1000)
+            done = asyncio.Event()
+            probe.update(before=table.selected(), t0=time.perf_counter(), done=done)
+            app.post_message(events.Key(key, key))  # what the terminal driver does with a key press
+            try:
+                await asyncio.wait_for(done.wait(), 5)
+            except TimeoutError:
+                probe.clear()
+                latencies.append(5000.0)
             await asyncio.sleep(rng.uniform(0.02, 0.08))
         child.stdin.write("stop\n")
         child.stdin.flush()

@@ -20,6 +20,7 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.reactive import var
+from textual.screen import Screen
 from textual.visual import VisualType
 from textual.widgets import Footer, TabbedContent, TabPane
 from textual.worker import Worker
@@ -214,7 +215,14 @@ class IstioApp(WorkerErrors, App[None]):
             self._connection[source] = message
         else:
             self._connection.pop(source, None)
-        self.query_one(AppHeader).show_connection("; ".join(self._connection.values()))
+        headers = self.main_screen.query(AppHeader)
+        if headers:
+            headers.first().show_connection("; ".join(self._connection.values()))
+
+    @property
+    def main_screen(self) -> Screen[Any]:
+        """The screen holding the panes; ``app.query`` would search whatever dialog is on top."""
+        return self.screen_stack[0] if self.screen_stack else self.screen
 
     @property
     def reconnecting(self) -> bool:
@@ -244,7 +252,7 @@ class IstioApp(WorkerErrors, App[None]):
         self.show_pane("pods")
 
     def show_pane(self, pane_id: str) -> None:
-        tabs = self.query_one("#work-areas", TabbedContent)
+        tabs = self.main_screen.query_one("#work-areas", TabbedContent)
         if tabs.query(f"TabPane#{pane_id}"):
             tabs.active = pane_id
             self._focus_pane(pane_id)
@@ -252,13 +260,13 @@ class IstioApp(WorkerErrors, App[None]):
             self.notify(f"no work area named {pane_id!r}", severity="warning")
 
     def _focus_pane(self, pane_id: str) -> None:
-        for pane in self.query(WorkPane):
+        for pane in self.main_screen.query(WorkPane):
             if pane_id == pane.PANE_ID:
                 pane.focus_content()
 
     def run_pane_action(self, pane_id: str, action: str) -> None:
         self.show_pane(pane_id)
-        for pane in self.query(WorkPane):
+        for pane in self.main_screen.query(WorkPane):
             if pane_id == pane.PANE_ID:
                 self.call_later(self.run_action, action, pane)
 
@@ -297,7 +305,7 @@ class IstioApp(WorkerErrors, App[None]):
         return True
 
     def action_command_prompt(self) -> None:
-        self.query_one("#command-prompt", PromptInput).open()
+        self.main_screen.query_one("#command-prompt", PromptInput).open()
 
     @on(PromptInput.Cancelled, "#command-prompt")
     def _prompt_cancelled(self) -> None:
@@ -309,8 +317,8 @@ class IstioApp(WorkerErrors, App[None]):
         self.run_command(event.value)
 
     def _close_prompt(self) -> None:
-        self.query_one("#command-prompt", PromptInput).close()
-        self._focus_pane(self.query_one("#work-areas", TabbedContent).active)
+        self.main_screen.query_one("#command-prompt", PromptInput).close()
+        self._focus_pane(self.main_screen.query_one("#work-areas", TabbedContent).active)
 
     def _command_candidates(self) -> Iterable[str]:
         yield from COMMAND_WORDS

@@ -509,6 +509,30 @@ def test_watch_too_old_rv_is_410(sandbox: Sandbox, api: httpx.Client) -> None:
     assert events[0]["object"]["code"] == 410 and events[0]["object"]["reason"] == "Expired"
 
 
+def test_watch_and_list_ahead_of_the_server_are_too_large_timeouts(
+    sandbox: Sandbox, api: httpx.Client
+) -> None:
+    """What a client that outlived a sandbox restarted without its state gets, as from a real server."""
+    rv = int(api.get("/api/v1/configmaps").json()["metadata"]["resourceVersion"])
+    start = time.monotonic()
+    events = read_events(sandbox, f"/api/v1/configmaps?watch=1&resourceVersion={rv + 100}", until=2)
+    assert time.monotonic() - start < 5
+    assert len(events) == 1 and events[0]["type"] == "ERROR"
+    status = events[0]["object"]
+    assert (status["kind"], status["code"], status["reason"]) == ("Status", 504, "Timeout")
+    assert status["message"] == f"Timeout: Too large resource version: {rv + 100}, current: {rv}"
+    assert status["details"]["causes"] == [
+        {"reason": "ResourceVersionTooLarge", "message": "Too large resource version"}
+    ]
+    listed = assert_status(api.get(f"/api/v1/configmaps?resourceVersion={rv + 100}"), 504, "Timeout")
+    assert listed["details"]["causes"][0]["reason"] == "ResourceVersionTooLarge"
+    assert api.get(f"/api/v1/configmaps?resourceVersion={rv}").status_code == 200
+    resumed = read_events(
+        sandbox, f"/api/v1/configmaps?watch=1&resourceVersion={rv}&timeoutSeconds=1", until=9
+    )
+    assert all(e["type"] != "ERROR" for e in resumed)
+
+
 def test_watch_bookmarks(sandbox: Sandbox, api: httpx.Client, monkeypatch: pytest.MonkeyPatch) -> None:
     from tui.sandbox import server
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -143,6 +144,9 @@ def test_seed_flow(kubectl: Kubectl, tmp_path: Path) -> None:
 
 
 def test_get_pods_watch_streams(kubectl: Kubectl, kubeconfig: Path, tmp_path: Path) -> None:
+    # An existing pod makes the watcher print its list; after that it watches from the list's
+    # resourceVersion, so no later write can be missed (an empty list prints nothing to wait for).
+    kubectl("run", "p0", "--image=nginx:1.27")
     env = {**os.environ, "HOME": str(tmp_path)}
     watcher = subprocess.Popen(
         [
@@ -160,21 +164,31 @@ def test_get_pods_watch_streams(kubectl: Kubectl, kubeconfig: Path, tmp_path: Pa
         text=True,
         env=env,
     )
+    assert watcher.stdout is not None
+    out_lines: list[str] = []
+    reader = threading.Thread(target=lambda: out_lines.extend(watcher.stdout or ()), daemon=True)
+    reader.start()
+
+    def rows(name: str) -> list[list[str]]:
+        return [line.split() for line in list(out_lines) if line.split()[:1] == [name]]
+
     try:
-        time.sleep(0)  # the watch starts from the list's resourceVersion, so later writes are never missed
-        wait_for(lambda: kubectl("get", "pods").returncode == 0, what="kubectl to answer")
+        wait_for(lambda: bool(rows("p0")), what="the watcher to print its list")
         kubectl("run", "p1", "--image=nginx:1.27")
-        wait_for(lambda: "Running" in kubectl("get", "pod", "p1").stdout, what="p1 Running")
+        wait_for(lambda: any(r[2] == "Running" for r in rows("p1")), what="the watcher to show p1 Running")
         kubectl("delete", "pod", "p1", "--wait=false")
         wait_for(lambda: kubectl("get", "pod", "p1", check=False).returncode != 0, what="p1 deleted")
-        time.sleep(0.5)
     finally:
         watcher.terminate()
-        out, err = watcher.communicate(timeout=10)
-    lines = [line.split() for line in out.splitlines() if line.strip()]
-    assert lines and lines[0][:3] == ["NAME", "READY", "STATUS"], (out, err)
-    statuses = [row[2] for row in lines[1:] if row[0] == "p1"]
-    assert statuses[0] in ("Pending", "ContainerCreating") and "Running" in statuses, out
+        watcher.wait(timeout=10)
+        reader.join(timeout=5)
+        err = watcher.stderr.read() if watcher.stderr is not None else ""
+        for pipe in (watcher.stdout, watcher.stderr):
+            if pipe is not None:
+                pipe.close()
+    assert out_lines and out_lines[0].split()[:3] == ["NAME", "READY", "STATUS"], (out_lines, err)
+    statuses = [row[2] for row in rows("p1")]
+    assert statuses[0] in ("Pending", "ContainerCreating") and "Running" in statuses, out_lines
 
 
 def test_errors_are_kubectl_friendly(kubectl: Kubectl, sandbox: Sandbox, tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""The install wizard's Choices step at 120x36: the form, its step list after preflight, and the live preview."""
+"""The install wizard's Choices step at 120x36: the form, the step list after preflight, the live preview."""
 
 from __future__ import annotations
 
@@ -15,7 +15,9 @@ from tui.screens.install import InstallPane
 
 SIZE = (120, 36)
 # Fixed, so the header never shows the sandbox's random port.
-INFO = ClusterInfo(context="sandbox", server="https://127.0.0.1:6443", git_version="v1.32.0", major=1, minor=32)
+INFO = ClusterInfo(
+    context="sandbox", server="https://127.0.0.1:6443", git_version="v1.32.0", major=1, minor=32
+)
 
 
 async def choices_step(pilot: Pilot[Any]) -> None:

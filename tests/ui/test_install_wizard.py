@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import Checkbox, Input, Select, Static
+from textual.widgets import Checkbox, DataTable, Input, Select, Static
 
 from tui import kube
 from tui.app import IstioApp
@@ -72,6 +72,26 @@ async def answer(pilot: Pilot[Any], key: str, title: str) -> None:
     assert title in str(app.screen.query_one("#confirm-title", Static).content)
     assert "sandbox" in str(app.screen.query_one("#confirm-context", Static).content)
     await pilot.press(key)
+
+
+STUCK = {
+    "apiVersion": "apps/v1",
+    "kind": "Deployment",
+    "metadata": {"name": "old-tool"},
+    "spec": {
+        "replicas": 1,
+        "selector": {"matchLabels": {"app": "old-tool"}},
+        "template": {
+            "metadata": {"labels": {"app": "old-tool"}},
+            "spec": {"containers": [{"name": "tool", "image": "example.com/doesnotexist/tool:1"}]},
+        },
+    },
+}
+
+
+def stalls(app: IstioApp) -> list[str]:
+    table = app.query_one("#inst-pods", DataTable)
+    return [str(table.get_row_at(i)[3]) for i in range(table.row_count)]
 
 
 def istio_installed(cluster: Cluster) -> bool:
@@ -170,9 +190,15 @@ async def test_install_verify_addons_vm_uninstall(cluster: Cluster, kubectl: Any
             "prometheus",
             "kiali",
         ]
+        # Something already stuck in istio-system: the progress view names the reason.
+        cluster.create(
+            kube.NAMESPACES, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "istio-system"}}
+        )
+        cluster.create(kube.DEPLOYMENTS, STUCK, namespace="istio-system")
         app.query_one("#wiz-steps").focus()
         await pilot.press("i")
         await answer(pilot, "y", "Install Istio")
+        await until(pilot, lambda: any("ImagePullBackOff" in s for s in stalls(app)), "the stall reason")
 
         # The progress view: every release deployed, istio-system pods listed; then verify goes green.
         await until(
@@ -195,7 +221,7 @@ async def test_install_verify_addons_vm_uninstall(cluster: Cluster, kubectl: Any
             "gateway",
             "version",
         }
-        assert app.query_one("#inst-pods").row_count >= 3  # type: ignore[attr-defined]
+        assert app.query_one("#inst-pods", DataTable).row_count >= 3
         assert set(installed_releases(cluster)) == {
             "istio-base",
             "istiod",

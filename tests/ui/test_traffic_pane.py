@@ -22,13 +22,14 @@ from tests.sandbox.test_dataplane import deploy_bookinfo, install_istio
 from tui import kube
 from tui.app import IstioApp
 from tui.config import Settings
-from tui.errors import NotFound
+from tui.errors import ConfigError, NotFound
 from tui.istio import bookinfo
 from tui.kube import Cluster
 from tui.sandbox.cluster import Sandbox
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.export import ExportScreen
-from tui.screens.traffic import TrafficPane
+from tui.screens.traffic import Knobs, TrafficPane, parse_knobs
+from tui.widgets.split_history import stack
 
 SIZE = (120, 36)
 DEADLINE_S = 20.0
@@ -336,33 +337,41 @@ async def test_export_names_a_file_and_never_overwrites(
         await until(pilot, lambda: any("nothing to export" in n.message for n in app._notifications), "a no")
         await run_traffic(pilot, p, requests=20)
 
-        async def export(name: str) -> str:
+        async def open_dialog() -> Input:
             await pilot.press("x")
             await until(pilot, lambda: isinstance(app.screen, ExportScreen), "the export dialog")
-            field = app.screen.query_one("#export-path", Input)
+            return app.screen.query_one("#export-path", Input)
+
+        async def submit(field: Input, name: str) -> str:
+            """The error shown in the dialog, or "" once it closed after saving."""
             field.value = name
             await pilot.press("enter")
             await pilot.pause()
             if isinstance(app.screen, ExportScreen):
-                error = str(app.screen.query_one("#export-error", Static).render())
-                await pilot.press("escape")
-                return error
+                return str(app.screen.query_one("#export-error", Static).render())
             return ""
 
         target = tmp_path / "run.json"
-        assert await export(str(target)) == ""
+        field = await open_dialog()
+        assert field.value.startswith("traffic-bookinfo-") and field.value.endswith(".json")
+        assert await submit(field, str(target)) == ""
         record = json.loads(target.read_text())
         assert record["run"]["requests"] == 20 and sum(record["run"]["tally"].values()) == 20
         assert record["namespace"] == NS and record["gateway_url"] == f"127.0.0.1:{mesh}"
         assert record["knobs"]["requests"] == 20 and record["split"]["pages"] == 20
         original = target.read_text()
-        assert "already exists" in await export(str(target))
+        field = await open_dialog()
+        for name, says in (
+            (str(target), "already exists"),
+            (str(tmp_path / "missing" / "run.json"), "does not exist"),
+            (str(tmp_path / "run.txt"), "must end in .json"),
+            (str(target / "run.csv"), "is a file, not a folder"),
+            ("/proc/run.csv", "cannot write /proc/run.csv"),
+            ("  ", "name a file"),
+        ):
+            assert says in await submit(field, name), name
         assert target.read_text() == original
-        assert "does not exist" in await export(str(tmp_path / "missing" / "run.json"))
-        assert ".json" in await export(str(tmp_path / "run.txt"))
-        assert "is a file, not a folder" in await export(str(target / "run.csv"))
-        assert "cannot write /proc/run.csv" in await export("/proc/run.csv")
-        assert await export(str(tmp_path / "run.csv")) == ""
+        assert await submit(field, str(tmp_path / "run.csv")) == ""
         lines = (tmp_path / "run.csv").read_text().splitlines()
         assert lines[0].startswith("t_s,requests,black,red,no_stars")
         assert sum(int(line.split(",")[1]) for line in lines[1:]) == 20
@@ -400,3 +409,24 @@ async def test_productpage_without_sidecar_is_warned(cluster: Cluster, mesh: int
         await pilot.press("s")
         await until(pilot, lambda: not p.running, "the stop")
         assert p.latest is not None
+
+
+def test_split_chart_slots_always_fill_the_column() -> None:
+    assert stack({}, 10) == []
+    assert stack({"black": 1, "red": 1, "no_stars": 1}, 10) == ["black"] * 4 + ["red"] * 3 + ["no_stars"] * 3
+    column = stack({"red": 50, "no_stars": 49, "http_error": 1}, 10)
+    assert len(column) == 10 and column.count("red") == 5 and column.count("errors") == 0
+    assert stack({"transport_error": 3, "ratings_unavailable": 1}, 4) == ["errors"] * 4
+
+
+def test_parse_knobs_names_the_bad_field() -> None:
+    good = {"concurrency": "4", "rate": "", "requests": "", "duration": "30s", "user": " jason "}
+    assert parse_knobs(good) == Knobs(concurrency=4, rate=0.0, duration_s=30.0, user="jason")
+    for field, value, says in (
+        ("concurrency", "", "concurrency must be a whole number"),
+        ("rate", "-1", "rate must be 0"),
+        ("requests", "0", "requests must be at least 1"),
+        ("duration", "inf", "duration must be a positive"),
+    ):
+        with pytest.raises(ConfigError, match=says):
+            parse_knobs({**good, "duration": "", field: value})

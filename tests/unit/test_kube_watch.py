@@ -238,6 +238,8 @@ def test_410_relists_and_emits_the_difference(fake_api: tuple[FakeApi, Cluster],
     consumer = Consumer(cluster.watch(CONFIGMAPS, namespace=NS, timeout_seconds=30))
     consumer.wait_for(_synced(1), what="first SYNCED")
     assert consumer.types() == ["ADDED", "ADDED", "ADDED", "SYNCED"]
+    # SYNCED is emitted when the list is in; the watch request that follows may not have reached us yet.
+    consumer.wait_for(lambda c: len(api.watch_queries) >= 1, what="the first watch request")
     first_rv = api.watch_queries[0]["resourceVersion"]
     assert first_rv == "103"
 
@@ -465,6 +467,72 @@ def test_watch_survives_a_sandbox_restart_with_state(tmp_path: Path, compact: bo
         cluster.close()
         if restarted is not None:
             restarted.stop()
+
+
+_CREDENTIALS = ("token", "ca_pem", "cert_pem", "key_pem")
+
+
+def _credentials_only(old_state: Path, new_state: Path) -> None:
+    """A state file holding the old sandbox's credentials and none of its objects, so the watch's
+    kubeconfig is still accepted by a sandbox that otherwise starts from nothing."""
+    old, new = Store(state_file=old_state), Store(state_file=new_state)
+    try:
+        for name in _CREDENTIALS:
+            value = old.get_meta(name)
+            assert value is not None
+            new.set_meta(name, value)
+    finally:
+        old.close()
+        new.close()
+
+
+def test_watch_relists_when_a_sandbox_comes_back_behind_its_resource_version(tmp_path: Path) -> None:
+    sb, cluster = _start_with_state(tmp_path)
+    port = sb.port
+    fresh: Sandbox | None = None
+    consumer: Consumer | None = None
+    try:
+        cluster.create(NAMESPACES, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}})
+        for i in range(10):
+            cluster.create(CONFIGMAPS, _cm(f"old{i}", "1"))
+        consumer = Consumer(cluster.watch(CONFIGMAPS, namespace=NS, timeout_seconds=30))
+        consumer.wait_for(_synced(1), what="the first SYNCED")
+        watched_rv = int(consumer.watch.resource_version)
+        sb.stop()
+        consumer.wait_for(lambda c: c.count("RECONNECTING") >= 1, what="RECONNECTING")
+
+        _credentials_only(tmp_path / "state.db", tmp_path / "fresh.db")
+        fresh = Sandbox(port=port, state_file=tmp_path / "fresh.db", pod_start_seconds=0.1)
+        fresh.start()
+        assert fresh.store is not None and int(fresh.store.resource_version) < watched_rv
+        # The resume is answered with ResourceVersionTooLarge; the Watch relists and the old objects go.
+        consumer.wait_for(
+            lambda c: not c.view and c.events[-1].type == "SYNCED" and not c.events[-1].objects,
+            what="the relist against the new server",
+        )
+        deleted = {e.object["metadata"]["name"] for e in consumer.events if e.type == "DELETED"}
+        assert deleted == {f"old{i}" for i in range(10)}
+
+        cluster.create(NAMESPACES, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NS}})
+        for name in ("new1", "new2"):
+            cluster.create(CONFIGMAPS, _cm(name, "1"))
+        cluster.patch(CONFIGMAPS, "new1", {"data": {"v": "2"}}, namespace=NS)
+        server = _server_view(cluster, NS)
+        assert len(server) == 2
+        consumer.wait_for(lambda c: _rv_view(c.view) == server, what="the consumer to equal the new server")
+        assert {o["metadata"]["name"]: o["data"]["v"] for o in consumer.view.values()} == {
+            "new1": "2",
+            "new2": "1",
+        }
+        assert consumer.error is None
+        assert consumer.stop_and_measure() < 1.0
+    finally:
+        if consumer is not None:
+            consumer.watch.stop()
+        cluster.close()
+        sb.stop()
+        if fresh is not None:
+            fresh.stop()
 
 
 def test_cancel_of_an_idle_sandbox_watch_is_prompt(cluster: Cluster) -> None:

@@ -134,8 +134,16 @@ def test_event_log_and_gone(store: Store) -> None:
     store.create("deployments.apps", dep("w"))
     assert [e.type for e in store.events_since(start)] == ["ADDED", "ADDED"]
     assert [e.key for e in store.events_since(start, keys=["deployments.apps"])] == ["deployments.apps"]
-    with pytest.raises(Gone):
-        store.events_since(int(store.resource_version) + 5)
+    current = int(store.resource_version)
+    with pytest.raises(KubeError) as ahead:
+        store.events_since(current + 5)
+    assert not isinstance(ahead.value, Gone)
+    assert (ahead.value.code, ahead.value.reason) == (504, "Timeout")
+    assert ahead.value.status["details"] == {
+        "causes": [{"reason": "ResourceVersionTooLarge", "message": "Too large resource version"}],
+        "retryAfterSeconds": 1,
+    }
+    assert str(current) in ahead.value.message
     store.compact()
     with pytest.raises(Gone):
         store.events_since(start)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import multiprocessing
 import socket
 import time
@@ -10,6 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.unit.pages import current_page
 from tests.unit.pages.server import PageServer
 from tui.errors import TrafficError
 from tui.models import TallySnapshot
@@ -58,6 +60,44 @@ async def test_exact_request_count_across_worker_processes(server: PageServer) -
     assert all(not s.done for s in snapshots[:-1])
     assert [s.requests for s in snapshots] == sorted(s.requests for s in snapshots)
     assert not multiprocessing.active_children()
+
+
+class _KeepAliveServer:
+    """A raw keep-alive HTTP/1.1 server that records every connection and every request head."""
+
+    def __init__(self) -> None:
+        body = current_page("v1", pod="reviews-v1-ka").encode()
+        self.response = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
+        self.connections = 0
+        self.heads: list[bytes] = []
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        with contextlib.suppress(ConnectionError, asyncio.IncompleteReadError):
+            while head := await reader.readuntil(b"\r\n\r\n"):
+                self.heads.append(head.lower())
+                writer.write(self.response)
+                await writer.drain()
+        writer.close()
+
+
+@pytest.mark.parametrize("client", CLIENTS)
+async def test_keep_alive_reuses_one_connection_per_lane(client) -> None:
+    ka = _KeepAliveServer()
+    server = await asyncio.start_server(ka.handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        config = TrafficConfig(
+            url=f"http://127.0.0.1:{port}/productpage", requests=60, concurrency=3, workers=0, client=client
+        )
+        final = await run(config)
+    finally:
+        server.close()
+        await server.wait_closed()
+    assert final.counts["no_stars"] == 60 and len(ka.heads) == 60
+    assert 1 <= ka.connections <= 3
+    if client == "aiohttp":
+        assert all(b"\r\naccept-encoding: identity\r\n" in head for head in ka.heads)
 
 
 @pytest.mark.parametrize("client", CLIENTS)

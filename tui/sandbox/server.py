@@ -6,7 +6,9 @@ object or a ``Status``; nothing escapes as a traceback, because a crashed sandbo
 
 Watch streams follow the real API server: events are JSON lines over a chunked 200 response; a
 resourceVersion older than the store's event log yields one ``ERROR`` event carrying a 410 ``Expired``
-Status (client-go and the Python client both turn that into "list again").
+Status, and one newer than the store (a client that outlived a sandbox restarted without its state) a 504
+``Timeout`` with the ``ResourceVersionTooLarge`` cause, in a watch and in a list alike. Clients (client-go,
+tui.kube) turn both into "list again".
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from aiohttp import web
 from tui.errors import KubeError
 from tui.sandbox import tables, validation
 from tui.sandbox.resources import STATUS_OWNED, Registry, ResourceType
-from tui.sandbox.store import Obj, Store, conflict, not_found, status_body
+from tui.sandbox.store import Obj, Store, conflict, not_found, status_body, too_large
 
 log = logging.getLogger(__name__)
 
@@ -366,6 +368,9 @@ class ApiServer:
 
     def _list(self, request: web.Request, t: Target) -> web.StreamResponse:
         ls, fs = self._selectors(request)
+        asked = request.query.get("resourceVersion", "")
+        if asked.isdigit() and int(asked) > int(self.store.resource_version):
+            raise too_large(int(asked), int(self.store.resource_version))
         items, rv = self.store.list(t.rt.key, namespace=t.namespace, label_selector=ls, field_selector=fs)
         if _wants_table(request):
             defs, row = tables.layout(t.rt)

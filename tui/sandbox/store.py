@@ -178,6 +178,19 @@ def gone(rv: int, oldest: int) -> Gone:
     return Gone(msg, code=410, reason="Expired", status=status_body(410, "Expired", msg))
 
 
+def too_large(rv: int, current: int) -> KubeError:
+    """The API server's answer to a resourceVersion it has not reached (e.g. one from before a restart
+    that lost the state): a 504 ``Timeout`` whose cause ``ResourceVersionTooLarge`` tells clients to list
+    again. The real server first waits up to 3 s for its watch cache to catch up; our store is the source of
+    truth and never lags, so it answers at once.
+    """
+    msg = f"Timeout: Too large resource version: {rv}, current: {current}"
+    causes = [{"reason": "ResourceVersionTooLarge", "message": "Too large resource version"}]
+    status = status_body(504, "Timeout", msg, causes=causes)
+    status["details"]["retryAfterSeconds"] = 1
+    return KubeError(msg, code=504, reason="Timeout", status=status)
+
+
 def _copy(obj: Obj) -> Obj:
     """Deep copy through JSON: faster than copy.deepcopy and proves the object is storable."""
     result: Obj = json.loads(json.dumps(obj))
@@ -555,7 +568,8 @@ class Store:
 
     # ----------------------------------------------------------------- watch support
     def events_since(self, rv: int, *, keys: Iterable[str] | None = None) -> EventList:
-        """Events with resourceVersion > ``rv``, oldest first; raises Gone when the log does not reach back.
+        """Events with resourceVersion > ``rv``, oldest first; raises Gone when the log does not reach back,
+        and the ``too_large`` error for a version this store has not reached.
 
         ``keys`` limits the result to those resource keys.
         """
@@ -569,8 +583,9 @@ class Store:
         """
         wanted = set(keys) if keys is not None else None
         with self._lock:
-            if rv < self._compacted or rv > self._rv:
-                # too old for the log, or from an earlier in-memory sandbox: relist
+            if rv > self._rv:
+                raise too_large(rv, self._rv)
+            if rv < self._compacted:
                 raise gone(rv, self._compacted + 1)
             covered = self._rv
             out: EventList = []
@@ -612,5 +627,6 @@ __all__ = [
     "now_rfc3339",
     "resource_key",
     "status_body",
+    "too_large",
     "generate_suffix",
 ]

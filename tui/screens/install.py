@@ -9,6 +9,7 @@ repaints, not one per output line.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import tempfile
@@ -39,7 +40,7 @@ from textual.widgets import (
 )
 from textual.widgets.option_list import Option
 
-from tui.errors import ConfigError, IstioTuiError
+from tui.errors import IstioTuiError
 from tui.istio import addons as addon_access
 from tui.istio.helm import Cancelled, HelmRunner, StepEvent
 from tui.istio.mesh_expansion import (
@@ -158,7 +159,7 @@ class InstallPane(WorkPane):
         PaneAction(
             "create_ingresses",
             "Create addon Ingresses",
-            "networking.k8s.io/v1 Ingresses for the addons, with the chosen ingressClassName",
+            "addon Ingresses (networking.k8s.io/v1) with the chosen class",
             key="g",
             destructive=True,
             show=False,
@@ -221,6 +222,7 @@ class InstallPane(WorkPane):
         self._found_releases: list[str] = []
         self._uninstall_report: UninstallReport | None = None
         self._pinned_kubeconfig = ""
+        self._kubeconfig_problem = ""
 
     @property
     def istio_app(self) -> IstioApp:
@@ -486,11 +488,15 @@ class InstallPane(WorkPane):
                         disabled=self.readonly,
                     ),
                 )
+                yield Static(
+                    "The VM's address is all you must type; esc returns to the step list, where w registers.",
+                    classes="wiz-hint",
+                )
             with VerticalScroll(id="mesh-preview"):
                 yield Static("", id="mesh-preview-body")
 
     def _compose_uninstall(self) -> ComposeResult:
-        with Vertical(id="step-uninstall", classes="wiz-step"):
+        with VerticalScroll(id="step-uninstall", classes="wiz-step"):
             yield Static("7  Uninstall", classes="wiz-title")
             yield Static("", id="un-found", markup=False)
             yield Checkbox(f"also delete the namespace {ISTIO_NAMESPACE}", id="un-namespace", compact=True)
@@ -500,8 +506,10 @@ class InstallPane(WorkPane):
                 compact=True,
             )
             yield Static("", id="un-status", classes="wiz-status")
-            table: DataTable[Text | str] = DataTable(id="un-releases", cursor_type="none", show_cursor=False)
-            table.add_columns("#", "RELEASE", "CHART", "STATE", "TIME", "DETAIL")
+            table: DataTable[Text | str] = DataTable(
+                id="un-releases", cursor_type="none", show_cursor=False, classes="-hidden"
+            )
+            table.add_columns("#", "RELEASE", "STATE", "TIME", "DETAIL")
             yield table
             yield Static("", id="un-audit")
             yield from self._buttons(
@@ -529,20 +537,36 @@ class InstallPane(WorkPane):
         """helm re-reads its kubeconfig on every run, and every ``istio-tui --sandbox`` writes the same
         file, so a second sandbox started later would silently receive this one's installs. helm gets a copy
         made now."""
-        text = Path(path).read_text(encoding="utf-8")
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except OSError:
+            return  # helm then reads the file itself, as any other kubeconfig
         server = self.istio_app.cluster.server.rstrip("/")
         if server not in text:
-            raise ConfigError(
-                f"the sandbox kubeconfig {path} already points at another sandbox, not {server}",
-                hint="another istio-tui --sandbox overwrote it; quit this one before installing",
+            self._emit(
+                "pinned",
+                f"the sandbox kubeconfig {path} now points at another sandbox, not {server}: another "
+                "istio-tui --sandbox overwrote it; restart this one before installing",
             )
+            return
         fd, copy = tempfile.mkstemp(prefix="istio-tui-helm-", suffix=".kubeconfig")
         with os.fdopen(fd, "w", encoding="utf-8") as out:
             out.write(text)
         self._pinned_kubeconfig = copy
+        atexit.register(_remove_quietly, copy)  # Unmount is not guaranteed when the app exits
+
+    def _got_pinned(self, problem: str) -> None:
+        self._kubeconfig_problem = problem
+
+    def _refuse_kubeconfig(self) -> bool:
+        if self._kubeconfig_problem:
+            self.notify(self._kubeconfig_problem, severity="error", timeout=10, markup=False)
+        return bool(self._kubeconfig_problem)
 
     def _kubeconfig_for_helm(self) -> str | None:
-        return self._pinned_kubeconfig or self.istio_app.cluster.kubeconfig or None
+        """helm's ``--kubeconfig`` takes one file; a merged ``$KUBECONFIG`` list reaches it via the env."""
+        path = self._pinned_kubeconfig or self.istio_app.cluster.kubeconfig
+        return path if path and os.pathsep not in path else None
 
     def on_show(self) -> None:
         self._start()
@@ -550,8 +574,7 @@ class InstallPane(WorkPane):
     def on_unmount(self) -> None:
         self._stop.set()
         if self._pinned_kubeconfig:
-            with contextlib.suppress(OSError):
-                os.unlink(self._pinned_kubeconfig)
+            _remove_quietly(self._pinned_kubeconfig)
         if self._runner is not None:
             self._runner.cancel()
         if self._install_stop is not None:
@@ -587,6 +610,10 @@ class InstallPane(WorkPane):
     @on(OptionList.OptionSelected, "#wiz-steps")
     def _step_selected(self, event: OptionList.OptionSelected) -> None:
         """Enter on a step moves into its first field or button."""
+        address = self.query_one("#vm-address", Input)
+        if event.option.id == "mesh" and not address.value.strip():
+            address.focus()
+            return
         body = self.query_one(f"#step-{event.option.id}")
         for widget in body.query("Input, Select, Checkbox, Button"):
             if widget.focusable:
@@ -891,7 +918,7 @@ class InstallPane(WorkPane):
         states = self._releases if which == "install" else self._un_releases
         table = self.query_one("#inst-releases" if which == "install" else "#un-releases", DataTable)
         table.clear()
-        table.add_rows(release_rows(states))
+        table.add_rows(release_rows(states, chart=which == "install"))
 
     def action_install(self) -> None:
         if self.refuse_if_readonly("Installing Istio"):
@@ -900,7 +927,7 @@ class InstallPane(WorkPane):
             self.notify("a helm run is already in progress", severity="warning")
             return
         plan = self._checked_plan()
-        if plan is None:
+        if plan is None or self._refuse_kubeconfig():
             return
         if self._helm_problem:
             self.action_show_step("install")
@@ -1334,7 +1361,7 @@ class InstallPane(WorkPane):
             else f"No Istio or addon helm releases in {ISTIO_NAMESPACE}."
         )
         self.query_one("#un-found", Static).update(text)
-        self.query_one("#un-audit", Static).update(leftovers(audit))
+        self.query_one("#un-audit", Static).update(leftovers(audit, before=bool(found)))
         self._done(
             "uninstall",
             Text(f"{len(found)} release(s) installed, {len(audit)} leftover item(s)", style="dim"),
@@ -1347,6 +1374,8 @@ class InstallPane(WorkPane):
             self.notify("a helm run is already in progress", severity="warning")
             return
         self.action_show_step("uninstall")
+        if self._refuse_kubeconfig():
+            return
         delete_ns = self.query_one("#un-namespace", Checkbox).value
         delete_crds = self.query_one("#un-crds", Checkbox).value
         found = list(self._found_releases)
@@ -1367,6 +1396,7 @@ class InstallPane(WorkPane):
         def go(ok: bool | None) -> None:
             if ok:
                 self._un_releases = [ReleaseState(name, "") for name in found]
+                self.query_one("#un-releases", DataTable).remove_class("-hidden")
                 self._show_releases("uninstall")
                 self._begin("uninstall", "helm uninstall, then the leftover audit")
                 self._mark("uninstall", "…")
@@ -1427,3 +1457,8 @@ _STATUS_OF = {
     "mesh": "mesh-status",
     "uninstall": "un-status",
 }
+
+
+def _remove_quietly(path: str) -> None:
+    with contextlib.suppress(OSError):
+        os.unlink(path)

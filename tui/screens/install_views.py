@@ -74,12 +74,16 @@ def checklist(lines: Sequence[CheckLine]) -> Table:
     return table
 
 
-def leftovers(items: Sequence[LeftoverItem]) -> Text:
+def leftovers(items: Sequence[LeftoverItem], *, before: bool = False) -> Text:
+    """The leftover audit; ``before`` (Istio still installed) titles it as what an uninstall will face."""
     if not items:
         return Text(
             "✔ leftover audit is empty: no Istio webhooks, CRDs, labels or objects remain", style="bold green"
         )
-    out = Text(f"! {len(items)} thing(s) left behind:\n", style="bold yellow")
+    if before:
+        out = Text(f"Istio in the cluster now: {len(items)} item(s)\n", style="bold")
+    else:
+        out = Text(f"! {len(items)} thing(s) left behind:\n", style="bold yellow")
     for item in items:
         out.append(f"  {item.kind:16} ", style="yellow")
         out.append(item.name)
@@ -90,19 +94,16 @@ def leftovers(items: Sequence[LeftoverItem]) -> Text:
     return out
 
 
-def release_rows(states: Iterable[ReleaseState]) -> list[tuple[Text | str, ...]]:
+def release_rows(states: Iterable[ReleaseState], *, chart: bool = True) -> list[tuple[Text | str, ...]]:
     rows: list[tuple[Text | str, ...]] = []
     for i, st in enumerate(states, start=1):
         elapsed = f"{st.elapsed_s:.1f}s" if st.elapsed_s else ""
+        state = Text(st.state, style=_STATE_STYLE.get(st.state, ""))
+        detail = Text(st.detail, style="red" if st.state == "failed" else "dim")
         rows.append(
-            (
-                str(i),
-                st.name,
-                st.chart,
-                Text(st.state, style=_STATE_STYLE.get(st.state, "")),
-                elapsed,
-                Text(st.detail, style="red" if st.state == "failed" else "dim"),
-            )
+            (str(i), st.name, st.chart, state, elapsed, detail)
+            if chart
+            else (str(i), st.name, state, elapsed, detail)
         )
     return rows
 
@@ -156,5 +157,8 @@ def manifests_preview(docs: Sequence[Mapping[str, Any]]) -> Text:
 
 def _highlight(code: str, lexer: str) -> Text:
     text = Syntax(code, lexer, theme="ansi_dark", background_color="default").highlight(code)
+    # The lexer's base "on default" would paint the terminal's own background over the pane's.
+    text.style = ""
+    text.spans = [span for span in text.spans if span.style != "on default"]
     text.rstrip()
     return text

@@ -124,7 +124,7 @@ class PodsPane(WorkPane):
         yield Static(id="pods-recent")
         yield Static(id="pods-message", classes="-hidden")
         yield Static(id="pods-empty", classes="-hidden")
-        yield PodTable(id="pod-table")
+        yield PodTable(clock=self.istio_app.clock, id="pod-table")
         yield PromptInput(placeholder="regex   or   -l app=reviews", id="pods-filter", classes="-hidden")
 
     def on_mount(self) -> None:
@@ -187,13 +187,10 @@ class PodsPane(WorkPane):
             self.synced = True
             self._render_title()
         if batch.upserts or batch.deletes:
-            self.table.apply(
-                batch.upserts,
-                batch.deletes,
-                now=self.istio_app.clock(),
-                labels=self.istio_app.namespace_labels,
-            )
+            self.table.apply(batch.upserts, batch.deletes, labels=self.istio_app.namespace_labels)
             self._render_title()
+        else:
+            self.table.resort_if_due()
 
     def _show_error(self, err: IstioTuiError) -> None:
         where = f"namespace {self.namespace}" if self.namespace else "all namespaces"
@@ -216,10 +213,10 @@ class PodsPane(WorkPane):
         self.table.set_class(bool(text), "-hidden")
 
     def _tick(self) -> None:
-        self.table.refresh_cells(now=self.istio_app.clock(), labels=self.istio_app.namespace_labels)
+        self.table.tick()
 
     def _labels_changed(self) -> None:
-        self._tick()
+        self.table.refresh_cells(labels=self.istio_app.namespace_labels)
         self._render_recent()
 
     def _namespace_changed(self) -> None:
@@ -317,7 +314,7 @@ class PodsPane(WorkPane):
             pattern = None
         self.filter_text = text
         self.table.pattern = pattern
-        self.table.rebuild(now=self.istio_app.clock(), labels=self.istio_app.namespace_labels)
+        self.table.rebuild(labels=self.istio_app.namespace_labels)
         self._render_title()
         return True
 

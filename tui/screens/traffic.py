@@ -68,6 +68,7 @@ BUCKET_S = 1.0
 HISTORY_BUCKETS = 600
 DIFF_LINES = 24
 MARGIN = 0.05
+REBASE_SETTLE_S = 1.0
 _PRESETS = bookinfo.presets()
 
 
@@ -368,6 +369,7 @@ class TrafficPane(WorkPane):
         self.latest: TallySnapshot | None = None
         self.series = SplitSeries(bucket_s=BUCKET_S, maxlen=HISTORY_BUCKETS)
         self.baseline: TallySnapshot | None = None
+        self._rebase_at: float | None = None
         self.run_config: TrafficConfig | None = None
         self.running = False
         self._stop_event: asyncio.Event | None = None
@@ -573,6 +575,8 @@ class TrafficPane(WorkPane):
         verify = view.verify
         if verify is not None and verify.ok:
             text.append(f"  ✓ /productpage answers {verify.status_code}", style="green")
+        elif verify is not None and verify.status_code == 404 and not (view.status and view.status.pods):
+            text.append("  /productpage: 404, no route yet (d deploys Bookinfo)", style="yellow")
         elif verify is not None:
             text.append(f"  ✗ {verify.message}", style="bold red")
         return text
@@ -677,6 +681,7 @@ class TrafficPane(WorkPane):
     def start_traffic(self, config: TrafficConfig) -> None:
         self.latest = None
         self.baseline = None
+        self._rebase_at = None
         self.series = SplitSeries(bucket_s=BUCKET_S, maxlen=HISTORY_BUCKETS)
         self.run_config = config
         self.running = True
@@ -699,12 +704,16 @@ class TrafficPane(WorkPane):
         """The engine's callback (~5 a second): keep the latest, draw on the next timer tick."""
         self.latest = snapshot
         self.series.add(snapshot)
+        if self._rebase_at is not None and snapshot.elapsed_s >= self._rebase_at:
+            self.baseline = snapshot
+            self._rebase_at = None
         self._dirty = True
 
     def _rebase(self) -> None:
+        """Count from the routing change on, once pages sent before it (in flight, or still in a worker's
+        unreported tally) have arrived; counting them would flag a disagreement that is not there."""
         if self.latest is not None:
-            self.baseline = self.latest
-            self._dirty = True
+            self._rebase_at = self.latest.elapsed_s + REBASE_SETTLE_S
 
     def _show_run_state(self, extra: str = "") -> None:
         text = Text(no_wrap=True, overflow="ellipsis")
@@ -756,7 +765,9 @@ class TrafficPane(WorkPane):
         text.append(f"{snap.requests}{planned}", style="bold")
         text.append(f" requests in {snap.elapsed_s:.1f} s · ")
         text.append(f"{snap.rps:.0f} rps", style="bold")
-        if self.baseline is not None:
+        if self._rebase_at is not None:
+            text.append(" · routing changed: counting afresh…", style="bold cyan")
+        elif self.baseline is not None:
             text.append(f" · split since {self.baseline.elapsed_s:.0f} s", style="bold cyan")
         text.append(f"\nlatency ms  p50 {lat.p50_ms:.1f}  p90 {lat.p90_ms:.1f}  p99 {lat.p99_ms:.1f}")
         text.append(f"  max {lat.max_ms:.1f}")
@@ -785,6 +796,10 @@ class TrafficPane(WorkPane):
         user = self.run_config.user if self.run_config is not None else self.knobs.user
         who = f"as {user}" if user else "logged out"
         note = f"{n} pages showing a version ({who}); NEED: pages for ±{MARGIN * 100:.0f} points at 95%"
+        status = self.view.status
+        unrouted = not self.view.reviews.exists or bool(status and status.productpage_sidecar is False)
+        if rows and unrouted:
+            note += " · CONF: no routing applies, so an even spread over the reviews pods"
         if any(r.disagrees for r in rows):
             note += " · ≠: configured share is outside the interval"
         self.query_one(SplitTable).show(rows, n=n, note=note)
@@ -815,18 +830,22 @@ class TrafficPane(WorkPane):
         labels = self.istio_app.namespace_labels.get(ns)
         lines = [
             f"Into namespace {ns}" + (" (created first)" if labels is None else "") + ":",
-            "  • ServiceAccounts, Services and Deployments productpage-v1, details-v1, ratings-v1,",
-            "    reviews-v1, reviews-v2, reviews-v3",
-            "  • Gateway bookinfo-gateway, VirtualService bookinfo, DestinationRules with subsets",
-            "Routing objects of the same name that istio-tui did not create are left alone.",
+            "  • Deployments productpage-v1, details-v1, ratings-v1,",
+            "    reviews-v1, reviews-v2 and reviews-v3, with their",
+            "    Services and ServiceAccounts",
+            "  • Gateway bookinfo-gateway, VirtualService bookinfo and",
+            "    DestinationRules with a subset per version",
+            "Routing objects of these names that istio-tui did not",
+            "create are left alone.",
             "",
         ]
         if labels is not None and namespace_mode(labels).injects_sidecars:
-            lines.append("✓ The namespace injects sidecars: the pods should come up 2/2.")
+            lines.append("✓ The namespace injects sidecars: pods should come up 2/2.")
         else:
             lines += [
-                "⚠ The namespace does not inject sidecars: pods come up 1/1 and the routing presets",
-                "  will not apply. Cancel and press i to label it istio-injection=enabled first.",
+                "⚠ The namespace does not inject sidecars: pods come up 1/1",
+                "  and routing presets will not apply. Cancel and press i",
+                "  to label it istio-injection=enabled first.",
             ]
         self._confirm(f"Deploy Bookinfo into {ns}?", lines, lambda: self._deploy(ns), label="Deploy",
                       destructive=False)
@@ -922,11 +941,12 @@ class TrafficPane(WorkPane):
             )
             return
         lines = [
-            f"Service {ingress.namespace}/{ingress.service} is a LoadBalancer and no load balancer has given",
-            "it an address (EXTERNAL-IP <pending>), as on kind, minikube without a tunnel or bare metal.",
+            f"Service {ingress.namespace}/{ingress.service} is a LoadBalancer",
+            "that no load balancer has given an address (EXTERNAL-IP",
+            "<pending>), as on kind, bare metal or minikube without a tunnel.",
             "",
-            "Sent as a merge patch: spec.type → NodePort. The http2 nodePort keeps serving at",
-            f"{ingress.gateway_url}.",
+            "Sent as a merge patch: spec.type → NodePort. The http2",
+            f"nodePort keeps serving at {ingress.gateway_url}.",
         ]
         self._confirm(
             f"Patch {ingress.namespace}/{ingress.service} to NodePort?",
@@ -987,10 +1007,14 @@ class TrafficPane(WorkPane):
         if self.refuse_if_readonly("Reverting routing presets"):
             return
         ns = self.namespace
-        lines = [f"In namespace {ns}, for reviews and ratings:",
-                 "  • a VirtualService istio-tui created is deleted (Istio then balances over all pods);",
-                 "  • one istio-tui changed gets back the spec it had before the first preset;",
-                 "  • anything else is left alone."]
+        lines = [
+            f"In namespace {ns}, for reviews and ratings:",
+            "  • a VirtualService istio-tui created is deleted (Istio",
+            "    then balances over all pods);",
+            "  • one istio-tui changed gets back the spec it had before",
+            "    the first preset;",
+            "  • anything else is left alone.",
+        ]
         self._confirm(f"Revert the routing presets in {ns}?", lines, lambda: self._revert(ns), label="Revert")
 
     @work(thread=True, exit_on_error=False, group="traffic-change", description="reverting routing presets")
@@ -1015,12 +1039,13 @@ class TrafficPane(WorkPane):
             return
         ns = self.namespace
         lines = [
-            f"Deletes from namespace {ns} only what istio-tui deployed (labelled",
-            "app.kubernetes.io/managed-by=istio-tui): the Bookinfo Deployments, Services and",
-            "ServiceAccounts, the bookinfo Gateway, VirtualServices and DestinationRules.",
+            f"Deletes from namespace {ns} only what istio-tui deployed",
+            "(labelled app.kubernetes.io/managed-by=istio-tui): the",
+            "Bookinfo Deployments, Services and ServiceAccounts, the",
+            "Gateway, VirtualServices and DestinationRules.",
             "",
-            "VirtualServices istio-tui did not create stay; a preset applied to one is undone.",
-            "The namespace itself and its labels stay.",
+            "VirtualServices istio-tui did not create stay; a preset",
+            "applied to one is undone. The namespace and its labels stay.",
         ]
         self._confirm(f"Clean up Bookinfo in {ns}?", lines, lambda: self._cleanup(ns), label="Clean up")
 

@@ -29,22 +29,29 @@ Pacing: with ``rate`` > 0 request k of a worker is due at ``start + phase + k / 
 so the global arrivals are evenly spaced. Latency is measured from the due time, not from when a busy client
 got round to sending, so a stalled server shows up in the percentiles (no coordinated omission).
 
-Client choice (``TrafficConfig.client``), decided with ``bench/traffic_bench.py`` on the 2-core box: 15 KB
-page from a raw asyncio server, concurrency 16, 10,000 requests, classification on; hey did 13,800 req/s at
-58 ms CPU per 1,000 requests in the same run::
+Client choice (``TrafficConfig.client``), measured with ``bench/traffic_bench.py`` on the shared 2-core box
+(load average 4-8 from other work, so absolute rates swing by +-30% between runs; hey runs in the same bench
+run as the reference): 15 KB page from a raw asyncio server, concurrency 16, 20,000 requests, classification
+on. The last bench run (the CLI, 2 workers, did 3,766 req/s = 0.45x hey in it)::
 
-    client   workers   req/s    x hey   CPU ms / 1,000 req
-    http1       1      11,500   0.83     57
-    http1       2      10,200   0.74     59
-    aiohttp     1       5,200   0.37    142
-    aiohttp     2       5,800   0.42    188
-    httpx       1       1,500   0.11    483
-    httpx       2       1,600   0.11    485
+    client            workers   req/s    x hey   CPU ms / 1,000 req
+    hey                  -       8,315   1.00      61
+    aiohttp (default)    1       4,277   0.51     190
+    aiohttp              2       2,106   0.25     213
+    httpx                1         626   0.08     641
+    httpx                2         988   0.12     621
+    own HTTP/1.1 client  -      rejected: outside the architecture (it measured ~0.8x hey)
 
-httpx on the aiohttp transport costs 3.4x aiohttp's CPU per request and aiohttp 2.5x our own keep-alive
-HTTP/1.1 client (``http1.py``), so ``"http1"`` is the default hot loop and logs in through httpx; aiohttp's
-session and httpx stay selectable behind the same ``Fetcher`` interface, e.g. for a server our minimal
-client cannot read.
+The design makes httpx the API and allows one escape hatch: the hot loop may use aiohttp's session directly.
+httpx on the aiohttp transport costs 2.6-3.4x aiohttp's CPU per request (several runs), so ``"aiohttp"`` is
+the default hot loop and ``"httpx"`` stays selectable; the login always goes through httpx. What the aiohttp
+loop costs per request: a bare ``get`` + ``read`` loop 120-150 us CPU, ``classify`` ~20 us, ``Tally.record``
+~4 us. Tried and not kept, because interleaved runs showed no difference beyond the run-to-run noise: a
+trimmed session (no User-Agent/Accept headers, no decompressor, no response context manager), an unlimited
+connector, disabling the GC. uvloop is not installed, so it is not used. Workers: with the page server on the
+same two cores, one worker usually beat two (the bench's single server process competes with them), but
+against two server processes two workers reached up to 2x one; the default stays one per core, for a
+gateway that runs on other CPUs.
 """
 
 from __future__ import annotations
@@ -207,9 +214,9 @@ def _login_failed(user: str, url: str, why: str) -> TrafficError:
 class AiohttpFetcher:
     """The default hot path: aiohttp's session directly, keep-alive, redirects not followed.
 
-    Only what a page request needs: no cookie jar (the login goes through httpx, and its session cookie is
-    then sent as a fixed header), ``Accept-Encoding: identity`` so the body arrives as the bytes to classify
-    without a decompressor, and no User-Agent or Accept header to build.
+    No cookie jar: the login goes through httpx, and its session cookie is then sent as a fixed header.
+    ``Accept-Encoding: identity`` keeps a gateway from compressing pages that would only be decompressed
+    again to be classified (decompression stays on, for a server that compresses anyway).
     """
 
     def __init__(self, plan: WorkerPlan) -> None:
@@ -220,8 +227,6 @@ class AiohttpFetcher:
             cookie_jar=aiohttp.DummyCookieJar(),
             timeout=aiohttp.ClientTimeout(total=plan.timeout_s),
             headers={"Accept-Encoding": "identity"},
-            skip_auto_headers=("User-Agent", "Accept"),
-            auto_decompress=False,
         )
 
     async def login(self, user: str) -> None:
@@ -233,8 +238,8 @@ class AiohttpFetcher:
             await browser.aclose()
 
     async def get(self) -> tuple[int, bytes]:
-        resp = await self._session.get(self._url, allow_redirects=False)
-        return resp.status, await resp.read()
+        async with self._session.get(self._url, allow_redirects=False) as resp:
+            return resp.status, await resp.read()
 
     async def aclose(self) -> None:
         await self._session.close()
