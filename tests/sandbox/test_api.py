@@ -527,10 +527,6 @@ def test_watch_and_list_ahead_of_the_server_are_too_large_timeouts(
     listed = assert_status(api.get(f"/api/v1/configmaps?resourceVersion={rv + 100}"), 504, "Timeout")
     assert listed["details"]["causes"][0]["reason"] == "ResourceVersionTooLarge"
     assert api.get(f"/api/v1/configmaps?resourceVersion={rv}").status_code == 200
-    resumed = read_events(
-        sandbox, f"/api/v1/configmaps?watch=1&resourceVersion={rv}&timeoutSeconds=1", until=9
-    )
-    assert all(e["type"] != "ERROR" for e in resumed)
 
 
 def test_watch_bookmarks(sandbox: Sandbox, api: httpx.Client, monkeypatch: pytest.MonkeyPatch) -> None:

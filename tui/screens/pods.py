@@ -30,7 +30,7 @@ from tui.widgets.watchfeed import WatchFeed
 if TYPE_CHECKING:
     from tui.app import IstioApp
 
-APPLY_INTERVAL_S = 0.15
+APPLY_INTERVAL_S = 0.2
 AGE_INTERVAL_S = 1.0
 WATCH_TIMEOUT_S = 50
 _SELECTOR_SPLIT = re.compile(r"(?:^|\s)-l\s*(\S.*)?$")
@@ -189,8 +189,6 @@ class PodsPane(WorkPane):
         if batch.upserts or batch.deletes:
             self.table.apply(batch.upserts, batch.deletes, labels=self.istio_app.namespace_labels)
             self._render_title()
-        else:
-            self.table.resort_if_due()
 
     def _show_error(self, err: IstioTuiError) -> None:
         where = f"namespace {self.namespace}" if self.namespace else "all namespaces"
