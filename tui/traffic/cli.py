@@ -13,12 +13,14 @@ import json
 import math
 import signal
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tui.errors import ConfigError
 from tui.models import TallySnapshot
 from tui.traffic.classify import CATEGORIES
-from tui.traffic.engine import TrafficConfig, run
+
+if TYPE_CHECKING:
+    from tui.traffic.engine import TrafficConfig
 
 _DEFAULT_REQUESTS = 100
 _BAR_WIDTH = 30
@@ -86,6 +88,8 @@ def add_parser(sub: Any) -> None:
 
 
 def run_cli(args: argparse.Namespace) -> int:
+    from tui.traffic.engine import TrafficConfig  # aiohttp and httpx load only for this subcommand
+
     try:
         config = TrafficConfig(
             url=args.url,
@@ -106,6 +110,8 @@ def run_cli(args: argparse.Namespace) -> int:
 
 
 async def _run(config: TrafficConfig, *, live: bool) -> tuple[bool, TallySnapshot]:
+    from tui.traffic.engine import run
+
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGINT, stop.set)
