@@ -8,10 +8,12 @@ the traffic classifier.
 
 from __future__ import annotations
 
+import logging
 import socket
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
@@ -76,8 +78,9 @@ def _crd(kind: str, plural: str) -> dict[str, Any]:
     }
 
 
-def install_istio(cluster: Cluster, *, service_type: str = "NodePort", node_port: int = 0) -> int:
-    """CRDs, injector webhook and an ingress gateway; returns the gateway's http2 nodePort."""
+def install_istio(cluster: Cluster, *, service_type: str = "NodePort", node_port: int | None = 0) -> int:
+    """CRDs, injector webhook and an ingress gateway; returns the gateway's http2 nodePort.
+    ``node_port=None`` leaves the choice to the sandbox's allocator."""
     for kind, plural in (
         ("Gateway", "gateways"),
         ("VirtualService", "virtualservices"),
@@ -104,7 +107,8 @@ def install_istio(cluster: Cluster, *, service_type: str = "NodePort", node_port
             ],
         },
     )
-    node_port = node_port or free_node_port()
+    if node_port is not None:
+        node_port = node_port or free_node_port()
     labels = {"app": "istio-ingressgateway", "istio": "ingressgateway"}
     cluster.apply(
         [
@@ -133,13 +137,17 @@ def install_istio(cluster: Cluster, *, service_type: str = "NodePort", node_port
                     "selector": labels,
                     "ports": [
                         {"name": "status-port", "port": 15021, "targetPort": 15021},
-                        {"name": "http2", "port": 80, "targetPort": 8080, "nodePort": node_port},
+                        {
+                            "name": "http2", "port": 80, "targetPort": 8080,
+                            **({"nodePort": node_port} if node_port is not None else {}),
+                        },
                     ],
                 },
             },
         ]
     )
-    return node_port
+    svc = cluster.get(kube.SERVICES, "istio-ingressgateway", namespace="istio-system")
+    return int(next(p["nodePort"] for p in svc["spec"]["ports"] if p["name"] == "http2"))
 
 
 def deploy_bookinfo(cluster: Cluster, *, inject: bool = True) -> None:
@@ -501,6 +509,53 @@ def test_a_busy_node_port_is_retried(sandbox: Sandbox, cluster: Cluster) -> None
         found = bookinfo.find_ingress(cluster, namespace=NS)
         assert found.port == port
     wait_for(lambda: bookinfo.verify(found.productpage_url, timeout=1).ok, what="the retried listener")
+
+
+def test_two_sandboxes_get_their_own_node_ports(tmp_path: Path) -> None:
+    """Same seed, hence the same seeded pick: the second sandbox must skip the port the first one binds."""
+    sandboxes: list[Sandbox] = []
+    clusters: list[Cluster] = []
+    try:
+        for i in range(2):
+            sb = Sandbox(port=0, seed=11, pod_start_seconds=0.05).start()
+            sandboxes.append(sb)
+            path = sb.write_kubeconfig(tmp_path / f"kc{i}")
+            cluster = Cluster.from_kubeconfig(path=str(path), context="sandbox")
+            clusters.append(cluster)
+            install_istio(cluster, node_port=None)
+            deploy_bookinfo(cluster)
+            if i == 1:
+                bookinfo.apply_preset(cluster, namespace=NS, key="reviews-v3")
+        first, second = (ingress(c) for c in clusters)
+        assert first.port != second.port
+        with httpx.Client(timeout=10) as client:
+            assert set(tally(client, first.productpage_url, 6)) == {"no_stars", "black", "red"}
+            assert tally(client, second.productpage_url, 6) == Counter({"red": 6})
+    finally:
+        for c in clusters:
+            c.close()
+        for sb in sandboxes:
+            sb.stop()
+
+
+def test_a_busy_explicit_node_port_is_reported_on_the_service(
+    sandbox: Sandbox, cluster: Cluster, caplog: pytest.LogCaptureFixture
+) -> None:
+    port = free_node_port()
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", port))
+        squatter.listen()
+        with caplog.at_level(logging.WARNING, logger="tui.sandbox.dataplane"):
+            assert install_istio(cluster, node_port=port) == port
+            deploy_bookinfo(cluster)
+
+            def warned() -> list[dict[str, Any]]:
+                events = cluster.list(kube.EVENTS, namespace="istio-system").items
+                return [e for e in events if e.get("reason") == "NodePortInUse"]
+
+            event = wait_for(warned, what="a NodePortInUse event")[0]
+        assert event["involvedObject"]["name"] == "istio-ingressgateway" and str(port) in event["message"]
+        assert any(f"127.0.0.1:{port}" in r.getMessage() for r in caplog.records)
 
 
 def test_route_to_an_undefined_subset_fails_like_istio(

@@ -25,8 +25,8 @@ from tui.screens.help import HelpScreen
 SIZE = (120, 36)
 
 
-async def wait_for(pilot: Pilot[Any], cond: Callable[[], object], what: str, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
+async def wait_for(pilot: Pilot[Any], cond: Callable[[], object], what: str, limit: float = 10.0) -> None:
+    deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
         if cond():
             return
@@ -39,7 +39,9 @@ def text_of(app: IstioApp, selector: str) -> str:
 
 
 def make_app(cluster: Cluster, **settings: Any) -> IstioApp:
-    return IstioApp(settings=Settings(**settings), cluster=cluster, info=cluster.info(), sandbox_kubeconfig="/x/kc")
+    return IstioApp(
+        settings=Settings(**settings), cluster=cluster, info=cluster.info(), sandbox_kubeconfig="/x/kc"
+    )
 
 
 async def test_header_names_the_cluster_and_help_lists_bindings(sandbox: Sandbox, cluster: Cluster) -> None:
@@ -90,7 +92,9 @@ async def test_palette_runs_pane_actions(cluster: Cluster) -> None:
         options = app.screen.query_one(CommandList)
         await wait_for(pilot, lambda: options.option_count > 0, "palette hits")
         await pilot.press("enter")
-        await wait_for(pilot, lambda: app.focused is not None and app.focused.id == "pods-filter", "filter prompt")
+        await wait_for(
+            pilot, lambda: app.focused is not None and app.focused.id == "pods-filter", "filter prompt"
+        )
 
 
 async def test_worker_failure_is_one_clear_notification(cluster: Cluster) -> None:

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime, timedelta
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +29,8 @@ from tui.widgets.pod_table import SORT_KEYS, PodTable
 SIZE = (120, 36)
 
 
-async def wait_for(pilot: Pilot[Any], cond: Callable[[], object], what: str, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
+async def wait_for(pilot: Pilot[Any], cond: Callable[[], object], what: str, limit: float = 10.0) -> None:
+    deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
         if cond():
             return
@@ -395,14 +395,14 @@ async def test_connection_loss_keeps_rows_and_resumes(tmp_path: Path) -> None:
             await wait_for(pilot, lambda: "survivor" in rows(app), "first pod")
             sb.stop()
             header = app.query_one("#header-connection", Static)
-            await wait_for(pilot, lambda: header.display, "reconnecting in the header", timeout=15)
+            await wait_for(pilot, lambda: header.display, "reconnecting in the header", limit=15)
             assert "reconnecting" in str(header.render())
             assert list(rows(app)) == ["survivor"]  # the last known rows stay
 
             sb = Sandbox(port=port, seed=0, pod_start_seconds=0.1, state_file=state)
             sb.start()
             pod(cluster, "live", "newcomer")
-            await wait_for(pilot, lambda: "newcomer" in rows(app), "resumed watch", timeout=20)
+            await wait_for(pilot, lambda: "newcomer" in rows(app), "resumed watch", limit=20)
             await wait_for(pilot, lambda: not header.display, "header back to normal")
             assert sorted(names(app)) == ["newcomer", "survivor"]  # no duplicates
             assert not app.query_one(AppHeader).has_class("-reconnecting")

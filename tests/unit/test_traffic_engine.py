@@ -6,8 +6,11 @@ import asyncio
 import contextlib
 import multiprocessing
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -79,6 +82,32 @@ class _KeepAliveServer:
                 writer.write(self.response)
                 await writer.drain()
         writer.close()
+
+
+_REPLACED_STDERR_RUN = """
+import asyncio, sys
+from tui.traffic.engine import TrafficConfig, run
+
+class Capture:  # like Textual's stand-in for stderr/stdout: no usable file descriptor
+    def write(self, text): return len(text)
+    def flush(self): pass
+    def fileno(self): return -1
+
+sys.stderr = sys.stdout = Capture()
+final = asyncio.run(run(TrafficConfig(url=sys.argv[1], requests=40, concurrency=2, workers=2)))
+print(final.requests, final.counts.get("black", 0), file=sys.__stdout__)
+"""
+
+
+def test_worker_processes_start_when_the_host_replaced_stderr(server: PageServer) -> None:
+    """A fresh interpreter, so multiprocessing's resource tracker is not already running from other tests."""
+    proc = subprocess.run(
+        [sys.executable, "-c", _REPLACED_STDERR_RUN, f"{server.url}/legacy/v2"],
+        capture_output=True, text=True, timeout=60, cwd=Path(__file__).resolve().parents[2],
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.split() == ["40", "40"]
+    assert "fds_to_keep" not in proc.stderr
 
 
 @pytest.mark.parametrize("client", CLIENTS)

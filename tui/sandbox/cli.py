@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import re
 import signal
@@ -61,6 +62,11 @@ def run_serve(args: argparse.Namespace) -> int:
         raise ConfigError(f"--kubeconfig {kubeconfig} is a directory", hint="give a file path")
     from tui.sandbox.cluster import Sandbox
 
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("istio-tui sandbox: %(levelname)s %(message)s"))
+    sandbox_log = logging.getLogger("tui.sandbox")
+    sandbox_log.addHandler(handler)
+    sandbox_log.setLevel(logging.INFO)
     stop = threading.Event()
 
     def on_signal(signum: int, _frame: object) -> None:
@@ -83,6 +89,7 @@ def run_serve(args: argparse.Namespace) -> int:
                 return 1
     finally:
         sandbox.stop()
-        for s, handler in previous.items():
-            signal.signal(s, handler)
+        sandbox_log.removeHandler(handler)
+        for s, on in previous.items():
+            signal.signal(s, on)
     return 0

@@ -5,8 +5,9 @@ What it does, following what Istio would do with the same objects:
 * **Gateway listeners.** A Service whose selector (or labels) matches a Gateway's selector, or the default
   ``istio: ingressgateway``, and that has an ``http2`` port with a nodePort, gets an aiohttp site on
   ``127.0.0.1:<nodePort>`` as soon as one of its pods is Running. The site closes when the Service goes away,
-  loses the nodePort, or has no Running pod left. A port that cannot be bound is retried every 2 s
-  (see :attr:`DataPlane.errors`).
+  loses the nodePort, or has no Running pod left. Automatically allocated nodePorts skip ports already bound
+  on the host; an explicitly requested one that cannot be bound is retried every 2 s, logged once and
+  reported as a ``NodePortInUse`` Warning Event on the Service (see :attr:`DataPlane.errors`).
 * **Edge routing.** A request is matched against the ``http`` rules of VirtualServices bound (``gateways``) to
   a Gateway whose selector matches the gateway pods and whose server port is the Service's ``http2`` port.
   No rule matches → 404, as Envoy's "route not found". The destination must be Bookinfo's productpage;
@@ -42,12 +43,15 @@ import contextlib
 import json
 import logging
 import random
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Final
 
 from aiohttp import web
 
+from tui.errors import KubeError
 from tui.istio.routing import fault_percent, has_sidecar, parse_duration, rule_matches
 from tui.sandbox import pages
 from tui.sandbox.store import Obj, Store
@@ -322,13 +326,47 @@ class DataPlane:
             await web.TCPSite(runner, self._host, port, reuse_address=True).start()
         except OSError as exc:
             await runner.cleanup()
+            first = port not in self.errors
             self.errors[port] = f"cannot listen on {self._host}:{port} for {owner}: {exc.strerror or exc}"
-            log.warning("%s", self.errors[port])
+            if first:
+                log.warning("%s", self.errors[port])
+                self._report_unbound(owner, port)
             return
         self.errors.pop(port, None)
         self._runners[port] = (owner, runner)
         self._generation += 1  # the snapshot only routes ports that are open
         log.info("gateway %s listening on %s:%d", owner, self._host, port)
+
+    def _report_unbound(self, owner: str, port: int) -> None:
+        """A Warning Event on the gateway Service, so ``kubectl describe`` and the TUI show why its nodePort
+        serves nothing (another program or sandbox on this machine holds it)."""
+        namespace, _, name = owner.partition("/")
+        svc = self._store.try_get("services", name, namespace=namespace)
+        if svc is None:
+            return
+        meta = svc.get("metadata") or {}
+        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        event = {
+            "apiVersion": "v1",
+            "kind": "Event",
+            "metadata": {"name": f"{name}.{uuid.uuid4().hex[:16]}", "namespace": namespace},
+            "involvedObject": {
+                "kind": "Service", "namespace": namespace, "name": name, "uid": meta.get("uid", ""),
+                "apiVersion": "v1", "resourceVersion": meta.get("resourceVersion", ""),
+            },
+            "reason": "NodePortInUse",
+            "message": f"nodePort {port} is already in use on this machine; the gateway is not reachable "
+            f"there until it is freed (retrying every {BIND_RETRY_SECONDS:g}s)",
+            "source": {"component": "sandbox-dataplane"},
+            "firstTimestamp": now,
+            "lastTimestamp": now,
+            "count": 1,
+            "type": "Warning",
+            "reportingComponent": "sandbox-dataplane",
+            "reportingInstance": "",
+        }
+        with contextlib.suppress(KubeError):
+            self._store.create("events", event)
 
     async def _close(self, port: int) -> None:
         _, runner = self._runners.pop(port)

@@ -12,6 +12,7 @@ import base64
 import binascii
 import hashlib
 import re
+import socket
 from typing import Any
 
 from tui.errors import Invalid
@@ -233,13 +234,28 @@ def _containers(pod_spec: Any, path: str, need: Any) -> None:
 
 
 # ---------------------------------------------------------------------------------------------- defaulting
-def _stable_pick(seed: str, lo: int, hi: int, taken: set[int]) -> int:
-    """A deterministic free number in [lo, hi], so repeated demo runs get the same IPs and ports."""
+def _bound_on_host(port: int) -> bool:
+    """Whether something on this machine already listens on 127.0.0.1:``port``. The data plane really binds
+    nodePorts there, so two sandboxes (or any other program) must not be handed the same one."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+    return False
+
+
+def _stable_pick(
+    seed: str, lo: int, hi: int, taken: set[int], *, host_free: bool = False
+) -> int:
+    """A deterministic free number in [lo, hi], so repeated demo runs get the same IPs and ports.
+    ``host_free`` also skips ports already bound on the host (see :func:`_bound_on_host`)."""
     span = hi - lo + 1
     start = int(hashlib.sha256(seed.encode()).hexdigest()[:8], 16) % span
     for i in range(span):
         candidate = lo + (start + i) % span
-        if candidate not in taken:
+        if candidate not in taken and not (host_free and _bound_on_host(candidate)):
             return candidate
     raise invalid(
         "services",
@@ -310,7 +326,7 @@ def _service_defaults(store: Store, obj: Obj, old: Obj | None) -> None:
                     p["nodePort"] = reuse
                 else:
                     p["nodePort"] = _stable_pick(
-                        f"{ident}:{p.get('port')}", NODE_PORT_MIN, NODE_PORT_MAX, taken
+                        f"{ident}:{p.get('port')}", NODE_PORT_MIN, NODE_PORT_MAX, taken, host_free=True
                     )
                 taken.add(p["nodePort"])
     else:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -315,17 +315,26 @@ class NamespacesPane(WorkPane):
         if self.refuse_if_readonly("Changing injection labels"):
             return
         name = self._target_namespace()
-        if name is None:
+        if name is not None:
+            self.offer_injection_toggle(name)
+
+    def offer_injection_toggle(self, namespace: str, labels: Mapping[str, str] | None = None) -> None:
+        """Toggle sidecar injection for ``namespace`` through this area's whole flow (conflict choice,
+        preflight, confirmation, merge patch, restart offer), so other areas such as Traffic reuse it.
+        ``labels``: the namespace's labels when the caller has just read them (this area's watches may not
+        have seen a namespace created a moment ago); by default this area's index."""
+        if self.refuse_if_readonly("Changing injection labels"):
             return
-        labels = self.index.labels(name)
-        conflict = find_conflict(name, labels)
+        self._start_watches()  # the restart follow-up reads pods from these watches
+        current = dict(labels) if labels is not None else self.index.labels(namespace)
+        conflict = find_conflict(namespace, current)
         if conflict is None:
-            self.propose(plan_change(name, labels, toggle_target(labels)))
+            self.propose(plan_change(namespace, current, toggle_target(current)))
             return
 
         def chosen(choice: str | None) -> None:
             if choice:
-                fresh = self.index.labels(name)
+                fresh = self.index.labels(namespace) or current
                 keep = conflict.keep_revision if choice == KEEP_REVISION else conflict.keep_injection
                 self.propose(keep(fresh))
 

@@ -33,9 +33,9 @@ if TYPE_CHECKING:
 
 APPLY_INTERVAL_S = 0.2
 AGE_INTERVAL_S = 1.0
-# A full cyclic GC over 10,000 pod dicts (ours and the watch's) stalls the UI for 0.5-0.9 s. Objects alive after
-# a sync are long-lived by nature, so they go to the permanent generation; pod dicts hold no cycles, so the
-# ones deleted later are still freed by reference counting.
+# A full cyclic GC over 10,000 pod dicts (ours and the watches') stalls the UI for 0.5-0.9 s. What is alive
+# after a sync is long-lived by nature, so it moves to the permanent generation; pod dicts hold no cycles,
+# so the ones deleted later are still freed by reference counting.
 GC_FREEZE_INTERVAL_S = 5.0
 WATCH_TIMEOUT_S = 50
 _SELECTOR_SPLIT = re.compile(r"(?:^|\s)-l\s*(\S.*)?$")
@@ -137,7 +137,7 @@ class PodsPane(WorkPane):
         self.watch(self.app, "namespace_labels", self._labels_changed, init=False)
         self.set_interval(APPLY_INTERVAL_S, self._apply)
         self.set_interval(AGE_INTERVAL_S, self._tick)
-        self.set_interval(GC_FREEZE_INTERVAL_S, gc.freeze)
+        self.set_interval(GC_FREEZE_INTERVAL_S, self._freeze_gc)
         self._restart_watch()
 
     def on_unmount(self) -> None:
@@ -192,10 +192,13 @@ class PodsPane(WorkPane):
         if batch.synced and not self.synced:
             self.synced = True
             self._render_title()
-            gc.freeze()
+            self._freeze_gc()
         if batch.upserts or batch.deletes:
             self.table.apply(batch.upserts, batch.deletes, labels=self.istio_app.namespace_labels)
             self._render_title()
+
+    def _freeze_gc(self) -> None:
+        gc.freeze()
 
     def _show_error(self, err: IstioTuiError) -> None:
         where = f"namespace {self.namespace}" if self.namespace else "all namespaces"

@@ -16,13 +16,10 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import os
-import sys
 import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from multiprocessing import resource_tracker
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -37,7 +34,7 @@ from textual.worker import get_current_worker
 from tui import kube
 from tui.errors import ConfigError, IstioTuiError
 from tui.istio import bookinfo
-from tui.istio.injection import find_conflict, namespace_mode, plan_change, toggle_target
+from tui.istio.injection import namespace_mode
 from tui.istio.routing import expected_shares
 from tui.models import (
     BookinfoStatus,
@@ -259,19 +256,6 @@ def pods_text(status: BookinfoStatus | None) -> Text:
         text.append(f"⚠ {warning}\n", style="bold yellow")
     text.rstrip()
     return text
-
-
-def prepare_spawn() -> None:
-    """Textual swaps ``sys.stderr`` for a capture whose ``fileno()`` is -1, and multiprocessing's resource
-    tracker hands that fd to the helper it spawns on first use ("bad value(s) in fds_to_keep"). Start the
-    tracker once with stderr on /dev/null, which also keeps its messages off the screen."""
-    saved = sys.stderr
-    with open(os.devnull, "w") as devnull:
-        sys.stderr = devnull
-        try:
-            resource_tracker.ensure_running()
-        finally:
-            sys.stderr = saved
 
 
 def _delta(now: Mapping[str, int], base: Mapping[str, int] | None) -> dict[str, int]:
@@ -687,8 +671,6 @@ class TrafficPane(WorkPane):
         self.running = True
         self._stop_event = asyncio.Event()
         self._show_run_state()
-        if config.workers != 0:
-            prepare_spawn()
         self._run_traffic(config, self._stop_event)
 
     @work(exclusive=True, exit_on_error=False, group="traffic-run", description="traffic run")
@@ -899,19 +881,10 @@ class TrafficPane(WorkPane):
         self.app.call_from_thread(self._offer_injection, namespace, dict(labels))
 
     def _offer_injection(self, namespace: str, labels: dict[str, str]) -> None:
-        """The Namespaces area's own toggle: same preflight, confirmation, merge patch and restart offer."""
+        """The Namespaces area's own toggle: conflict choice, preflight, confirmation and restart offer."""
         from tui.screens.namespaces import NamespacesPane
 
-        if find_conflict(namespace, labels) is not None:
-            self.notify(
-                f"{namespace} has both istio-injection and istio.io/rev: pick one in the Namespaces area (i)",
-                severity="warning",
-                markup=False,
-            )
-            return
-        pane = self.app.query_one(NamespacesPane)
-        pane._start_watches()  # its restart follow-up reads pods from the watches it starts on first show
-        pane.propose(plan_change(namespace, labels, toggle_target(labels)))
+        self.app.query_one(NamespacesPane).offer_injection_toggle(namespace, labels)
 
     def action_gateway(self) -> None:
         self._find_gateway(self.namespace)

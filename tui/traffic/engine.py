@@ -64,10 +64,12 @@ import multiprocessing
 import multiprocessing.connection
 import os
 import signal
+import sys
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from multiprocessing import resource_tracker
 from typing import Any, Literal, Protocol
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
@@ -523,7 +525,28 @@ class _PipeReader:
         self._thread.join(timeout=2)
 
 
+def _start_resource_tracker() -> None:
+    """Hosts like Textual replace ``sys.stderr`` with an object whose ``fileno()`` is -1 (or raises), and
+    multiprocessing hands that fd to the resource tracker it spawns on first use ("bad value(s) in
+    fds_to_keep"). Start the tracker with stderr on /dev/null then, which also keeps its messages off a
+    full-screen UI. With a real stderr multiprocessing starts the tracker itself, as usual."""
+    try:
+        usable = sys.stderr is not None and sys.stderr.fileno() >= 0
+    except (AttributeError, OSError, ValueError):
+        usable = False
+    if usable:
+        return
+    saved = sys.stderr
+    with open(os.devnull, "w") as devnull:
+        sys.stderr = devnull
+        try:
+            resource_tracker.ensure_running()
+        finally:
+            sys.stderr = saved
+
+
 async def _run_processes(plans: list[WorkerPlan], progress: _Progress, stop_event: asyncio.Event) -> None:
+    _start_resource_tracker()
     ctx = multiprocessing.get_context("spawn")
     stop, go = ctx.Event(), ctx.Event()
     start_at = ctx.Value("d", 0.0)
