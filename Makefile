@@ -7,7 +7,7 @@ export PATH := $(abspath $(BIN)):$(PATH)
 
 .PHONY: demo test lint typecheck unit tools bench clean
 
-demo: $(VENV)/.installed
+demo: $(VENV)/.installed tools
 	$(BIN)/istio-tui --sandbox
 
 test: $(VENV)/.installed-test tools lint typecheck

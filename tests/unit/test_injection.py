@@ -95,6 +95,8 @@ def test_namespace_mode(labels: dict[str, str] | None, kind: ModeKind, label: st
         ({}, {"sidecar.istio.io/inject": "true"}, None, True),
         ({}, {}, {"sidecar.istio.io/inject": "true"}, True),
         ({}, {"istio.io/rev": "canary"}, None, True),
+        # istiod itself carries istio.io/rev but opts out.
+        ({}, {"istio.io/rev": "default", "sidecar.istio.io/inject": "false"}, None, False),
         ({"istio.io/dataplane-mode": "ambient"}, {}, None, False),
         ({"istio-injection": "enabled", "kubernetes.io/metadata.name": "kube-system"}, {}, None, False),
         # The label wins over the older annotation, as in Istio.
@@ -192,31 +194,6 @@ def test_conflict_and_both_resolutions() -> None:
     assert keep_inj.labels_after == {"istio-injection": "enabled", "team": "a"}
     assert inj.find_conflict("demo", {"istio-injection": "enabled"}) is None
     assert inj.find_conflict("demo", {"istio.io/rev": "canary"}) is None
-
-
-@pytest.mark.parametrize(
-    ("selector", "labels", "expected"),
-    [
-        (None, {}, True),
-        ({}, {"a": "b"}, True),
-        ({"matchLabels": {"a": "b"}}, {"a": "b", "c": "d"}, True),
-        ({"matchLabels": {"a": "b"}}, {"a": "c"}, False),
-        ({"matchExpressions": [{"key": "a", "operator": "In", "values": ["x", "y"]}]}, {"a": "y"}, True),
-        ({"matchExpressions": [{"key": "a", "operator": "In", "values": ["x"]}]}, {}, False),
-        ({"matchExpressions": [{"key": "a", "operator": "NotIn", "values": ["x"]}]}, {}, True),
-        ({"matchExpressions": [{"key": "a", "operator": "NotIn", "values": ["x"]}]}, {"a": "x"}, False),
-        ({"matchExpressions": [{"key": "a", "operator": "Exists"}]}, {"a": ""}, True),
-        ({"matchExpressions": [{"key": "a", "operator": "DoesNotExist"}]}, {"a": "1"}, False),
-        ({"matchExpressions": [{"key": "a", "operator": "Bogus"}]}, {"a": "1"}, False),
-        (
-            {"matchLabels": {"a": "1"}, "matchExpressions": [{"key": "b", "operator": "DoesNotExist"}]},
-            {"a": "1", "b": "2"},
-            False,
-        ),
-    ],
-)
-def test_selector_matches(selector: dict[str, Any] | None, labels: dict[str, str], expected: bool) -> None:
-    assert inj.selector_matches(selector, labels) is expected
 
 
 def istio_injector(name: str = "istio-sidecar-injector", revision: str = "default") -> dict[str, Any]:

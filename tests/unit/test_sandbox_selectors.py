@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tui.sandbox.selectors import match_label_selector_object, parse_field_selector, parse_label_selector
+from tui.sandbox.selectors import parse_field_selector, parse_label_selector
 
 LABELS = {"app": "web", "version": "v1", "tier": "front", "example.com/team": "mesh", "weight": "5"}
 
@@ -117,29 +117,3 @@ def test_field_selector_for_events_and_escapes() -> None:
 def test_field_selector_errors(selector: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         parse_field_selector(selector)
-
-
-def test_label_selector_object() -> None:
-    labels = {"istio-injection": "enabled", "team": "a"}
-    assert match_label_selector_object(None, labels)
-    assert match_label_selector_object({}, labels)
-    assert match_label_selector_object({"matchLabels": {"istio-injection": "enabled"}}, labels)
-    assert not match_label_selector_object({"matchLabels": {"istio-injection": "enabled"}}, {})
-    istio_ns_selector = {
-        "matchExpressions": [
-            {"key": "istio-injection", "operator": "In", "values": ["enabled"]},
-            {"key": "istio.io/rev", "operator": "DoesNotExist"},
-        ]
-    }
-    assert match_label_selector_object(istio_ns_selector, labels)
-    assert not match_label_selector_object(istio_ns_selector, {**labels, "istio.io/rev": "canary"})
-    obj_selector = {
-        "matchExpressions": [{"key": "sidecar.istio.io/inject", "operator": "NotIn", "values": ["false"]}]
-    }
-    assert match_label_selector_object(obj_selector, {})
-    assert not match_label_selector_object(obj_selector, {"sidecar.istio.io/inject": "false"})
-    assert match_label_selector_object({"matchExpressions": [{"key": "team", "operator": "Exists"}]}, labels)
-    with pytest.raises(ValueError, match="not a valid label selector operator"):
-        match_label_selector_object({"matchExpressions": [{"key": "a", "operator": "Gt"}]}, labels)
-    with pytest.raises(ValueError, match="key and operator"):
-        match_label_selector_object({"matchExpressions": [{"key": "a"}]}, labels)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from tui import kube
 from tui.errors import NotFound
+from tui.labels import selector_matches
 from tui.models import NamespaceRow
 
 if TYPE_CHECKING:
@@ -137,7 +138,7 @@ def _wants(ns: Labels, override: str | None, pod_revision: bool) -> bool:
         return ns[INJECTION_LABEL] == "enabled" and override != "false"
     if ns.get(REV_LABEL):
         return override != "false"
-    return override == "true" or pod_revision
+    return override == "true" or (pod_revision and override != "false")
 
 
 def _sidecar_in(containers: Any, *, native: bool) -> bool:
@@ -296,34 +297,6 @@ def toggle_target(labels: Labels | None) -> InjectionMode:
 
 
 # --- selector matching
-
-
-def selector_matches(selector: Mapping[str, Any] | None, labels: Labels | None) -> bool:
-    """A LabelSelector as the API server evaluates it; a missing or empty selector matches everything."""
-    labels = labels or {}
-    if not selector:
-        return True
-    for key, value in (selector.get("matchLabels") or {}).items():
-        if labels.get(key) != value:
-            return False
-    for expr in selector.get("matchExpressions") or ():
-        key = expr.get("key", "")
-        op = expr.get("operator", "")
-        values = expr.get("values") or []
-        present = key in labels
-        if op == "In":
-            ok = present and labels[key] in values
-        elif op == "NotIn":
-            ok = not present or labels[key] not in values
-        elif op == "Exists":
-            ok = present
-        elif op == "DoesNotExist":
-            ok = not present
-        else:
-            return False
-        if not ok:
-            return False
-    return True
 
 
 def _intercepts_pod_create(webhook: Mapping[str, Any]) -> bool:

@@ -27,8 +27,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from tui.errors import Conflict, KubeError
+from tui.labels import match_label_selector_object
 from tui.sandbox.injection import make_injection_hook
-from tui.sandbox.selectors import match_label_selector_object
 from tui.sandbox.store import Obj, Store, now_rfc3339
 
 log = logging.getLogger(__name__)

@@ -17,7 +17,7 @@ import logging
 import re
 from typing import Any
 
-from tui.sandbox.selectors import match_label_selector_object
+from tui.labels import selector_matches
 from tui.sandbox.store import Obj, Store
 
 log = logging.getLogger(__name__)
@@ -45,10 +45,7 @@ def injector_configs(store: Store) -> list[Obj]:
 
 
 def _safe_match(selector: Any, labels: dict[str, str]) -> bool:
-    try:
-        return match_label_selector_object(selector if isinstance(selector, dict) else None, labels)
-    except ValueError:
-        return False
+    return selector_matches(selector if isinstance(selector, dict) else None, labels)
 
 
 def should_inject(pod: Obj, namespace_labels: dict[str, str], configs: list[Obj]) -> Obj | None:

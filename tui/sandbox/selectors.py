@@ -206,38 +206,6 @@ def parse_label_selector(s: str) -> LabelSelector:
     return LabelSelector(tuple(reqs))
 
 
-def match_label_selector_object(selector: Mapping[str, Any] | None, labels: Mapping[str, str] | None) -> bool:
-    """Evaluate a ``metav1.LabelSelector`` (matchLabels + matchExpressions); None or {} matches all.
-
-    Raises ValueError for an unknown operator or a malformed expression, as the API server would reject it.
-    """
-    if not selector:
-        return True
-    labels = labels or {}
-    for key, value in (selector.get("matchLabels") or {}).items():
-        if labels.get(key) != value:
-            return False
-    for expr in selector.get("matchExpressions") or []:
-        if not isinstance(expr, Mapping) or "key" not in expr or "operator" not in expr:
-            raise ValueError(f"matchExpressions entry must have key and operator: {expr!r}")
-        key, op = str(expr["key"]), expr["operator"]
-        values = [str(v) for v in (expr.get("values") or [])]
-        present = key in labels
-        if op == "In":
-            ok = present and labels[key] in values
-        elif op == "NotIn":
-            ok = not present or labels[key] not in values
-        elif op == "Exists":
-            ok = present
-        elif op == "DoesNotExist":
-            ok = not present
-        else:
-            raise ValueError(f'"{op}" is not a valid label selector operator')
-        if not ok:
-            return False
-    return True
-
-
 # ------------------------------------------------------------------------------------------------ fields
 # Field labels the API server supports for field selectors (the union over the kinds the sandbox serves).
 SUPPORTED_FIELDS = frozenset(
@@ -362,7 +330,6 @@ __all__ = [
     "LabelSelector",
     "Requirement",
     "SUPPORTED_FIELDS",
-    "match_label_selector_object",
     "parse_field_selector",
     "parse_label_selector",
 ]
