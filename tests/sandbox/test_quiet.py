@@ -1,6 +1,5 @@
-"""An embedded sandbox never writes to the terminal's stderr (it would tear the Textual screen); the
-foreground ``istio-tui sandbox serve`` may. Both run in a fresh interpreter, because pytest's own log
-handlers would hide Python's last-resort stderr handler here."""
+"""An embedded sandbox never writes to the terminal's stderr (it would tear the Textual screen). Checked in a
+fresh interpreter, because pytest's own log handlers would hide Python's last-resort stderr handler here."""
 
 from __future__ import annotations
 
