@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import json
-import ssl
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from tests.helpers import sandbox_client
 from tui.sandbox.cluster import Sandbox
 
 AGGREGATED = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
@@ -40,18 +39,6 @@ NS_BOOK_PROTOBUF = bytes.fromhex(
 )
 
 
-def client(sb: Sandbox, token: str | None = None) -> httpx.Client:
-    ctx = ssl.create_default_context(cadata=sb.ca_pem.decode())
-    headers = {"Authorization": f"Bearer {sb.token if token is None else token}"} if token != "" else {}
-    return httpx.Client(base_url=sb.url, verify=ctx, headers=headers, timeout=10)
-
-
-@pytest.fixture
-def api(sandbox: Sandbox) -> Iterator[httpx.Client]:
-    with client(sandbox) as c:
-        yield c
-
-
 def pod(name: str, ns: str = "default", **labels: str) -> dict[str, Any]:
     return {
         "apiVersion": "v1",
@@ -76,9 +63,9 @@ def assert_status(resp: httpx.Response, code: int, reason: str) -> dict[str, Any
 
 def test_wrong_or_missing_token_is_401(sandbox: Sandbox) -> None:
     for token in ("nope", ""):
-        with client(sandbox, token) as c:
+        with sandbox_client(sandbox, token) as c:
             assert_status(c.get("/api/v1/namespaces"), 401, "Unauthorized")
-    with client(sandbox) as c:
+    with sandbox_client(sandbox) as c:
         assert c.get("/api/v1/namespaces").status_code == 200
 
 
@@ -419,7 +406,7 @@ def read_events(
     sb: Sandbox, path: str, *, until: int, timeout: float = 10, **headers: str
 ) -> list[dict[str, Any]]:
     events: list[dict[str, Any]] = []
-    with client(sb) as c, c.stream("GET", path, headers=headers, timeout=timeout) as resp:
+    with sandbox_client(sb) as c, c.stream("GET", path, headers=headers, timeout=timeout) as resp:
         assert resp.status_code == 200
         for line in resp.iter_lines():
             if line:
@@ -634,7 +621,7 @@ def test_state_file_keeps_objects_rv_and_credentials(tmp_path: Path) -> None:
     state = tmp_path / "state.db"
     sb = Sandbox(state_file=state).start()
     try:
-        with client(sb) as c:
+        with sandbox_client(sb) as c:
             c.post("/api/v1/namespaces/default/configmaps", json=cm("keep", a="1"))
             rv = int(c.get("/api/v1/configmaps").json()["metadata"]["resourceVersion"])
         token, ca = sb.token, sb.ca_pem
@@ -644,7 +631,7 @@ def test_state_file_keeps_objects_rv_and_credentials(tmp_path: Path) -> None:
     sb2 = Sandbox(state_file=state).start()
     try:
         assert (sb2.token, sb2.ca_pem) == (token, ca)
-        with client(sb2) as c:
+        with sandbox_client(sb2) as c:
             assert c.get("/api/v1/namespaces/default/configmaps/keep").json()["data"] == {"a": "1"}
             created = c.post("/api/v1/namespaces/default/configmaps", json=cm("new")).json()
             assert int(created["metadata"]["resourceVersion"]) > rv

@@ -7,9 +7,7 @@ garbage collection on delete, and the pod lifecycle the pod table renders.
 from __future__ import annotations
 
 import json
-import ssl
 import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,34 +15,11 @@ import httpx
 import pytest
 
 from tests.conftest import KUBECTL, Kubectl
+from tests.helpers import sandbox_client, wait_for
 from tui.sandbox.cluster import Sandbox
 
 APPS = "/apis/apps/v1/namespaces"
 CORE = "/api/v1/namespaces"
-
-
-def client(sb: Sandbox) -> httpx.Client:
-    ctx = ssl.create_default_context(cadata=sb.ca_pem.decode())
-    return httpx.Client(
-        base_url=sb.url, verify=ctx, headers={"Authorization": f"Bearer {sb.token}"}, timeout=10
-    )
-
-
-@pytest.fixture
-def api(sandbox: Sandbox) -> Iterator[httpx.Client]:
-    with client(sandbox) as c:
-        yield c
-
-
-def wait_for(check: Callable[[], Any], *, timeout: float = 10, what: str = "condition") -> Any:
-    """Poll ``check`` until it returns something truthy; fail with ``what`` after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(0.05)
-    pytest.fail(f"timed out after {timeout} s waiting for {what}")
 
 
 def deployment(name: str, *, replicas: int = 2, image: str = "nginx:1.27") -> dict[str, Any]:
@@ -155,7 +130,7 @@ def test_deployment_makes_replicaset_and_running_pods(api: httpx.Client) -> None
 def test_pod_goes_pending_then_container_creating_then_running(tmp_path: Path) -> None:
     sb = Sandbox(port=0, seed=1, pod_start_seconds=0.6).start()
     try:
-        with client(sb) as api:
+        with sandbox_client(sb) as api:
             rv = api.get(f"{CORE}/default/pods").json()["metadata"]["resourceVersion"]
             pod = {"metadata": {"name": "solo"}, "spec": {"containers": [{"name": "c", "image": "busybox"}]}}
             created = api.post(f"{CORE}/default/pods", json=pod).json()

@@ -12,13 +12,14 @@ import logging
 import socket
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import pytest
 
+from tests.helpers import wait_for
 from tui import kube
 from tui.errors import ConfigError
 from tui.istio import bookinfo
@@ -28,18 +29,6 @@ from tui.sandbox.cluster import Sandbox
 from tui.traffic.classify import classify
 
 NS = "bookinfo"
-T = TypeVar("T")
-
-
-def wait_for(check: Callable[[], T | None], *, timeout: float = 10.0, what: str = "condition") -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}")
-        time.sleep(0.05)
 
 
 def free_node_port() -> int:
@@ -138,7 +127,9 @@ def install_istio(cluster: Cluster, *, service_type: str = "NodePort", node_port
                     "ports": [
                         {"name": "status-port", "port": 15021, "targetPort": 15021},
                         {
-                            "name": "http2", "port": 80, "targetPort": 8080,
+                            "name": "http2",
+                            "port": 80,
+                            "targetPort": 8080,
                             **({"nodePort": node_port} if node_port is not None else {}),
                         },
                     ],

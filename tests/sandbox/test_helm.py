@@ -9,18 +9,15 @@ from __future__ import annotations
 
 import os
 import shutil
-import ssl
 import subprocess
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
 from tests.conftest import KUBECTL
-from tui.sandbox.cluster import Sandbox
+from tests.helpers import wait_for
 
 CHART = Path(__file__).parent / "charts" / "tiny"
 HELM = shutil.which("helm") or str(Path(__file__).parents[2] / ".venv" / "bin" / "helm")
@@ -67,24 +64,6 @@ def kubectl(env: dict[str, str], kubeconfig: Path, tmp_path: Path) -> Run:
         return proc
 
     return run
-
-
-@pytest.fixture
-def api(sandbox: Sandbox) -> Iterator[httpx.Client]:
-    ctx = ssl.create_default_context(cadata=sandbox.ca_pem.decode())
-    headers = {"Authorization": f"Bearer {sandbox.token}"}
-    with httpx.Client(base_url=sandbox.url, verify=ctx, headers=headers, timeout=10) as c:
-        yield c
-
-
-def wait_for(check: Callable[[], Any], *, timeout: float = 10, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(0.05)
-    pytest.fail(f"timed out after {timeout} s waiting for {what}")
 
 
 def release_secrets(api: httpx.Client, ns: str, release: str) -> dict[str, str]:

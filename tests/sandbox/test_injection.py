@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import json
 import os
-import ssl
 import subprocess
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +17,7 @@ import httpx
 import pytest
 
 from tests.conftest import KUBECTL
+from tests.helpers import sandbox_client, wait_for
 from tui.sandbox.cluster import Sandbox
 from tui.sandbox.injection import kubelet_supports_native_sidecars, should_inject
 
@@ -86,13 +85,6 @@ INJECTOR = {
 }
 
 
-def client(sb: Sandbox) -> httpx.Client:
-    ctx = ssl.create_default_context(cadata=sb.ca_pem.decode())
-    return httpx.Client(
-        base_url=sb.url, verify=ctx, headers={"Authorization": f"Bearer {sb.token}"}, timeout=10
-    )
-
-
 @pytest.fixture(params=["v1.32.0", "v1.33.1"], ids=["classic-sidecar", "native-sidecar"])
 def sb(request: pytest.FixtureRequest) -> Iterator[Sandbox]:
     sandbox = Sandbox(port=0, seed=0, pod_start_seconds=0.1, kubelet_version=request.param)
@@ -105,18 +97,8 @@ def sb(request: pytest.FixtureRequest) -> Iterator[Sandbox]:
 
 @pytest.fixture
 def api(sb: Sandbox) -> Iterator[httpx.Client]:
-    with client(sb) as c:
+    with sandbox_client(sb) as c:
         yield c
-
-
-def wait_for(check: Callable[[], Any], *, timeout: float = 10, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(0.05)
-    pytest.fail(f"timed out after {timeout} s waiting for {what}")
 
 
 def make_ns(api: httpx.Client, name: str, **labels: str) -> None:

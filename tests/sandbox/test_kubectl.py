@@ -5,13 +5,12 @@ from __future__ import annotations
 import os
 import subprocess
 import threading
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import KUBECTL, Kubectl
+from tests.helpers import wait_for
 from tui.sandbox.cluster import Sandbox
 
 pytestmark = pytest.mark.skipif(not Path(KUBECTL).exists(), reason="kubectl is not installed")
@@ -58,15 +57,6 @@ webhooks:
   sideEffects: None
   admissionReviewVersions: [v1]
 """
-
-
-def wait_for(check: Callable[[], bool], *, timeout: float = 15, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.1)
-    pytest.fail(f"timed out waiting for {what}")
 
 
 def test_seed_flow(kubectl: Kubectl, tmp_path: Path) -> None:

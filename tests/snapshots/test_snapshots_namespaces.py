@@ -10,6 +10,7 @@ from typing import Any
 from textual.pilot import Pilot
 from textual.widgets import DataTable
 
+from tests.helpers import wait_for
 from tests.ui.test_namespaces import create_deployment, create_injector, create_namespace
 from tui import kube
 from tui.app import IstioApp
@@ -34,13 +35,6 @@ EXPECTED = {
 }
 
 
-def _wait(check: Callable[[], bool], what: str) -> None:
-    deadline = time.monotonic() + 15
-    while not check():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
-
-
 def _live_pods(cluster: Cluster, namespace: str) -> int:
     items = cluster.list(kube.PODS, namespace=namespace).items
     return sum(1 for p in items if not p["metadata"].get("deletionTimestamp"))
@@ -53,7 +47,7 @@ def seed(cluster: Cluster) -> None:
     create_deployment(cluster, "bookinfo", "reviews", replicas=3)
     create_namespace(cluster, "shop")
     create_deployment(cluster, "shop", "web", replicas=2)
-    _wait(lambda: _live_pods(cluster, "shop") == 2, "shop's pods")
+    wait_for(lambda: _live_pods(cluster, "shop") == 2, "shop's pods")
     cluster.patch(kube.NAMESPACES, "shop", {"metadata": {"labels": {"istio-injection": "enabled"}}})
     create_deployment(cluster, "shop", "api", replicas=1)
     create_namespace(cluster, "legacy", **{"istio-injection": "enabled", "istio.io/rev": "1-23"})
@@ -62,7 +56,7 @@ def seed(cluster: Cluster) -> None:
     create_deployment(cluster, "mesh", "ratings", replicas=1)
     create_namespace(cluster, "off", **{"istio-injection": "disabled"})
     create_deployment(cluster, "off", "batch", replicas=1)
-    _wait(lambda: _live_pods(cluster, "bookinfo") == 4 and _live_pods(cluster, "shop") == 3, "the pods")
+    wait_for(lambda: _live_pods(cluster, "bookinfo") == 4 and _live_pods(cluster, "shop") == 3, "the pods")
 
 
 def frozen_clock(cluster: Cluster) -> Callable[[], datetime]:
@@ -128,7 +122,7 @@ def test_restart_offer(snap_compare: Any, cluster: Cluster) -> None:
     create_injector(cluster)
     create_namespace(cluster, "shop", team="payments")
     create_deployment(cluster, "shop", "web", replicas=2)
-    _wait(lambda: _live_pods(cluster, "shop") == 2, "shop's pods")
+    wait_for(lambda: _live_pods(cluster, "shop") == 2, "shop's pods")
     clock = frozen_clock(cluster)
     app = IstioApp(settings=Settings(), cluster=cluster, info=INFO, clock=clock, initial_pane="namespaces")
     app.animation_level = "none"  # the tab underline slides; a busy machine would catch it mid-way

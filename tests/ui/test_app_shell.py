@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from textual.command import CommandList, CommandPalette
-from textual.pilot import Pilot
 from textual.widgets import Static
 
+from tests.helpers import until
 from tui.__main__ import build_parser, main
 from tui.app import IstioApp
 from tui.config import Settings
@@ -23,15 +21,6 @@ from tui.screens.describe import PodDescribeScreen
 from tui.screens.help import HelpScreen
 
 SIZE = (120, 36)
-
-
-async def wait_for(pilot: Pilot[Any], cond: Callable[[], object], what: str, limit: float = 10.0) -> None:
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        if cond():
-            return
-        await pilot.pause(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def text_of(app: IstioApp, selector: str) -> str:
@@ -70,14 +59,14 @@ async def test_readonly_badge_and_greyed_palette(cluster: Cluster) -> None:
     async with app.run_test(size=SIZE) as pilot:
         assert "READ-ONLY" in text_of(app, "#header-readonly")
         await pilot.press("ctrl+p")
-        await wait_for(pilot, lambda: isinstance(app.screen, CommandPalette), "palette")
+        await until(pilot, lambda: isinstance(app.screen, CommandPalette), "palette")
         await pilot.press(*"Delete pod")
         options = app.screen.query_one(CommandList)
-        await wait_for(pilot, lambda: options.option_count > 0, "palette hits")
+        await until(pilot, lambda: options.option_count > 0, "palette hits")
         prompts = [str(options.get_option_at_index(i).prompt) for i in range(options.option_count)]
         assert any("Delete pod" in p and "read-only mode" in p for p in prompts)
         await pilot.press("enter")
-        await wait_for(
+        await until(
             pilot, lambda: any("read-only" in n.message for n in app._notifications), "refusal notice"
         )
 
@@ -90,9 +79,9 @@ async def test_palette_runs_pane_actions(cluster: Cluster) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("ctrl+p", *"Filter")
         options = app.screen.query_one(CommandList)
-        await wait_for(pilot, lambda: options.option_count > 0, "palette hits")
+        await until(pilot, lambda: options.option_count > 0, "palette hits")
         await pilot.press("enter")
-        await wait_for(
+        await until(
             pilot, lambda: app.focused is not None and app.focused.id == "pods-filter", "filter prompt"
         )
 
@@ -101,7 +90,7 @@ async def test_worker_failure_is_one_clear_notification(cluster: Cluster) -> Non
     app = make_app(cluster)
     async with app.run_test(size=SIZE) as pilot:
         app.push_screen(PodDescribeScreen("default", "no-such-pod"))
-        await wait_for(pilot, lambda: any(n.severity == "error" for n in app._notifications), "error toast")
+        await until(pilot, lambda: any(n.severity == "error" for n in app._notifications), "error toast")
         errors = [n.message for n in app._notifications if n.severity == "error"]
         assert any("no-such-pod" in m and "Traceback" not in m for m in errors)
         assert "could not load" in text_of(app, "#viewer-text")
@@ -142,6 +131,9 @@ def test_sandbox_flag_writes_a_kubeconfig_users_can_seed_with(
 
     def fake_run(self: IstioApp) -> None:  # the terminal UI itself is covered by the Pilot tests
         seen["kubeconfig"] = self.sandbox_kubeconfig
+        seen["helm"] = self.cluster.kubeconfig
+        seen["mode"] = Path(self.sandbox_kubeconfig or "").stat().st_mode & 0o777
+        seen["port"] = self.cluster.server.rsplit(":", 1)[1]
         seen["version"] = self.cluster.info().git_version
         seen["context"] = self.context_name
 
@@ -150,9 +142,15 @@ def test_sandbox_flag_writes_a_kubeconfig_users_can_seed_with(
 
     args: argparse.Namespace = build_parser().parse_args(["--sandbox"])
     assert run_tui(args) == 0
-    path = tmp_path / "state" / "istio-tui" / "sandbox.kubeconfig"
-    assert seen == {"kubeconfig": str(path), "version": "v1.32.0", "context": "sandbox"}
-    assert path.stat().st_mode & 0o777 == 0o600
+    path = tmp_path / "state" / "istio-tui" / f"sandbox-{seen.pop('port')}.kubeconfig"
+    assert seen == {
+        "kubeconfig": str(path),
+        "helm": str(path),
+        "mode": 0o600,
+        "version": "v1.32.0",
+        "context": "sandbox",
+    }
+    assert not path.exists()  # the run's own file goes with it
 
 
 def test_bad_kubeconfig_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

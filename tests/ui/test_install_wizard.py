@@ -3,8 +3,6 @@ addon Ingresses, a WorkloadEntry, uninstall to an empty leftover audit, read-onl
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -12,9 +10,9 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Checkbox, DataTable, Input, Select, Static
 
+from tests.helpers import PREFLIGHT_KEYS, make_app, until
 from tui import kube
 from tui.app import IstioApp
-from tui.config import Settings
 from tui.errors import NotFound
 from tui.istio.uninstall import installed_releases
 from tui.kube import Cluster
@@ -23,20 +21,6 @@ from tui.screens.install import InstallPane
 
 SIZE = (120, 36)
 DEADLINE_S = 20.0
-
-
-def make_app(cluster: Cluster, *, readonly: bool = False) -> IstioApp:
-    return IstioApp(
-        settings=Settings(readonly=readonly), cluster=cluster, info=cluster.info(), initial_pane="install"
-    )
-
-
-async def until(pilot: Pilot[Any], check: Callable[[], object], what: str, limit: float = DEADLINE_S) -> None:
-    deadline = time.monotonic() + limit
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await pilot.pause(0.05)
 
 
 def pane(app: IstioApp) -> InstallPane:
@@ -114,18 +98,11 @@ BAD_VALUES = [
 
 
 async def test_preflight_then_form_rejects_each_bad_value(cluster: Cluster, tmp_path: Path) -> None:
-    app = make_app(cluster)
+    app = make_app(cluster, pane="install")
     async with app.run_test(size=SIZE) as pilot:
         wizard = await ready(pilot)
         lines = {line.key: line for line in wizard.preflight_lines}
-        assert list(lines) == [
-            "context",
-            "admission-api",
-            "permissions",
-            "existing-istio",
-            "load-balancer",
-            "helm",
-        ]
+        assert list(lines) == PREFLIGHT_KEYS
         assert all(line.status == "pass" for line in lines.values()), lines
         assert "v1.32" in lines["context"].reason and "sandbox" in lines["context"].reason
         assert lines["helm"].reason.startswith("helm v3.")
@@ -176,7 +153,7 @@ async def test_preflight_then_form_rejects_each_bad_value(cluster: Cluster, tmp_
 
 
 async def test_install_verify_addons_vm_uninstall(cluster: Cluster, kubectl: Any) -> None:
-    app = make_app(cluster)
+    app = make_app(cluster, pane="install")
     async with app.run_test(size=SIZE) as pilot:
         wizard = await ready(pilot)
         await set_value(pilot, "#f-profile", "demo")
@@ -307,7 +284,7 @@ async def test_install_verify_addons_vm_uninstall(cluster: Cluster, kubectl: Any
 
 
 async def test_read_only_binds_no_install(cluster: Cluster) -> None:
-    app = make_app(cluster, readonly=True)
+    app = make_app(cluster, pane="install", readonly=True)
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
         app.query_one("#wiz-steps").focus()
@@ -325,7 +302,7 @@ async def test_without_helm_the_plan_still_shows_and_saves(
     empty = tmp_path / "bin"
     empty.mkdir()
     monkeypatch.setenv("PATH", str(empty))
-    app = make_app(cluster)
+    app = make_app(cluster, pane="install")
     async with app.run_test(size=SIZE) as pilot:
         wizard = await ready(pilot)
         helm = next(line for line in wizard.preflight_lines if line.key == "helm")

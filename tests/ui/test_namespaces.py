@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -11,9 +10,9 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Static
 
+from tests.helpers import deployment_manifest, make_app, until
 from tui import kube
 from tui.app import IstioApp
-from tui.config import Settings
 from tui.istio.injection import has_sidecar
 from tui.kube import Cluster
 from tui.sandbox.cluster import Sandbox
@@ -44,21 +43,6 @@ def make_cluster(tmp_path: Path) -> Iterator[Callable[..., Cluster]]:
         sb.stop()
 
 
-def make_app(cluster: Cluster, *, readonly: bool = False) -> IstioApp:
-    return IstioApp(
-        settings=Settings(readonly=readonly), cluster=cluster, info=cluster.info(), initial_pane="namespaces"
-    )
-
-
-async def until(pilot: Pilot[Any], check: Callable[[], object], what: str, limit: float = DEADLINE_S) -> None:
-    """Poll a condition while the app keeps running; fail with ``what`` at the deadline."""
-    deadline = time.monotonic() + limit
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await pilot.pause(0.05)
-
-
 def label(cluster: Cluster, namespace: str, key: str) -> str | None:
     return labels_of(cluster, namespace).get(key)
 
@@ -77,23 +61,7 @@ def create_namespace(cluster: Cluster, name: str, **labels: str) -> None:
 
 
 def create_deployment(cluster: Cluster, namespace: str, name: str, replicas: int = 2) -> None:
-    cluster.create(
-        kube.DEPLOYMENTS,
-        {
-            "apiVersion": "apps/v1",
-            "kind": "Deployment",
-            "metadata": {"name": name},
-            "spec": {
-                "replicas": replicas,
-                "selector": {"matchLabels": {"app": name}},
-                "template": {
-                    "metadata": {"labels": {"app": name}},
-                    "spec": {"containers": [{"name": name, "image": f"example/{name}:1"}]},
-                },
-            },
-        },
-        namespace=namespace,
-    )
+    cluster.create(kube.DEPLOYMENTS, deployment_manifest(name, replicas), namespace=namespace)
 
 
 def create_injector(cluster: Cluster, revision: str = "default") -> None:
@@ -179,7 +147,7 @@ async def test_rows_show_mode_and_sidecar_count_live(cluster: Cluster) -> None:
     create_namespace(cluster, "canary", **{"istio.io/rev": "1-24"})
     create_namespace(cluster, "mesh-free", **{"istio.io/dataplane-mode": "ambient"})
     create_deployment(cluster, "shop", "web", replicas=3)
-    app = make_app(cluster)
+    app = make_app(cluster, pane="namespaces")
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: ratio(app, "shop") == "0/3", "0/3")
         assert cell(app, "shop", "mode") == "istio-injection=enabled"
@@ -201,7 +169,7 @@ async def test_rows_show_mode_and_sidecar_count_live(cluster: Cluster) -> None:
 async def test_toggle_sets_the_label_with_a_merge_patch(cluster: Cluster) -> None:
     create_injector(cluster)
     create_namespace(cluster, "shop", team="payments")
-    app = make_app(cluster)
+    app = make_app(cluster, pane="namespaces")
     async with app.run_test(size=SIZE) as pilot:
         await select(pilot, app, "shop")
         await pilot.press("i")
@@ -230,7 +198,7 @@ async def test_toggle_sets_the_label_with_a_merge_patch(cluster: Cluster) -> Non
 
 async def test_cancel_changes_nothing(cluster: Cluster) -> None:
     create_namespace(cluster, "shop")
-    app = make_app(cluster)
+    app = make_app(cluster, pane="namespaces")
     async with app.run_test(size=SIZE) as pilot:
         await select(pilot, app, "shop")
         await pilot.press("i")
@@ -243,7 +211,7 @@ async def test_cancel_changes_nothing(cluster: Cluster) -> None:
 
 async def test_preflight_failure_is_explained(cluster: Cluster) -> None:
     create_namespace(cluster, "shop")
-    app = make_app(cluster)
+    app = make_app(cluster, pane="namespaces")
     async with app.run_test(size=SIZE) as pilot:
         await select(pilot, app, "shop")
         await pilot.press("i")
@@ -256,7 +224,7 @@ async def test_preflight_failure_is_explained(cluster: Cluster) -> None:
 async def test_revision_preflight_names_the_missing_revision(cluster: Cluster) -> None:
     create_injector(cluster, revision="1-24")
     create_namespace(cluster, "shop")
-    app = make_app(cluster)
+    app = make_app(cluster, pane="namespaces")
     async with app.run_test(size=SIZE) as pilot:
         await select(pilot, app, "shop")
         await pilot.press("v")
@@ -281,7 +249,7 @@ async def test_revision_preflight_names_the_missing_revision(cluster: Cluster) -
 async def test_conflicting_labels_offer_a_choice(cluster: Cluster) -> None:
     create_injector(cluster, revision="canary")
     create_namespace(cluster, "shop", **{"istio-injection": "enabled", "istio.io/rev": "canary", "team": "a"})
-    app = make_app(cluster)
+    app = make_app(cluster, pane="namespaces")
     async with app.run_test(size=SIZE) as pilot:
         await select(pilot, app, "shop")
         assert "conflict" in cell(app, "shop", "mode")
@@ -302,7 +270,7 @@ async def test_conflicting_labels_offer_a_choice(cluster: Cluster) -> None:
 
 async def test_ambient_needs_no_restart_and_warns_about_waypoints(cluster: Cluster) -> None:
     create_namespace(cluster, "shop")
-    app = make_app(cluster)
+    app = make_app(cluster, pane="namespaces")
     async with app.run_test(size=SIZE) as pilot:
         await select(pilot, app, "shop")
         await pilot.press("a")
@@ -317,7 +285,7 @@ async def test_ambient_needs_no_restart_and_warns_about_waypoints(cluster: Clust
 
 async def test_readonly_refuses_the_toggle(cluster: Cluster) -> None:
     create_namespace(cluster, "shop")
-    app = make_app(cluster, readonly=True)
+    app = make_app(cluster, pane="namespaces", readonly=True)
     async with app.run_test(size=SIZE) as pilot:
         await select(pilot, app, "shop")
         bound = {b.binding.action for b in app.screen.active_bindings.values()}
@@ -338,7 +306,7 @@ async def test_restart_flow_ends_with_sidecars(
     create_injector(cluster)
     create_namespace(cluster, "shop")
     create_deployment(cluster, "shop", "web", replicas=2)
-    app = make_app(cluster)
+    app = make_app(cluster, pane="namespaces")
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: ratio(app, "shop") == "0/2", "0/2")
         await select(pilot, app, "shop")
@@ -383,7 +351,7 @@ async def test_restart_flow_ends_with_sidecars(
 async def test_no_access_to_pods_is_not_shown_as_zero(sandbox: Sandbox, cluster: Cluster) -> None:
     create_namespace(cluster, "shop")
     sandbox.forbid(resource="pods", namespace=None, verbs=["list", "watch"])
-    app = make_app(cluster)
+    app = make_app(cluster, pane="namespaces")
     async with app.run_test(size=SIZE) as pilot:
         summary = app.query_one("#ns-summary", Static)
         await until(pilot, lambda: "no access to pods" in str(summary.render()), "the no-access message")

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from textual import events
-from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
+from tests.helpers import until
 from tui import kube
 from tui.app import IstioApp
 from tui.config import Settings
@@ -27,15 +26,6 @@ from tui.widgets.header import AppHeader
 from tui.widgets.pod_table import SORT_KEYS, PodTable
 
 SIZE = (120, 36)
-
-
-async def wait_for(pilot: Pilot[Any], cond: Callable[[], object], what: str, limit: float = 10.0) -> None:
-    deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        if cond():
-            return
-        await pilot.pause(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def rows(app: IstioApp) -> dict[str, dict[str, str]]:
@@ -82,14 +72,12 @@ async def test_rows_appear_change_and_disappear(sandbox: Sandbox, cluster: Clust
     pod(cluster, "book", "a-first")
     app = make_app(cluster, namespace="book")
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(
-            pilot, lambda: rows(app).get("a-first", {}).get("status") == "Running", "a-first Running"
-        )
+        await until(pilot, lambda: rows(app).get("a-first", {}).get("status") == "Running", "a-first Running")
         assert rows(app)["a-first"]["ready"] == "1/1"
         assert "namespace" not in rows(app)["a-first"]  # single-namespace view
 
         created = pod(cluster, "book", "b-second")
-        await wait_for(pilot, lambda: "b-second" in rows(app), "b-second to appear")
+        await until(pilot, lambda: "b-second" in rows(app), "b-second to appear")
         table = app.query_one(PodTable)
         table.move_cursor(row=1)
         assert table.selected() is not None and table.selected().name == "b-second"
@@ -103,18 +91,18 @@ async def test_rows_appear_change_and_disappear(sandbox: Sandbox, cluster: Clust
 
         assert sandbox.store is not None
         sandbox.store.update("pods", "b-second", namespace="book", mutate=crash)
-        await wait_for(pilot, lambda: rows(app)["b-second"]["status"] == "CrashLoopBackOff", "crash loop")
+        await until(pilot, lambda: rows(app)["b-second"]["status"] == "CrashLoopBackOff", "crash loop")
         assert rows(app)["b-second"]["restarts"] == "4"
         assert rows(app)["b-second"]["ready"] == "0/1"
         assert table.selected().uid == created["metadata"]["uid"]  # the cursor stayed on the changed pod
 
         pod(cluster, "book", "0-before")  # sorts above the cursor: the cursor must follow its pod
-        await wait_for(pilot, lambda: "0-before" in rows(app), "0-before to appear")
+        await until(pilot, lambda: "0-before" in rows(app), "0-before to appear")
         assert names(app) == ["0-before", "a-first", "b-second"]
         assert table.selected().name == "b-second"
 
         cluster.delete(kube.PODS, "a-first", namespace="book")
-        await wait_for(pilot, lambda: "a-first" not in rows(app), "a-first to disappear")
+        await until(pilot, lambda: "a-first" not in rows(app), "a-first to disappear")
         assert table.selected().name == "b-second"
         assert table.row_count == 2
 
@@ -125,19 +113,19 @@ async def test_regex_filter_and_label_selector(cluster: Cluster) -> None:
         pod(cluster, "shop", name, {"app": app_label})
     app = make_app(cluster, namespace="shop")
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: len(rows(app)) == 4, "4 pods")
+        await until(pilot, lambda: len(rows(app)) == 4, "4 pods")
         await pilot.press("slash", *"web-1")
-        await wait_for(pilot, lambda: list(rows(app)) == ["web-1"], "live regex filter")
+        await until(pilot, lambda: list(rows(app)) == ["web-1"], "live regex filter")
         await pilot.press("enter")
         assert app.query_one(PodsPane).filter_text == "web-1"
         title = str(app.query_one("#pods-title", Static).render())
         assert "/web-1" in title and "[1/4]" in title
 
         await pilot.press("escape")
-        await wait_for(pilot, lambda: len(rows(app)) == 4, "esc clears the filter")
+        await until(pilot, lambda: len(rows(app)) == 4, "esc clears the filter")
 
         await pilot.press("slash", *"-l app=web", "enter")
-        await wait_for(pilot, lambda: sorted(rows(app)) == ["web-1", "web-2"], "label selector")
+        await until(pilot, lambda: sorted(rows(app)) == ["web-1", "web-2"], "label selector")
         pane = app.query_one(PodsPane)
         assert pane.selector == "app=web"
         assert sorted(r.name for r in pane.table.pods.values()) == [
@@ -147,13 +135,13 @@ async def test_regex_filter_and_label_selector(cluster: Cluster) -> None:
 
         await pilot.press("slash")
         await pilot.press("ctrl+u", *"api|db", "enter")  # regex alone drops the selector
-        await wait_for(pilot, lambda: sorted(rows(app)) == ["api-1", "db-1"], "regex after selector")
+        await until(pilot, lambda: sorted(rows(app)) == ["api-1", "db-1"], "regex after selector")
         assert pane.selector == ""
 
         await pilot.press("colon", *"-l app!=web", "enter")  # the : prompt takes a selector too
-        await wait_for(pilot, lambda: pane.selector == "app!=web", "selector from :")
+        await until(pilot, lambda: pane.selector == "app!=web", "selector from :")
         await pilot.press("escape")
-        await wait_for(pilot, lambda: len(rows(app)) == 4 and pane.selector == "", "esc clears both")
+        await until(pilot, lambda: len(rows(app)) == 4 and pane.selector == "", "esc clears both")
 
         await pilot.press("slash", *"([bad", "enter")
         assert any("bad regex" in n.message for n in app._notifications)
@@ -167,25 +155,25 @@ async def test_namespace_switch_with_prompt_and_digits(cluster: Cluster) -> None
     pod(cluster, "beta", "pb")
     app = make_app(cluster)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: {"pa", "pb"} <= set(rows(app)), "both pods in all namespaces")
+        await until(pilot, lambda: {"pa", "pb"} <= set(rows(app)), "both pods in all namespaces")
         assert rows(app)["pa"]["namespace"] == "alpha"
 
         await pilot.press("colon", *"ns al", "tab")  # completion
         assert app.query_one("#command-prompt").value == "ns alpha"
         await pilot.press("enter")
-        await wait_for(pilot, lambda: list(rows(app)) == ["pa"], "alpha only")
+        await until(pilot, lambda: list(rows(app)) == ["pa"], "alpha only")
         assert "namespace" not in rows(app)["pa"]
         assert app.namespace == "alpha"
 
         await pilot.press("colon", *"beta", "enter")
-        await wait_for(pilot, lambda: list(rows(app)) == ["pb"], "beta only")
+        await until(pilot, lambda: list(rows(app)) == ["pb"], "beta only")
         assert app.recent_namespaces[:2] == ["beta", "alpha"]
         assert "2 alpha" in str(app.query_one("#pods-recent", Static).render())
 
         await pilot.press("2")
-        await wait_for(pilot, lambda: list(rows(app)) == ["pa"], "recent namespace 2 = alpha")
+        await until(pilot, lambda: list(rows(app)) == ["pa"], "recent namespace 2 = alpha")
         await pilot.press("0")
-        await wait_for(pilot, lambda: {"pa", "pb"} <= set(rows(app)), "0 = all namespaces")
+        await until(pilot, lambda: {"pa", "pb"} <= set(rows(app)), "0 = all namespaces")
         assert app.namespace is None
 
         await pilot.press("colon", *"Not_A_Namespace", "enter")
@@ -200,7 +188,7 @@ async def test_forbidden_namespace_says_no_access(sandbox: Sandbox, cluster: Clu
     app = make_app(cluster, namespace="locked")
     async with app.run_test(size=SIZE) as pilot:
         message = app.query_one("#pods-message", Static)
-        await wait_for(pilot, lambda: message.display, "the no-access message")
+        await until(pilot, lambda: message.display, "the no-access message")
         assert "no access to pods in locked" in str(message.render())
         assert not app.query_one(PodTable).display
         assert not any(n.severity == "error" for n in app._notifications)  # shown in place, not as a toast
@@ -211,7 +199,7 @@ async def test_readonly_does_not_bind_delete(cluster: Cluster) -> None:
     pod(cluster, "ro", "keep-me")
     app = make_app(cluster, namespace="ro", readonly=True)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: "keep-me" in rows(app), "pod row")
+        await until(pilot, lambda: "keep-me" in rows(app), "pod row")
         pane = app.query_one(PodsPane)
         assert "ctrl+d" not in pane._bindings.key_to_bindings
         await pilot.press("ctrl+d")
@@ -228,17 +216,17 @@ async def test_delete_confirms_naming_the_context(cluster: Cluster) -> None:
     pod(cluster, "del", "doomed")
     app = make_app(cluster, namespace="del")
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: "doomed" in rows(app), "pod row")
+        await until(pilot, lambda: "doomed" in rows(app), "pod row")
         await pilot.press("ctrl+d")
-        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), "confirmation")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "confirmation")
         assert "sandbox" in str(app.screen.query_one("#confirm-context", Static).render())
         await pilot.press("n")
         await pilot.pause(0.1)
         assert cluster.get(kube.PODS, "doomed", namespace="del")
         await pilot.press("ctrl+d")
-        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), "confirmation again")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "confirmation again")
         await pilot.press("y")
-        await wait_for(pilot, lambda: "doomed" not in rows(app), "row to go")
+        await until(pilot, lambda: "doomed" not in rows(app), "row to go")
         with pytest.raises(NotFound):
             cluster.get(kube.PODS, "doomed", namespace="del")
 
@@ -249,7 +237,7 @@ async def test_sort_keys_keep_the_cursor_on_its_pod(cluster: Cluster) -> None:
         pod(cluster, "sorted", name)
     app = make_app(cluster, namespace="sorted")
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: len(rows(app)) == 3, "3 pods")
+        await until(pilot, lambda: len(rows(app)) == 3, "3 pods")
         assert names(app) == ["a", "b", "c"]
         table = app.query_one(PodTable)
         table.move_cursor(row=0)
@@ -304,19 +292,19 @@ async def test_describe_yaml_and_logs(cluster: Cluster) -> None:
     )
     app = make_app(cluster, namespace="view")
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: rows(app).get("two", {}).get("status") == "Running", "pod running")
+        await until(pilot, lambda: rows(app).get("two", {}).get("status") == "Running", "pod running")
         await pilot.press("d")
-        await wait_for(pilot, lambda: isinstance(app.screen, PodDescribeScreen), "describe")
+        await until(pilot, lambda: isinstance(app.screen, PodDescribeScreen), "describe")
         body = app.screen.query_one("#viewer-text", Static)
-        await wait_for(pilot, lambda: "Events:" in str(body.render()), "describe text")
+        await until(pilot, lambda: "Events:" in str(body.render()), "describe text")
         text = str(body.render())
         assert "Name:          two" in text and "Scheduled" in text  # the pod's events are included
         await pilot.press("escape")
         await pilot.press("y")
-        await wait_for(pilot, lambda: isinstance(app.screen, PodYamlScreen), "yaml")
+        await until(pilot, lambda: isinstance(app.screen, PodYamlScreen), "yaml")
         await pilot.press("escape")
         await pilot.press("l")
-        await wait_for(pilot, lambda: isinstance(app.screen, PodLogsScreen), "logs")
+        await until(pilot, lambda: isinstance(app.screen, PodLogsScreen), "logs")
         assert app.screen.container == "web"  # the app container, not istio-proxy
         await pilot.press("c")
         assert app.screen.container == "istio-proxy"
@@ -366,19 +354,15 @@ async def test_sidecar_column_in_both_injection_modes(mesh_sandbox: tuple[Sandbo
     assert ("istio-proxy" in in_init) is native
     app = make_app(cluster)
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: rows(app).get("injected", {}).get("ready") == "2/2", "injected pod 2/2")
-        await wait_for(
-            pilot, lambda: rows(app)["before-injector"]["sidecar"] == SIDECAR_MISSING, "warning mark"
-        )
+        await until(pilot, lambda: rows(app).get("injected", {}).get("ready") == "2/2", "injected pod 2/2")
+        await until(pilot, lambda: rows(app)["before-injector"]["sidecar"] == SIDECAR_MISSING, "warning mark")
         got = rows(app)
         assert got["injected"]["sidecar"] == SIDECAR_OK
         assert got["injected"]["status"] == "Running"
         assert got["outside"]["sidecar"] == ""
 
         cluster.patch(kube.NAMESPACES, "plain", {"metadata": {"labels": {"istio-injection": "enabled"}}})
-        await wait_for(
-            pilot, lambda: rows(app)["outside"]["sidecar"] == SIDECAR_MISSING, "mark follows label"
-        )
+        await until(pilot, lambda: rows(app)["outside"]["sidecar"] == SIDECAR_MISSING, "mark follows label")
 
 
 async def test_connection_loss_keeps_rows_and_resumes(tmp_path: Path) -> None:
@@ -392,18 +376,18 @@ async def test_connection_loss_keeps_rows_and_resumes(tmp_path: Path) -> None:
         pod(cluster, "live", "survivor")
         app = make_app(cluster, namespace="live")
         async with app.run_test(size=SIZE) as pilot:
-            await wait_for(pilot, lambda: "survivor" in rows(app), "first pod")
+            await until(pilot, lambda: "survivor" in rows(app), "first pod")
             sb.stop()
             header = app.query_one("#header-connection", Static)
-            await wait_for(pilot, lambda: header.display, "reconnecting in the header", limit=15)
+            await until(pilot, lambda: header.display, "reconnecting in the header", limit=15)
             assert "reconnecting" in str(header.render())
             assert list(rows(app)) == ["survivor"]  # the last known rows stay
 
             sb = Sandbox(port=port, seed=0, pod_start_seconds=0.1, state_file=state)
             sb.start()
             pod(cluster, "live", "newcomer")
-            await wait_for(pilot, lambda: "newcomer" in rows(app), "resumed watch", limit=20)
-            await wait_for(pilot, lambda: not header.display, "header back to normal")
+            await until(pilot, lambda: "newcomer" in rows(app), "resumed watch", limit=20)
+            await until(pilot, lambda: not header.display, "header back to normal")
             assert sorted(names(app)) == ["newcomer", "survivor"]  # no duplicates
             assert not app.query_one(AppHeader).has_class("-reconnecting")
     finally:
@@ -418,9 +402,9 @@ async def test_keys_typed_fast_after_slash_land_in_the_prompt(cluster: Cluster) 
     pod(cluster, "fast", "other")
     app = make_app(cluster, namespace="fast")
     async with app.run_test(size=SIZE) as pilot:
-        await wait_for(pilot, lambda: len(rows(app)) == 2, "2 pods")
+        await until(pilot, lambda: len(rows(app)) == 2, "2 pods")
         for key in ("slash", "d", "w", "e", "b"):
             app.post_message(events.Key(key, "/" if key == "slash" else key))
-        await wait_for(pilot, lambda: list(rows(app)) == ["dweb-1"], "typeahead filter")
+        await until(pilot, lambda: list(rows(app)) == ["dweb-1"], "typeahead filter")
         assert app.query_one("#pods-filter", Input).value == "dweb"
         assert not isinstance(app.screen, PodDescribeScreen)

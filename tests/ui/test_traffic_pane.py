@@ -9,8 +9,7 @@ the jason test, which goes through a worker process and its login.
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,10 +17,10 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
+from tests.helpers import make_app, until
 from tests.sandbox.test_dataplane import deploy_bookinfo, install_istio
 from tui import kube
 from tui.app import IstioApp
-from tui.config import Settings
 from tui.errors import ConfigError, NotFound
 from tui.istio import bookinfo
 from tui.kube import Cluster
@@ -70,23 +69,6 @@ def bookinfo_mesh(shared_mesh: tuple[Cluster, int]) -> Iterator[tuple[Cluster, i
     yield shared_mesh
     for host in ("reviews", "ratings"):
         bookinfo.revert(shared_mesh[0], namespace=NS, host=host)
-
-
-def make_app(cluster: Cluster, *, readonly: bool = False) -> IstioApp:
-    return IstioApp(
-        settings=Settings(readonly=readonly), cluster=cluster, info=cluster.info(), initial_pane="traffic"
-    )
-
-
-async def until(pilot: Pilot[Any], check: Callable[[], object], what: str, limit: float = DEADLINE_S) -> None:
-    deadline = time.monotonic() + limit
-    while not check():
-        if time.monotonic() > deadline:
-            notes = "; ".join(n.message for n in pilot.app._notifications)
-            tp = pilot.app.query_one(TrafficPane)
-            notes += f" running={tp.running} latest={tp.latest} workers={list(pilot.app.workers)}"
-            raise AssertionError(f"timed out waiting for {what} (notifications: {notes})")
-        await pilot.pause(0.05)
 
 
 def text_of(app: IstioApp, selector: str) -> str:
@@ -142,7 +124,7 @@ async def apply_preset(pilot: Pilot[Any], p: TrafficPane, key: str, expect: str)
 
 
 async def test_deploy_into_injected_namespace_finds_gateway(cluster: Cluster, mesh: int) -> None:
-    app = make_app(cluster)
+    app = make_app(cluster, pane="traffic")
     async with app.run_test(size=SIZE) as pilot:
         p = pane(app)
         await until(pilot, lambda: p.view.ingress is not None, "the ingress gateway")
@@ -153,8 +135,10 @@ async def test_deploy_into_injected_namespace_finds_gateway(cluster: Cluster, me
         await confirm(pilot, expect="istio-injection=enabled")
         await until(
             pilot,
-            lambda: cluster.get(kube.NAMESPACES, NS)["metadata"].get("labels", {}).get("istio-injection")
-            == "enabled",
+            lambda: (
+                cluster.get(kube.NAMESPACES, NS)["metadata"].get("labels", {}).get("istio-injection")
+                == "enabled"
+            ),
             "the injection label",
         )
         shown = "✓ istio-injection"
@@ -174,7 +158,7 @@ async def test_deploy_into_injected_namespace_finds_gateway(cluster: Cluster, me
 
 async def test_fifty_fifty_preset_splits_400_requests(bookinfo_mesh: tuple[Cluster, int]) -> None:
     cluster, mesh = bookinfo_mesh
-    app = make_app(cluster)
+    app = make_app(cluster, pane="traffic")
     async with app.run_test(size=SIZE) as pilot:
         p = await ready_pane(pilot)
         await apply_preset(pilot, p, "3", "weight: 50")
@@ -211,7 +195,7 @@ async def test_jason_preset_gives_black_stars_for_jason(
 ) -> None:
     cluster, _ = bookinfo_mesh
     monkeypatch.setattr(TrafficPane, "ENGINE_WORKERS", 1)  # a real worker process, logging in as jason
-    app = make_app(cluster)
+    app = make_app(cluster, pane="traffic")
     async with app.run_test(size=SIZE) as pilot:
         p = await ready_pane(pilot)
         await apply_preset(pilot, p, "2", "jason")
@@ -225,7 +209,7 @@ async def test_jason_preset_gives_black_stars_for_jason(
 
 async def test_abort_preset_gives_ratings_unavailable_for_jason(bookinfo_mesh: tuple[Cluster, int]) -> None:
     cluster, mesh = bookinfo_mesh
-    app = make_app(cluster)
+    app = make_app(cluster, pane="traffic")
     async with app.run_test(size=SIZE) as pilot:
         p = await ready_pane(pilot)
         await apply_preset(pilot, p, "2", "jason")
@@ -246,7 +230,7 @@ async def test_cleanup_leaves_a_foreign_virtualservice(cluster: Cluster, mesh: i
         "spec": {"hosts": ["details"], "http": [{"route": [{"destination": {"host": "details"}}]}]},
     }
     cluster.create(kube.VIRTUAL_SERVICES, foreign, namespace=NS)
-    app = make_app(cluster)
+    app = make_app(cluster, pane="traffic")
     async with app.run_test(size=SIZE) as pilot:
         p = await ready_pane(pilot)
         await apply_preset(pilot, p, "1", "reviews")
@@ -269,7 +253,7 @@ async def test_read_only_binds_no_cluster_change_but_allows_traffic(
     bookinfo_mesh: tuple[Cluster, int],
 ) -> None:
     cluster, mesh = bookinfo_mesh
-    app = make_app(cluster, readonly=True)
+    app = make_app(cluster, pane="traffic", readonly=True)
     async with app.run_test(size=SIZE) as pilot:
         p = await ready_pane(pilot)
         for key in ("d", "i", "3", "r", "c"):
@@ -286,7 +270,7 @@ async def test_read_only_binds_no_cluster_change_but_allows_traffic(
 
 async def test_bad_knobs_are_explained_and_change_nothing(bookinfo_mesh: tuple[Cluster, int]) -> None:
     cluster, mesh = bookinfo_mesh
-    app = make_app(cluster)
+    app = make_app(cluster, pane="traffic")
     async with app.run_test(size=SIZE) as pilot:
         p = pane(app)
         before = p.knobs
@@ -339,7 +323,7 @@ async def test_export_names_a_file_and_never_overwrites(
     bookinfo_mesh: tuple[Cluster, int], tmp_path: Path
 ) -> None:
     cluster, mesh = bookinfo_mesh
-    app = make_app(cluster)
+    app = make_app(cluster, pane="traffic")
     async with app.run_test(size=SIZE) as pilot:
         p = await ready_pane(pilot)
         await pilot.press("x")
@@ -388,7 +372,7 @@ async def test_export_names_a_file_and_never_overwrites(
 
 async def test_pending_load_balancer_is_patched_after_confirmation(cluster: Cluster) -> None:
     install_istio(cluster, service_type="LoadBalancer")
-    app = make_app(cluster)
+    app = make_app(cluster, pane="traffic")
     async with app.run_test(size=SIZE) as pilot:
         p = pane(app)
         await until(pilot, lambda: p.view.ingress is not None, "the ingress gateway")
@@ -407,7 +391,7 @@ async def test_pending_load_balancer_is_patched_after_confirmation(cluster: Clus
 
 async def test_productpage_without_sidecar_is_warned(cluster: Cluster, mesh: int) -> None:
     deploy_bookinfo(cluster, inject=False)
-    app = make_app(cluster)
+    app = make_app(cluster, pane="traffic")
     async with app.run_test(size=SIZE) as pilot:
         p = await ready_pane(pilot)
         await until(pilot, lambda: "no istio-proxy sidecar" in text_of(app, "#traffic-pods"), "the warning")

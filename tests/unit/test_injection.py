@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import time
 from collections import Counter
-from collections.abc import Callable
 from typing import Any, cast
 
 import pytest
 
+from tests.helpers import deployment_manifest, wait_for
 from tui import kube
 from tui.istio import injection as inj
 from tui.istio.injection import InjectionMode, ModeKind
@@ -415,29 +414,6 @@ def _create_injector(cluster: Cluster, revision: str = "default") -> None:
     cluster.create(kube.MUTATING_WEBHOOKS, body)
 
 
-def _deployment(name: str, replicas: int) -> dict[str, Any]:
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": name},
-        "spec": {
-            "replicas": replicas,
-            "selector": {"matchLabels": {"app": name}},
-            "template": {
-                "metadata": {"labels": {"app": name}},
-                "spec": {"containers": [{"name": name, "image": f"example/{name}:1"}]},
-            },
-        },
-    }
-
-
-def _wait(check: Callable[[], bool], what: str, limit: float = 10.0) -> None:
-    deadline = time.monotonic() + limit
-    while not check():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
-
-
 def test_preflight_without_admission_api() -> None:
     fake = cast(Cluster, _NoAdmissionApi())
     result = inj.preflight_injection(fake, labels_after={"istio-injection": "enabled"})
@@ -462,13 +438,13 @@ def test_preflight_against_the_sandbox(cluster: Cluster) -> None:
 def test_restart_targets_and_rollout_restart_against_the_sandbox(cluster: Cluster) -> None:
     _create_injector(cluster)
     cluster.create(kube.NAMESPACES, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}})
-    cluster.create(kube.DEPLOYMENTS, _deployment("web", 2), namespace="shop")
+    cluster.create(kube.DEPLOYMENTS, deployment_manifest("web", 2), namespace="shop")
 
     def live_pods() -> list[dict[str, Any]]:
         items = cluster.list(kube.PODS, namespace="shop").items
         return [p for p in items if not p["metadata"].get("deletionTimestamp")]
 
-    _wait(lambda: len(live_pods()) == 2, "two pods")
+    wait_for(lambda: len(live_pods()) == 2, "two pods")
     plan = inj.plan_change("shop", {}, InjectionMode.enabled())
     cluster.patch(kube.NAMESPACES, "shop", plan.patch())
     targets = inj.find_restart_targets(cluster, "shop")
@@ -482,6 +458,6 @@ def test_restart_targets_and_rollout_restart_against_the_sandbox(cluster: Cluste
         items = cluster.list(kube.PODS, namespace="shop").items
         return inj.restart_progress({"istio-injection": "enabled"}, items, rss, ["web"]).finished
 
-    _wait(finished, "the restarted pods to be ready with sidecars")
+    wait_for(finished, "the restarted pods to be ready with sidecars")
     assert all(inj.has_sidecar(p) for p in live_pods())
     assert inj.find_restart_targets(cluster, "shop").empty

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from tests.helpers import PREFLIGHT_KEYS
 from tui import kube
 from tui.istio.preflight import K8S_SUPPORT, check_context, run_preflight, supported_range
 from tui.istio.verify import install_progress, pod_stall_reason
@@ -48,14 +49,7 @@ def test_pending_load_balancer_recommends_nodeport(cluster: Cluster) -> None:
 def test_unreachable_cluster_fails_context_and_skips_the_rest(sandbox: Sandbox, cluster: Cluster) -> None:
     sandbox.stop()
     lines = run_preflight(cluster)
-    assert [line.key for line in lines] == [
-        "context",
-        "admission-api",
-        "permissions",
-        "existing-istio",
-        "load-balancer",
-        "helm",
-    ]
+    assert [line.key for line in lines] == PREFLIGHT_KEYS
     assert lines[0].status == "fail" and "did not answer" in lines[0].reason
     assert all(line.status == "warn" and line.reason.startswith("skipped") for line in lines[1:5])
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import PREFLIGHT_KEYS
 from tui import kube
 from tui.errors import ToolFailed, ToolMissing
 from tui.istio.addons import addon_ingresses, apply_addon_ingresses, hosts_lines, node_ip
@@ -43,14 +44,7 @@ def _port_opens(host: str, port: int, *, timeout_s: float) -> bool:
 
 def test_install_verify_access_expand_and_uninstall(cluster: Cluster, kubeconfig: Path) -> None:
     before = run_preflight(cluster, ingress_type="NodePort")
-    assert [line.key for line in before] == [
-        "context",
-        "admission-api",
-        "permissions",
-        "existing-istio",
-        "load-balancer",
-        "helm",
-    ]
+    assert [line.key for line in before] == PREFLIGHT_KEYS
     assert preflight_ok(before) and all(line.status == "pass" for line in before), before
 
     plan = build_plan(

@@ -46,6 +46,7 @@ import yaml
 
 from tui import kube
 from tui.errors import ConfigError, IstioTuiError, KubeError, NotFound
+from tui.istio.ingress import HTTP_PORT_NAME, http_port, read_ingress
 from tui.istio.routing import (
     MANAGED_BY,
     MANAGED_BY_LABEL,
@@ -74,7 +75,6 @@ DEPLOYMENTS = ("productpage-v1", "details-v1", "ratings-v1", "reviews-v1", "revi
 GATEWAY_NAME = "bookinfo-gateway"
 DEFAULT_GATEWAY_SERVICE = "istio-ingressgateway"
 DEFAULT_GATEWAY_NAMESPACE = "istio-system"
-GATEWAY_PORT_NAME = "http2"
 PRESET_KEYS = (
     "reviews-v1",
     "reviews-jason-v2",
@@ -359,30 +359,27 @@ def find_ingress(
         svc = _service_by_gateway_selector(cluster, namespace=namespace)
     meta, spec = svc.get("metadata") or {}, svc.get("spec") or {}
     name, ns = str(meta.get("name")), str(meta.get("namespace"))
-    port = next((p for p in spec.get("ports") or [] if p.get("name") == GATEWAY_PORT_NAME), None)
-    if port is None:
+    if http_port(spec) is None:
         raise ConfigError(
-            f"Service {ns}/{name} has no port named {GATEWAY_PORT_NAME}",
+            f"Service {ns}/{name} has no port named {HTTP_PORT_NAME}",
             hint="the Istio gateway charts name the HTTP port http2; check the gateway installation",
         )
-    svc_type = str(spec.get("type") or "ClusterIP")
-    pending = False
-    if svc_type == "LoadBalancer":
-        for ingress in (svc.get("status") or {}).get("loadBalancer", {}).get("ingress") or []:
-            host = ingress.get("ip") or ingress.get("hostname")
-            if host:
-                return IngressInfo(name, ns, svc_type, str(host), int(port["port"]), "load-balancer")
-        pending = True
-    node_port = port.get("nodePort")
-    if svc_type not in ("LoadBalancer", "NodePort") or not node_port:
+    info = read_ingress(cluster, svc, running_only=True)
+    if info.source == "load-balancer" and not info.pending_load_balancer:
+        return info
+    if info.source == "cluster-ip" or not info.port:
         raise ConfigError(
-            f"Service {ns}/{name} is {svc_type}, so nothing outside the cluster reaches it",
+            f"Service {ns}/{name} is {info.service_type}, so nothing outside the cluster reaches it",
             hint="patch it to NodePort",
         )
-    host_ip = _gateway_host_ip(cluster, namespace=ns, selector=spec.get("selector") or {})
-    return IngressInfo(
-        name, ns, svc_type, host_ip, int(node_port), "node-port", pending_load_balancer=pending
-    )
+    if not spec.get("selector"):
+        raise ConfigError(f"the gateway Service in {ns} has no selector, so its pods cannot be found")
+    if not info.host:
+        text = ",".join(f"{k}={v}" for k, v in spec["selector"].items())
+        raise IstioTuiError(
+            f"no running gateway pod matches {text} in {ns}", hint="wait for the gateway pods to start"
+        )
+    return info
 
 
 def _service_by_gateway_selector(cluster: kube.Cluster, *, namespace: str | None) -> Obj:
@@ -405,19 +402,6 @@ def _service_by_gateway_selector(cluster: kube.Cluster, *, namespace: str | None
         f"no ingress gateway Service found ({DEFAULT_GATEWAY_NAMESPACE}/{DEFAULT_GATEWAY_SERVICE} is missing "
         f"and no Service selects {text})",
         hint="install Istio's ingress gateway first",
-    )
-
-
-def _gateway_host_ip(cluster: kube.Cluster, *, namespace: str, selector: dict[str, Any]) -> str:
-    if not selector:
-        raise ConfigError(f"the gateway Service in {namespace} has no selector, so its pods cannot be found")
-    text = ",".join(f"{k}={v}" for k, v in selector.items())
-    for pod in cluster.list(kube.PODS, namespace=namespace, label_selector=text).items:
-        status = pod.get("status") or {}
-        if status.get("phase") == "Running" and status.get("hostIP"):
-            return str(status["hostIP"])
-    raise IstioTuiError(
-        f"no running gateway pod matches {text} in {namespace}", hint="wait for the gateway pods to start"
     )
 
 

@@ -30,6 +30,7 @@ import yaml
 
 from tui import kube
 from tui.errors import KubeError, NotFound
+from tui.istio.ingress import read_ingress
 from tui.istio.plan import INGRESS_RELEASE, ISTIO_NAMESPACE, InstallPlan
 from tui.models import CheckLine, IngressInfo, PodProgress
 
@@ -199,64 +200,12 @@ def check_crds(cluster: Cluster) -> CheckLine:
     return CheckLine("crds", title, "pass", f"{total} Istio CRDs established")
 
 
-def find_ingress(cluster: Cluster, *, service: str = INGRESS_RELEASE) -> IngressInfo | None:
-    """Where the ingress gateway answers (``INGRESS_HOST:PORT``), or None when there is no such Service."""
-    svc = _get(cluster, kube.SERVICES, service, ISTIO_NAMESPACE)
-    if svc is None:
-        return None
-    spec = svc.get("spec", {})
-    svc_type = spec.get("type", "ClusterIP")
-    ports = spec.get("ports") or []
-    http2 = next((p for p in ports if p.get("name") == "http2"), ports[0] if ports else {})
-    if svc_type == "LoadBalancer":
-        ingress = (svc.get("status", {}).get("loadBalancer") or {}).get("ingress") or []
-        if ingress:
-            host = ingress[0].get("ip") or ingress[0].get("hostname") or ""
-            return IngressInfo(
-                service, ISTIO_NAMESPACE, svc_type, host, int(http2.get("port", 80)), "load-balancer"
-            )
-        if http2.get("nodePort"):
-            host = _gateway_host_ip(cluster, spec.get("selector") or {})
-            return IngressInfo(
-                service,
-                ISTIO_NAMESPACE,
-                svc_type,
-                host,
-                int(http2["nodePort"]),
-                "node-port",
-                pending_load_balancer=True,
-            )
-        return IngressInfo(
-            service, ISTIO_NAMESPACE, svc_type, "", 0, "load-balancer", pending_load_balancer=True
-        )
-    if svc_type == "NodePort":
-        host = _gateway_host_ip(cluster, spec.get("selector") or {})
-        return IngressInfo(
-            service, ISTIO_NAMESPACE, svc_type, host, int(http2.get("nodePort") or 0), "node-port"
-        )
-    return IngressInfo(
-        service,
-        ISTIO_NAMESPACE,
-        svc_type,
-        spec.get("clusterIP", ""),
-        int(http2.get("port", 80)),
-        "cluster-ip",
-    )
-
-
-def _gateway_host_ip(cluster: Cluster, selector: Mapping[str, str]) -> str:
-    label_selector = ",".join(f"{k}={v}" for k, v in sorted(selector.items())) or "istio=ingressgateway"
-    pods = cluster.list(kube.PODS, namespace=ISTIO_NAMESPACE, label_selector=label_selector).items
-    running = [p for p in pods if p.get("status", {}).get("phase") == "Running" and p["status"].get("hostIP")]
-    chosen = running or [p for p in pods if p.get("status", {}).get("hostIP")]
-    return str(chosen[0]["status"]["hostIP"]) if chosen else ""
-
-
 def check_gateway(cluster: Cluster, plan: InstallPlan | None) -> tuple[CheckLine, IngressInfo | None]:
     title = "Ingress gateway address"
     if plan is not None and not plan.has_ingress:
         return CheckLine("gateway", title, "pass", "skipped: profile minimal installs no gateway"), None
-    info = find_ingress(cluster)
+    svc = _get(cluster, kube.SERVICES, INGRESS_RELEASE, ISTIO_NAMESPACE)
+    info = None if svc is None else read_ingress(cluster, svc, running_only=False)
     if info is None:
         return CheckLine(
             "gateway",

@@ -14,8 +14,13 @@ from textual.widgets import Button, Static
 
 
 class ConfirmScreen(ModalScreen[bool]):
-    """Dismisses with True only on an explicit yes; ``esc``, ``n`` and the default button say no."""
+    """Dismisses with True only on an explicit yes; ``esc``, ``n`` and the default button say no.
 
+    A key can reach the bindings before the dialog has mounted (typed ahead, or pressed in the same tick as
+    the push), so nothing here may assume the widgets exist: focus goes through ``AUTO_FOCUS`` and the answer
+    is taken once."""
+
+    AUTO_FOCUS = "#confirm-no"
     BINDINGS = [
         Binding("y", "answer(True)", "Yes"),
         Binding("n,escape", "answer(False)", "No"),
@@ -36,6 +41,7 @@ class ConfirmScreen(ModalScreen[bool]):
         self._context_name = context
         self._confirm_label = confirm_label
         self._destructive = destructive
+        self._answered = False
 
     def compose(self) -> ComposeResult:
         with Vertical(id="confirm-dialog"):
@@ -50,12 +56,12 @@ class ConfirmScreen(ModalScreen[bool]):
                 )
                 yield Button("Cancel (n)", id="confirm-no")
 
-    def on_mount(self) -> None:
-        self.query_one("#confirm-no", Button).focus()
-
     @on(Button.Pressed)
     def _pressed(self, event: Button.Pressed) -> None:
-        self.dismiss(event.button.id == "confirm-yes")
+        self.action_answer(event.button.id == "confirm-yes")
 
     def action_answer(self, answer: bool) -> None:
+        if self._answered:
+            return
+        self._answered = True
         self.dismiss(answer)

@@ -9,10 +9,7 @@ repaints, not one per output line.
 
 from __future__ import annotations
 
-import atexit
-import contextlib
 import os
-import tempfile
 import threading
 import time
 from collections import deque
@@ -221,8 +218,6 @@ class InstallPane(WorkPane):
         self._vm: VmRegistration | None = None
         self._found_releases: list[str] = []
         self._uninstall_report: UninstallReport | None = None
-        self._pinned_kubeconfig = ""
-        self._kubeconfig_problem = ""
 
     @property
     def istio_app(self) -> IstioApp:
@@ -529,43 +524,10 @@ class InstallPane(WorkPane):
         self._revalidate_vm()
         self._show_install_idle()
         self._set_status("pre-status", Text("preflight runs when you open this tab", style="dim"))
-        if self.istio_app.sandbox_kubeconfig:
-            self._pin_kubeconfig(self.istio_app.sandbox_kubeconfig)
-
-    @work(thread=True, exit_on_error=False, group="install-pin", description="copy the sandbox kubeconfig")
-    def _pin_kubeconfig(self, path: str) -> None:
-        """helm re-reads its kubeconfig on every run, and every ``istio-tui --sandbox`` writes the same
-        file, so a second sandbox started later would silently receive this one's installs. helm gets a copy
-        made now."""
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except OSError:
-            return  # helm then reads the file itself, as any other kubeconfig
-        server = self.istio_app.cluster.server.rstrip("/")
-        if server not in text:
-            self._emit(
-                "pinned",
-                f"the sandbox kubeconfig {path} now points at another sandbox, not {server}: another "
-                "istio-tui --sandbox overwrote it; restart this one before installing",
-            )
-            return
-        fd, copy = tempfile.mkstemp(prefix="istio-tui-helm-", suffix=".kubeconfig")
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(text)
-        self._pinned_kubeconfig = copy
-        atexit.register(_remove_quietly, copy)  # Unmount is not guaranteed when the app exits
-
-    def _got_pinned(self, problem: str) -> None:
-        self._kubeconfig_problem = problem
-
-    def _refuse_kubeconfig(self) -> bool:
-        if self._kubeconfig_problem:
-            self.notify(self._kubeconfig_problem, severity="error", timeout=10, markup=False)
-        return bool(self._kubeconfig_problem)
 
     def _kubeconfig_for_helm(self) -> str | None:
         """helm's ``--kubeconfig`` takes one file; a merged ``$KUBECONFIG`` list reaches it via the env."""
-        path = self._pinned_kubeconfig or self.istio_app.cluster.kubeconfig
+        path = self.istio_app.cluster.kubeconfig
         return path if path and os.pathsep not in path else None
 
     def on_show(self) -> None:
@@ -573,8 +535,6 @@ class InstallPane(WorkPane):
 
     def on_unmount(self) -> None:
         self._stop.set()
-        if self._pinned_kubeconfig:
-            _remove_quietly(self._pinned_kubeconfig)
         if self._runner is not None:
             self._runner.cancel()
         if self._install_stop is not None:
@@ -927,7 +887,7 @@ class InstallPane(WorkPane):
             self.notify("a helm run is already in progress", severity="warning")
             return
         plan = self._checked_plan()
-        if plan is None or self._refuse_kubeconfig():
+        if plan is None:
             return
         if self._helm_problem:
             self.action_show_step("install")
@@ -1374,8 +1334,6 @@ class InstallPane(WorkPane):
             self.notify("a helm run is already in progress", severity="warning")
             return
         self.action_show_step("uninstall")
-        if self._refuse_kubeconfig():
-            return
         delete_ns = self.query_one("#un-namespace", Checkbox).value
         delete_crds = self.query_one("#un-crds", Checkbox).value
         found = list(self._found_releases)
@@ -1457,8 +1415,3 @@ _STATUS_OF = {
     "mesh": "mesh-status",
     "uninstall": "un-status",
 }
-
-
-def _remove_quietly(path: str) -> None:
-    with contextlib.suppress(OSError):
-        os.unlink(path)

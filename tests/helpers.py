@@ -1,0 +1,85 @@
+"""Polling helpers and app builders shared by the test layers (deadline-bound, never sleep-as-sync)."""
+
+from __future__ import annotations
+
+import ssl
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import httpx
+import pytest
+
+from tui.app import IstioApp
+from tui.config import Settings
+
+if TYPE_CHECKING:
+    from textual.pilot import Pilot
+
+    from tui.kube import Cluster
+    from tui.sandbox.cluster import Sandbox
+
+T = TypeVar("T")
+
+# The preflight lines in the order the wizard shows them.
+PREFLIGHT_KEYS = ["context", "admission-api", "permissions", "existing-istio", "load-balancer", "helm"]
+
+
+def wait_for(check: Callable[[], T | None], what: str = "condition", *, timeout: float = 15.0) -> T:
+    """Poll ``check`` until it returns something truthy and return it; fail naming ``what`` at deadline."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.05)
+
+
+async def until(
+    pilot: Pilot[Any],
+    check: Callable[[], object],
+    what: str,
+    limit: float = 20.0,
+) -> None:
+    """Poll ``check`` while the app keeps running; fail naming ``what``, the notifications and workers."""
+    deadline = time.monotonic() + limit
+    while not check():
+        if time.monotonic() > deadline:
+            notes = "; ".join(n.message for n in pilot.app._notifications)
+            raise AssertionError(
+                f"timed out waiting for {what} (notifications: {notes}; workers: {list(pilot.app.workers)})"
+            )
+        await pilot.pause(0.05)
+
+
+def make_app(cluster: Cluster, *, pane: str, readonly: bool = False) -> IstioApp:
+    """The app against ``cluster`` opened on ``pane``."""
+    return IstioApp(
+        settings=Settings(readonly=readonly), cluster=cluster, info=cluster.info(), initial_pane=pane
+    )
+
+
+def sandbox_client(sb: Sandbox, token: str | None = None) -> httpx.Client:
+    """HTTPS client trusting the sandbox CA; ``token`` None sends the sandbox's own, "" sends none."""
+    ctx = ssl.create_default_context(cadata=sb.ca_pem.decode())
+    headers = {"Authorization": f"Bearer {sb.token if token is None else token}"} if token != "" else {}
+    return httpx.Client(base_url=sb.url, verify=ctx, headers=headers, timeout=10)
+
+
+def deployment_manifest(name: str, replicas: int) -> dict[str, Any]:
+    """A minimal Deployment whose pods carry ``app=<name>``."""
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name},
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": {"app": name}},
+            "template": {
+                "metadata": {"labels": {"app": name}},
+                "spec": {"containers": [{"name": name, "image": f"example/{name}:1"}]},
+            },
+        },
+    }

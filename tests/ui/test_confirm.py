@@ -1,0 +1,66 @@
+"""ConfirmScreen must answer keys that reach its bindings before it has finished mounting."""
+
+from __future__ import annotations
+
+import pytest
+from textual.app import App, ComposeResult
+from textual.widgets import Static
+
+from tui.screens.confirm import ConfirmScreen
+
+
+class _Host(App[None]):
+    def __init__(self) -> None:
+        super().__init__()
+        self.answers: list[bool | None] = []
+
+    def compose(self) -> ComposeResult:
+        yield Static("host")
+
+    async def ask(self, *keys: str) -> None:
+        """Pushes the dialog and runs ``keys`` through the app's bindings without yielding in between, so
+        they are handled before the dialog has composed or mounted."""
+        self.push_screen(ConfirmScreen("Delete?", ["it goes"], context="sandbox"), self.answers.append)
+        for key in keys:
+            await self._check_bindings(key)
+
+
+@pytest.mark.parametrize(("key", "expected"), [("y", True), ("n", False), ("escape", False)])
+async def test_key_in_the_same_tick_as_the_push_is_answered(key: str, expected: bool) -> None:
+    app = _Host()
+    async with app.run_test() as pilot:
+        await app.ask(key)
+        await pilot.pause()
+        await pilot.pause()
+        assert app.answers == [expected]
+        assert not isinstance(app.screen, ConfirmScreen)
+    assert app.return_code in (0, None)
+
+
+async def test_enter_before_mount_is_harmless_and_then_means_cancel() -> None:
+    app = _Host()
+    async with app.run_test() as pilot:
+        await app.ask("enter")
+        await pilot.pause()
+        assert app.answers == []
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.answers == [False]
+    assert app.return_code in (0, None)
+
+
+async def test_mounted_dialog_focuses_cancel_and_answers_once() -> None:
+    app = _Host()
+    async with app.run_test() as pilot:
+        await app.ask()
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        assert app.screen.focused is not None and app.screen.focused.id == "confirm-no"
+        dialog = app.screen
+        dialog.action_answer(True)
+        dialog.action_answer(False)  # a second key queued behind the first must not dismiss twice
+        await pilot.pause()
+        assert app.answers == [True]
+        assert not isinstance(app.screen, ConfirmScreen)
+    assert app.return_code in (0, None)

@@ -1,0 +1,94 @@
+"""Each ``--sandbox`` run gets its own kubeconfig: two instances never re-point each other's helm/kubectl."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tui.__main__ import build_parser
+from tui.app import IstioApp
+from tui.kube import Cluster
+from tui.launch import remove_sandbox_kubeconfig, run_tui, sandbox_kubeconfig_path, write_sandbox_kubeconfig
+from tui.sandbox.cluster import Sandbox
+
+
+@pytest.fixture
+def state_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "cfg"))
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    return tmp_path / "state" / "istio-tui"
+
+
+@pytest.fixture
+def second_sandbox() -> Iterator[Sandbox]:
+    sb = Sandbox(port=0, seed=1, pod_start_seconds=0.1)
+    sb.start()
+    try:
+        yield sb
+    finally:
+        sb.stop()
+
+
+def test_two_sandboxes_get_two_private_files(
+    state_home: Path, sandbox: Sandbox, second_sandbox: Sandbox
+) -> None:
+    first = write_sandbox_kubeconfig(sandbox)
+    second = write_sandbox_kubeconfig(second_sandbox)
+    assert first != second
+    assert {first.parent, second.parent} == {state_home}
+    assert first == sandbox_kubeconfig_path(sandbox.port) == state_home / f"sandbox-{sandbox.port}.kubeconfig"
+    for path in (first, second):
+        assert path.stat().st_mode & 0o777 == 0o600
+    # Writing the second did not re-point the first: each still reaches its own server.
+    for path, sb in ((first, sandbox), (second, second_sandbox)):
+        c = Cluster.from_kubeconfig(path=str(path))
+        try:
+            assert c.server.rstrip("/") == sb.url
+            assert c.info().git_version == "v1.32.0"
+        finally:
+            c.close()
+    remove_sandbox_kubeconfig(first)
+    assert not first.exists() and second.exists()
+    remove_sandbox_kubeconfig(first)  # already gone is fine: exit paths may run it twice
+
+
+def test_run_tui_uses_and_then_removes_its_own_file(
+    state_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: dict[str, Any] = {}
+    other = state_home / "sandbox-1.kubeconfig"  # another instance's file must survive this run untouched
+    other.parent.mkdir(parents=True)
+    other.write_text("another run\n")
+
+    def fake_run(self: IstioApp) -> None:
+        path = Path(self.sandbox_kubeconfig or "")
+        seen["path"] = path
+        seen["exists"] = path.is_file()
+        seen["mode"] = path.stat().st_mode & 0o777
+        seen["cluster"] = self.cluster.kubeconfig
+
+    monkeypatch.setattr(IstioApp, "run", fake_run)
+    args: argparse.Namespace = build_parser().parse_args(["--sandbox"])
+    assert run_tui(args) == 0
+    path = seen["path"]
+    assert path.parent == state_home and path.name.startswith("sandbox-") and path != other
+    assert seen["exists"] and seen["mode"] == 0o600 and seen["cluster"] == str(path)
+    assert not path.exists()
+    assert other.read_text() == "another run\n"
+
+
+def test_the_file_is_removed_when_the_app_fails(state_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[Path] = []
+
+    def failing_run(self: IstioApp) -> None:
+        seen.append(Path(self.sandbox_kubeconfig or ""))
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(IstioApp, "run", failing_run)
+    with pytest.raises(RuntimeError, match="boom"):
+        run_tui(build_parser().parse_args(["--sandbox"]))
+    assert len(seen) == 1 and not seen[0].exists()
