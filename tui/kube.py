@@ -996,11 +996,17 @@ class Cluster:
         return bool((answer.get("status") or {}).get("allowed"))
 
     def rollout_restart(self, name: str, *, namespace: str) -> Obj:
-        """Patch the Deployment template annotation kubectl.kubernetes.io/restartedAt, as kubectl does."""
-        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        patch = {
-            "spec": {"template": {"metadata": {"annotations": {"kubectl.kubernetes.io/restartedAt": now}}}}
-        }
+        """Patch the Deployment template annotation kubectl.kubernetes.io/restartedAt, as kubectl does.
+
+        kubectl stamps whole seconds, so a second restart within the same second would change nothing and
+        silently roll nothing out; that one gets a sub-second stamp instead (RFC 3339 allows fractions)."""
+        key = "kubectl.kubernetes.io/restartedAt"
+        moment = datetime.now(UTC)
+        now = moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+        template = (self.get(DEPLOYMENTS, name, namespace=namespace).get("spec") or {}).get("template") or {}
+        if ((template.get("metadata") or {}).get("annotations") or {}).get(key) == now:
+            now = moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        patch = {"spec": {"template": {"metadata": {"annotations": {key: now}}}}}
         return self.patch(DEPLOYMENTS, name, patch, namespace=namespace, patch_type="strategic")
 
     def watch(

@@ -335,7 +335,9 @@ async def test_restart_flow_ends_with_sidecars(
             assert sum(1 for s in statuses if s.get("ready")) == 2
             assert pod["status"]["phase"] == "Running"
 
-        # The reverse: disabling offers the restart that drops the sidecars.
+        # The reverse: disabling offers the restart that drops the sidecars. "i" toggles what the row shows.
+        enabled = "istio-injection=enabled"
+        await until(pilot, lambda: cell(app, "shop", "mode") == enabled, "the row to show injection")
         await pilot.press("i")
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the disable confirmation")
         await pilot.press("y")

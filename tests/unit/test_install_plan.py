@@ -144,7 +144,7 @@ def test_acceptance_plan_values_match_the_official_charts(tmp_path: Path) -> Non
         "name": "jaeger",
         "opentelemetry": {"service": "jaeger-collector.istio-system.svc.cluster.local", "port": 4317},
     }
-    assert istiod["meshConfig"]["defaultProviders"] == {"tracing": ["jaeger"]}
+    assert istiod["meshConfig"]["defaultProviders"] == {"metrics": ["prometheus"], "tracing": ["jaeger"]}
     assert set(_values(plan, "values-base.yaml")) <= BASE_KEYS
 
     written = {p.name for p in plan.write(tmp_path)}

@@ -9,12 +9,15 @@ import re
 import socket
 import subprocess
 import sys
+from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+import tui.kube as kube_module
+from tests.helpers import deployment_manifest
 from tui.errors import ConfigError, Conflict, Forbidden, Invalid, NotFound, Unauthorized, Unreachable
 from tui.kube import (
     CONFIGMAPS,
@@ -310,6 +313,24 @@ def test_strategic_patch_merges_containers_by_name(cluster: Cluster) -> None:
     stamp = restarted["spec"]["template"]["metadata"]["annotations"]["kubectl.kubernetes.io/restartedAt"]
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", stamp)
     assert restarted["metadata"]["generation"] > out["metadata"]["generation"]
+
+
+def test_two_restarts_in_one_second_both_roll_out(cluster: Cluster, monkeypatch: pytest.MonkeyPatch) -> None:
+    """kubectl's whole-second stamp alone would make the second restart a silent no-op."""
+
+    class Frozen(datetime):
+        @classmethod
+        def now(cls, tz: tzinfo | None = None) -> Frozen:
+            return cls(2026, 1, 2, 3, 4, 5, 678901, tzinfo=tz)
+
+    monkeypatch.setattr(kube_module, "datetime", Frozen)
+    cluster.create(DEPLOYMENTS, deployment_manifest("twice", 1), namespace="default")
+    first = cluster.rollout_restart("twice", namespace="default")
+    second = cluster.rollout_restart("twice", namespace="default")
+    assert second["metadata"]["generation"] > first["metadata"]["generation"]
+    key = "kubectl.kubernetes.io/restartedAt"
+    stamps = [o["spec"]["template"]["metadata"]["annotations"][key] for o in (first, second)]
+    assert stamps == ["2026-01-02T03:04:05Z", "2026-01-02T03:04:05.678901Z"]
 
 
 def test_apply_creates_then_merges_and_respects_namespaces(cluster: Cluster) -> None:

@@ -414,6 +414,9 @@ class RestartPlan:
     pods: tuple[PodRef, ...]
     deployments: tuple[str, ...]
     others: tuple[PodRef, ...] = field(default=())
+    # The namespace labels the plan was read against: the restart's goal. A watch-fed copy can lag behind
+    # the label change that prompted the restart, and the old pods would then look already done.
+    labels: Labels = field(default_factory=dict)
 
     @property
     def empty(self) -> bool:
@@ -466,7 +469,7 @@ def plan_restart(
     out.sort(key=lambda p: p.name)
     deployments = sorted({p.owner.split("/", 1)[1] for p in out if p.owner.startswith("Deployment/")})
     others = tuple(p for p in out if not p.owner.startswith("Deployment/"))
-    return RestartPlan(namespace, tuple(out), tuple(deployments), others)
+    return RestartPlan(namespace, tuple(out), tuple(deployments), others, dict(namespace_labels or {}))
 
 
 def find_restart_targets(cluster: Cluster, namespace: str) -> RestartPlan:

@@ -45,7 +45,10 @@ version:
   http2/https entries.
 * Tracing sets ``meshConfig.enableTracing``, ``pilot.traceSampling`` (the istiod chart copies ``pilot.*`` to
   its top level, where the Deployment reads ``traceSampling``) and a ``jaeger`` OpenTelemetry extension
-  provider pointing at ``jaeger-collector.istio-system:4317``, made the default tracing provider.
+  provider pointing at ``jaeger-collector.istio-system:4317``, made the default tracing provider. Setting
+  ``meshConfig.defaultProviders`` at all makes the istiod chart drop its own ``metrics: [prometheus]``
+  default (istio/istio#51384), so the plan names ``prometheus`` there too or the mesh loses its request
+  metrics (Kiali and the Prometheus addon would show no traffic).
 * Addons come from their own projects' charts (``ADDON_CHARTS``) with small values files of their own.
 """
 
@@ -577,7 +580,7 @@ class InstallPlan:
         }
         mesh: dict[str, Any] = {"enableTracing": self.tracing}
         if self.tracing:
-            mesh["defaultProviders"] = {"tracing": ["jaeger"]}
+            mesh["defaultProviders"] = {"metrics": ["prometheus"], "tracing": ["jaeger"]}
             mesh["extensionProviders"] = [
                 {"name": "jaeger", "opentelemetry": {"service": JAEGER_COLLECTOR, "port": 4317}},
             ]

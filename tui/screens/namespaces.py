@@ -502,9 +502,9 @@ class NamespacesPane(WorkPane):
                 looked_up |= owners
                 listed = cluster.list(kube.REPLICASETS, namespace=plan.namespace).items
                 replicasets = {r["metadata"]["name"]: r for r in listed}
-            progress = restart_progress(self.index.labels(plan.namespace), pods, replicasets, restarted)
+            progress = restart_progress(plan.labels, pods, replicasets, restarted)
             if progress != last:
-                self.app.call_from_thread(self._show_progress, plan.namespace, restarted, progress)
+                self.app.call_from_thread(self._show_progress, plan, restarted, progress)
                 last = progress
             if progress.finished:
                 return
@@ -520,8 +520,11 @@ class NamespacesPane(WorkPane):
                 return
             self._stopping.wait(FOLLOW_INTERVAL_S)
 
-    def _show_progress(self, namespace: str, deployments: Sequence[str], progress: RestartProgress) -> None:
-        wanted = namespace_mode(self.index.labels(namespace)).injects_sidecars
+    def _show_progress(
+        self, plan: RestartPlan, deployments: Sequence[str], progress: RestartProgress
+    ) -> None:
+        namespace = plan.namespace
+        wanted = namespace_mode(plan.labels).injects_sidecars
         sidecar = "with istio-proxy" if wanted else "without istio-proxy"
         names = ", ".join(deployments)
         count = f"{progress.done}/{progress.total} pods ready {sidecar}"
