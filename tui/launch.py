@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import signal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -65,12 +66,15 @@ def run_tui(args: argparse.Namespace) -> int:
         else:
             cluster = Cluster.from_kubeconfig(path=settings.kubeconfig, context=settings.context)
         info = cluster.info()
-        IstioApp(
+        app = IstioApp(
             settings=settings,
             cluster=cluster,
             info=info,
             sandbox_kubeconfig=str(kubeconfig) if kubeconfig else None,
-        ).run()
+        )
+        # SIGTERM quits like `q`: the terminal is restored, the sandbox and its kubeconfig cleaned up.
+        signal.signal(signal.SIGTERM, lambda _signum, _frame: app.exit())
+        app.run()
     finally:
         if cluster is not None:
             cluster.close()
