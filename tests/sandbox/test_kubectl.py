@@ -248,3 +248,11 @@ spec:
     kubectl("delete", "-f", str(crd))
     after = kubectl("get", "vs", check=False)  # cached discovery still knows vs
     assert after.returncode == 1 and "the server could not find the requested resource" in after.stderr
+
+
+def test_auth_can_i_sends_protobuf_and_honours_forbid(kubectl: Kubectl, sandbox: Sandbox) -> None:
+    assert kubectl("auth", "can-i", "create", "pods", "-n", "default").stdout.strip() == "yes"
+    sandbox.forbid(resource="pods", namespace="locked")
+    denied = kubectl("auth", "can-i", "list", "pods", "-n", "locked", check=False)
+    assert (denied.returncode, denied.stdout.strip()) == (1, "no - forbidden by the sandbox")
+    assert kubectl("auth", "can-i", "list", "pods", "-n", "default").stdout.strip() == "yes"

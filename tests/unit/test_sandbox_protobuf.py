@@ -52,6 +52,18 @@ CREATE_JOB = bytes.fromhex(
     "30003a001a002200"
 )
 
+# Bodies kubectl 1.32 sent for `auth can-i create pods -n default` and `auth can-i get /healthz`.
+AUTH_CAN_I_CREATE_PODS = bytes.fromhex(
+    "6b3873000a320a17617574686f72697a6174696f6e2e6b38732e696f2f7631121753656c665375626a656374416363657373"
+    "526576696577123f0a100a0012001a0022002a0032003800420012210a1f0a0764656661756c7412066372656174651a0022"
+    "002a04706f647332003a001a08080012001a0020001a002200"
+)
+AUTH_CAN_I_GET_HEALTHZ = bytes.fromhex(
+    "6b3873000a320a17617574686f72697a6174696f6e2e6b38732e696f2f7631121753656c665375626a656374416363657373"
+    "526576696577122f0a100a0012001a0022002a003200380042001211120f0a082f6865616c74687a12036765741a08080012"
+    "001a0020001a002200"
+)
+
 
 # A tiny protobuf encoder, enough to build the messages client-go writes.
 def varint(n: int) -> bytes:
@@ -251,3 +263,27 @@ def test_schema_decoder_keeps_pointers_and_rejects_unknown_non_zero_fields() -> 
     probe = ld(11, ld(1, ld(1, "/healthz")))  # readinessProbe is not in the table
     with pytest.raises(ValueError, match=r"Container.11 is not supported by the sandbox; send JSON"):
         decode_body(envelope("v1", "Pod", ld(2, ld(2, ld(1, "c") + probe))))
+
+
+def test_observed_kubectl_auth_can_i_self_subject_access_review() -> None:
+    review = decode_body(AUTH_CAN_I_CREATE_PODS)
+    assert review == {
+        "apiVersion": "authorization.k8s.io/v1",
+        "kind": "SelfSubjectAccessReview",
+        "metadata": {},
+        "spec": {"resourceAttributes": {"namespace": "default", "verb": "create", "resource": "pods"}},
+    }
+    assert decode_body(AUTH_CAN_I_GET_HEALTHZ)["spec"] == {
+        "nonResourceAttributes": {"path": "/healthz", "verb": "get"}
+    }
+    attrs = ld(2, "get") + ld(3, "apps") + ld(4, "v1") + ld(5, "deployments") + ld(6, "scale") + ld(7, "web")
+    attrs += ld(8, ld(1, "metadata.name=web")) + ld(9, ld(1, "app=web"))  # selectors are ignored
+    spec = decode_body(envelope("authorization.k8s.io/v1", "SelfSubjectAccessReview", ld(2, ld(1, attrs))))
+    assert spec["spec"]["resourceAttributes"] == {
+        "verb": "get",
+        "group": "apps",
+        "version": "v1",
+        "resource": "deployments",
+        "subresource": "scale",
+        "name": "web",
+    }

@@ -1,9 +1,10 @@
 """Decode the few protobuf request bodies stock clients send, into the JSON dicts the server stores.
 
 Why: kubectl's typed calls (``create namespace``, ``create deployment``, ``create service ...``, ``create
-job``, ``create serviceaccount``, ``create ingress``) and helm's release storage (Secret POST/PUT, DELETE with
-DeleteOptions) send ``application/vnd.kubernetes.protobuf`` and do not retry as JSON after a 415. The envelope
-is in KUBE-CLIENTS.md section 7. Field numbers were checked against the bodies kubectl 1.32 sends.
+job``, ``create serviceaccount``, ``create ingress``, ``auth can-i``) and helm's release storage (Secret
+POST/PUT, DELETE with DeleteOptions) send ``application/vnd.kubernetes.protobuf`` and do not retry as JSON
+after a 415. The envelope is in KUBE-CLIENTS.md section 7. Field numbers were checked against the bodies
+kubectl 1.32 sends.
 
 Go writes every non-pointer field, zero values included, so zero scalars are dropped unless the field is a
 pointer (``replicas: 0`` must survive). A non-zero field outside the table is an error rather than silent
@@ -363,6 +364,27 @@ _SCHEMAS: dict[str, dict[int, _F]] = {
         2: ("backend", "IngressBackend", ""),
         3: ("pathType", "str", "ptr"),
     },
+    "SelfSubjectAccessReview": {
+        1: ("metadata", "meta", ""),
+        2: ("spec", "SelfSubjectAccessReviewSpec", ""),
+        3: ("status", "", "skip"),
+    },
+    "SelfSubjectAccessReviewSpec": {
+        1: ("resourceAttributes", "ResourceAttributes", ""),
+        2: ("nonResourceAttributes", "NonResourceAttributes", ""),
+    },
+    "ResourceAttributes": {
+        1: ("namespace", "str", ""),
+        2: ("verb", "str", ""),
+        3: ("group", "str", ""),
+        4: ("version", "str", ""),
+        5: ("resource", "str", ""),
+        6: ("subresource", "str", ""),
+        7: ("name", "str", ""),
+        8: ("fieldSelector", "", "skip"),
+        9: ("labelSelector", "", "skip"),
+    },
+    "NonResourceAttributes": {1: ("path", "str", ""), 2: ("verb", "str", "")},
 }
 
 
@@ -445,7 +467,15 @@ _DECODERS: dict[str, Callable[[bytes], dict[str, Any]]] = {
     "DeleteOptions": _delete_options,
     **{
         kind: _schema_decoder(kind)
-        for kind in ("Pod", "Deployment", "Service", "Job", "ServiceAccount", "Ingress")
+        for kind in (
+            "Pod",
+            "Deployment",
+            "Service",
+            "Job",
+            "ServiceAccount",
+            "Ingress",
+            "SelfSubjectAccessReview",
+        )
     },
 }
 
