@@ -13,6 +13,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from tui.models import format_age, pod_status
 from tui.sandbox.resources import ResourceType
 
 Obj = dict[str, Any]
@@ -21,7 +22,7 @@ Row = Callable[[Obj], list[Any]]
 
 
 def human_age(timestamp: str | None, *, now: datetime | None = None) -> str:
-    """kubectl's short duration format: 45s, 3m12s, 5h, 2d3h, 400d."""
+    """kubectl's short duration format (45s, 3m12s, 5h, 2d3h, 400d) for an RFC 3339 timestamp."""
     if not timestamp:
         return "<unknown>"
     try:
@@ -30,25 +31,7 @@ def human_age(timestamp: str | None, *, now: datetime | None = None) -> str:
         return "<unknown>"
     if then.tzinfo is None:
         then = then.replace(tzinfo=UTC)
-    seconds = int(((now or datetime.now(UTC)) - then).total_seconds())
-    if seconds < 0:
-        seconds = 0
-    minutes, hours, days = seconds // 60, seconds // 3600, seconds // 86400
-    if seconds < 120:
-        return f"{seconds}s"
-    if minutes < 10:
-        return f"{minutes}m{seconds % 60}s" if seconds % 60 else f"{minutes}m"
-    if minutes < 180:
-        return f"{minutes}m"
-    if hours < 8:
-        return f"{hours}h{minutes % 60}m" if minutes % 60 else f"{hours}h"
-    if hours < 48:
-        return f"{hours}h"
-    if hours < 192:
-        return f"{days}d{hours % 24}h" if hours % 24 else f"{days}d"
-    if days < 365 * 2:
-        return f"{days}d"
-    return f"{days // 365}y{days % 365}d" if days < 365 * 8 else f"{days // 365}y"
+    return format_age(then, now or datetime.now(UTC))
 
 
 def _age(o: Obj) -> str:
@@ -63,75 +46,9 @@ def _none(v: Any) -> Any:
     return "<none>" if v in (None, "", []) else v
 
 
-def pod_status(pod: Obj) -> str:
-    """The STATUS column as kubectl derives it: waiting/terminated reasons win over the phase."""
-    status = pod.get("status") or {}
-    meta = pod.get("metadata") or {}
-    reason = status.get("reason") or status.get("phase") or "Pending"
-    init_specs = (pod.get("spec") or {}).get("initContainers") or []
-    sidecars = {c.get("name") for c in init_specs if c.get("restartPolicy") == "Always"}
-    init_statuses = status.get("initContainerStatuses") or []
-    initializing = False
-    for i, cs in enumerate(init_statuses):
-        if cs.get("name") in sidecars:
-            continue
-        state = cs.get("state") or {}
-        term = state.get("terminated")
-        if term and term.get("exitCode", 0) == 0:
-            continue
-        if term:
-            reason = f"Init:{term.get('reason') or 'Error'}"
-        elif (state.get("waiting") or {}).get("reason") not in (None, "", "PodInitializing"):
-            reason = f"Init:{state['waiting']['reason']}"
-        else:
-            reason = f"Init:{i}/{len(init_specs)}"
-        initializing = True
-        break
-    if not initializing:
-        has_running = False
-        for cs in reversed(status.get("containerStatuses") or []):
-            state = cs.get("state") or {}
-            waiting, term = state.get("waiting"), state.get("terminated")
-            if waiting and waiting.get("reason"):
-                reason = waiting["reason"]
-            elif term and term.get("reason"):
-                reason = term["reason"]
-            elif term:
-                reason = (
-                    f"Signal:{term['signal']}"
-                    if term.get("signal")
-                    else f"ExitCode:{term.get('exitCode', 0)}"
-                )
-            elif state.get("running") and cs.get("ready"):
-                has_running = True
-        if reason == "Completed" and has_running:
-            reason = "Running"
-    if meta.get("deletionTimestamp"):
-        reason = "Terminating"
-    return str(reason)
-
-
-def _pod_ready(pod: Obj) -> str:
-    spec = pod.get("spec") or {}
-    status = pod.get("status") or {}
-    sidecars = [c for c in spec.get("initContainers") or [] if c.get("restartPolicy") == "Always"]
-    total = len(spec.get("containers") or []) + len(sidecars)
-    side_names = {c.get("name") for c in sidecars}
-    ready = sum(1 for cs in status.get("containerStatuses") or [] if cs.get("ready"))
-    ready += sum(
-        1
-        for cs in status.get("initContainerStatuses") or []
-        if cs.get("name") in side_names and cs.get("ready")
-    )
-    return f"{ready}/{total}"
-
-
-def _restarts(pod: Obj) -> int:
-    status = pod.get("status") or {}
-    return sum(
-        int(cs.get("restartCount") or 0)
-        for cs in (status.get("containerStatuses") or []) + (status.get("initContainerStatuses") or [])
-    )
+def _pod_columns(o: Obj) -> list[Any]:
+    status, ready, total, restarts = pod_status(o)
+    return [f"{ready}/{total}", status, str(restarts)]
 
 
 def _ports(svc: Obj) -> str:
@@ -238,9 +155,7 @@ _T: dict[str, tuple[list[Column], Row]] = {
         ],
         lambda o: [
             _name(o),
-            _pod_ready(o),
-            pod_status(o),
-            str(_restarts(o)),
+            *_pod_columns(o),
             _age(o),
             _none((o.get("status") or {}).get("podIP")),
             _none((o.get("spec") or {}).get("nodeName")),
