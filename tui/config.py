@@ -54,19 +54,24 @@ def config_file_path(env: Mapping[str, str] = os.environ) -> Path:
     return base / APP_DIR / "config.yaml"
 
 
-def _read_file(path: Path) -> dict[str, Any]:
+def read_yaml_file(path: Path, *, what: str, hint: str) -> Any:
+    """Parse a YAML file; an unreadable or invalid one is one ConfigError naming ``what`` and the line."""
     try:
         text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return {}
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"config file {path} cannot be read: {exc}") from None
+        raise ConfigError(f"{what} {path} cannot be read: {' '.join(str(exc).split())}") from None
     try:
-        data = yaml.safe_load(text)
+        return yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise ConfigError(f"config file {path} is not valid YAML{where}", hint="fix or delete it") from None
+        raise ConfigError(f"{what} {path} is not valid YAML{where}", hint=hint) from None
+
+
+def _read_file(path: Path) -> dict[str, Any]:
+    if not path.exists():
+        return {}
+    data = read_yaml_file(path, what="config file", hint="fix or delete it")
     if data is None:
         return {}
     if not isinstance(data, dict):

@@ -30,12 +30,12 @@ from typing import Any, Literal
 from urllib.parse import quote, urlencode
 
 import urllib3
-import yaml
 from kubernetes import client as k8s_client
 from kubernetes import config as k8s_config
 from kubernetes.client.exceptions import OpenApiException
 from kubernetes.config.config_exception import ConfigException
 
+from tui.config import read_yaml_file
 from tui.errors import (
     ConfigError,
     Conflict,
@@ -272,19 +272,7 @@ def _check_kubeconfig(paths: list[str], context: str | None) -> _KubeconfigFacts
     users: dict[str, Mapping[str, Any]] = {}
     current = ""
     for p in existing:
-        try:
-            text = Path(p).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"kubeconfig {p} cannot be read: {_one_line(str(exc))}") from None
-        try:
-            doc = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            mark = getattr(exc, "problem_mark", None)
-            where = f" at line {mark.line + 1}" if mark is not None else ""
-            raise ConfigError(
-                f"kubeconfig {p} is not valid YAML{where}",
-                hint="fix the file or point --kubeconfig elsewhere",
-            ) from None
+        doc = read_yaml_file(Path(p), what="kubeconfig", hint="fix the file or point --kubeconfig elsewhere")
         if doc is None:
             continue
         if not isinstance(doc, dict):
