@@ -15,7 +15,7 @@ from types import MappingProxyType
 from typing import Any
 
 from rich.text import Text
-from textual import events, on, work
+from textual import events, on
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
@@ -189,11 +189,14 @@ class IstioApp(WorkerErrors, App[None]):
 
     # --- shared state for the panes
 
-    @work(thread=True, exit_on_error=False, group="namespaces-watch", description="namespace watch")
     def _watch_namespaces(self) -> None:
         feed: WatchFeed[tuple[str, dict[str, str]]] = WatchFeed(_namespace_entry)
         self._ns_feed = feed
-        feed.run(self.cluster.watch(kube.NAMESPACES, timeout_seconds=WATCH_TIMEOUT_S))
+        feed.start(
+            lambda: self.cluster.watch(kube.NAMESPACES, timeout_seconds=WATCH_TIMEOUT_S),
+            name="namespaces",
+            on_error=lambda err: self.call_from_thread(self.report_error, err, "namespace watch"),
+        )
 
     def _apply_namespaces(self) -> None:
         if self._ns_feed is None:
@@ -229,12 +232,15 @@ class IstioApp(WorkerErrors, App[None]):
         return bool(self._connection)
 
     def report_worker_error(self, worker: Worker[Any]) -> None:
-        """The single handler for failed workers: one clear notification, never a traceback."""
-        err = worker.error
+        """Failed workers land here; see ``report_error``."""
+        if worker.error is not None:
+            self.report_error(worker.error, worker.description or worker.name or "background task")
+
+    def report_error(self, err: BaseException, what: str) -> None:
+        """The single handler for failed background work: one clear notification, never a traceback."""
         if isinstance(err, IstioTuiError):
             message = str(err)
         else:
-            what = worker.description or worker.name or "background task"
             message = f"{what} failed unexpectedly: {type(err).__name__}: {err}"
         self.notify(message, title="Error", severity="error", timeout=10, markup=False)
 

@@ -7,7 +7,6 @@ shown as "no access to pods in X" in place of the table, never as an empty table
 
 from __future__ import annotations
 
-import contextlib
 import gc
 import re
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -167,16 +166,20 @@ class PodsPane(WorkPane):
         self.reconnecting = ""
         self.table.configure(all_namespaces=self.namespace is None)
         self._show_message("")
-        self._watch_pods(feed, self.namespace, self.selector or None)
+        namespace, selector = self.namespace, self.selector or None
+        feed.start(
+            lambda: self.istio_app.cluster.watch(
+                kube.PODS, namespace=namespace, label_selector=selector, timeout_seconds=WATCH_TIMEOUT_S
+            ),
+            name="pods",
+            on_error=self._watch_failed,
+        )
         self._render_title()
 
-    @work(thread=True, exit_on_error=False, group="pods-watch", description="pod watch")
-    def _watch_pods(self, feed: WatchFeed[PodRow], namespace: str | None, selector: str | None) -> None:
-        watch = self.istio_app.cluster.watch(
-            kube.PODS, namespace=namespace, label_selector=selector, timeout_seconds=WATCH_TIMEOUT_S
-        )
-        with contextlib.suppress(Forbidden, Invalid):  # recorded in the feed; shown in place of the table
-            feed.run(watch)
+    def _watch_failed(self, err: BaseException) -> None:
+        """Forbidden and Invalid are recorded in the feed and shown in place of the table; the rest notify."""
+        if not isinstance(err, Forbidden | Invalid):
+            self.app.call_from_thread(self.istio_app.report_error, err, "pod watch")
 
     def _apply(self) -> None:
         feed = self._feed

@@ -1,4 +1,4 @@
-"""A thread-safe buffer between a watch running in a thread worker and the UI that samples it.
+"""A thread-safe buffer between a watch running on its own thread and the UI that samples it.
 
 Watch streams can deliver hundreds of events a second; the UI must see a snapshot at a fixed rate instead of
 one message per event. The worker thread pushes every event here (converting objects to rows off the UI
@@ -15,6 +15,7 @@ from typing import Any, Generic, TypeVar
 
 from tui.errors import IstioTuiError
 from tui.kube import Watch, WatchEvent, object_key
+from tui.widgets.stream import ErrorSink, Stream
 
 T = TypeVar("T")
 
@@ -35,7 +36,10 @@ class FeedBatch(Generic[T]):
 
 
 class WatchFeed(Generic[T]):
-    """Accumulates one watch's events as converted rows; ``run`` blocks, so call it from a thread worker."""
+    """Accumulates one watch's events as converted rows.
+
+    ``start`` runs the watch on a dedicated ``Stream`` thread; ``run`` is the blocking loop it uses.
+    """
 
     def __init__(self, convert: Callable[[dict[str, Any]], T]) -> None:
         self._convert = convert
@@ -60,6 +64,15 @@ class WatchFeed(Generic[T]):
             with self._lock:
                 self._pending.error = err
             raise
+
+    def start(self, open_watch: Callable[[], Watch], *, name: str, on_error: ErrorSink) -> Stream:
+        """Open and iterate the watch on a thread of its own; failures (also recorded in the batch) go to
+        ``on_error`` unless the feed was stopped first."""
+
+        def loop(_stopped: threading.Event) -> None:
+            self.run(open_watch())
+
+        return Stream(loop, name=name, on_error=on_error).start()
 
     def stop(self) -> None:
         with self._lock:
