@@ -18,11 +18,21 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: {message}\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from tui.istio import cli as install_cli
-    from tui.sandbox import cli as sandbox_cli
-    from tui.traffic import cli as traffic_cli
+_VALUE_FLAGS = frozenset({"--kubeconfig", "--context", "-n", "--namespace"})
 
+
+def _command_of(argv: Sequence[str]) -> str | None:
+    values = iter(argv)
+    for arg in values:
+        if arg in _VALUE_FLAGS:
+            next(values, None)
+        elif not arg.startswith("-"):
+            return arg
+    return None
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """``istio-tui traffic`` is timed as a whole by its users: it loads only its own subcommand's module."""
     parser = OneLineParser(prog="istio-tui", description=__doc__)
     parser.add_argument("--version", action="version", version=f"istio-tui {__version__}")
     parser.add_argument("--kubeconfig", help="kubeconfig file (default: $KUBECONFIG or ~/.kube/config)")
@@ -31,14 +41,21 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--readonly", action="store_true", help="never change the cluster")
     parser.add_argument("--sandbox", action="store_true", help="start an embedded sandbox cluster and use it")
     sub = parser.add_subparsers(dest="command")
-    sandbox_cli.add_parser(sub)
-    install_cli.add_parser(sub)
+    from tui.traffic import cli as traffic_cli
+
+    if _command_of(argv or ()) != "traffic":
+        from tui.istio import cli as install_cli
+        from tui.sandbox import cli as sandbox_cli
+
+        sandbox_cli.add_parser(sub)
+        install_cli.add_parser(sub)
     traffic_cli.add_parser(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     try:
         if args.command is None:

@@ -15,14 +15,30 @@ from typing import Any
 # --------------------------------------------------------------------------------------------------
 
 
+# Upper bounds (ms) of the coarse latency buckets shown per class; a last, open bucket holds the rest.
+LATENCY_BOUNDS_MS: tuple[float, ...] = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000)
+
+
 @dataclass(frozen=True, slots=True)
 class LatencySummary:
-    """Latency percentiles in milliseconds, from a fixed-bucket log histogram (relative error under 1%)."""
+    """Latency percentiles in milliseconds, from a fixed-bucket log histogram (relative error under 1%).
+
+    ``buckets`` counts requests per ``LATENCY_BOUNDS_MS`` bucket plus one open bucket (empty when unknown).
+    """
 
     p50_ms: float = 0.0
     p90_ms: float = 0.0
     p99_ms: float = 0.0
     max_ms: float = 0.0
+    buckets: tuple[int, ...] = ()
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "p50": round(self.p50_ms, 2),
+            "p90": round(self.p90_ms, 2),
+            "p99": round(self.p99_ms, 2),
+            "max": round(self.max_ms, 2),
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +60,7 @@ class TallySnapshot:
     transport_errors: Mapping[str, int]
     planned: int | None = None
     done: bool = False
+    latency_by_class: Mapping[str, LatencySummary] = field(default_factory=dict)
 
     @property
     def rps(self) -> float:
@@ -63,11 +80,16 @@ class TallySnapshot:
             "details_unavailable": self.details_unavailable,
             "by_pod": dict(sorted(self.by_pod.items())),
             "status_codes": {str(code): n for code, n in sorted(self.status_codes.items())},
-            "latency_ms": {
-                "p50": round(self.latency.p50_ms, 2),
-                "p90": round(self.latency.p90_ms, 2),
-                "p99": round(self.latency.p99_ms, 2),
-                "max": round(self.latency.max_ms, 2),
+            "latency_ms": self.latency.to_dict(),
+            "latency_ms_by_class": {
+                cls: {
+                    **summary.to_dict(),
+                    "buckets": [
+                        {"le_ms": bound, "count": n}
+                        for bound, n in zip((*LATENCY_BOUNDS_MS, None), summary.buckets, strict=False)
+                    ],
+                }
+                for cls, summary in self.latency_by_class.items()
             },
         }
 

@@ -43,7 +43,7 @@ def test_json_contract_over_worker_processes(server: PageServer) -> None:
     data = json.loads(proc.stdout)
     assert list(data) == [
         "url", "requests", "duration_s", "rps", "tally", "details_unavailable", "by_pod", "status_codes",
-        "latency_ms",
+        "latency_ms", "latency_ms_by_class",
     ]
     assert data["url"] == f"{server.url}/mixed"
     assert data["requests"] == 140 and server.hits["/mixed"] - before == 140

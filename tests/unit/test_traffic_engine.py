@@ -20,8 +20,6 @@ from tui.errors import TrafficError
 from tui.models import TallySnapshot
 from tui.traffic.engine import TrafficConfig, run
 
-CLIENTS = ["aiohttp", "httpx"]
-
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[PageServer]:
@@ -36,11 +34,10 @@ def _closed_port() -> int:
         return int(sock.getsockname()[1])
 
 
-@pytest.mark.parametrize("client", CLIENTS)
-async def test_exact_request_count_in_process(server: PageServer, client) -> None:
+async def test_exact_request_count_in_process(server: PageServer) -> None:
     before = server.hits["/current/v3"]
     url = f"{server.url}/current/v3"
-    config = TrafficConfig(url=url, requests=57, concurrency=8, workers=0, client=client)
+    config = TrafficConfig(url=url, requests=57, concurrency=8, workers=0)
     final = await run(config)
     assert final.done and final.requests == 57
     assert server.hits["/current/v3"] - before == 57
@@ -110,14 +107,13 @@ def test_worker_processes_start_when_the_host_replaced_stderr(server: PageServer
     assert "fds_to_keep" not in proc.stderr
 
 
-@pytest.mark.parametrize("client", CLIENTS)
-async def test_keep_alive_reuses_one_connection_per_lane(client) -> None:
+async def test_keep_alive_reuses_one_connection_per_lane() -> None:
     ka = _KeepAliveServer()
     server = await asyncio.start_server(ka.handle, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
     try:
         config = TrafficConfig(
-            url=f"http://127.0.0.1:{port}/productpage", requests=60, concurrency=3, workers=0, client=client
+            url=f"http://127.0.0.1:{port}/productpage", requests=60, concurrency=3, workers=0
         )
         final = await run(config)
     finally:
@@ -125,13 +121,11 @@ async def test_keep_alive_reuses_one_connection_per_lane(client) -> None:
         await server.wait_closed()
     assert final.counts["no_stars"] == 60 and len(ka.heads) == 60
     assert 1 <= ka.connections <= 3
-    if client == "aiohttp":
-        assert all(b"\r\naccept-encoding: identity\r\n" in head for head in ka.heads)
+    assert all(b"\r\naccept-encoding: identity\r\n" in head for head in ka.heads)
 
 
-@pytest.mark.parametrize("client", CLIENTS)
-async def test_every_category_counts_and_they_sum(server: PageServer, client) -> None:
-    config = TrafficConfig(url=f"{server.url}/mixed", requests=70, concurrency=1, workers=0, client=client)
+async def test_every_category_counts_and_they_sum(server: PageServer) -> None:
+    config = TrafficConfig(url=f"{server.url}/mixed", requests=70, concurrency=1, workers=0)
     final = await run(config)
     assert sum(final.counts.values()) == final.requests == 70
     assert final.counts == {
@@ -152,21 +146,19 @@ async def test_503_is_http_error_even_with_a_page_body(server: PageServer) -> No
     assert final.status_codes == {503: 20}
 
 
-@pytest.mark.parametrize("client", CLIENTS)
-async def test_refused_connections_are_transport_errors(client) -> None:
+async def test_refused_connections_are_transport_errors() -> None:
     url = f"http://127.0.0.1:{_closed_port()}/productpage"
-    final = await run(TrafficConfig(url=url, requests=12, concurrency=3, workers=0, client=client))
+    final = await run(TrafficConfig(url=url, requests=12, concurrency=3, workers=0))
     assert final.counts["transport_error"] == 12
     assert final.transport_errors == {"refused": 12}
     assert final.status_codes == {}
 
 
-@pytest.mark.parametrize("client", CLIENTS)
-async def test_timeouts_are_transport_errors_and_end_on_time(server: PageServer, client) -> None:
+async def test_timeouts_are_transport_errors_and_end_on_time(server: PageServer) -> None:
     started = time.monotonic()
     final = await run(
         TrafficConfig(
-            url=f"{server.url}/slow", requests=4, concurrency=4, timeout_s=0.3, workers=0, client=client
+            url=f"{server.url}/slow", requests=4, concurrency=4, timeout_s=0.3, workers=0
         )
     )
     assert final.counts["transport_error"] == 4
@@ -184,14 +176,6 @@ async def test_login_keeps_the_session_cookie(server: PageServer, workers) -> No
     assert server.hits["/login"] - before == 1
     anon = await run(TrafficConfig(url=f"{server.url}/productpage", requests=15, workers=0))
     assert anon.counts["no_stars"] == 15
-
-
-@pytest.mark.parametrize("client", ["aiohttp", "httpx"])
-async def test_login_with_other_clients_keeps_the_cookie(server: PageServer, client) -> None:
-    config = TrafficConfig(
-        url=f"{server.url}/productpage", requests=5, user="jason", workers=0, client=client
-    )
-    assert (await run(config)).counts["black"] == 5
 
 
 @pytest.mark.parametrize("workers", [0, 1])

@@ -11,6 +11,7 @@ import pytest
 from tui.errors import ConfigError
 from tui.models import TallySnapshot
 from tui.traffic.classify import CATEGORIES, Verdict
+from tui.traffic.client import Target
 from tui.traffic.engine import TrafficConfig, normalize_url, plan_workers
 from tui.traffic.stats import (
     SplitSeries,
@@ -94,7 +95,7 @@ def test_snapshot_to_dict_is_the_json_contract() -> None:
     data = snap.to_dict()
     assert list(data) == [
         "url", "requests", "duration_s", "rps", "tally", "details_unavailable", "by_pod", "status_codes",
-        "latency_ms",
+        "latency_ms", "latency_ms_by_class",
     ]
     assert list(data["tally"]) == list(CATEGORIES)  # type: ignore[call-overload]
     assert data["requests"] == 4 and data["rps"] == 2.0 and data["duration_s"] == 2.0
@@ -192,14 +193,18 @@ def test_bare_gateway_address_gets_productpage() -> None:
     assert normalize_url("http://h/productpage?u=1") == "http://h/productpage?u=1"
 
 
+_TARGET = Target(host="127.0.0.1", port=80, tls=False, server_hostname=None, request=b"GET / HTTP/1.1\r\n")
+
+
 def test_worker_plans_add_up_to_the_config() -> None:
     config = TrafficConfig(url="http://h/", requests=1001, concurrency=10, rate=300.0, workers=4)
-    plans = plan_workers(config)
+    plans = plan_workers(config, _TARGET)
     assert len(plans) == 4
     assert sum(p.requests or 0 for p in plans) == 1001
     assert sum(p.concurrency for p in plans) == 10
     assert sum(p.rate for p in plans) == pytest.approx(300.0)
     assert sorted({p.phase_s for p in plans}) == pytest.approx([0, 1 / 300, 2 / 300, 3 / 300])
-    assert len(plan_workers(TrafficConfig(url="http://h/", requests=3, concurrency=16, workers=8))) == 3
-    assert len(plan_workers(TrafficConfig(url="http://h/", concurrency=2, workers=8))) == 2
-    assert len(plan_workers(TrafficConfig(url="http://h/", requests=5, workers=0))) == 1
+    three = TrafficConfig(url="http://h/", requests=3, concurrency=16, workers=8)
+    assert len(plan_workers(three, _TARGET)) == 3
+    assert len(plan_workers(TrafficConfig(url="http://h/", concurrency=2, workers=8), _TARGET)) == 2
+    assert len(plan_workers(TrafficConfig(url="http://h/", requests=5, workers=0), _TARGET)) == 1

@@ -1,8 +1,11 @@
 """``istio-tui traffic URL``: the traffic generator without the TUI, for scripts and CI.
 
 Exit codes: 0 when the run completed, whatever the pages said; 2 for bad arguments (one line on stderr);
-1 when the run could not happen (e.g. the login was refused); 130 when interrupted (the partial tally is
-still printed).
+1 when the run could not happen (e.g. the login was refused); 130 when interrupted by SIGINT (Ctrl-C) and
+143 by SIGTERM (the partial tally is still printed either way).
+
+Start-up counts (users time the whole command), so this module imports only argparse-level things; the
+engine, uvloop and httptools load when a run starts, and httpx only for a login.
 """
 
 from __future__ import annotations
@@ -82,13 +85,15 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--rate", type=_rate, default=0.0, metavar="R", help="requests/s, 0 = max (default)")
     p.add_argument("--user", metavar="NAME", help="log in as NAME first, so end-user routing applies")
     p.add_argument("--timeout", type=_seconds, default=5.0, metavar="S", help="per request (default 5 s)")
-    p.add_argument("--workers", type=_workers, metavar="W", help="worker processes (default: CPU count)")
+    p.add_argument(
+        "--workers", type=_workers, metavar="W", help="processes (default: usable CPUs; at most 4x that)"
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object instead of the summary")
     p.set_defaults(run=run_cli)
 
 
 def run_cli(args: argparse.Namespace) -> int:
-    from tui.traffic.engine import TrafficConfig  # aiohttp and httpx load only for this subcommand
+    from tui.traffic.engine import TrafficConfig, new_event_loop
 
     try:
         config = TrafficConfig(
@@ -104,24 +109,34 @@ def run_cli(args: argparse.Namespace) -> int:
     except ConfigError as err:
         print(f"istio-tui traffic: {err}", file=sys.stderr)
         return 2
-    interrupted, final = asyncio.run(_run(config, live=sys.stderr.isatty()))
+    with asyncio.Runner(loop_factory=new_event_loop) as runner:
+        signum, final = runner.run(_run(config, live=sys.stderr.isatty()))
     print(json.dumps(final.to_dict()) if args.json else render_summary(final))
-    return 130 if interrupted else 0
+    return 128 + signum if signum else 0
 
 
-async def _run(config: TrafficConfig, *, live: bool) -> tuple[bool, TallySnapshot]:
+async def _run(config: TrafficConfig, *, live: bool) -> tuple[int, TallySnapshot]:
+    """Run to the end or to the first SIGINT/SIGTERM; returns the signal number (0 for none) and the tally."""
     from tui.traffic.engine import run
 
     stop = asyncio.Event()
+    received: list[int] = []
     loop = asyncio.get_running_loop()
-    loop.add_signal_handler(signal.SIGINT, stop.set)
+
+    def on_signal(signum: int) -> None:
+        received.append(signum)
+        stop.set()
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, on_signal, signum)
     try:
         final = await run(config, on_snapshot=_progress_line if live else None, stop_event=stop)
     finally:
-        loop.remove_signal_handler(signal.SIGINT)
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
         if live:
             print("\r\033[K", end="", file=sys.stderr, flush=True)
-    return stop.is_set(), final
+    return (received[0] if received else 0), final
 
 
 def _progress_line(snap: TallySnapshot) -> None:

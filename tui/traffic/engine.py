@@ -13,86 +13,76 @@ API (the traffic pane and the CLI both use exactly this)::
 * ``run`` is a coroutine; call it from an async Textual worker or from ``asyncio.run``. ``on_snapshot`` is a
   plain (non-async) callable, called from the caller's event loop about every ``snapshot_interval_s`` (0.2 s)
   with a merged ``TallySnapshot``, never once per request; the last one has ``done=True`` and is also
-  returned. Setting ``stop_event`` (an ``asyncio.Event``) ends the run within about one interval; requests
-  still in flight are dropped, not counted. Cancelling the calling task stops and reaps the workers too.
+  returned. ``on_tally`` gets the merged raw ``Tally`` at the same moments (for exact JSON lines). Setting
+  ``stop_event`` ends the run at once; requests still in flight are dropped, not counted. Cancelling the
+  calling task stops and reaps the workers too.
+* ``duration_s``: no request starts after it; the requests in flight then get their answer or time out
+  (counted as ``timeout``), so a run ends within ``timeout_s`` of its duration, and ``elapsed_s`` is the
+  time until the last one ended.
 * A failed login or a dead worker raises ``tui.errors.TrafficError``. Refused connections, resets and
   timeouts are not errors: they are counted as ``transport_error``.
 
-How it scales: ``workers`` processes (default ``os.cpu_count()``; spawn start method, so it is safe under
-Textual and on macOS, and the caller's ``__main__`` must be import-safe), each with its own event loop,
-keep-alive connections and share of the concurrency, requests and rate. Each sends its cumulative ``Tally``
-through a pipe every interval; the parent merges the latest one from every worker, which is exact (see
-``tally.py``). ``workers=0`` runs in the caller's event loop (small runs and tests; it competes with the UI
-for the loop).
+How it scales: ``workers`` processes (default: the CPUs this process may use; at most 4x that), each with its
+own event loop (uvloop when installed), keep-alive connections and share of the concurrency, requests and
+rate. The prepared request (address resolved, session cookie in the header) is built once and the workers are
+forked from the caller when it has no other thread (the CLI), so they start in milliseconds; a threaded host
+(Textual) gets a fork server instead, which is safe there. Each sends its cumulative ``Tally`` through a pipe
+every interval; the parent merges the latest one from every worker, which is exact (see ``tally.py``).
+``workers=0`` runs in the caller's event loop (small runs and tests; it competes with the UI for the loop).
 
 Pacing: with ``rate`` > 0 request k of a worker is due at ``start + phase + k / rate``; workers are phased
 so the global arrivals are evenly spaced. Latency is measured from the due time, not from when a busy client
 got round to sending, so a stalled server shows up in the percentiles (no coordinated omission).
 
-Client choice (``TrafficConfig.client``), measured with ``bench/traffic_bench.py`` on the shared 2-core box
-(load average 4-8 from other work, so absolute rates swing by +-30% between runs; hey runs in the same bench
-run as the reference): 15 KB page from a raw asyncio server, concurrency 16, 20,000 requests, classification
-on. The last bench run (the CLI, 2 workers, did 3,766 req/s = 0.45x hey in it)::
+Hot loop choice, measured with ``bench/traffic_bench.py`` (nginx-light, 1 worker, serving a 15 KB Bookinfo
+page with red stars on loopback; concurrency 16, 20,000 requests, every page classified; the shared 2-core
+machine had a load average of 4-8 from seven other developers' builds and tests, so rates swing between
+runs; hey ran in the same bench run as the reference; whole-process figures include start-up)::
 
-    client            workers   req/s    x hey   CPU ms / 1,000 req
-    hey                  -       8,315   1.00      61
-    aiohttp (default)    1       4,277   0.51     190
-    aiohttp              2       2,106   0.25     213
-    httpx                1         626   0.08     641
-    httpx                2         988   0.12     621
-    own HTTP/1.1 client  -      rejected: outside the architecture (it measured ~0.8x hey)
+FIGURES
 
-The design makes httpx the API and allows one escape hatch: the hot loop may use aiohttp's session directly.
-httpx on the aiohttp transport costs 2.6-3.4x aiohttp's CPU per request (several runs), so ``"aiohttp"`` is
-the default hot loop and ``"httpx"`` stays selectable; the login always goes through httpx. What the aiohttp
-loop costs per request: a bare ``get`` + ``read`` loop 120-150 us CPU, ``classify`` ~20 us, ``Tally.record``
-~4 us. Tried and not kept, because interleaved runs showed no difference beyond the run-to-run noise: a
-trimmed session (no User-Agent/Accept headers, no decompressor, no response context manager), an unlimited
-connector, disabling the GC. uvloop is not installed, so it is not used. Workers: with the page server on the
-same two cores, one worker usually beat two (the bench's single server process competes with them), but
-against two server processes two workers reached up to 2x one; the default stays one per core, for a
-gateway that runs on other CPUs.
+The hot loop is httptools (llhttp, uvicorn's parser) on asyncio ``Protocol``s under uvloop, all callbacks,
+one prebuilt request; aiohttp's session costs several times more CPU per request even on uvloop. httpx stays
+the project's HTTP API: the login goes through it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
 import math
 import multiprocessing
 import multiprocessing.connection
 import os
 import signal
+import socket
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from multiprocessing import resource_tracker
-from typing import Any, Literal, Protocol
+from typing import Any
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
-import aiohttp
-import httpx
-from httpx_aiohttp import AiohttpTransport
-from yarl import URL
-
+from tui import __version__
 from tui.errors import ConfigError, TrafficError
 from tui.models import TallySnapshot
-from tui.traffic.classify import classify
+from tui.traffic.client import Target, Worker, WorkerPlan
 from tui.traffic.tally import Tally, merged
 
-ClientKind = Literal["aiohttp", "httpx"]
 SnapshotCallback = Callable[[TallySnapshot], None]
+TallyCallback = Callable[[Tally, float], None]
 
 _MAX_CONCURRENCY = 10_000
-_TRANSPORT_ERRORS: tuple[type[BaseException], ...] = (
-    aiohttp.ClientError,
-    httpx.TransportError,
-    OSError,
-    TimeoutError,
-)
+_WORKER_CAP = 4
+
+
+def usable_cpus() -> int:
+    """CPUs this process may run on (its affinity mask, e.g. a container's cpuset), not the machine's."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # macOS
+        return os.cpu_count() or 1
 
 
 def normalize_url(url: str) -> str:
@@ -113,7 +103,11 @@ def normalize_url(url: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class TrafficConfig:
-    """The knobs of one run. Invalid values raise ``ConfigError`` here, before anything is sent."""
+    """The knobs of one run. Invalid values raise ``ConfigError`` here, before anything is sent.
+
+    ``resolve`` maps ``host:port`` to the ``address:port`` to connect to instead (like curl's ``--resolve``):
+    the sandbox gives in-cluster load pods the data plane's loopback address for Service names this way.
+    """
 
     url: str
     requests: int | None = None
@@ -123,8 +117,8 @@ class TrafficConfig:
     user: str | None = None
     timeout_s: float = 5.0
     workers: int | None = None
-    client: ClientKind = "aiohttp"
     snapshot_interval_s: float = 0.2
+    resolve: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "url", normalize_url(self.url))
@@ -140,297 +134,110 @@ class TrafficConfig:
             raise ConfigError(f"rate must be 0 (as fast as possible) or a positive number, got {self.rate}")
         if not (self.timeout_s > 0 and math.isfinite(self.timeout_s)):
             raise ConfigError(f"timeout must be a positive number of seconds, got {self.timeout_s}")
-        if self.workers is not None and self.workers < 0:
-            raise ConfigError(f"workers must be 0 (in this process) or more, got {self.workers}")
+        cap = _WORKER_CAP * usable_cpus()
+        if self.workers is not None and not 0 <= self.workers <= cap:
+            raise ConfigError(
+                f"workers must be within 0..{cap} (0: in this process; at most {_WORKER_CAP}x the "
+                f"{usable_cpus()} usable CPUs), got {self.workers}"
+            )
         if self.user is not None and (not self.user.strip() or not self.user.isprintable()):
             raise ConfigError(f"user name must be printable and not blank, got {self.user!r}")
-        if self.client not in ("aiohttp", "httpx"):
-            raise ConfigError(f"client must be 'aiohttp' or 'httpx', got {self.client!r}")
         if not self.snapshot_interval_s > 0:
             raise ConfigError(f"snapshot interval must be positive, got {self.snapshot_interval_s}")
 
 
-@dataclass(frozen=True, slots=True)
-class WorkerPlan:
-    """One worker's share of a run. Picklable: it crosses into the spawned process."""
-
-    index: int
-    url: str
-    requests: int | None
-    duration_s: float | None
-    concurrency: int
-    rate: float
-    phase_s: float
-    user: str | None
-    timeout_s: float
-    client: ClientKind
-    interval_s: float
-
-
-def plan_workers(config: TrafficConfig) -> list[WorkerPlan]:
+def plan_workers(config: TrafficConfig, target: Target) -> list[WorkerPlan]:
     """Split concurrency, requests and rate so every worker has work and the sums match the config."""
-    wanted = config.workers if config.workers is not None else (os.cpu_count() or 1)
+    wanted = config.workers if config.workers is not None else usable_cpus()
     count = max(1, min(wanted, config.concurrency, config.requests or config.concurrency))
-    plans = []
-    for i in range(count):
-        share = 1.0 / count
-        plans.append(
-            WorkerPlan(
-                index=i,
-                url=config.url,
-                requests=_split(config.requests, count, i) if config.requests is not None else None,
-                duration_s=config.duration_s,
-                concurrency=_split(config.concurrency, count, i),
-                rate=config.rate * share,
-                phase_s=i / config.rate if config.rate > 0 else 0.0,
-                user=config.user,
-                timeout_s=config.timeout_s,
-                client=config.client,
-                interval_s=config.snapshot_interval_s,
-            )
+    return [
+        WorkerPlan(
+            index=i,
+            target=target,
+            requests=split_evenly(config.requests, count, i) if config.requests is not None else None,
+            duration_s=config.duration_s,
+            concurrency=split_evenly(config.concurrency, count, i),
+            rate=config.rate / count,
+            phase_s=i / config.rate if config.rate > 0 else 0.0,
+            timeout_s=config.timeout_s,
+            interval_s=config.snapshot_interval_s,
         )
-    return plans
+        for i in range(count)
+    ]
 
 
-def _split(total: int, parts: int, index: int) -> int:
+def split_evenly(total: int, parts: int, index: int) -> int:
+    """Share ``index`` of ``total`` in ``parts``; the shares differ by at most one and sum to ``total``."""
     return total // parts + (1 if index < total % parts else 0)
 
 
-# --- HTTP clients ------------------------------------------------------------------------------------------
+# --- the prepared request ---------------------------------------------------------------------------------
 
 
-class Fetcher(Protocol):
-    async def login(self, user: str) -> None: ...
-
-    async def get(self) -> tuple[int, bytes]: ...
-
-    async def aclose(self) -> None: ...
-
-
-def _login_failed(user: str, url: str, why: str) -> TrafficError:
-    return TrafficError(
-        f"login as {user!r} failed: POST {url} {why}", hint="check that productpage answers /login"
+async def prepare_target(config: TrafficConfig) -> Target:
+    """Log in (when asked), resolve the address and build the one request every lane sends."""
+    parts = urlsplit(config.url)
+    host = parts.hostname or ""
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    cookie = await _login(config) if config.user is not None else None
+    path = parts.path + (f"?{parts.query}" if parts.query else "")
+    head = [
+        f"GET {path} HTTP/1.1",
+        f"Host: {parts.netloc}",
+        f"User-Agent: istio-tui/{__version__}",
+        "Accept: text/html",
+        "Accept-Encoding: identity",
+    ]
+    if cookie:
+        head.append(f"Cookie: {cookie}")
+    address, connect_port = await _resolve(config, host, port)
+    return Target(
+        host=address,
+        port=connect_port,
+        tls=parts.scheme == "https",
+        server_hostname=host,
+        request=("\r\n".join(head) + "\r\n\r\n").encode("latin-1"),
     )
 
 
-class AiohttpFetcher:
-    """The default hot path: aiohttp's session directly, keep-alive, redirects not followed.
+async def _resolve(config: TrafficConfig, host: str, port: int) -> tuple[str, int]:
+    """One lookup for the whole run; an unknown host is an error before anything is sent."""
+    override = config.resolve.get(f"{host}:{port}")
+    if override is not None:
+        address, _, mapped = override.rpartition(":")
+        return address, int(mapped)
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError as err:
+        raise TrafficError(f"cannot resolve {host!r}: {err}", hint="check the URL's host name") from err
+    return str(infos[0][4][0]), port
 
-    No cookie jar: the login goes through httpx, and its session cookie is then sent as a fixed header.
-    ``Accept-Encoding: identity`` keeps a gateway from compressing pages that would only be decompressed
-    again to be classified (decompression stays on, for a server that compresses anyway).
-    """
 
-    def __init__(self, plan: WorkerPlan) -> None:
-        self._plan = plan
-        self._url = URL(plan.url)
-        self._session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=plan.concurrency, ttl_dns_cache=300),
-            cookie_jar=aiohttp.DummyCookieJar(),
-            timeout=aiohttp.ClientTimeout(total=plan.timeout_s),
-            headers={"Accept-Encoding": "identity"},
+async def _login(config: TrafficConfig) -> str:
+    """POST the login form through httpx, the project's HTTP API, and return the session cookie header."""
+    import httpx  # only runs that log in pay for the import
+
+    assert config.user is not None
+    login_url = urljoin(config.url, "/login")
+
+    def failed(why: str) -> TrafficError:
+        return TrafficError(
+            f"login as {config.user!r} failed: POST {login_url} {why}",
+            hint="check that productpage answers /login",
         )
 
-    async def login(self, user: str) -> None:
-        browser = HttpxFetcher(self._plan)
+    async with httpx.AsyncClient(timeout=config.timeout_s, follow_redirects=False) as client:
         try:
-            await browser.login(user)
-            self._session.headers["Cookie"] = browser.cookie_header()
-        finally:
-            await browser.aclose()
-
-    async def get(self) -> tuple[int, bytes]:
-        async with self._session.get(self._url, allow_redirects=False) as resp:
-            return resp.status, await resp.read()
-
-    async def aclose(self) -> None:
-        await self._session.close()
-
-
-class HttpxFetcher:
-    """httpx, the project's HTTP API, on the ``httpx-aiohttp`` transport."""
-
-    def __init__(self, plan: WorkerPlan) -> None:
-        limits = httpx.Limits(max_connections=plan.concurrency, max_keepalive_connections=plan.concurrency)
-        self._client = httpx.AsyncClient(
-            transport=AiohttpTransport(limits=limits), timeout=plan.timeout_s, follow_redirects=False
-        )
-        self._url = plan.url
-
-    async def login(self, user: str) -> None:
-        login_url = urljoin(self._url, "/login")
-        try:
-            resp = await self._client.post(login_url, data={"username": user}, headers={"Referer": self._url})
-        except _TRANSPORT_ERRORS as err:
-            raise _login_failed(user, login_url, f"got no answer ({error_kind(err)})") from err
+            resp = await client.post(
+                login_url, data={"username": config.user}, headers={"Referer": config.url}
+            )
+        except httpx.TransportError as err:
+            raise failed(f"got no answer ({type(err).__name__})") from err
         if resp.status_code not in (200, 302, 303):
-            raise _login_failed(user, login_url, f"answered HTTP {resp.status_code}")
-        if not self._client.cookies:
-            raise _login_failed(user, login_url, "set no session cookie")
-
-    def cookie_header(self) -> str:
-        return "; ".join(f"{c.name}={c.value}" for c in self._client.cookies.jar)
-
-    async def get(self) -> tuple[int, bytes]:
-        resp = await self._client.get(self._url)
-        return resp.status_code, resp.content
-
-    async def aclose(self) -> None:
-        await self._client.aclose()
-
-
-def make_fetcher(plan: WorkerPlan) -> Fetcher:
-    if plan.client == "httpx":
-        return HttpxFetcher(plan)
-    return AiohttpFetcher(plan)
-
-
-def error_kind(err: BaseException) -> str:
-    """A short name for a failed request: refused, reset, timeout or the exception class.
-
-    The OS error underneath decides first: httpx-aiohttp maps a refused connection to ``ConnectTimeout``.
-    """
-    chain: list[BaseException] = [err]
-    if err.__cause__ is not None:
-        chain.append(err.__cause__)
-    reset_types = ConnectionResetError | aiohttp.ServerDisconnectedError
-    for exc in chain:
-        code = getattr(exc, "errno", None)
-        if isinstance(exc, ConnectionRefusedError) or code == errno.ECONNREFUSED:
-            return "refused"
-        if code == errno.ECONNRESET or isinstance(exc, reset_types):
-            return "reset"
-    for exc in chain:
-        if isinstance(exc, TimeoutError | httpx.TimeoutException):
-            return "timeout"
-    return type(err).__name__
-
-
-# --- one worker's loop -------------------------------------------------------------------------------------
-
-
-async def drive(
-    plan: WorkerPlan,
-    fetcher: Fetcher,
-    *,
-    start: float,
-    should_stop: Callable[[], bool],
-    report: Callable[[Tally], None],
-) -> Tally:
-    """Send this worker's requests from ``start`` (a ``time.monotonic()`` value) and tally them.
-
-    ``report`` gets the cumulative tally every interval; ``should_stop`` is polled as often.
-    """
-    tally = Tally()
-    monotonic = time.monotonic
-    limit = plan.requests
-    end = start + plan.duration_s if plan.duration_s is not None else math.inf
-    spacing = 1.0 / plan.rate if plan.rate > 0 else 0.0
-    first_due = start + plan.phase_s
-    next_ticket = 0
-
-    async def lane() -> None:
-        nonlocal next_ticket
-        while True:
-            ticket = next_ticket
-            if limit is not None and ticket >= limit:
-                return
-            next_ticket = ticket + 1
-            if spacing:
-                due = first_due + ticket * spacing
-                if due >= end:
-                    return
-                wait = due - monotonic()
-                if wait > 0:
-                    await asyncio.sleep(wait)
-            else:
-                due = monotonic()
-                if due >= end:
-                    return
-            try:
-                status, body = await fetcher.get()
-            except _TRANSPORT_ERRORS as err:
-                tally.record_transport_error(error_kind(err), monotonic() - due)
-                continue
-            tally.record(status, classify(status, body), monotonic() - due)
-
-    delay = start - monotonic()
-    if delay > 0:
-        await asyncio.sleep(delay)
-    lanes = asyncio.gather(*(lane() for _ in range(plan.concurrency)))
-    try:
-        while True:
-            done, _ = await asyncio.wait({lanes}, timeout=plan.interval_s)
-            if done:
-                lanes.result()
-                break
-            if should_stop():
-                break
-            report(tally)
-    finally:
-        if not lanes.done():
-            lanes.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await lanes
-    return tally
-
-
-async def _worker_async(
-    plan: WorkerPlan,
-    conn: multiprocessing.connection.Connection,
-    stop: Any,
-    go: Any,
-    start_at: Any,
-) -> None:
-    parent = multiprocessing.parent_process()
-
-    def should_stop() -> bool:
-        return bool(stop.is_set()) or (parent is not None and not parent.is_alive())
-
-    fetcher = make_fetcher(plan)
-    try:
-        if plan.user is not None:
-            await fetcher.login(plan.user)
-        conn.send(("ready", plan.index, None))
-        while not await asyncio.to_thread(go.wait, 0.5):
-            if should_stop():
-                return
-        if should_stop():
-            return
-        tally = await drive(
-            plan,
-            fetcher,
-            start=float(start_at.value),
-            should_stop=should_stop,
-            report=lambda t: conn.send(("progress", plan.index, t)),
-        )
-        conn.send(("done", plan.index, tally))
-    finally:
-        await fetcher.aclose()
-
-
-def _worker_main(
-    plan: WorkerPlan,
-    conn: multiprocessing.connection.Connection,
-    stop: Any,
-    go: Any,
-    start_at: Any,
-) -> None:
-    """Entry point of a spawned worker. Everything it has to say goes through ``conn``, never the terminal."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 1)
-    os.dup2(devnull, 2)
-    try:
-        asyncio.run(_worker_async(plan, conn, stop, go, start_at))
-    except BaseException as err:
-        message = str(err) if isinstance(err, TrafficError) else (
-            f"traffic worker {plan.index} failed: {type(err).__name__}: {err}"
-        )
-        with contextlib.suppress(OSError):
-            conn.send(("error", plan.index, message))
-    finally:
-        conn.close()
+            raise failed(f"answered HTTP {resp.status_code}")
+        if not client.cookies:
+            raise failed("set no session cookie")
+        return "; ".join(f"{c.name}={c.value}" for c in client.cookies.jar)
 
 
 # --- the parent --------------------------------------------------------------------------------------------
@@ -441,23 +248,23 @@ class _Progress:
     """The parent's view: the latest cumulative tally per worker, and the clock."""
 
     config: TrafficConfig
-    workers: int
     on_snapshot: SnapshotCallback | None
+    on_tally: TallyCallback | None
     latest: dict[int, Tally] = field(default_factory=dict)
     started: float | None = None
     ended: float | None = None
 
-    def snapshot(self, *, done: bool = False) -> TallySnapshot:
+    def elapsed(self) -> float:
         if self.started is None:
-            elapsed = 0.0
-        else:
-            elapsed = (self.ended if self.ended is not None else time.monotonic()) - self.started
-        return merged(list(self.latest.values())).snapshot(
-            url=self.config.url, elapsed_s=elapsed, planned=self.config.requests, done=done
-        )
+            return 0.0
+        return max(0.0, (self.ended if self.ended is not None else time.monotonic()) - self.started)
 
     def emit(self, *, done: bool = False) -> TallySnapshot:
-        snap = self.snapshot(done=done)
+        total = merged(list(self.latest.values()))
+        elapsed = self.elapsed()
+        snap = total.snapshot(url=self.config.url, elapsed_s=elapsed, planned=self.config.requests, done=done)
+        if self.on_tally is not None:
+            self.on_tally(total, elapsed)
         if self.on_snapshot is not None:
             self.on_snapshot(snap)
         return snap
@@ -467,12 +274,14 @@ async def run(
     config: TrafficConfig,
     *,
     on_snapshot: SnapshotCallback | None = None,
+    on_tally: TallyCallback | None = None,
     stop_event: asyncio.Event | None = None,
 ) -> TallySnapshot:
     """Run the traffic described by ``config`` and return the final merged snapshot (``done=True``)."""
     stop_event = stop_event or asyncio.Event()
-    plans = plan_workers(config)
-    progress = _Progress(config=config, workers=len(plans), on_snapshot=on_snapshot)
+    target = await prepare_target(config)
+    plans = plan_workers(config, target)
+    progress = _Progress(config=config, on_snapshot=on_snapshot, on_tally=on_tally)
     if config.workers == 0:
         await _run_inline(plans[0], progress, stop_event)
     else:
@@ -481,99 +290,71 @@ async def run(
 
 
 async def _run_inline(plan: WorkerPlan, progress: _Progress, stop_event: asyncio.Event) -> None:
-    fetcher = make_fetcher(plan)
+    def report(tally: Tally) -> None:
+        progress.latest[0] = tally
+        progress.emit()
+
+    worker = Worker(plan, report=report)
+    progress.latest[0] = worker.tally
+    progress.started = time.monotonic()
+    worker.start(progress.started)
+    stopper: asyncio.Future[Any] = asyncio.ensure_future(stop_event.wait())
     try:
-        if plan.user is not None:
-            await fetcher.login(plan.user)
-        progress.started = time.monotonic()
-
-        def report(tally: Tally) -> None:
-            progress.latest[0] = tally
-            progress.emit()
-
-        progress.latest[0] = await drive(
-            plan, fetcher, start=progress.started, should_stop=stop_event.is_set, report=report
-        )
-        progress.ended = time.monotonic()
+        await asyncio.wait([worker.finished, stopper], return_when=asyncio.FIRST_COMPLETED)
     finally:
-        await fetcher.aclose()
+        stopper.cancel()
+        worker.stop()
+    progress.ended = worker.ended
 
 
-class _PipeReader:
-    """A thread that waits on the worker pipes and hands each message to the event loop's queue."""
-
-    def __init__(self, conns: dict[multiprocessing.connection.Connection, int]) -> None:
-        self.queue: asyncio.Queue[tuple[str, int, Any]] = asyncio.Queue()
-        self._loop = asyncio.get_running_loop()
-        self._conns = dict(conns)
-        self._closing = threading.Event()
-        self._thread = threading.Thread(target=self._pump, name="traffic-pipes", daemon=True)
-        self._thread.start()
-
-    def _pump(self) -> None:
-        while self._conns and not self._closing.is_set():
-            for conn in multiprocessing.connection.wait(list(self._conns), timeout=0.1):
-                assert isinstance(conn, multiprocessing.connection.Connection)
-                try:
-                    message = conn.recv()
-                except (EOFError, OSError):
-                    message = ("eof", self._conns.pop(conn), None)
-                self._loop.call_soon_threadsafe(self.queue.put_nowait, message)
-
-    def close(self) -> None:
-        self._closing.set()
-        self._thread.join(timeout=2)
-
-
-def _start_resource_tracker() -> None:
-    """Hosts like Textual replace ``sys.stderr`` with an object whose ``fileno()`` is -1 (or raises), and
-    multiprocessing hands that fd to the resource tracker it spawns on first use ("bad value(s) in
-    fds_to_keep"). Start the tracker with stderr on /dev/null then, which also keeps its messages off a
-    full-screen UI. With a real stderr multiprocessing starts the tracker itself, as usual."""
-    try:
-        usable = sys.stderr is not None and sys.stderr.fileno() >= 0
-    except (AttributeError, OSError, ValueError):
-        usable = False
-    if usable:
-        return
-    saved = sys.stderr
-    with open(os.devnull, "w") as devnull:
-        sys.stderr = devnull
-        try:
-            resource_tracker.ensure_running()
-        finally:
-            sys.stderr = saved
+def _context() -> Any:
+    """Fork when this process has no other thread (nothing half-done is copied); else a fork server."""
+    methods = multiprocessing.get_all_start_methods()
+    if "fork" in methods and sys.platform == "linux" and threading.active_count() == 1:
+        return multiprocessing.get_context("fork")
+    if "forkserver" in methods:
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(["tui.traffic.engine"])
+        return ctx
+    return multiprocessing.get_context("spawn")
 
 
 async def _run_processes(plans: list[WorkerPlan], progress: _Progress, stop_event: asyncio.Event) -> None:
-    _start_resource_tracker()
-    ctx = multiprocessing.get_context("spawn")
-    stop, go = ctx.Event(), ctx.Event()
-    start_at = ctx.Value("d", 0.0)
+    ctx = _context()
+    if ctx.get_start_method() != "fork":
+        _start_resource_tracker()
     procs: list[multiprocessing.process.BaseProcess] = []
-    conns: dict[multiprocessing.connection.Connection, int] = {}
-    for plan in plans:
-        receiver, sender = ctx.Pipe(duplex=False)
-        proc = ctx.Process(
-            target=_worker_main,
-            args=(plan, sender, stop, go, start_at),
-            name=f"istio-tui-traffic-{plan.index}",
-            daemon=True,
-        )
-        proc.start()
-        sender.close()
-        procs.append(proc)
-        conns[receiver] = plan.index
-    reader = _PipeReader(conns)
+    conns: list[multiprocessing.connection.Connection] = []
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[tuple[str, int, Any]] = asyncio.Queue()
     try:
-        await _supervise(reader.queue, progress, stop_event, procs=procs, stop=stop, go=go, start_at=start_at)
+        for plan in plans:
+            ours, theirs = ctx.Pipe(duplex=True)
+            proc = ctx.Process(
+                target=_worker_main, args=(plan, theirs), name=f"istio-tui-traffic-{plan.index}", daemon=True
+            )
+            proc.start()
+            theirs.close()
+            procs.append(proc)
+            conns.append(ours)
+            loop.add_reader(ours.fileno(), _pump, ours, plan.index, queue)
+        await _supervise(queue, progress, stop_event, procs=procs, conns=conns)
     finally:
-        stop.set()
-        go.set()
+        for conn in conns:
+            loop.remove_reader(conn.fileno())
+            with contextlib.suppress(OSError):
+                conn.send(("stop", 0.0))
         await asyncio.to_thread(_reap, procs)
-        reader.close()
         for conn in conns:
             conn.close()
+
+
+def _pump(conn: multiprocessing.connection.Connection, index: int, queue: asyncio.Queue[Any]) -> None:
+    try:
+        queue.put_nowait(conn.recv())
+    except (EOFError, OSError):
+        asyncio.get_running_loop().remove_reader(conn.fileno())
+        queue.put_nowait(("eof", index, None))
 
 
 async def _supervise(
@@ -582,18 +363,19 @@ async def _supervise(
     stop_event: asyncio.Event,
     *,
     procs: list[multiprocessing.process.BaseProcess],
-    stop: Any,
-    go: Any,
-    start_at: Any,
+    conns: list[multiprocessing.connection.Connection],
 ) -> None:
     interval = progress.config.snapshot_interval_s
     ready: set[int] = set()
     finished: set[int] = set()
+    stopping = False
     next_emit = time.monotonic() + interval
-    while len(finished) < progress.workers:
-        if stop_event.is_set() and not stop.is_set():
-            stop.set()
-            if not go.is_set():
+    while len(finished) < len(procs):
+        if stop_event.is_set() and not stopping:
+            stopping = True
+            for conn in conns:
+                conn.send(("stop", 0.0))
+            if progress.started is None:
                 return
         try:
             # Not wait_for: on 3.11 it can swallow a cancellation that races with the queue.
@@ -603,7 +385,9 @@ async def _supervise(
             kind, index, payload = "tick", -1, None
         if kind == "error":
             raise TrafficError(str(payload))
-        if kind == "eof" and index not in finished:
+        if kind == "eof" and stopping:
+            finished.add(index)
+        elif kind == "eof" and index not in finished:
             await asyncio.to_thread(procs[index].join, 1.0)
             raise TrafficError(
                 f"traffic worker {index} exited unexpectedly (exit code {procs[index].exitcode})",
@@ -611,10 +395,10 @@ async def _supervise(
             )
         if kind == "ready":
             ready.add(index)
-            if len(ready) == progress.workers:
-                progress.started = time.monotonic() + 0.01
-                start_at.value = progress.started
-                go.set()
+            if len(ready) == len(procs) and not stopping:
+                progress.started = time.monotonic() + 0.002
+                for conn in conns:
+                    conn.send(("go", progress.started))
         elif kind in ("progress", "done"):
             progress.latest[index] = payload
             if kind == "done":
@@ -631,5 +415,91 @@ def _reap(procs: list[multiprocessing.process.BaseProcess]) -> None:
         proc.join(timeout=max(0.0, deadline - time.monotonic()))
     for proc in procs:
         if proc.is_alive():
-            proc.terminate()
+            proc.kill()
             proc.join(timeout=1.0)
+
+
+def _start_resource_tracker() -> None:
+    """Hosts like Textual replace ``sys.stderr`` with an object whose ``fileno()`` is -1 (or raises), and
+    multiprocessing hands that fd to the resource tracker it spawns on first use ("bad value(s) in
+    fds_to_keep"). Start the tracker with stderr on /dev/null then, which also keeps its messages off a
+    full-screen UI. With a real stderr multiprocessing starts the tracker itself, as usual."""
+    from multiprocessing import resource_tracker
+
+    try:
+        usable = sys.stderr is not None and sys.stderr.fileno() >= 0
+    except (AttributeError, OSError, ValueError):
+        usable = False
+    if usable:
+        return
+    saved = sys.stderr
+    with open(os.devnull, "w") as devnull:
+        sys.stderr = devnull
+        try:
+            resource_tracker.ensure_running()
+        finally:
+            sys.stderr = saved
+
+
+# --- a worker process --------------------------------------------------------------------------------------
+
+
+def new_event_loop() -> asyncio.AbstractEventLoop:
+    """uvloop when it is installed (it halves the loop's cost per request), else asyncio's own."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
+
+
+def _worker_main(plan: WorkerPlan, conn: multiprocessing.connection.Connection) -> None:
+    """Entry point of a worker process. Everything it has to say goes through ``conn``, never the terminal."""
+    # Ctrl-C and SIGTERM reach the whole process group: the parent decides, and a lost parent is an EOF here.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    with contextlib.suppress(ValueError):
+        signal.set_wakeup_fd(-1)
+    asyncio.events._set_running_loop(None)  # a forked child inherits the parent's running loop marker
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.dup2(devnull, 2)
+    loop = new_event_loop()
+    try:
+        loop.run_until_complete(_worker_async(plan, conn))
+    except BaseException as err:
+        message = str(err) if isinstance(err, TrafficError) else (
+            f"traffic worker {plan.index} failed: {type(err).__name__}: {err}"
+        )
+        with contextlib.suppress(OSError):
+            conn.send(("error", plan.index, message))
+    finally:
+        loop.close()
+        conn.close()
+
+
+async def _worker_async(plan: WorkerPlan, conn: multiprocessing.connection.Connection) -> None:
+    loop = asyncio.get_running_loop()
+    worker = Worker(plan, report=lambda t: conn.send(("progress", plan.index, t)))
+    go: asyncio.Future[float] = loop.create_future()
+
+    def on_command() -> None:
+        try:
+            command, at = conn.recv()
+        except (EOFError, OSError):
+            command, at = "stop", 0.0  # the parent is gone
+        if command == "go" and not go.done():
+            go.set_result(at)
+        elif command == "stop":
+            loop.remove_reader(conn.fileno())
+            if not go.done():
+                go.set_result(-1.0)
+            worker.stop()
+
+    loop.add_reader(conn.fileno(), on_command)
+    conn.send(("ready", plan.index, None))
+    start = await go
+    if start >= 0:
+        worker.start(start)
+        await worker.finished
+    conn.send(("done", plan.index, worker.tally))
