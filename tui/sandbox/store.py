@@ -32,6 +32,8 @@ safe to read and serialise from any thread, but callers must not modify them. ``
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import logging
 import os
@@ -54,6 +56,7 @@ Admission = Callable[[str, str, Obj, "Obj | None"], None]
 
 log = logging.getLogger(__name__)
 
+BUSY_TIMEOUT = 0.25  # seconds a write waits for another process's lock on the state file, store lock held
 _SUFFIX_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 _NO_GENERATION = frozenset(
     {
@@ -191,6 +194,39 @@ def too_large(rv: int, current: int) -> KubeError:
     return KubeError(msg, code=504, reason="Timeout", status=status)
 
 
+def state_busy(err: sqlite3.Error) -> KubeError:
+    """A write the state file refused (another process holds a lock on it): nothing was changed, and
+    clients such as client-go retry by themselves after ``Retry-After``."""
+    msg = f"the sandbox state file refused the write ({err}); nothing was changed, retry shortly"
+    status = status_body(503, "ServiceUnavailable", msg)
+    status.setdefault("details", {})["retryAfterSeconds"] = 1
+    return KubeError(msg, code=503, reason="ServiceUnavailable", status=status)
+
+
+def _row_problem(obj: Any, ns: str, name: str) -> str | None:
+    """Why a stored row cannot be an object (rows may have been edited by hand), or None."""
+    if not isinstance(obj, dict):
+        return f"it is {type(obj).__name__}, not an object"
+    meta = obj.get("metadata")
+    if not isinstance(meta, dict):
+        return "it has no metadata"
+    for field in ("name", "uid", "creationTimestamp"):
+        if not isinstance(meta.get(field), str) or not meta[field]:
+            return f"metadata.{field} is missing or not a string"
+    if not str(meta.get("resourceVersion", "")).isdigit():
+        return "metadata.resourceVersion is not a number"
+    if (meta["name"], str(meta.get("namespace") or "")) != (name, ns):
+        return "its metadata does not match its row"
+    return None
+
+
+def _loads(body: str) -> Any:
+    try:
+        return json.loads(body)
+    except (TypeError, ValueError):
+        return None
+
+
 def _copy(obj: Obj) -> Obj:
     """Deep copy through JSON: faster than copy.deepcopy and proves the object is storable."""
     result: Obj = json.loads(json.dumps(obj))
@@ -219,10 +255,12 @@ class Store:
         self._rand = random.Random(seed)
         self._seeded = seed is not None
         self._db: sqlite3.Connection | None = None
+        self._lock_fd: int | None = None
         if state_file is not None:
             try:
                 self._open_db(Path(state_file))
             except (sqlite3.DatabaseError, OSError, ValueError, KeyError) as err:
+                self.close()
                 raise ConfigError(
                     f"cannot use {state_file} as the sandbox state file: {err}",
                     hint="pass another --state path or delete the file",
@@ -233,7 +271,18 @@ class Store:
         path.parent.mkdir(parents=True, exist_ok=True)
         if not path.exists():
             os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))  # it holds the token and TLS key
-        db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        self._lock_fd = os.open(path, os.O_RDONLY)
+        try:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+            raise ConfigError(
+                f"the sandbox state file {path} is in use by another sandbox",
+                hint="stop that sandbox first, or pass another --state path",
+            ) from None
+        db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=BUSY_TIMEOUT)
+        self._db = db
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=OFF")
         db.execute("CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL)")
@@ -249,30 +298,53 @@ class Store:
         for k, v in db.execute("SELECT k, v FROM meta WHERE k LIKE 'x:%'"):
             self._meta[k[2:]] = v
         for key, ns, name, body in db.execute("SELECT key, ns, name, body FROM objects"):
-            self._objects.setdefault(key, {})[(ns, name)] = json.loads(body)
+            obj = _loads(body)
+            problem = _row_problem(obj, str(ns), str(name))
+            if problem:
+                log.warning("state file %s: skipping the %s row %s/%s: %s", path, key, ns, name, problem)
+                continue
+            self._objects.setdefault(key, {})[(ns, name)] = obj
         rows = db.execute(
             "SELECT rv, type, key, body FROM events ORDER BY rv DESC LIMIT ?", (self._history,)
         ).fetchall()
-        for rv, type_, key, body in reversed(rows):
-            self._events.append(Event(rv, type_, key, json.loads(body)))
+        loaded: list[Event] = []
+        for rv, type_, key, body in rows:
+            obj = _loads(body)
+            meta = obj.get("metadata") if isinstance(obj, dict) else None
+            if (
+                type_ not in ("ADDED", "MODIFIED", "DELETED")
+                or not isinstance(meta, dict)
+                or _row_problem(obj, str(meta.get("namespace") or ""), str(meta.get("name")))
+            ):
+                log.warning("state file %s: the event log is cut at the unreadable event %s", path, rv)
+                break
+            loaded.append(Event(rv, type_, key, obj))
+        self._events.extend(reversed(loaded))
         self._compacted = self._events[0].rv - 1 if self._events else self._rv
-        self._db = db
 
     def _persist(self, ev: Event, ns: str, name: str) -> None:
+        """Write one event to the state file, all or nothing; a refused write raises :func:`state_busy`."""
         db = self._db
         if db is None:
             return
         body = json.dumps(ev.obj)
-        db.execute("BEGIN")
-        if ev.type == "DELETED":
-            db.execute("DELETE FROM objects WHERE key=? AND ns=? AND name=?", (ev.key, ns, name))
-        else:
-            db.execute("INSERT OR REPLACE INTO objects VALUES (?,?,?,?)", (ev.key, ns, name, body))
-        db.execute("INSERT INTO events VALUES (?,?,?,?)", (ev.rv, ev.type, ev.key, body))
-        db.execute("INSERT OR REPLACE INTO meta VALUES ('rv', ?)", (str(ev.rv),))
-        if ev.rv % 1000 == 0:
-            db.execute("DELETE FROM events WHERE rv <= ?", (ev.rv - self._history,))
-        db.execute("COMMIT")
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            if ev.type == "DELETED":
+                db.execute("DELETE FROM objects WHERE key=? AND ns=? AND name=?", (ev.key, ns, name))
+            else:
+                db.execute("INSERT OR REPLACE INTO objects VALUES (?,?,?,?)", (ev.key, ns, name, body))
+            db.execute("INSERT OR REPLACE INTO events VALUES (?,?,?,?)", (ev.rv, ev.type, ev.key, body))
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('rv', ?)", (str(ev.rv),))
+            if ev.rv % 1000 == 0:
+                db.execute("DELETE FROM events WHERE rv <= ?", (ev.rv - self._history,))
+            db.execute("COMMIT")
+        except sqlite3.Error as err:
+            if db.in_transaction:
+                with contextlib.suppress(sqlite3.Error):
+                    db.execute("ROLLBACK")
+            log.warning("sandbox state file: write refused: %s", err)
+            raise state_busy(err) from err
 
     def close(self) -> None:
         """Close the sqlite mirror, if any. The in-memory state stays readable."""
@@ -280,6 +352,9 @@ class Store:
             if self._db is not None:
                 self._db.close()
                 self._db = None
+            if self._lock_fd is not None:
+                os.close(self._lock_fd)  # after sqlite: closing a descriptor drops this process's locks
+                self._lock_fd = None
 
     # ----------------------------------------------------------------- listeners
     def add_listener(self, callback: Listener) -> None:
@@ -329,17 +404,23 @@ class Store:
 
     # ----------------------------------------------------------------- internals
     def _record(self, type_: str, key: str, ns: str, name: str, obj: Obj, old: Obj | None = None) -> Event:
-        """Store the write (lock held) and return its event; the caller notifies after releasing the lock."""
-        ev = Event(self._rv, type_, key, obj, old)
+        """Persist the write, then apply it in memory (lock held), so a write the state file refuses changes
+        nothing; returns its event, which the caller notifies after releasing the lock."""
+        ev = Event(self._rv + 1, type_, key, obj, old)
+        self._persist(ev, ns, name)
+        self._rv = ev.rv
+        if type_ == "DELETED":
+            self._objects.get(key, {}).pop((ns, name), None)
+        else:
+            self._objects.setdefault(key, {})[(ns, name)] = obj
         if len(self._events) == self._events.maxlen and self._events:
             self._compacted = self._events[0].rv
         self._events.append(ev)
-        self._persist(ev, ns, name)
         return ev
 
     def _next_rv(self) -> str:
-        self._rv += 1
-        return str(self._rv)
+        """The resourceVersion the next write will get (it is taken only once the write is stored)."""
+        return str(self._rv + 1)
 
     def _new_uid(self) -> str:
         if self._seeded:
@@ -363,6 +444,11 @@ class Store:
     def resource_version(self) -> str:
         """The current global resourceVersion (the RV of the latest write)."""
         return str(self._rv)
+
+    @property
+    def oldest_rv(self) -> int:
+        """Reads and watches from a resourceVersion below this one get 410 Gone (the log was compacted)."""
+        return self._compacted
 
     def get(self, key: str, name: str, *, namespace: str = "", copy: bool = True) -> Obj:
         """Return the object or raise NotFound."""
@@ -467,7 +553,6 @@ class Store:
                 meta.pop("generation", None)
             meta.pop("deletionTimestamp", None)
             meta["resourceVersion"] = self._next_rv()
-            bucket[(ns, name)] = obj
             ev = self._record("ADDED", key, ns, name, obj)
         self._notify(ev)
         return obj
@@ -517,7 +602,6 @@ class Store:
         if obj == old:
             return None  # a no-op write keeps the resourceVersion, as the real API server does
         meta["resourceVersion"] = self._next_rv()
-        self._objects[key][(ns, name)] = obj
         return self._record("MODIFIED", key, ns, name, obj, old)
 
     def update(self, key: str, name: str, *, namespace: str = "", mutate: Callable[[Obj], Obj | None]) -> Obj:
@@ -544,13 +628,12 @@ class Store:
         """Remove an object and return it (with the deletion's resourceVersion). Raises NotFound."""
         ns = namespace or ""
         with self._lock:
-            bucket = self._objects.get(key, {})
-            old = bucket.pop((ns, name), None)
+            old = self._objects.get(key, {}).get((ns, name))
             if old is None:
                 raise not_found(key, name)
             obj = dict(old)
             obj["metadata"] = {**old["metadata"], "resourceVersion": self._next_rv()}
-            ev = self._record("DELETED", key, ns, name, obj)
+            ev = self._record("DELETED", key, ns, name, obj, old)
         self._notify(ev)
         return obj
 
@@ -604,7 +687,10 @@ class Store:
             self._events.clear()
             self._compacted = self._rv
             if self._db is not None:
-                self._db.execute("DELETE FROM events")
+                try:
+                    self._db.execute("DELETE FROM events")
+                except sqlite3.Error as err:
+                    log.warning("sandbox state file: the event log was not compacted: %s", err)
 
 
 def generate_suffix(n: int = 5, *, rand: random.Random | None = None) -> str:
