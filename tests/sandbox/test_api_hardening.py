@@ -91,6 +91,7 @@ def test_parsing_a_large_body_does_not_stall_other_clients(sandbox: Sandbox, api
             result["code"] = c.post(CMS, content=body, headers=YAML).status_code
 
     poster = threading.Thread(target=post)
+    began = time.monotonic()
     poster.start()
     latencies = []
     while poster.is_alive():
@@ -98,8 +99,10 @@ def test_parsing_a_large_body_does_not_stall_other_clients(sandbox: Sandbox, api
         assert api.get("/version").status_code == 200
         latencies.append(time.monotonic() - start)
     poster.join()
+    took = time.monotonic() - began
     assert result["code"] == 201
-    assert len(latencies) >= 3 and max(latencies) < 1.0, latencies
+    # inline, the parse held the loop for the whole post; on a loaded machine a ping may still take a while
+    assert len(latencies) >= 3 and max(latencies) < max(1.0, took / 2), (took, latencies)
 
 
 def test_non_string_metadata_is_400_and_not_coerced(api: httpx.Client) -> None:

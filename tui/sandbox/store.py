@@ -32,11 +32,8 @@ safe to read and serialise from any thread, but callers must not modify them. ``
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import json
 import logging
-import os
 import random
 import sqlite3
 import threading
@@ -47,7 +44,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from tui.errors import ConfigError, Conflict, Gone, Invalid, KubeError, NotFound
+from tui.errors import ConfigError, KubeError
+from tui.sandbox.statefile import Loaded, StateFile
+from tui.sandbox.statuses import (
+    already_exists,
+    conflict,
+    gone,
+    invalid,
+    not_found,
+    state_busy,
+    status_body,
+    too_large,
+)
 
 Obj = dict[str, Any]
 ObjList = list[Obj]
@@ -56,7 +64,6 @@ Admission = Callable[[str, str, Obj, "Obj | None"], None]
 
 log = logging.getLogger(__name__)
 
-BUSY_TIMEOUT = 0.25  # seconds a write waits for another process's lock on the state file, store lock held
 _SUFFIX_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 _NO_GENERATION = frozenset(
     {
@@ -107,126 +114,6 @@ def now_rfc3339() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def status_body(
-    code: int,
-    reason: str,
-    message: str,
-    *,
-    name: str = "",
-    kind: str = "",
-    causes: list[dict[str, str]] | None = None,
-) -> Obj:
-    """A Kubernetes ``Status`` failure body."""
-    body: Obj = {
-        "kind": "Status",
-        "apiVersion": "v1",
-        "metadata": {},
-        "status": "Failure",
-        "message": message,
-        "reason": reason,
-        "code": code,
-    }
-    details: Obj = {}
-    if name:
-        details["name"] = name
-    if kind:
-        details["kind"] = kind
-    if causes:
-        details["causes"] = causes
-    if details:
-        body["details"] = details
-    return body
-
-
-def not_found(key: str, name: str) -> NotFound:
-    msg = f'{key} "{name}" not found'
-    return NotFound(
-        msg, code=404, reason="NotFound", status=status_body(404, "NotFound", msg, name=name, kind=key)
-    )
-
-
-def already_exists(key: str, name: str) -> Conflict:
-    msg = f'{key} "{name}" already exists'
-    return Conflict(
-        msg,
-        code=409,
-        reason="AlreadyExists",
-        status=status_body(409, "AlreadyExists", msg, name=name, kind=key),
-    )
-
-
-def conflict(key: str, name: str) -> Conflict:
-    msg = (
-        f'Operation cannot be fulfilled on {key} "{name}": the object has been modified; '
-        "please apply your changes to the latest version and try again"
-    )
-    return Conflict(
-        msg, code=409, reason="Conflict", status=status_body(409, "Conflict", msg, name=name, kind=key)
-    )
-
-
-def invalid(key: str, name: str, kind: str, causes: list[dict[str, str]]) -> Invalid:
-    detail = ", ".join(f"{c.get('field', '')}: {c.get('message', '')}" for c in causes)
-    msg = f'{kind} "{name}" is invalid: {detail}'
-    return Invalid(
-        msg,
-        code=422,
-        reason="Invalid",
-        status=status_body(422, "Invalid", msg, name=name, kind=key, causes=causes),
-    )
-
-
-def gone(rv: int, oldest: int) -> Gone:
-    msg = f"too old resource version: {rv} ({oldest})"
-    return Gone(msg, code=410, reason="Expired", status=status_body(410, "Expired", msg))
-
-
-def too_large(rv: int, current: int) -> KubeError:
-    """The API server's answer to a resourceVersion it has not reached (e.g. one from before a restart
-    that lost the state): a 504 ``Timeout`` whose cause ``ResourceVersionTooLarge`` tells clients to list
-    again. The real server first waits up to 3 s for its watch cache to catch up; our store is the source of
-    truth and never lags, so it answers at once.
-    """
-    msg = f"Timeout: Too large resource version: {rv}, current: {current}"
-    causes = [{"reason": "ResourceVersionTooLarge", "message": "Too large resource version"}]
-    status = status_body(504, "Timeout", msg, causes=causes)
-    status["details"]["retryAfterSeconds"] = 1
-    return KubeError(msg, code=504, reason="Timeout", status=status)
-
-
-def state_busy(err: sqlite3.Error) -> KubeError:
-    """A write the state file refused (another process holds a lock on it): nothing was changed, and
-    clients such as client-go retry by themselves after ``Retry-After``."""
-    msg = f"the sandbox state file refused the write ({err}); nothing was changed, retry shortly"
-    status = status_body(503, "ServiceUnavailable", msg)
-    status.setdefault("details", {})["retryAfterSeconds"] = 1
-    return KubeError(msg, code=503, reason="ServiceUnavailable", status=status)
-
-
-def _row_problem(obj: Any, ns: str, name: str) -> str | None:
-    """Why a stored row cannot be an object (rows may have been edited by hand), or None."""
-    if not isinstance(obj, dict):
-        return f"it is {type(obj).__name__}, not an object"
-    meta = obj.get("metadata")
-    if not isinstance(meta, dict):
-        return "it has no metadata"
-    for field in ("name", "uid", "creationTimestamp"):
-        if not isinstance(meta.get(field), str) or not meta[field]:
-            return f"metadata.{field} is missing or not a string"
-    if not str(meta.get("resourceVersion", "")).isdigit():
-        return "metadata.resourceVersion is not a number"
-    if (meta["name"], str(meta.get("namespace") or "")) != (name, ns):
-        return "its metadata does not match its row"
-    return None
-
-
-def _loads(body: str) -> Any:
-    try:
-        return json.loads(body)
-    except (TypeError, ValueError):
-        return None
-
-
 def _copy(obj: Obj) -> Obj:
     """Deep copy through JSON: faster than copy.deepcopy and proves the object is storable."""
     result: Obj = json.loads(json.dumps(obj))
@@ -254,11 +141,11 @@ class Store:
         self._meta: dict[str, str] = {}
         self._rand = random.Random(seed)
         self._seeded = seed is not None
-        self._db: sqlite3.Connection | None = None
-        self._lock_fd: int | None = None
+        self._file: StateFile | None = None
         if state_file is not None:
             try:
-                self._open_db(Path(state_file))
+                self._file = StateFile(Path(state_file))
+                self._restore(self._file.load(history=history))
             except (sqlite3.DatabaseError, OSError, ValueError, KeyError) as err:
                 self.close()
                 raise ConfigError(
@@ -267,94 +154,20 @@ class Store:
                 ) from err
 
     # ----------------------------------------------------------------- persistence
-    def _open_db(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if not path.exists():
-            os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))  # it holds the token and TLS key
-        self._lock_fd = os.open(path, os.O_RDONLY)
-        try:
-            fcntl.flock(self._lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(self._lock_fd)
-            self._lock_fd = None
-            raise ConfigError(
-                f"the sandbox state file {path} is in use by another sandbox",
-                hint="stop that sandbox first, or pass another --state path",
-            ) from None
-        db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=BUSY_TIMEOUT)
-        self._db = db
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=OFF")
-        db.execute("CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL)")
-        db.execute(
-            "CREATE TABLE IF NOT EXISTS objects (key TEXT, ns TEXT, name TEXT, body TEXT NOT NULL,"
-            " PRIMARY KEY (key, ns, name))"
-        )
-        db.execute(
-            "CREATE TABLE IF NOT EXISTS events (rv INTEGER PRIMARY KEY, type TEXT, key TEXT, body TEXT)"
-        )
-        row = db.execute("SELECT v FROM meta WHERE k = 'rv'").fetchone()
-        self._rv = int(row[0]) if row else 0
-        for k, v in db.execute("SELECT k, v FROM meta WHERE k LIKE 'x:%'"):
-            self._meta[k[2:]] = v
-        for key, ns, name, body in db.execute("SELECT key, ns, name, body FROM objects"):
-            obj = _loads(body)
-            problem = _row_problem(obj, str(ns), str(name))
-            if problem:
-                log.warning("state file %s: skipping the %s row %s/%s: %s", path, key, ns, name, problem)
-                continue
+    def _restore(self, loaded: Loaded) -> None:
+        self._rv = loaded.rv
+        self._meta.update(loaded.meta)
+        for key, ns, name, obj in loaded.objects:
             self._objects.setdefault(key, {})[(ns, name)] = obj
-        rows = db.execute(
-            "SELECT rv, type, key, body FROM events ORDER BY rv DESC LIMIT ?", (self._history,)
-        ).fetchall()
-        loaded: list[Event] = []
-        for rv, type_, key, body in rows:
-            obj = _loads(body)
-            meta = obj.get("metadata") if isinstance(obj, dict) else None
-            if (
-                type_ not in ("ADDED", "MODIFIED", "DELETED")
-                or not isinstance(meta, dict)
-                or _row_problem(obj, str(meta.get("namespace") or ""), str(meta.get("name")))
-            ):
-                log.warning("state file %s: the event log is cut at the unreadable event %s", path, rv)
-                break
-            loaded.append(Event(rv, type_, key, obj))
-        self._events.extend(reversed(loaded))
+        self._events.extend(Event(rv, type_, key, obj) for rv, type_, key, obj in loaded.events)
         self._compacted = self._events[0].rv - 1 if self._events else self._rv
-
-    def _persist(self, ev: Event, ns: str, name: str) -> None:
-        """Write one event to the state file, all or nothing; a refused write raises :func:`state_busy`."""
-        db = self._db
-        if db is None:
-            return
-        body = json.dumps(ev.obj)
-        try:
-            db.execute("BEGIN IMMEDIATE")
-            if ev.type == "DELETED":
-                db.execute("DELETE FROM objects WHERE key=? AND ns=? AND name=?", (ev.key, ns, name))
-            else:
-                db.execute("INSERT OR REPLACE INTO objects VALUES (?,?,?,?)", (ev.key, ns, name, body))
-            db.execute("INSERT OR REPLACE INTO events VALUES (?,?,?,?)", (ev.rv, ev.type, ev.key, body))
-            db.execute("INSERT OR REPLACE INTO meta VALUES ('rv', ?)", (str(ev.rv),))
-            if ev.rv % 1000 == 0:
-                db.execute("DELETE FROM events WHERE rv <= ?", (ev.rv - self._history,))
-            db.execute("COMMIT")
-        except sqlite3.Error as err:
-            if db.in_transaction:
-                with contextlib.suppress(sqlite3.Error):
-                    db.execute("ROLLBACK")
-            log.warning("sandbox state file: write refused: %s", err)
-            raise state_busy(err) from err
 
     def close(self) -> None:
         """Close the sqlite mirror, if any. The in-memory state stays readable."""
         with self._lock:
-            if self._db is not None:
-                self._db.close()
-                self._db = None
-            if self._lock_fd is not None:
-                os.close(self._lock_fd)  # after sqlite: closing a descriptor drops this process's locks
-                self._lock_fd = None
+            if self._file is not None:
+                self._file.close()
+                self._file = None
 
     # ----------------------------------------------------------------- listeners
     def add_listener(self, callback: Listener) -> None:
@@ -392,8 +205,8 @@ class Store:
     def set_meta(self, name: str, value: str) -> None:
         with self._lock:
             self._meta[name] = value
-            if self._db is not None:
-                self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (f"x:{name}", value))
+            if self._file is not None:
+                self._file.set_meta(name, value)
 
     def _notify(self, ev: Event) -> None:
         for cb in list(self._listeners):
@@ -407,7 +220,13 @@ class Store:
         """Persist the write, then apply it in memory (lock held), so a write the state file refuses changes
         nothing; returns its event, which the caller notifies after releasing the lock."""
         ev = Event(self._rv + 1, type_, key, obj, old)
-        self._persist(ev, ns, name)
+        if self._file is not None:
+            try:
+                self._file.write(
+                    rv=ev.rv, type_=type_, key=key, ns=ns, name=name, obj=obj, history=self._history
+                )
+            except sqlite3.Error as err:
+                raise state_busy(err) from err
         self._rv = ev.rv
         if type_ == "DELETED":
             self._objects.get(key, {}).pop((ns, name), None)
@@ -686,11 +505,8 @@ class Store:
         with self._lock:
             self._events.clear()
             self._compacted = self._rv
-            if self._db is not None:
-                try:
-                    self._db.execute("DELETE FROM events")
-                except sqlite3.Error as err:
-                    log.warning("sandbox state file: the event log was not compacted: %s", err)
+            if self._file is not None:
+                self._file.clear_events()
 
 
 def generate_suffix(n: int = 5, *, rand: random.Random | None = None) -> str:
@@ -712,6 +528,7 @@ __all__ = [
     "not_found",
     "now_rfc3339",
     "resource_key",
+    "state_busy",
     "status_body",
     "too_large",
     "generate_suffix",
