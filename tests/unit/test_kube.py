@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import yaml
 
-import tui.kube as kube_module
+import tui.kube.client as kube_client
 from tests.helpers import deployment_manifest
 from tui.errors import ConfigError, Conflict, Forbidden, Invalid, NotFound, Unauthorized, Unreachable
 from tui.kube import (
@@ -323,7 +323,7 @@ def test_two_restarts_in_one_second_both_roll_out(cluster: Cluster, monkeypatch:
         def now(cls, tz: tzinfo | None = None) -> Frozen:
             return cls(2026, 1, 2, 3, 4, 5, 678901, tzinfo=tz)
 
-    monkeypatch.setattr(kube_module, "datetime", Frozen)
+    monkeypatch.setattr(kube_client, "datetime", Frozen)
     cluster.create(DEPLOYMENTS, deployment_manifest("twice", 1), namespace="default")
     first = cluster.rollout_restart("twice", namespace="default")
     second = cluster.rollout_restart("twice", namespace="default")
