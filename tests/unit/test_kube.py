@@ -187,6 +187,40 @@ def test_wrong_token_is_unauthorized(kubeconfig: Path, tmp_path: Path, sandbox: 
     assert "context 'sandbox'" in info.value.message
 
 
+def test_token_file_ending_in_a_newline_works_as_in_kubectl(
+    kubeconfig: Path, tmp_path: Path, sandbox: Any
+) -> None:
+    """Files written by `echo TOKEN > f` end in a newline; the raw value made every request fail (#8.6)."""
+    token_file = tmp_path / "token"
+    token_file.write_text(sandbox.token + "\n")
+
+    def edit(doc: dict[str, Any]) -> None:
+        doc["users"][0]["user"] = {"tokenFile": str(token_file)}
+
+    cluster = Cluster.from_kubeconfig(path=str(_edit_kubeconfig(kubeconfig, tmp_path / "tf.yaml", edit)))
+    try:
+        assert cluster.info().git_version.startswith("v1.32")
+        assert cluster.list(NAMESPACES).items  # and again: the client re-reads its token on every request
+    finally:
+        cluster.close()
+
+
+def test_token_with_a_line_break_inside_is_refused_without_showing_it(
+    kubeconfig: Path, tmp_path: Path
+) -> None:
+    secret = "s3cr3t-t0ken-value"
+    token_file = tmp_path / "token"
+    token_file.write_text(f"{secret}\nsecond-line\n")
+
+    def edit(doc: dict[str, Any]) -> None:
+        doc["users"][0]["user"] = {"tokenFile": str(token_file)}
+
+    with pytest.raises(ConfigError) as info:
+        Cluster.from_kubeconfig(path=str(_edit_kubeconfig(kubeconfig, tmp_path / "tf.yaml", edit)))
+    assert "token is empty or has spaces or control characters inside" in info.value.message
+    assert secret not in str(info.value) and "second-line" not in str(info.value)
+
+
 def test_forbidden_keeps_the_server_message(cluster: Cluster, sandbox: Any) -> None:
     _namespace(cluster, "locked")
     _namespace(cluster, "open")

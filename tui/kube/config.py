@@ -17,7 +17,7 @@ from kubernetes import config as k8s_config
 from kubernetes.config.config_exception import ConfigException
 
 from tui.config import read_yaml_file
-from tui.errors import ConfigError
+from tui.errors import ConfigError, register_secret
 from tui.kube.errors import one_line
 
 
@@ -96,6 +96,9 @@ class _LogCapture(logging.Handler):
         self.messages.append(record.getMessage())
 
 
+_TOKEN_KEY = "BearerToken"  # where the client keeps "Bearer <token>" (or "Basic <user:password>")
+
+
 @dataclass(frozen=True)
 class LoadedConfig:
     configuration: k8s_client.Configuration
@@ -138,4 +141,34 @@ def load_configuration(*, path: str | None, context: str | None) -> LoadedConfig
         raise ConfigError(
             f"{where}: the cluster has no valid server URL", hint="fix clusters[].cluster.server"
         )
+    _clean_token(configuration, where=where)
+    refresh = configuration.refresh_api_key_hook
+    if refresh is not None:
+        # Before every request the client re-copies its raw token into the configuration, and re-installs its
+        # own hook while doing so; put ours back each time.
+        def refresh_clean(conf: k8s_client.Configuration) -> None:
+            refresh(conf)
+            conf.refresh_api_key_hook = refresh_clean
+            _clean_token(conf, where=where)
+
+        configuration.refresh_api_key_hook = refresh_clean
     return LoadedConfig(configuration=configuration, facts=facts, kubeconfig=os.pathsep.join(paths))
+
+
+def _clean_token(configuration: k8s_client.Configuration, *, where: str) -> None:
+    """Trim the token as kubectl does (a tokenFile normally ends in a newline) and register it for redaction.
+
+    A token with whitespace or a control character inside would only fail later, deep in the HTTP library,
+    with the token in the message; refuse it here without showing it."""
+    value = configuration.api_key.get(_TOKEN_KEY)
+    if not value:
+        return
+    scheme, _, token = str(value).partition(" ")
+    token = token.strip()
+    register_secret(token)
+    if not token or any(ch.isspace() or not ch.isprintable() for ch in token):
+        raise ConfigError(
+            f"{where}: the user's token is empty or has spaces or control characters inside",
+            hint="fix users[].user.token or the file named by tokenFile",
+        )
+    configuration.api_key[_TOKEN_KEY] = f"{scheme} {token}"

@@ -9,12 +9,13 @@ from typing import Any
 
 import urllib3
 
-from tui.errors import Conflict, Forbidden, Gone, Invalid, KubeError, NotFound, Unauthorized
+from tui.errors import Conflict, Forbidden, Gone, Invalid, KubeError, NotFound, Unauthorized, redact
 from tui.kube.resources import Obj
 
 
 def one_line(text: str) -> str:
-    return " ".join(str(text).split())
+    """Server and library text for our messages: one line, credentials redacted (a server may quote them)."""
+    return redact(" ".join(str(text).split()))
 
 
 def describe_transport_error(exc: BaseException) -> str:
