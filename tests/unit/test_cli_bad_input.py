@@ -195,6 +195,8 @@ def test_global_flags_with_control_characters_stay_one_line(
         (["--port", "-5"], "is not a TCP port"),
         (["--port", "70000"], "is not a TCP port"),
         (["--kubelet-version", "v1.32.0\n"], "is not a version"),
+        (["--port", "\u0663"], "is not a TCP port"),  # ARABIC-INDIC DIGIT THREE: isdigit() alone says yes
+        (["--state", "/tmp/state\nx"], "--state '/tmp/state\\nx' contains a control character"),
     ],
 )
 def test_sandbox_serve_bad_input(
@@ -204,6 +206,12 @@ def test_sandbox_serve_bad_input(
     code, output = _run(capsys, "sandbox", "serve", "--kubeconfig", str(kubeconfig), *args)
     _assert_one_clear_refusal(code, output, expected)
     assert not kubeconfig.exists()
+
+
+def test_sandbox_kubeconfig_with_a_line_break(isolated: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, output = _run(capsys, "sandbox", "serve", "--kubeconfig", str(isolated / "k\nKubeconfig: /etc/x"))
+    _assert_one_clear_refusal(code, output, "contains a control character")
+    assert list(isolated.iterdir()) == []
 
 
 # ------------------------------------------------------------------------------- item 6: no credential
