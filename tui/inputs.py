@@ -7,9 +7,13 @@ not parse, name no host or carry a password.
 
 from __future__ import annotations
 
+import string
 from urllib.parse import SplitResult, urlsplit
 
 from tui.errors import ConfigError
+
+# RFC 3986: unreserved, reserved and "%" of percent-encoding; anything else must be percent-encoded.
+_URL_CHARS = frozenset(string.ascii_letters + string.digits + "-._~:/?#[]@!$&'()*+,;=%")
 
 
 def check_printable(text: str, *, what: str) -> str:
@@ -32,6 +36,11 @@ def check_plain(text: str, *, what: str) -> str:
 def check_url(text: str, *, what: str, schemes: tuple[str, ...], example: str) -> SplitResult:
     """Parse ``text`` as an absolute URL with one of ``schemes`` and a host; ConfigError naming ``what``."""
     check_plain(text, what=what)
+    stray = next((ch for ch in text if ch not in _URL_CHARS), None)
+    if stray is not None:
+        raise ConfigError(
+            f"{what} {text!r} contains {stray!r}, which a URL cannot hold", hint="percent-encode it"
+        )
     try:
         parts = urlsplit(text)
         _ = parts.port  # a bad port only raises when read

@@ -397,7 +397,7 @@ def test_no_chart_source_can_add_a_command_to_the_scripts(tmp_path: Path) -> Non
     for name in ("base", "istiod", "gateway"):
         (charts / name).mkdir(parents=True)
         (charts / name / "Chart.yaml").write_text(f"name: {name}\n")
-    url = f"https://mirror.example/c{payload}"
+    url = "https://mirror.example/c$(touch$IFS'PWNED');touch$IFS'PWNED';'&"  # only characters URLs allow
     raw_url = "https://x\ntouch PWNED\n"
     plans = {
         "url": build_plan(chart_source=url),
