@@ -4,8 +4,6 @@ no error path ever prints a credential (issue 8, items 6-8)."""
 from __future__ import annotations
 
 import json
-import os
-import socket
 import subprocess
 import sys
 import threading
@@ -17,14 +15,13 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.helpers import until
+from tests.helpers import cli_env, closed_port, until
 from tui.__main__ import main
 from tui.app import IstioApp
 from tui.config import Settings
 from tui.errors import Unauthorized, redact, register_secret, user_line
 from tui.kube import Cluster
 
-ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "h8a-Secret-Token-0123456789abcdef"
 
 
@@ -255,22 +252,15 @@ def echoing_server() -> Iterator[_EchoingServer]:
         server.server_close()
 
 
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
 
 def _cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        "HOME": str(tmp_path),
-        "PATH": os.environ.get("PATH", ""),
-        "XDG_CONFIG_HOME": str(tmp_path / "cfg"),
-        "XDG_STATE_HOME": str(tmp_path / "state"),
-        "PYTHONPATH": str(ROOT),
-    }
     return subprocess.run(
-        [sys.executable, "-m", "tui", *args], capture_output=True, text=True, env=env, timeout=60, check=False
+        [sys.executable, "-m", "tui", *args],
+        capture_output=True,
+        text=True,
+        env=cli_env(tmp_path),
+        timeout=60,
+        check=False,
     )
 
 
@@ -284,7 +274,7 @@ def test_the_token_never_appears_in_any_error_output(tmp_path: Path, echoing_ser
     echo = f"http://127.0.0.1:{echoing_server.server_address[1]}"
     configs = {
         "echo-401": _kubeconfig(echo, {"tokenFile": str(token_file)}),
-        "refused": _kubeconfig(f"https://127.0.0.1:{_closed_port()}", {"tokenFile": str(token_file)}),
+        "refused": _kubeconfig(f"https://127.0.0.1:{closed_port()}", {"tokenFile": str(token_file)}),
         "inline-token-401": _kubeconfig(echo, {"token": TOKEN + "\n"}),
         "newline-inside": _kubeconfig(echo, {"tokenFile": str(bad_token_file)}),
     }

@@ -6,7 +6,6 @@ import base64
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 from datetime import datetime, tzinfo
@@ -17,7 +16,7 @@ import pytest
 import yaml
 
 import tui.kube.client as kube_client
-from tests.helpers import deployment_manifest
+from tests.helpers import closed_port, deployment_manifest
 from tui.errors import ConfigError, Conflict, Forbidden, Invalid, NotFound, Unauthorized, Unreachable
 from tui.kube import (
     CONFIGMAPS,
@@ -50,11 +49,6 @@ def _edit_kubeconfig(src: Path, dst: Path, edit: Any) -> Path:
     dst.write_text(yaml.safe_dump(doc))
     return dst
 
-
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 # --------------------------------------------------------------------------------------------- kubeconfig
@@ -146,7 +140,7 @@ def test_exec_credential_plugin(kubeconfig: Path, tmp_path: Path, sandbox: Any) 
 
 
 def test_unreachable_names_the_server(kubeconfig: Path, tmp_path: Path) -> None:
-    port = _closed_port()
+    port = closed_port()
 
     def edit(doc: dict[str, Any]) -> None:
         doc["clusters"][0]["cluster"]["server"] = f"https://127.0.0.1:{port}"

@@ -8,7 +8,6 @@ import fcntl
 import os
 import pty
 import signal
-import socket
 import struct
 import subprocess
 import sys
@@ -20,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import wait_for
+from tests.helpers import cli_env, closed_port, wait_for
 from tui.__main__ import build_parser
 from tui.app import IstioApp
 from tui.kube import Cluster
@@ -32,8 +31,6 @@ from tui.launch import (
     write_sandbox_kubeconfig,
 )
 from tui.sandbox.cluster import Sandbox
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -115,18 +112,13 @@ def test_the_file_is_removed_when_the_app_fails(state_home: Path, monkeypatch: p
     assert len(seen) == 1 and not seen[0].exists()
 
 
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
 
 def test_next_start_removes_files_of_runs_whose_sandbox_is_gone(
     state_home: Path, second_sandbox: Sandbox
 ) -> None:
     """The last resort after a SIGKILL: the token must not stay on disk once its server is gone."""
     state_home.mkdir(parents=True)
-    stale = state_home / f"sandbox-{_closed_port()}.kubeconfig"
+    stale = state_home / f"sandbox-{closed_port()}.kubeconfig"
     live = state_home / f"sandbox-{second_sandbox.port}.kubeconfig"
     unrelated = state_home / "notes.kubeconfig"
     for path in (stale, live, unrelated):
@@ -139,14 +131,7 @@ def test_next_start_removes_files_of_runs_whose_sandbox_is_gone(
 def test_closing_the_terminal_removes_the_sandbox_kubeconfig(tmp_path: Path, signum: int) -> None:
     """`tmux kill-session` sends SIGHUP and the terminal goes away; the file with the token must go too."""
     state = tmp_path / "state" / "istio-tui"
-    env = {
-        "HOME": str(tmp_path),
-        "PATH": os.environ.get("PATH", ""),
-        "XDG_CONFIG_HOME": str(tmp_path / "cfg"),
-        "XDG_STATE_HOME": str(tmp_path / "state"),
-        "PYTHONPATH": str(ROOT),
-        "TERM": "xterm-256color",
-    }
+    env = cli_env(tmp_path, TERM="xterm-256color")
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 36, 120, 0, 0))
     proc = subprocess.Popen(
