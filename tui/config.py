@@ -25,6 +25,10 @@ _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
 
+# What `make image` builds; the sandbox's kubelet runs an istio-tui image as a local process.
+DEFAULT_LOAD_IMAGE = "istio-tui:latest"
+
+
 @dataclass(frozen=True)
 class Settings:
     kubeconfig: str | None = None  # None: $KUBECONFIG or ~/.kube/config, resolved by tui.kube
@@ -32,6 +36,7 @@ class Settings:
     namespace: str | None = None  # None: the context's namespace, else "default"
     readonly: bool = False
     sandbox: bool = False
+    load_image: str = DEFAULT_LOAD_IMAGE  # the image of in-cluster load pods (`traffic --in-cluster`)
 
 
 _FILE_TYPES: dict[str, type] = {
@@ -40,6 +45,7 @@ _FILE_TYPES: dict[str, type] = {
     "namespace": str,
     "readonly": bool,
     "sandbox": bool,
+    "load_image": str,
 }
 
 
@@ -189,6 +195,7 @@ def load_settings(args: argparse.Namespace, *, env: Mapping[str, str] = os.envir
         namespace=namespace,
         readonly=flag_bool("readonly", "ISTIO_TUI_READONLY"),
         sandbox=flag_bool("sandbox", "ISTIO_TUI_SANDBOX"),
+        load_image=pick("load_image", ("ISTIO_TUI_LOAD_IMAGE",))[0] or DEFAULT_LOAD_IMAGE,
     )
 
 

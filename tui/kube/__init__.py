@@ -11,7 +11,7 @@ Modules: ``config`` (kubeconfig), ``errors`` (server and transport failures → 
 
 from __future__ import annotations
 
-from tui.kube.client import CONNECT_TIMEOUT, FIELD_MANAGER, READ_TIMEOUT, Cluster
+from tui.kube.client import CONNECT_TIMEOUT, FIELD_MANAGER, READ_TIMEOUT, Cluster, LogFollow
 from tui.kube.resources import (
     CONFIGMAPS,
     CRDS,
@@ -60,6 +60,7 @@ __all__ = [
     "NODES",
     "PODS",
     "READ_TIMEOUT",
+    "LogFollow",
     "REPLICASETS",
     "SECRETS",
     "SERVICEACCOUNTS",

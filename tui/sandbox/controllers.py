@@ -29,6 +29,7 @@ from typing import Any
 from tui.errors import Conflict, KubeError
 from tui.labels import match_label_selector_object
 from tui.sandbox.injection import make_injection_hook
+from tui.sandbox.procs import COMPLETION_INDEX, ProcessPods, runs_as_process
 from tui.sandbox.store import Obj, Store, now_rfc3339
 
 log = logging.getLogger(__name__)
@@ -182,6 +183,7 @@ class Controllers:
         self._loop_thread = threading.get_ident()
         self._event_tokens = float(EVENT_BURST)
         self._event_refilled = loop.time()
+        self._procs = ProcessPods(store, loop, on_exit=self._process_exited)
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> Controllers:
@@ -206,13 +208,14 @@ class Controllers:
         self._schedule_flush()
         return self
 
-    def stop(self) -> None:
-        """Detach from the store and cancel timers (call on the sandbox loop)."""
+    async def stop(self) -> None:
+        """Detach from the store, cancel timers and kill container processes (call on the sandbox loop)."""
         self._stopped = True
         self.store.remove_listener(self._on_event)
         for handle in self._timers.values():
             handle.cancel()
         self._timers.clear()
+        await self._procs.stop()
 
     # ------------------------------------------------------------------ admission defaults
     def _defaults(self, operation: str, key: str, obj: Obj, old: Obj | None) -> None:
@@ -350,6 +353,7 @@ class Controllers:
             self._dirty[key].add((ns, name))
         if key == "pods":
             if event_type == "DELETED":
+                self._procs.kill(str(meta.get("uid")))
                 handle = self._timers.pop((ns, name), None)
                 if handle is not None:
                     handle.cancel()
@@ -752,6 +756,8 @@ class Controllers:
                 pod = self._pod_from_template(
                     job, spec.get("template") or {}, api_version="batch/v1", kind="Job"
                 )
+                if spec.get("completionMode") == "Indexed":
+                    _set_completion_index(pod, pods + active, completions)
                 with contextlib.suppress(KubeError):
                     created = self.store.create("pods", pod)
                     active.append(created)
@@ -909,7 +915,7 @@ class Controllers:
             spec_containers = (pod.get("spec") or {}).get("containers") or []
             if any(crash_exit_code(c) is not None for c in spec_containers if isinstance(c, dict)):
                 self._later(ident, self.pod_start_seconds, self._pod_restart, uid)
-            elif self._is_job_pod(pod):
+            elif self._is_job_pod(pod) and not runs_as_process(pod):
                 self._later(ident, self.pod_start_seconds, self._pod_complete, uid)
             return
         if (pod.get("status") or {}).get("containerStatuses"):
@@ -1157,6 +1163,8 @@ class Controllers:
             self._later((ns, name), self.pod_start_seconds, self._pod_pull_backoff, uid)
         elif crashing:
             self._later((ns, name), self.pod_start_seconds, self._pod_crash, uid)
+        elif runs_as_process(pod):
+            self._procs.start(pod)
         elif self._is_job_pod(pod):
             self._later((ns, name), self.pod_start_seconds, self._pod_complete, uid)
 
@@ -1279,6 +1287,14 @@ class Controllers:
         self._update_pod(pod, mutate)
         self._later((ns, name), self.pod_start_seconds, self._pod_crash, str(meta.get("uid")))
 
+    def _process_exited(self, pod: Obj, container: str, code: int) -> None:
+        ns, name = _meta(pod).get("namespace", ""), _meta(pod)["name"]
+        pod = self.store.try_get("pods", name, namespace=ns, copy=False) or pod
+        if code == 0:
+            self._pod_complete(pod)
+        else:
+            self._pod_fail(pod, {container: code}, now_rfc3339())
+
     def _pod_complete(self, pod: Obj) -> None:
         now = now_rfc3339()
 
@@ -1307,6 +1323,20 @@ class Controllers:
                 )
 
         self._update_pod(pod, mutate)
+
+
+def _set_completion_index(pod: Obj, siblings: list[Obj], completions: int) -> None:
+    """Indexed Jobs: the lowest index no pod holds (a failed pod's index is given again), as annotation and
+    label, like the Job controller; the kubelet hands it to the container as ``JOB_COMPLETION_INDEX``."""
+    taken = {
+        str(_meta(p).get("annotations", {}).get(COMPLETION_INDEX))
+        for p in siblings
+        if (p.get("status") or {}).get("phase") != "Failed"
+    }
+    index = next((str(i) for i in range(completions) if str(i) not in taken), str(completions - 1))
+    meta = pod["metadata"]
+    meta.setdefault("annotations", {})[COMPLETION_INDEX] = index
+    meta.setdefault("labels", {})[COMPLETION_INDEX] = index
 
 
 def image_missing(image: str) -> bool:

@@ -13,8 +13,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import signal
 import sys
+import time
 from typing import TYPE_CHECKING, Any
 
 from tui import cliargs
@@ -25,6 +27,7 @@ from tui.traffic.classify import CATEGORIES
 
 if TYPE_CHECKING:
     from tui.traffic.engine import TrafficConfig
+    from tui.traffic.tally import Tally
 
 _DEFAULT_REQUESTS = 100
 _BAR_WIDTH = 30
@@ -59,34 +62,101 @@ def add_parser(sub: Any) -> None:
         "--workers", type=cliargs.zero_or_more, metavar="W", help="processes (default: usable CPUs, max 4x)"
     )
     p.add_argument("--json", action="store_true", help="print one JSON object instead of the summary")
+    p.add_argument(
+        "--json-lines", action="store_true",
+        help="print the cumulative raw tally as a JSON line every second and at the end (load pods do)",
+    )
+    p.add_argument(
+        "--in-cluster", type=cliargs.count, metavar="N",
+        help="send from N pods of a Kubernetes Job instead of this machine (requests and rate are split; "
+        "concurrency is per pod)",
+    )
+    p.add_argument("--namespace", dest="load_namespace", metavar="NS", help="namespace of the load Job")
+    p.add_argument("--image", metavar="IMG", help="image of the load pods (default: the load_image setting)")
+    p.add_argument("--shard-of", type=cliargs.count, metavar="N", help=argparse.SUPPRESS)
     p.set_defaults(run=run_cli)
 
 
 def run_cli(args: argparse.Namespace) -> int:
-    from tui.traffic.engine import TrafficConfig, new_event_loop
+    from tui.traffic.engine import TrafficConfig, new_event_loop, split_evenly
 
     try:
         check_url(args.url, what="URL", schemes=("http", "https"), example="http://127.0.0.1:31380/productpage")
+        requests = args.requests if args.requests or args.duration else _DEFAULT_REQUESTS
+        rate = args.rate
+        if args.shard_of:
+            index = _completion_index(args.shard_of)
+            requests = split_evenly(requests, args.shard_of, index) if requests else None
+            rate = rate / args.shard_of
         config = TrafficConfig(
             url=args.url,
-            requests=args.requests if args.requests or args.duration else _DEFAULT_REQUESTS,
+            requests=requests,
             duration_s=args.duration,
             concurrency=args.concurrency,
-            rate=args.rate,
+            rate=rate,
             user=args.user,
             timeout_s=args.timeout,
             workers=args.workers,
+            resolve=_resolve_env(),
         )
     except ConfigError as err:
         print_error("istio-tui traffic", err)
         return 2
+    if args.in_cluster:
+        from tui.traffic.incluster_cli import run_in_cluster
+
+        return run_in_cluster(args, config)
+    lines = _JsonLines() if args.json_lines else None
     with asyncio.Runner(loop_factory=new_event_loop) as runner:
-        signum, final = runner.run(_run(config, live=sys.stderr.isatty()))
-    print(json.dumps(final.to_dict()) if args.json else render_summary(final))
+        signum, final = runner.run(_run(config, live=sys.stderr.isatty() and not lines, lines=lines))
+    if lines is not None:
+        lines.final()
+    else:
+        print(json.dumps(final.to_dict()) if args.json else render_summary(final))
     return 128 + signum if signum else 0
 
 
-async def _run(config: TrafficConfig, *, live: bool) -> tuple[int, TallySnapshot]:
+def _completion_index(shards: int) -> int:
+    """A load pod's index in its Indexed Job, which the Job controller gives as JOB_COMPLETION_INDEX."""
+    text = os.environ.get("JOB_COMPLETION_INDEX", "")
+    if not text.isdigit() or int(text) >= shards:
+        raise ConfigError(f"--shard-of {shards} needs JOB_COMPLETION_INDEX in 0..{shards - 1}, got {text!r}")
+    return int(text)
+
+
+def _resolve_env() -> dict[str, str]:
+    """ISTIO_TUI_RESOLVE=host:port=address:port,...: where the sandbox's kubelet sends Service names."""
+    pairs = [item.split("=", 1) for item in os.environ.get("ISTIO_TUI_RESOLVE", "").split(",") if "=" in item]
+    return {host: address for host, address in pairs}
+
+
+class _JsonLines:
+    """``--json-lines``: the cumulative raw tally at most once a second, then a final line."""
+
+    def __init__(self) -> None:
+        self.last: tuple[Tally, float] | None = None
+        self._next = 0.0
+
+    def __call__(self, tally: Tally, elapsed: float) -> None:
+        self.last = (tally, elapsed)
+        if time.monotonic() >= self._next:
+            self._print("progress")
+            self._next = time.monotonic() + 1.0
+
+    def final(self) -> None:
+        self._print("final")
+
+    def _print(self, kind: str) -> None:
+        if self.last is not None:
+            tally, elapsed = self.last
+            line = {"type": kind, "elapsed_s": round(elapsed, 4), "requests": tally.requests,
+                    "tally": tally.to_json()}
+            print(json.dumps(line, separators=(",", ":")), flush=True)
+
+
+async def _run(
+    config: TrafficConfig, *, live: bool, lines: _JsonLines | None = None
+) -> tuple[int, TallySnapshot]:
     """Run to the end or to the first SIGINT/SIGTERM; returns the signal number (0 for none) and the tally."""
     from tui.traffic.engine import run
 
@@ -101,7 +171,9 @@ async def _run(config: TrafficConfig, *, live: bool) -> tuple[int, TallySnapshot
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, on_signal, signum)
     try:
-        final = await run(config, on_snapshot=_progress_line if live else None, stop_event=stop)
+        final = await run(
+            config, on_snapshot=_progress_line if live else None, on_tally=lines, stop_event=stop
+        )
     finally:
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)

@@ -9,6 +9,7 @@ from aiohttp import web
 
 from tui.sandbox.api.watch import Notifier
 from tui.sandbox.api.wire import Target, bad_request
+from tui.sandbox.procs import ProcessLog, process_log
 from tui.sandbox.store import Obj, Store
 
 
@@ -33,7 +34,8 @@ class Logs:
             container = str(containers[0])
         if container not in containers and container not in init:
             raise bad_request(f"container {container} is not valid for pod {t.name}")
-        lines = pod_log_lines(pod, container)
+        output = process_log(pod, container)
+        lines = list(output.lines) if output is not None else pod_log_lines(pod, container)
         tail = request.query.get("tailLines")
         if tail and tail.lstrip("-").isdigit() and int(tail) >= 0:
             lines = lines[-int(tail) :] if int(tail) else []
@@ -47,6 +49,11 @@ class Logs:
         await resp.prepare(request)
         await resp.write(text.encode())
         transport = request.transport
+        if output is not None:
+            await _follow_process(resp, output, transport, self.notifier)
+            with contextlib.suppress(ConnectionError, RuntimeError):
+                await resp.write_eof()
+            return resp
         while not self.notifier.closing and transport is not None and not transport.is_closing():
             if self.store.try_get("pods", t.name, namespace=t.namespace or "", copy=False) is None:
                 break
@@ -54,6 +61,24 @@ class Logs:
         with contextlib.suppress(ConnectionError, RuntimeError):
             await resp.write_eof()
         return resp
+
+
+async def _follow_process(
+    resp: web.StreamResponse, output: ProcessLog, transport: asyncio.BaseTransport | None, notifier: Notifier
+) -> None:
+    """A container process's new lines as it writes them; the follow ends when the process exits."""
+    sent = len(output.lines) + output.dropped
+    while not notifier.closing and transport is not None and not transport.is_closing():
+        output.changed.clear()
+        fresh = output.lines[max(0, sent - output.dropped) :]
+        sent += len(fresh)
+        if fresh:
+            await resp.write("".join(line + "\n" for line in fresh).encode())
+        if output.done and not fresh:
+            return
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(0.5):
+                await output.changed.wait()
 
 
 def pod_log_lines(pod: Obj, container: str) -> list[str]:

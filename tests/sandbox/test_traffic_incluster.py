@@ -1,0 +1,123 @@
+"""In-cluster load on a Kubernetes Job, for real: the sandbox's kubelet runs each istio-tui load pod as a
+local process, whose logs the app follows through the API and merges; the Job and pods are deleted after."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import wait_for
+from tests.sandbox.test_dataplane import NS, deploy_bookinfo, ingress, install_istio
+from tui import kube
+from tui.kube import Cluster
+from tui.models import IngressInfo
+from tui.sandbox.cluster import Sandbox
+
+ROOT = Path(__file__).resolve().parents[2]
+LABEL = "app.kubernetes.io/name=istio-tui-load"
+
+
+@pytest.fixture(scope="module")
+def mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Cluster, IngressInfo]]:
+    sb = Sandbox(port=0, seed=13, pod_start_seconds=0.05).start()
+    path = sb.write_kubeconfig(tmp_path_factory.mktemp("incluster") / "kubeconfig")
+    cluster = Cluster.from_kubeconfig(path=str(path), context="sandbox")
+    try:
+        install_istio(cluster)
+        deploy_bookinfo(cluster)
+        yield path, cluster, ingress(cluster)
+    finally:
+        cluster.close()
+        sb.stop()
+
+
+def _cmd(kubeconfig: Path, *args: str) -> list[str]:
+    return [sys.executable, "-m", "tui", "--kubeconfig", str(kubeconfig), "--context", "sandbox", "traffic",
+            *args]
+
+
+def _env() -> dict[str, str]:
+    return dict(os.environ, PYTHONPATH=str(ROOT))
+
+
+def _leftovers(cluster: Cluster) -> list[str]:
+    jobs = cluster.list(kube.JOBS, namespace=NS, label_selector=LABEL).items
+    pods = cluster.list(kube.PODS, namespace=NS, label_selector=LABEL).items
+    return [o["metadata"]["name"] for o in [*jobs, *pods]]
+
+
+def test_three_load_pods_send_exactly_3000_requests_and_leave_nothing(
+    mesh: tuple[Path, Cluster, IngressInfo],
+) -> None:
+    kubeconfig, cluster, info = mesh
+    proc = subprocess.run(
+        _cmd(kubeconfig, info.productpage_url, "--in-cluster", "3", "--requests", "3000", "--namespace", NS,
+             "--concurrency", "4", "--workers", "1", "--json"),
+        capture_output=True, text=True, timeout=180, cwd=ROOT, env=_env(), check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    data = json.loads(proc.stdout)
+    assert sum(data["tally"].values()) == data["requests"] == 3000
+    assert data["tally"]["transport_error"] == 0
+    pods = data["load_pods"]
+    assert len(pods) == 3 and sorted(p["requests"] for p in pods) == [1000, 1000, 1000]
+    assert all(p["node"] and p["state"] == "Done" and p["rps"] > 0 for p in pods)
+    assert _leftovers(cluster) == []
+
+
+def test_in_mesh_service_url_resolves_to_the_data_plane(mesh: tuple[Path, Cluster, IngressInfo]) -> None:
+    kubeconfig, cluster, _ = mesh
+    proc = subprocess.run(
+        _cmd(kubeconfig, f"http://productpage.{NS}:9080/productpage", "--in-cluster", "2",
+             "--requests", "101", "--namespace", NS, "--workers", "1", "--json"),
+        capture_output=True, text=True, timeout=180, cwd=ROOT, env=_env(), check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    data = json.loads(proc.stdout)
+    assert data["requests"] == 101 and data["tally"]["transport_error"] == 0
+    assert sorted(p["requests"] for p in data["load_pods"]) == [50, 51]
+    assert _leftovers(cluster) == []
+
+
+def test_ctrl_c_prints_the_partial_merged_tally_and_cleans_up(
+    mesh: tuple[Path, Cluster, IngressInfo],
+) -> None:
+    kubeconfig, cluster, info = mesh
+    proc = subprocess.Popen(
+        _cmd(kubeconfig, info.productpage_url, "--in-cluster", "2", "--duration", "120", "--rate", "100",
+             "--namespace", NS, "--workers", "1", "--json"),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=_env(),
+    )
+    try:
+        wait_for(
+            lambda: len([p for p in cluster.list(kube.PODS, namespace=NS, label_selector=LABEL).items
+                         if (p.get("status") or {}).get("phase") == "Running"]) == 2,
+            "two running load pods", timeout=60,
+        )
+        wait_for(lambda: _sent(cluster) >= 50, "50 requests in the load pods' logs", timeout=60)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err[-3000:]
+    data = json.loads(out)
+    assert data["requests"] >= 50 and sum(data["tally"].values()) == data["requests"]
+    assert sum(p["requests"] for p in data["load_pods"]) == data["requests"]
+    assert len(data["load_pods"]) == 2
+    assert _leftovers(cluster) == []
+
+
+def _sent(cluster: Cluster) -> int:
+    total = 0
+    for pod in cluster.list(kube.PODS, namespace=NS, label_selector=LABEL).items:
+        lines = cluster.pod_logs(pod["metadata"]["name"], namespace=NS, container="load").splitlines()
+        tallies = [json.loads(line) for line in lines if line.startswith("{")]
+        total += tallies[-1]["requests"] if tallies else 0
+    return total
