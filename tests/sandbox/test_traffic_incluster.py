@@ -121,3 +121,45 @@ def _sent(cluster: Cluster) -> int:
         tallies = [json.loads(line) for line in lines if line.startswith("{")]
         total += tallies[-1]["requests"] if tallies else 0
     return total
+
+
+def _processes_with(marker: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if marker.encode() in cmdline and b"traffic" in cmdline:
+                found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc to find the container process")
+def test_a_process_pod_is_killed_when_its_pod_is_deleted(mesh: tuple[Path, Cluster, IngressInfo]) -> None:
+    _, cluster, info = mesh
+    marker = "kill-me-on-delete"
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "load-probe", "namespace": "default", "labels": {"probe": marker}},
+        "spec": {
+            "restartPolicy": "Never",
+            "containers": [{
+                "name": "load", "image": "istio-tui:latest", "command": ["istio-tui"],
+                "args": ["traffic", f"{info.productpage_url}?{marker}", "--duration", "120", "--rate", "5",
+                         "--json-lines"],
+            }],
+        },
+    }
+    cluster.create(kube.PODS, pod, namespace="default")
+    wait_for(lambda: _processes_with(marker), "the container process", timeout=30)
+    def tally_lines() -> list[str]:
+        log = cluster.pod_logs("load-probe", namespace="default")
+        return [line for line in log.splitlines() if line.startswith("{")]
+
+    lines = wait_for(tally_lines, "a tally line in the pod's log", timeout=30)
+    assert json.loads(lines[0])["type"] == "progress"
+    cluster.delete(kube.PODS, "load-probe", namespace="default")
+    wait_for(lambda: not _processes_with(marker), "the process group to be killed", timeout=30)

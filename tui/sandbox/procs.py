@@ -26,6 +26,7 @@ import contextlib
 import logging
 import os
 import re
+import signal
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -103,16 +104,14 @@ class ProcessPods:
     def kill(self, uid: str) -> None:
         """The pod is gone: end its processes and forget their logs."""
         for key in [k for k in self._procs if k.startswith(f"{uid}/")]:
-            with contextlib.suppress(ProcessLookupError):
-                self._procs.pop(key).kill()
+            _kill_group(self._procs.pop(key))
         for log_key in [k for k in _LOGS if k[0] == uid]:
             _LOGS.pop(log_key)
 
     async def stop(self) -> None:
         self._stopped = True
         for proc in self._procs.values():
-            with contextlib.suppress(ProcessLookupError):
-                proc.kill()
+            _kill_group(proc)
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -148,8 +147,7 @@ class ProcessPods:
                 if self._procs.get(f"{uid}/{name}") is proc:
                     del self._procs[f"{uid}/{name}"]
                 if proc.returncode is None:
-                    with contextlib.suppress(ProcessLookupError):
-                        proc.kill()
+                    _kill_group(proc)
         if not self._stopped and (uid, name) in _LOGS:
             self._on_exit(pod, name, code)
 
@@ -191,6 +189,12 @@ class ProcessPods:
                 for suffix in ("", ".svc", ".svc.cluster.local"):
                     out[f"productpage.{ns}{suffix}:{port.get('port')}"] = gateway
         return out
+
+
+def _kill_group(proc: asyncio.subprocess.Process) -> None:
+    """The container is its own session (a process group), so its worker processes go with it."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
 
 
 def _selects(service: Obj, labels: dict[str, str]) -> bool:
