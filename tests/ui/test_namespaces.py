@@ -13,7 +13,7 @@ from textual.widgets import DataTable, Input, Static
 from tests.helpers import deployment_manifest, make_app, until
 from tui import kube
 from tui.app import IstioApp
-from tui.istio.injection import has_sidecar
+from tui.istio.sidecar import has_sidecar
 from tui.kube import Cluster
 from tui.sandbox.cluster import Sandbox
 from tui.screens.confirm import ConfirmScreen
