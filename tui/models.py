@@ -183,6 +183,11 @@ class PodRow:
         return f"{self.ready}/{self.total}"
 
 
+def plural(n: int, noun: str, many: str = "") -> str:
+    """"1 pod", "2 pods", "0 pods": the one place English plurals are decided (``many`` for irregulars)."""
+    return f"{n} {noun if n == 1 else many or noun + 's'}"
+
+
 def parse_time(value: str | None) -> datetime | None:
     """RFC 3339 as the API server writes it; None for a missing or malformed value."""
     if not value:

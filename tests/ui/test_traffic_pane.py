@@ -29,6 +29,7 @@ from tui.sandbox.cluster import Sandbox
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.export import ExportScreen
 from tui.screens.traffic import Knobs, TrafficPane, parse_knobs
+from tui.screens.traffic.run import RunTally
 from tui.widgets.split_history import stack
 
 SIZE = (120, 36)
@@ -156,7 +157,9 @@ async def test_deploy_into_injected_namespace_finds_gateway(cluster: Cluster, me
         assert f"GATEWAY_URL 127.0.0.1:{mesh}" in gateway and "/productpage answers 200" in gateway
 
 
-async def test_fifty_fifty_preset_splits_400_requests(bookinfo_mesh: tuple[Cluster, int]) -> None:
+async def test_fifty_fifty_preset_splits_400_requests(
+    bookinfo_mesh: tuple[Cluster, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
     cluster, mesh = bookinfo_mesh
     app = make_app(cluster, pane="traffic")
     async with app.run_test(size=SIZE) as pilot:
@@ -165,13 +168,13 @@ async def test_fifty_fifty_preset_splits_400_requests(bookinfo_mesh: tuple[Clust
         await until(pilot, lambda: p.view.reviews.preset == "reviews-v1-v3-50", "the preset")
         assert "v1 50% v3 50%" in text_of(app, "#traffic-routing")
         fed: list[TallySnapshot] = []
-        feed = p.feed
+        feed = RunTally.feed
 
-        def counting_feed(snapshot: TallySnapshot) -> None:
+        def counting_feed(self: RunTally, snapshot: TallySnapshot) -> None:
             fed.append(snapshot)
-            feed(snapshot)
+            feed(self, snapshot)
 
-        p.feed = counting_feed  # type: ignore[method-assign]
+        monkeypatch.setattr(RunTally, "feed", counting_feed)
         counts = await run_traffic(pilot, p, requests=400)
         # The screen hears from the engine at its fixed snapshot rate, not once per request.
         assert p.latest is not None and len(fed) <= p.latest.elapsed_s / 0.2 + 3 and len(fed) < 50

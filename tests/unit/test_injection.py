@@ -134,7 +134,7 @@ def test_disable_plan_sets_disabled_and_drops_revision() -> None:
     assert plan.patch() == {"metadata": {"labels": {"istio-injection": "disabled", "istio.io/rev": None}}}
     assert plan.describe() == [
         "set label istio-injection=disabled",
-        "remove label istio.io/rev (now canary)",
+        "remove label istio.io/rev (currently canary)",
     ]
     assert plan.labels_after == {"team": "a", "istio-injection": "disabled"}
     assert plan.needs_restart

@@ -160,11 +160,20 @@ class LabelChange:
     new: str | None
 
     def describe(self) -> str:
+        """The change still to make, as the confirmation lists it."""
         if self.new is None:
-            return f"remove label {self.key} (now {self.old})"
+            return f"remove label {self.key} (currently {self.old})"
         if self.old is None:
             return f"set label {self.key}={self.new}"
-        return f"set label {self.key}={self.new} (now {self.old})"
+        return f"set label {self.key}={self.new} (currently {self.old})"
+
+    def done(self) -> str:
+        """The change once made, as the notification reports it."""
+        if self.new is None:
+            return f"removed label {self.key} (was {self.old})"
+        if self.old is None:
+            return f"set label {self.key}={self.new}"
+        return f"changed label {self.key} from {self.old} to {self.new}"
 
 
 @dataclass(frozen=True)
@@ -189,6 +198,9 @@ class LabelPlan:
 
     def describe(self) -> list[str]:
         return [c.describe() for c in self.changes]
+
+    def done(self) -> list[str]:
+        return [c.done() for c in self.changes]
 
 
 def plan_change(namespace: str, labels: Labels | None, target: InjectionMode) -> LabelPlan:
@@ -410,6 +422,12 @@ class RestartPlan:
     @property
     def empty(self) -> bool:
         return not self.pods
+
+    @property
+    def trouble(self) -> str:
+        """What is wrong with the pods, for "Pods that …" and "3 pods in shop …"."""
+        lacking = any(p.wants_sidecar for p in self.pods)
+        return "still lack a sidecar" if lacking else "still have a sidecar they should drop"
 
 
 def _controller(obj: Mapping[str, Any]) -> tuple[str, str] | None:
