@@ -198,7 +198,7 @@ class InjectionFlow(WorkerErrors, Widget):
                 severity="warning",
                 markup=False,
             )
-        elif event.restart is not None:
+        elif event.restart is not None and not event.restart.empty:
             self._offer(event.restart)
 
     # --- restarts

@@ -90,6 +90,7 @@ class NamespacesPane(WorkPane):
             "enable or disable istio-injection on the selected namespace",
             key="i",
             destructive=True,
+            short="Inject",
         ),
         PaneAction(
             "use_revision",
@@ -97,6 +98,7 @@ class NamespacesPane(WorkPane):
             "label the selected namespace istio.io/rev=<revision>",
             key="v",
             destructive=True,
+            short="Revision",
         ),
         PaneAction(
             "use_ambient",
@@ -104,6 +106,7 @@ class NamespacesPane(WorkPane):
             "label the selected namespace istio.io/dataplane-mode=ambient (no restart)",
             key="a",
             destructive=True,
+            short="Ambient",
         ),
         PaneAction(
             "restart_out_of_step",
@@ -111,6 +114,7 @@ class NamespacesPane(WorkPane):
             "rollout-restart the Deployments whose pods lack, or should drop, the sidecar",
             key="r",
             destructive=True,
+            short="Restart",
         ),
     )
     BINDINGS = [

@@ -9,12 +9,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.message import Message
-from textual.widgets import Input, Label, Static
+from textual.widgets import Input, Label
 
 from tui.errors import ConfigError
 from tui.traffic.engine import TrafficConfig
@@ -114,14 +113,14 @@ def bad_fields(error: str) -> list[str]:
 KNOB_FIELDS = (
     ("concurrency", "conc"),
     ("rate", "rate/s"),
-    ("requests", "requests"),
+    ("requests", "reqs"),
     ("duration", "or secs"),
     ("user", "user"),
 )
 
 
 class KnobsBar(Horizontal):
-    """The knob Inputs and the run state; Enter in a valid knob hands focus back to the pane."""
+    """The knob Inputs; Enter in a valid knob hands focus back to the pane."""
 
     class Changed(Message):
         """The Inputs hold valid knobs (``submitted``: the user pressed Enter in one)."""
@@ -148,7 +147,6 @@ class KnobsBar(Horizontal):
         for key, label in KNOB_FIELDS:
             yield Label(f"{label} ", classes="knob-label")
             yield Input(initial[key], id=f"knob-{key}", compact=True, classes="knob")
-        yield Static("", id="traffic-run-state")
 
     def validate(self) -> str:
         """Re-read every Input: "" when valid (``knobs`` updated), else the one-line reason."""
@@ -179,6 +177,3 @@ class KnobsBar(Horizontal):
             self.post_message(self.Rejected(error, self.knobs))
         else:
             self.post_message(self.Changed(self.knobs, submitted=submitted))
-
-    def show_state(self, text: Text) -> None:
-        self.query_one("#traffic-run-state", Static).update(text)

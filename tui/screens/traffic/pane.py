@@ -54,7 +54,7 @@ class TrafficPane(WorkPane):
             "Start/stop traffic",
             "send page requests with the knobs through the gateway, or stop the run",
             key="s",
-            short="Start/stop",
+            short="Start",
         ),
         PaneAction(
             "deploy",
@@ -96,7 +96,7 @@ class TrafficPane(WorkPane):
             "put back the reviews and ratings routing from before the presets",
             key="r",
             destructive=True,
-            short="Revert",
+            show=False,
         ),
         PaneAction(
             "cleanup",
@@ -104,7 +104,7 @@ class TrafficPane(WorkPane):
             "delete what istio-tui deployed in the namespace; other people's routing stays",
             key="c",
             destructive=True,
-            short="Cleanup",
+            show=False,
         ),
         PaneAction(
             "export",
@@ -118,7 +118,8 @@ class TrafficPane(WorkPane):
     )
     BINDINGS = [Binding("escape", "leave_inputs", "Back", show=False, id="traffic.leave_inputs")]
     KEY_HELP: ClassVar[tuple[tuple[str, str], ...]] = (
-        ("1-8", "routing and fault presets (preview, then confirm)"),
+        ("1-8", "routing and fault presets (preview, then confirm); r reverts them"),
+        ("c", "clean up what istio-tui deployed"),
         ("tab", "move between the knobs; a bad value is explained and changes nothing"),
         ("esc", "leave the knobs"),
     )
@@ -172,6 +173,7 @@ class TrafficPane(WorkPane):
         if narrow != self.has_class("-narrow"):
             self.set_class(narrow, "-narrow")
             self._render_view()
+            self._render_traffic(force=True)
 
     def on_show(self) -> None:
         self._start_polling()
@@ -264,7 +266,7 @@ class TrafficPane(WorkPane):
         self.query_one("#traffic-ns-status", Static).update(ns_line)
         gateway = gateway_line(self.view, narrow=self.has_class("-narrow"))
         self.query_one("#traffic-gateway", Static).update(gateway)
-        self.query_one(ConfiguredVsObserved).show_view(self.view)
+        self.query_one(ConfiguredVsObserved).show_view(self.view, compact=self.has_class("-narrow"))
         self._render_split()
 
     # --- knobs and namespace
@@ -388,23 +390,21 @@ class TrafficPane(WorkPane):
             self._show_run_state()
 
     def _show_run_state(self, extra: str = "") -> None:
-        text = Text(no_wrap=True, overflow="ellipsis")
+        """On the live box's lower border, where it stays visible at any width."""
         if self.running:
-            text.append(" ● running", style="bold green")
-            text.append(" · s stops")
+            state = "[b green]● running[/] · s stops"
         elif self.latest is not None:
-            text.append(" ■ stopped", style="bold")
-            text.append(" · s starts a new run")
+            state = "[b]■ stopped[/] · s starts a new run"
         else:
-            text.append(" s starts", style="dim")
-        text.append(extra, style="dim")
-        self.query_one(KnobsBar).show_state(text)
+            state = "s starts a run"
+        self.query_one(LiveSplit).border_subtitle = state + extra
 
     def _render_traffic(self, force: bool = False) -> None:
         if not (self.running or self._dirty or force):
             return
         self._dirty = False
-        self.query_one(LiveSplit).show(self.tally, knobs=self.knobs.describe())
+        compact = self.has_class("-narrow")
+        self.query_one(LiveSplit).show(self.tally, knobs=self.knobs.describe(), compact=compact)
         self._render_split()
         if self.latest is not None and self.latest.done:
             self._show_run_state()
@@ -423,7 +423,12 @@ class TrafficPane(WorkPane):
     def _render_split(self) -> None:
         rows, n = self.split_rows()
         self.query_one(ConfiguredVsObserved).show_split(
-            rows, n, user=self._user(), view=self.view, settling=self.tally.settling
+            rows,
+            n,
+            user=self._user(),
+            view=self.view,
+            settling=self.tally.settling,
+            compact=self.has_class("-narrow"),
         )
 
     # --- export

@@ -54,17 +54,25 @@ def routing_lines(view: RoutingView, *, sidecar: bool | None) -> Text:
     return text
 
 
-def pods_text(status: BookinfoStatus | None) -> Text:
+def short_pod_name(name: str) -> str:
+    """A Deployment's pod by its Deployment: ``reviews-v2-5b9c8d7f6c-p7tzn`` → ``reviews-v2``."""
+    parts = name.rsplit("-", 2)
+    return parts[0] if len(parts) == 3 else name
+
+
+def pods_text(status: BookinfoStatus | None, *, compact: bool = False) -> Text:
+    """``compact``: name each pod by its Deployment (``reviews-v2``), without the generated suffix."""
     text = Text(no_wrap=True, overflow="ellipsis")
     if status is None:
         return Text("reading pods…", style="dim")
     if not status.pods and status.missing:
         return Text(f"Bookinfo is not deployed in {status.namespace}: press d to deploy it", style="dim")
-    width = max((len(p.name) for p in status.pods), default=20)
+    names = {p.name: short_pod_name(p.name) if compact else p.name for p in status.pods}
+    width = max((len(n) for n in names.values()), default=20)
     for pod in status.pods:
         mark, style = ("✓", "green") if pod.ready else ("…", "yellow")
         text.append(f"{mark} ", style=style)
-        text.append(f"{pod.name:<{width}} ")
+        text.append(f"{names[pod.name]:<{width}} ")
         text.append(f"{pod.phase[:11]:<11} ", style="" if pod.ready else "yellow")
         text.append(f"{pod.ready_text:>3}", style=style)
         text.append("\n" if pod.has_sidecar else " no sidecar\n", style="yellow")
@@ -150,14 +158,15 @@ class LiveSplit(Vertical):
     def on_mount(self) -> None:
         self.border_title = "Live split"
 
-    def show(self, tally: RunTally, *, knobs: str) -> None:
+    def show(self, tally: RunTally, *, knobs: str, compact: bool = False) -> None:
         window = tally.window()
         self.query_one(SplitBars).counts = dict(window.counts)
         self.query_one(SplitHistory).set_buckets(tally.series.counts())
         self.query_one("#traffic-stats", Static).update(stats_line(tally.latest, window, knobs=knobs))
         serving = Text("pods serving: ", style="bold", no_wrap=False)
         if window.by_pod:
-            serving.append(" · ".join(f"{name} {n}" for name, n in sorted(window.by_pod.items())))
+            named = ((short_pod_name(p) if compact else p, n) for p, n in sorted(window.by_pod.items()))
+            serving.append(" · ".join(f"{name} {n}" for name, n in named))
         else:
             serving.append("counting afresh…" if window.settling else "none yet", style="dim")
         self.query_one("#traffic-serving", Static).update(serving)
@@ -174,23 +183,34 @@ class ConfiguredVsObserved(Vertical):
     def on_mount(self) -> None:
         self.border_title = "Configured vs observed"
 
-    def show_view(self, view: ClusterView) -> None:
+    def show_view(self, view: ClusterView, *, compact: bool = False) -> None:
         sidecar = view.status.productpage_sidecar if view.status else None
         routing = routing_lines(view.reviews, sidecar=sidecar)
         routing.append("\n")
         routing.append_text(routing_lines(view.ratings, sidecar=sidecar))
         self.query_one("#traffic-routing", Static).update(routing)
-        pods = Text(view.error, style="bold red") if view.error else pods_text(view.status)
+        pods = Text(view.error, style="bold red") if view.error else pods_text(view.status, compact=compact)
         self.query_one("#traffic-pods", Static).update(pods)
 
-    def show_split(self, rows: list[SplitRow], n: int, *, user: str | None, view: ClusterView, settling: bool
-                   ) -> None:
+    def show_split(
+        self,
+        rows: list[SplitRow],
+        n: int,
+        *,
+        user: str | None,
+        view: ClusterView,
+        settling: bool,
+        compact: bool,
+    ) -> None:
+        """``compact``: without the interval and NEED columns, for a box about 40 columns wide."""
         who = f"as {user}" if user else "logged out"
-        note = f"{n} pages showing a version ({who}); NEED: pages for ±{MARGIN * 100:.0f} points at 95%"
+        note = f"{n} pages showing a version ({who})"
+        if not compact:
+            note += f"; NEED: pages for ±{MARGIN * 100:.0f} points at 95%"
         if settling:
             note = "routing changed: counting afresh from now on…"
         if rows and not view.routing_applies():
             note += " · CONF: no routing applies, so an even spread over the reviews pods"
         if any(r.disagrees for r in rows):
             note += " · ≠: configured share is outside the interval"
-        self.query_one(SplitTable).show(rows, n=n, note=note)
+        self.query_one(SplitTable).show(rows, n=n, note=note, compact=compact)
