@@ -252,7 +252,8 @@ async def test_conflicting_labels_offer_a_choice(cluster: Cluster) -> None:
     app = make_app(cluster, pane="namespaces")
     async with app.run_test(size=SIZE) as pilot:
         await select(pilot, app, "shop")
-        assert "conflict" in cell(app, "shop", "mode")
+        assert cell(app, "shop", "mode").endswith("⚠")
+        assert "1 label conflict" in str(app.query_one("#ns-summary", Static).render())
         await pilot.press("i")
         await until(pilot, lambda: isinstance(app.screen, ConflictScreen), "the choice")
         buttons = {str(b.label) for b in app.screen.query("Button")}

@@ -496,8 +496,8 @@ async def test_split_age_ticks(bookinfo_mesh: tuple[Cluster, int]) -> None:
         await until(pilot, lambda: "split over the last" in text_of(app, "#traffic-stats"), "the split's age")
 
         def age() -> str:
-            line = text_of(app, "#traffic-stats").splitlines()[0]
-            return line.split("split over the last", 1)[1].strip()
+            line = text_of(app, "#traffic-stats").splitlines()[2]
+            return line.split("split over the last", 1)[1].split("s")[0].strip()
 
         first = age()
         await until(pilot, lambda: age() != first, f"the age to move on from {first}", limit=5)

@@ -57,7 +57,7 @@ _MODE_STYLE = {
 def _cells(row: NamespaceRow, now: datetime, *, pods_known: bool = True) -> dict[str, Text | str]:
     mode = Text(row.mode, style=_MODE_STYLE.get(row.mode_kind, ""))
     if row.conflict:
-        mode.append("  ⚠ conflict", style="bold red")
+        mode.append(" ⚠", style="bold red")  # the summary line says what the mark means
     if not pods_known:
         sidecars = Text("?", style="red")
     elif not row.pods:
@@ -277,10 +277,13 @@ class NamespacesPane(WorkPane):
         injecting = sum(1 for r in rows if r.mode_kind in ("enabled", "revision"))
         ambient = sum(1 for r in rows if r.mode_kind == "ambient")
         stale = sum(r.out_of_step for r in rows)
+        conflicts = sum(r.conflict for r in rows)
         text = Text(f"{len(self._rows)} namespaces · {injecting} injecting sidecars · {ambient} ambient")
         if stale:
             need = "needs" if stale == 1 else "need"
             text.append(f" · {plural(stale, 'pod')} {need} a restart (r)", style="yellow")
+        if conflicts:
+            text.append(f" · ⚠ {plural(conflicts, 'label conflict')} (i resolves)", style="bold red")
         if "namespaces" in self.denied:
             text = Text(f"⚠ no access to namespaces: {self.denied['namespaces']}", style="bold red")
         elif "pods" in self.denied:

@@ -135,6 +135,7 @@ class TrafficPane(WorkPane):
         self.running = False
         self._stop_event: asyncio.Event | None = None
         self._dirty = False
+        self._toasts = 0
         self._namespace_chosen = False
         self.poller = BookinfoPoller(lambda: self.istio_app.cluster, self, namespace=DEFAULT_NAMESPACE)
 
@@ -399,7 +400,16 @@ class TrafficPane(WorkPane):
             state = "s starts a run"
         self.query_one(LiveSplit).border_subtitle = state + extra
 
+    def _repaint_after_toasts(self) -> None:
+        """A toast that goes away can leave its edge ("▌") on the boxes' borders, which nothing else redraws
+        while they stay the same; repaint the boxes once whenever a toast has gone."""
+        toasts = len(self.screen.query("Toast"))
+        if toasts < self._toasts:
+            self.query_one("#traffic-main").refresh()
+        self._toasts = toasts
+
     def _render_traffic(self, force: bool = False) -> None:
+        self._repaint_after_toasts()
         if not (self.running or self._dirty or force):
             return
         self._dirty = False
