@@ -8,13 +8,12 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.helpers import wait_for
-from tests.sandbox.test_dataplane import NS, deploy_bookinfo, ingress, install_istio
+from tests.sandbox.test_dataplane import NS, mesh  # noqa: F401 (mesh: the data-plane tests' fixture)
 from tui import kube
 from tui.kube import Cluster
 from tui.models import IngressInfo
@@ -25,17 +24,12 @@ LABEL = "app.kubernetes.io/name=istio-tui-load"
 
 
 @pytest.fixture(scope="module")
-def mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Cluster, IngressInfo]]:
-    sb = Sandbox(port=0, seed=13, pod_start_seconds=0.05).start()
-    path = sb.write_kubeconfig(tmp_path_factory.mktemp("incluster") / "kubeconfig")
-    cluster = Cluster.from_kubeconfig(path=str(path), context="sandbox")
-    try:
-        install_istio(cluster)
-        deploy_bookinfo(cluster)
-        yield path, cluster, ingress(cluster)
-    finally:
-        cluster.close()
-        sb.stop()
+def incluster(
+    mesh: tuple[Sandbox, Cluster, IngressInfo], tmp_path_factory: pytest.TempPathFactory  # noqa: F811
+) -> tuple[Path, Cluster, IngressInfo]:
+    """The data-plane tests' sandbox (Istio, injected Bookinfo), with a kubeconfig file for the CLI."""
+    sb, cluster, info = mesh
+    return sb.write_kubeconfig(tmp_path_factory.mktemp("incluster") / "kubeconfig"), cluster, info
 
 
 def _cmd(kubeconfig: Path, *args: str) -> list[str]:
@@ -54,9 +48,9 @@ def _leftovers(cluster: Cluster) -> list[str]:
 
 
 def test_three_load_pods_send_exactly_3000_requests_and_leave_nothing(
-    mesh: tuple[Path, Cluster, IngressInfo],
+    incluster: tuple[Path, Cluster, IngressInfo],
 ) -> None:
-    kubeconfig, cluster, info = mesh
+    kubeconfig, cluster, info = incluster
     proc = subprocess.run(
         _cmd(kubeconfig, info.productpage_url, "--in-cluster", "3", "--requests", "3000", "--namespace", NS,
              "--concurrency", "4", "--workers", "1", "--json"),
@@ -72,8 +66,8 @@ def test_three_load_pods_send_exactly_3000_requests_and_leave_nothing(
     assert _leftovers(cluster) == []
 
 
-def test_in_mesh_service_url_resolves_to_the_data_plane(mesh: tuple[Path, Cluster, IngressInfo]) -> None:
-    kubeconfig, cluster, _ = mesh
+def test_in_mesh_service_url_resolves_to_the_data_plane(incluster: tuple[Path, Cluster, IngressInfo]) -> None:
+    kubeconfig, cluster, _ = incluster
     proc = subprocess.run(
         _cmd(kubeconfig, f"http://productpage.{NS}:9080/productpage", "--in-cluster", "2",
              "--requests", "101", "--namespace", NS, "--workers", "1", "--json"),
@@ -87,9 +81,9 @@ def test_in_mesh_service_url_resolves_to_the_data_plane(mesh: tuple[Path, Cluste
 
 
 def test_ctrl_c_prints_the_partial_merged_tally_and_cleans_up(
-    mesh: tuple[Path, Cluster, IngressInfo],
+    incluster: tuple[Path, Cluster, IngressInfo],
 ) -> None:
-    kubeconfig, cluster, info = mesh
+    kubeconfig, cluster, info = incluster
     proc = subprocess.Popen(
         _cmd(kubeconfig, info.productpage_url, "--in-cluster", "2", "--duration", "120", "--rate", "100",
              "--namespace", NS, "--workers", "1", "--json"),
@@ -137,8 +131,10 @@ def _processes_with(marker: str) -> list[int]:
 
 
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc to find the container process")
-def test_a_process_pod_is_killed_when_its_pod_is_deleted(mesh: tuple[Path, Cluster, IngressInfo]) -> None:
-    _, cluster, info = mesh
+def test_a_process_pod_is_killed_when_its_pod_is_deleted(
+    incluster: tuple[Path, Cluster, IngressInfo],
+) -> None:
+    _, cluster, info = incluster
     marker = "kill-me-on-delete"
     pod = {
         "apiVersion": "v1",

@@ -33,6 +33,7 @@ FIELD_MANAGER = "istio-tui"
 CONNECT_TIMEOUT = 5.0
 READ_TIMEOUT = 30.0
 # A followed log may stay quiet for long; stop() ends it, not a read timeout.
+_FOLLOW_BROKE = (urllib3.exceptions.HTTPError, http.client.HTTPException, OSError, ValueError, AttributeError)
 _FOLLOW_S = 24 * 3600.0
 
 _PATCH_CONTENT_TYPES: dict[str, str] = {
@@ -67,7 +68,8 @@ class LogFollow:
                 if self._stopped.is_set():
                     return
                 yield line.decode("utf-8", "replace").rstrip("\n")
-        except (urllib3.exceptions.HTTPError, http.client.HTTPException, OSError, ValueError) as exc:
+        except _FOLLOW_BROKE as exc:
+            # stop() closes the response under the reader; urllib3 then fails in odd ways (AttributeError).
             if not self._stopped.is_set():
                 raise Unreachable(
                     f"{self._what} on {self._cluster.server} broke off: {describe_transport_error(exc)}"

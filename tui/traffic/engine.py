@@ -36,10 +36,27 @@ got round to sending, so a stalled server shows up in the percentiles (no coordi
 
 Hot loop choice, measured with ``bench/traffic_bench.py`` (nginx-light, 1 worker, serving a 15 KB Bookinfo
 page with red stars on loopback; concurrency 16, 20,000 requests, every page classified; the shared 2-core
-machine had a load average of 4-8 from seven other developers' builds and tests, so rates swing between
+machine had a load average of 8-9 from seven other developers' builds and tests, so rates swing between
 runs; hey ran in the same bench run as the reference; whole-process figures include start-up)::
 
-FIGURES
+    bench run (load avg)         client                          req/s     x hey   CPU ms / 1,000 req
+    10:42 UTC (8.4), run 1       hey                             6,876     1.00     49.5
+                                 istio-tui traffic (2 workers)   6,944     1.01     39.2
+    10:42 UTC (8.4), run 2       hey                            11,404     1.00     38.0
+                                 istio-tui traffic              11,385     1.00     34.9
+    10:56 UTC (8.8), run 1       hey                             8,733     1.00     50.6
+                                 istio-tui traffic               5,250     0.60     48.4   (worst seen)
+    10:56 UTC (8.8), run 2       hey                             9,831     1.00     44.8
+                                 istio-tui traffic              10,410     1.06     32.7
+
+    one process, same page       httptools Protocol on uvloop    3,430-9,669        28.3-29.1
+                                 httptools Protocol on asyncio   2,396-8,818        60.1-92.7
+                                 aiohttp ClientSession, uvloop   1,194-5,497       103.5-167.9
+
+Time to the first request (launch to the server seeing it): median 257 ms, max 396 ms over 5 runs at load
+average 8.8 (an interpreter alone took 50-100 ms then). ``--rate 500 --duration 10``: 5,000 requests,
+500.0 req/s. Rates swing with the other tenants' load; CPU per request is the steady figure, and there the
+whole istio-tui command spends less than hey in every run.
 
 The hot loop is httptools (llhttp, uvicorn's parser) on asyncio ``Protocol``s under uvloop, all callbacks,
 one prebuilt request; aiohttp's session costs several times more CPU per request even on uvloop. httpx stays

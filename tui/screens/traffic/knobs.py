@@ -28,6 +28,7 @@ class Knobs:
     requests: int | None = None
     duration_s: float | None = None
     user: str | None = None
+    pods: int = 0  # 0: from this machine; N: from N load pods of a Job in the cluster
 
     def config(self, url: str, *, workers: int | None) -> TrafficConfig:
         return TrafficConfig(
@@ -50,7 +51,8 @@ class Knobs:
         )
         rate = "as fast as possible" if not self.rate else f"{self.rate:g}/s"
         who = f", as {self.user}" if self.user else ""
-        return f"{amount}, concurrency {self.concurrency}, {rate}{who}"
+        where = f", from in-cluster ×{self.pods}" if self.pods else ""
+        return f"{amount}, concurrency {self.concurrency}, {rate}{who}{where}"
 
     def texts(self) -> dict[str, str]:
         """What each Input shows for these knobs."""
@@ -60,6 +62,7 @@ class Knobs:
             "requests": str(self.requests or ""),
             "duration": f"{self.duration_s:g}" if self.duration_s else "",
             "user": self.user or "",
+            "pods": str(self.pods or ""),
         }
 
 
@@ -98,7 +101,11 @@ def parse_knobs(values: Mapping[str, str]) -> Knobs:
     requests = _whole(requests_text, "requests", low=1) if requests_text else None
     duration = _seconds(duration_text, "duration") if duration_text else None
     user = values["user"].strip() or None
-    knobs = Knobs(concurrency=concurrency, rate=rate, requests=requests, duration_s=duration, user=user)
+    pods_text = values.get("pods", "").strip().lstrip("×x")
+    pods = _whole(pods_text, "pods", low=0) if pods_text else 0
+    knobs = Knobs(
+        concurrency=concurrency, rate=rate, requests=requests, duration_s=duration, user=user, pods=pods
+    )
     knobs.config("http://127.0.0.1/", workers=0)  # the engine's own checks: ranges, both amounts, user name
     return knobs
 
@@ -116,6 +123,7 @@ KNOB_FIELDS = (
     ("requests", "reqs"),
     ("duration", "or secs"),
     ("user", "user"),
+    ("pods", "pods"),  # in-cluster load pods; empty: from this machine
 )
 
 

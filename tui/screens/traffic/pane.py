@@ -30,10 +30,12 @@ from tui.screens.export import ExportScreen, write_export
 from tui.screens.injection_flow import InjectionFlow
 from tui.screens.traffic.actions import BookinfoActions
 from tui.screens.traffic.cluster import BookinfoPoller, ClusterView
+from tui.screens.traffic.incluster import InClusterLoad
 from tui.screens.traffic.knobs import Knobs, KnobsBar
 from tui.screens.traffic.run import BUCKET_S, MARGIN, RunTally
 from tui.screens.traffic.views import ConfiguredVsObserved, LiveSplit, gateway_line, namespace_line
 from tui.traffic.engine import TrafficConfig, run
+from tui.traffic.incluster import InClusterPlan
 from tui.widgets.pane import PaneAction, WorkPane
 
 if TYPE_CHECKING:
@@ -121,6 +123,7 @@ class TrafficPane(WorkPane):
         ("1-8", "routing and fault presets (preview, then confirm); r reverts them"),
         ("c", "clean up what istio-tui deployed"),
         ("tab", "move between the knobs; a bad value is explained and changes nothing"),
+        ("pods", "N: load from N pods of a Job in the cluster (in-cluster ×N); empty: from this machine"),
         ("esc", "leave the knobs"),
     )
     can_focus = True
@@ -134,6 +137,7 @@ class TrafficPane(WorkPane):
         self.tally = RunTally()
         self.running = False
         self._stop_event: asyncio.Event | None = None
+        self._in_cluster: InClusterLoad | None = None
         self._dirty = False
         self._toasts = 0
         self._namespace_chosen = False
@@ -183,6 +187,8 @@ class TrafficPane(WorkPane):
         self.poller.stop()
         if self._stop_event is not None:
             self._stop_event.set()
+        if self._in_cluster is not None:
+            self._in_cluster.stop()
 
     def focus_content(self) -> None:
         self._start_polling()
@@ -353,6 +359,8 @@ class TrafficPane(WorkPane):
         if self.running:
             if self._stop_event is not None:
                 self._stop_event.set()
+            if self._in_cluster is not None:
+                self._in_cluster.stop()
             self._show_run_state(extra=" (stopping…)")
             return
         error = self.query_one(KnobsBar).validate()
@@ -371,7 +379,42 @@ class TrafficPane(WorkPane):
         except ConfigError as exc:
             self.notify(str(exc), severity="warning", markup=False)
             return
-        self.start_traffic(config)
+        if self.knobs.pods:
+            self._start_in_cluster(config)
+        else:
+            self.start_traffic(config)
+
+    def _start_in_cluster(self, config: TrafficConfig) -> None:
+        """Load from a Job of ``knobs.pods`` pods in the Bookinfo namespace (so through its mesh, if any)."""
+        plan = InClusterPlan(
+            url=config.url,
+            pods=self.knobs.pods,
+            namespace=self.namespace,
+            image=self.istio_app.settings.load_image,
+            requests=config.requests,
+            duration_s=config.duration_s,
+            rate=config.rate,
+            engine_args=("--concurrency", str(config.concurrency), *_user_args(config.user)),
+        )
+        self.tally = RunTally(config)
+        self.running = True
+        self._show_run_state()
+        self._in_cluster = InClusterLoad(lambda: self.istio_app.cluster, self, plan=plan)
+        report = self.istio_app.report_error
+        self._in_cluster.start(on_error=lambda err: self.app.call_from_thread(report, err, "in-cluster load"))
+
+    @on(InClusterLoad.Progress)
+    def _in_cluster_progress(self, event: InClusterLoad.Progress) -> None:
+        self.tally.feed(event.snapshot)
+        self.tally.load_pods = event.pods
+        self._dirty = True
+
+    @on(InClusterLoad.Ended)
+    def _in_cluster_ended(self) -> None:
+        self._in_cluster = None
+        self.running = False
+        self._dirty = True
+        self._show_run_state()
 
     def start_traffic(self, config: TrafficConfig) -> None:
         self.tally = RunTally(config)
@@ -493,6 +536,10 @@ class TrafficPane(WorkPane):
             ),
             saved,
         )
+
+
+def _user_args(user: str | None) -> tuple[str, ...]:
+    return ("--user", user) if user else ()
 
 
 def _routing_dict(view: RoutingView) -> dict[str, Any]:

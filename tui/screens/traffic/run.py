@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from tui.istio.routing import expected_shares
 from tui.models import RoutingView, SplitRow, TallySnapshot
 from tui.traffic.engine import TrafficConfig
+from tui.traffic.incluster import LoadPod
 from tui.traffic.stats import VERSION_OF_CATEGORY, SplitSeries, compare_split
 
 BUCKET_S = 1.0
@@ -48,6 +49,7 @@ class RunTally:
         self.series = SplitSeries(bucket_s=BUCKET_S, maxlen=HISTORY_BUCKETS)
         self.baseline: TallySnapshot | None = None
         self._settle_until: float | None = None
+        self.load_pods: list[LoadPod] = []  # an in-cluster run's pods; empty when load comes from here
 
     def feed(self, snapshot: TallySnapshot) -> None:
         self.latest = snapshot

@@ -138,7 +138,12 @@ def stats_line(snap: TallySnapshot | None, window: Window, *, knobs: str) -> Tex
     text.append(f" requests in {snap.elapsed_s:.1f} s · ")
     text.append(f"{snap.rps:.0f} rps", style="bold")
     text.append(f"\nlatency ms  p50 {lat.p50_ms:.1f}  p90 {lat.p90_ms:.1f}  p99 {lat.p99_ms:.1f}")
-    text.append(f"  max {lat.max_ms:.1f}\n")
+    text.append(f"  max {lat.max_ms:.1f}")
+    by_class = [(c, s) for c, s in snap.latency_by_class.items() if sum(s.buckets)]
+    if by_class:
+        classes = "  ".join(f"{c} {s.p50_ms:.1f}" for c, s in by_class)
+        text.append(f" · p50 by class {classes}", style="dim")
+    text.append("\n")
     if window.settling:
         text.append("routing changed: counting afresh…", style="bold cyan")
     elif window.since_s is not None:
@@ -172,6 +177,9 @@ class LiveSplit(Vertical):
             serving.append(" · ".join(f"{name} {n}" for name, n in named))
         else:
             serving.append("counting afresh…" if window.settling else "none yet", style="dim")
+        for pod in tally.load_pods:
+            where = f"load pod {pod.name} on {pod.node or '?'}"
+            serving.append(f"\n{where}: {pod.requests} ({pod.rps:.0f}/s) {pod.state}")
         self.query_one("#traffic-serving", Static).update(serving)
 
 

@@ -1,0 +1,37 @@
+"""The Traffic pane's "in-cluster ×N" knob against the sandbox: a real Job whose two pods run as processes,
+both shown with their rate and state, their tallies merged into the one split, and nothing left behind."""
+
+from __future__ import annotations
+
+from textual.widgets import Input
+
+from tests.helpers import make_app, until
+from tests.ui.test_traffic_pane import NS, SIZE, ready_pane, shared_mesh, text_of  # noqa: F401
+from tui import kube
+from tui.kube import Cluster
+
+
+async def test_in_cluster_two_pods_show_and_merge(shared_mesh: tuple[Cluster, int]) -> None:  # noqa: F811
+    cluster, _ = shared_mesh
+    app = make_app(cluster, pane="traffic")
+    async with app.run_test(size=SIZE) as pilot:
+        p = await ready_pane(pilot)
+        p.query_one("#knob-requests", Input).value = "300"
+        p.query_one("#knob-rate", Input).value = "0"
+        p.query_one("#knob-pods", Input).value = "2"
+        await pilot.pause()
+        await until(pilot, lambda: p.knobs.pods == 2, "the in-cluster knob")
+        p.focus()
+        await pilot.press("s")
+        await until(pilot, lambda: p.running, "the run to start")
+        await until(pilot, lambda: not p.running, "the in-cluster run to end", limit=90)
+        assert p.latest is not None and p.latest.requests == 300
+        assert sorted(pod.requests for pod in p.tally.load_pods) == [150, 150]
+        rows, n = p.split_rows()
+        assert n == 300 and sum(r.observed for r in rows) == 300
+        await until(pilot, lambda: text_of(app, "#traffic-serving").count("load pod") == 2, "both load pods")
+        shown = text_of(app, "#traffic-serving")
+        assert all(pod.name in shown for pod in p.tally.load_pods)
+    label = "app.kubernetes.io/name=istio-tui-load"
+    assert cluster.list(kube.JOBS, namespace=NS, label_selector=label).items == []
+    assert cluster.list(kube.PODS, namespace=NS, label_selector=label).items == []
