@@ -66,11 +66,11 @@ class SilentServer:
         self._thread.join(5)
 
 
-def _cli(*args: str, timeout: float = 60) -> tuple[float, subprocess.CompletedProcess[str]]:
+def _cli(*args: str, env: dict[str, str] | None = None) -> tuple[float, subprocess.CompletedProcess[str]]:
     started = time.monotonic()
     proc = subprocess.run(
-        [sys.executable, "-m", "tui", "traffic", *args], capture_output=True, text=True, timeout=timeout,
-        cwd=ROOT, env=ENV, check=False,
+        [sys.executable, "-m", "tui", "traffic", *args], capture_output=True, text=True, timeout=60,
+        cwd=ROOT, env={**ENV, **(env or {})}, check=False,
     )
     return time.monotonic() - started, proc
 
@@ -143,3 +143,35 @@ async def test_latency_is_kept_per_class_and_merges_exactly(server: PageServer) 
     # The raw tally survives a JSON round trip exactly (what in-cluster load pods print).
     again = Tally.from_json(json.loads(json.dumps(tallies[-1].to_json())))
     assert again.to_json() == tallies[-1].to_json() and again.requests == 70
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "expect"),
+    [
+        (["--workers", "100000"], {}, "workers must be within 0.."),
+        (["--in-cluster", "0"], {}, "--in-cluster: must be at least 1"),
+        (["--in-cluster", "3", "--requests", "2"], {}, "--requests 2 is fewer than the 3 load pods"),
+        (["--shard-of", "3"], {"JOB_COMPLETION_INDEX": "3"}, "needs JOB_COMPLETION_INDEX in 0..2, got '3'"),
+        (["--shard-of", "3"], {}, "needs JOB_COMPLETION_INDEX in 0..2, got ''"),
+    ],
+)
+def test_bad_in_cluster_and_worker_flags_are_one_line(
+    args: list[str], env: dict[str, str], expect: str
+) -> None:
+    _, proc = _cli("http://127.0.0.1:9/productpage", *args, env=env)
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.count("\n") == 1 and expect in proc.stderr, proc.stderr
+
+
+def test_a_load_pod_sends_its_exact_share(server: PageServer) -> None:
+    before = server.hits["/current/v1"]
+    shares = []
+    for index in range(3):
+        _, proc = _cli(f"{server.url}/current/v1", "--requests", "100", "--shard-of", "3", "--json-lines",
+                       env={"JOB_COMPLETION_INDEX": str(index)})
+        assert proc.returncode == 0, proc.stderr
+        lines = [json.loads(line) for line in proc.stdout.splitlines()]
+        assert lines[-1]["type"] == "final" and all(line["type"] == "progress" for line in lines[:-1])
+        shares.append(lines[-1]["requests"])
+    assert shares == [34, 33, 33] and server.hits["/current/v1"] - before == 100
+
