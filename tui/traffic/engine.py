@@ -67,6 +67,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import math
 import multiprocessing
 import multiprocessing.connection
@@ -223,6 +224,8 @@ async def _resolve(config: TrafficConfig, host: str, port: int) -> tuple[str, in
     if override is not None:
         address, _, mapped = override.rpartition(":")
         return address, int(mapped)
+    with contextlib.suppress(ValueError):
+        return str(ipaddress.ip_address(host)), port
     try:
         infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except OSError as err:
@@ -296,13 +299,14 @@ async def run(
 ) -> TallySnapshot:
     """Run the traffic described by ``config`` and return the final merged snapshot (``done=True``)."""
     stop_event = stop_event or asyncio.Event()
+    ctx = _context()  # before the login or the lookup start a thread, so a thread-free CLI still forks
     target = await prepare_target(config)
     plans = plan_workers(config, target)
     progress = _Progress(config=config, on_snapshot=on_snapshot, on_tally=on_tally)
     if config.workers == 0:
         await _run_inline(plans[0], progress, stop_event)
     else:
-        await _run_processes(plans, progress, stop_event)
+        await _run_processes(ctx, plans, progress, stop_event)
     return progress.emit(done=True)
 
 
@@ -325,7 +329,8 @@ async def _run_inline(plan: WorkerPlan, progress: _Progress, stop_event: asyncio
 
 
 def _context() -> Any:
-    """Fork when this process has no other thread (nothing half-done is copied); else a fork server."""
+    """Fork when this process has no other thread yet (called before the run's login or DNS lookup, whose
+    helper thread is idle by the time the workers fork); else (Textual) a fork server."""
     methods = multiprocessing.get_all_start_methods()
     if "fork" in methods and sys.platform == "linux" and threading.active_count() == 1:
         return multiprocessing.get_context("fork")
@@ -336,8 +341,9 @@ def _context() -> Any:
     return multiprocessing.get_context("spawn")
 
 
-async def _run_processes(plans: list[WorkerPlan], progress: _Progress, stop_event: asyncio.Event) -> None:
-    ctx = _context()
+async def _run_processes(
+    ctx: Any, plans: list[WorkerPlan], progress: _Progress, stop_event: asyncio.Event
+) -> None:
     if ctx.get_start_method() != "fork":
         _start_resource_tracker()
     procs: list[multiprocessing.process.BaseProcess] = []
