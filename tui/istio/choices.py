@@ -208,7 +208,7 @@ def _sampling(raw: Any) -> float:
         ) from None
     if not 0.0 <= rate <= 100.0:
         raise FieldError("sampling", f"sampling rate {rate:g} is outside 0-100 (it is a percentage)")
-    return rate
+    return rate + 0.0  # -0 becomes 0: "tracing -0%" in the summary and the values file reads as nonsense
 
 
 def _addons(raw: Any) -> tuple[str, ...]:
