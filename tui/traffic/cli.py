@@ -19,7 +19,10 @@ import sys
 import time
 from typing import TYPE_CHECKING, Any
 
-from tui import cliargs
+from tui.cliargs import count as _count
+from tui.cliargs import rate as _rate
+from tui.cliargs import seconds as _seconds
+from tui.cliargs import zero_or_more as _workers
 from tui.errors import ConfigError, print_error
 from tui.inputs import check_url
 from tui.models import TallySnapshot
@@ -42,38 +45,27 @@ def add_parser(sub: Any) -> None:
     p.add_argument("url", metavar="URL", help="product page URL; a bare http://host:port gets /productpage")
     amount = p.add_mutually_exclusive_group()
     amount.add_argument(
-        "--requests",
-        type=cliargs.count,
-        metavar="N",
-        help=f"send exactly N requests (default {_DEFAULT_REQUESTS})",
+        "--requests", type=_count, metavar="N", help=f"send exactly N requests (default {_DEFAULT_REQUESTS})"
     )
-    amount.add_argument("--duration", type=cliargs.seconds, metavar="S", help="send requests for S seconds")
-    p.add_argument(
-        "--concurrency", type=cliargs.count, default=16, metavar="C", help="in flight (default 16)"
-    )
-    p.add_argument(
-        "--rate", type=cliargs.rate, default=0.0, metavar="R", help="requests/s, 0 = max (default)"
-    )
+    amount.add_argument("--duration", type=_seconds, metavar="S", help="send requests for S seconds")
+    p.add_argument("--concurrency", type=_count, default=16, metavar="C", help="in flight (default 16)")
+    p.add_argument("--rate", type=_rate, default=0.0, metavar="R", help="requests/s, 0 = max (default)")
     p.add_argument("--user", metavar="NAME", help="log in as NAME first, so end-user routing applies")
-    p.add_argument(
-        "--timeout", type=cliargs.seconds, default=5.0, metavar="S", help="per request (default 5 s)"
-    )
-    p.add_argument(
-        "--workers", type=cliargs.zero_or_more, metavar="W", help="processes (default: usable CPUs, max 4x)"
-    )
+    p.add_argument("--timeout", type=_seconds, default=5.0, metavar="S", help="per request (default 5 s)")
+    p.add_argument("--workers", type=_workers, metavar="W", help="processes (default: usable CPUs, max 4x)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of the summary")
     p.add_argument(
         "--json-lines", action="store_true",
         help="print the cumulative raw tally as a JSON line every second and at the end (load pods do)",
     )
     p.add_argument(
-        "--in-cluster", type=cliargs.count, metavar="N",
+        "--in-cluster", type=_count, metavar="N",
         help="send from N pods of a Kubernetes Job instead of this machine (requests and rate are split; "
         "concurrency is per pod)",
     )
     p.add_argument("--namespace", dest="load_namespace", metavar="NS", help="namespace of the load Job")
     p.add_argument("--image", metavar="IMG", help="image of the load pods (default: the load_image setting)")
-    p.add_argument("--shard-of", type=cliargs.count, metavar="N", help=argparse.SUPPRESS)
+    p.add_argument("--shard-of", type=_count, metavar="N", help=argparse.SUPPRESS)
     p.set_defaults(run=run_cli)
 
 
