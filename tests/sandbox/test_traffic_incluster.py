@@ -159,3 +159,22 @@ def test_a_process_pod_is_killed_when_its_pod_is_deleted(
     assert json.loads(lines[0])["type"] == "progress"
     cluster.delete(kube.PODS, "load-probe", namespace="default")
     wait_for(lambda: not _processes_with(marker), "the process group to be killed", timeout=30)
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc to find the container process")
+def test_sandbox_shutdown_kills_its_container_processes(tmp_path: Path) -> None:
+    marker = "kill-me-at-shutdown"
+    sb = Sandbox(port=0, seed=1, pod_start_seconds=0.05).start()
+    try:
+        kubeconfig = sb.write_kubeconfig(tmp_path / "kubeconfig")
+        cluster = Cluster.from_kubeconfig(path=str(kubeconfig), context="sandbox")
+        container = {"name": "load", "image": "registry.example/istio-tui:0.1",
+                     "args": ["traffic", f"http://127.0.0.1:9/?{marker}", "--duration", "120", "--rate", "5"]}
+        pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "probe", "namespace": "default"},
+               "spec": {"restartPolicy": "Never", "containers": [container]}}
+        cluster.create(kube.PODS, pod, namespace="default")
+        wait_for(lambda: _processes_with(marker), "the container process", timeout=30)
+        cluster.close()
+    finally:
+        sb.stop()
+    wait_for(lambda: not _processes_with(marker), "the processes to be killed at shutdown", timeout=30)

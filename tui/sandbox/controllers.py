@@ -208,14 +208,14 @@ class Controllers:
         self._schedule_flush()
         return self
 
-    async def stop(self) -> None:
+    def stop(self) -> None:
         """Detach from the store, cancel timers and kill container processes (call on the sandbox loop)."""
         self._stopped = True
         self.store.remove_listener(self._on_event)
         for handle in self._timers.values():
             handle.cancel()
         self._timers.clear()
-        await self._procs.stop()
+        self._procs.stop()
 
     # ------------------------------------------------------------------ admission defaults
     def _defaults(self, operation: str, key: str, obj: Obj, old: Obj | None) -> None:

@@ -27,6 +27,7 @@ import logging
 import os
 import re
 import signal
+import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -91,7 +92,7 @@ class ProcessPods:
         self._store = store
         self._loop = loop
         self._on_exit = on_exit
-        self._procs: dict[str, asyncio.subprocess.Process] = {}
+        self._procs: dict[str, asyncio.SubprocessTransport] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._slots = asyncio.Semaphore(MAX_PROCESSES)
         self._stopped = False
@@ -108,14 +109,14 @@ class ProcessPods:
         for log_key in [k for k in _LOGS if k[0] == uid]:
             _LOGS.pop(log_key)
 
-    async def stop(self) -> None:
+    def stop(self) -> None:
+        """Sandbox shutdown: kill every container process group now; their tasks end with the loop."""
         self._stopped = True
         for proc in self._procs.values():
             _kill_group(proc)
+        self._procs.clear()
         for task in list(self._tasks):
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        self._procs.clear()
 
     async def _run(self, pod: Obj) -> None:
         meta = pod.get("metadata") or {}
@@ -127,28 +128,30 @@ class ProcessPods:
             live = self._store.try_get("pods", str(meta.get("name")), namespace=meta.get("namespace", ""))
             if self._stopped or live is None:
                 return
-            proc = await asyncio.create_subprocess_exec(
+            reader = _Reader(output, self._loop.create_future())
+            transport, _ = await self._loop.subprocess_exec(
+                lambda: reader,
                 sys.executable, "-m", "tui", *container_args(container),
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
                 env=self._env(pod, container),
                 start_new_session=True,
             )
-            self._procs[f"{uid}/{name}"] = proc
-            assert proc.stdout is not None
+            key = f"{uid}/{name}"
+            self._procs[key] = transport
             try:
-                async for raw in proc.stdout:
-                    output.add(raw.decode("utf-8", "replace").rstrip("\n"))
-                code = await proc.wait()
+                await reader.closed
+                code = transport.get_returncode()
             finally:
                 output.done = True
                 output.changed.set()
-                if self._procs.get(f"{uid}/{name}") is proc:
-                    del self._procs[f"{uid}/{name}"]
-                if proc.returncode is None:
-                    _kill_group(proc)
-        if not self._stopped and (uid, name) in _LOGS:
+                if self._procs.get(key) is transport:
+                    del self._procs[key]
+                if transport.get_returncode() is None:
+                    _kill_group(transport)
+                transport.close()
+        if not self._stopped and code is not None and (uid, name) in _LOGS:
             self._on_exit(pod, name, code)
 
     def _env(self, pod: Obj, container: Obj) -> dict[str, str]:
@@ -191,10 +194,31 @@ class ProcessPods:
         return out
 
 
-def _kill_group(proc: asyncio.subprocess.Process) -> None:
+class _Reader(asyncio.SubprocessProtocol):
+    """The container's output, line by line, into its log; ``closed`` resolves when it exited and its pipe
+    is drained."""
+
+    def __init__(self, output: ProcessLog, closed: asyncio.Future[None]) -> None:
+        self.output = output
+        self.closed = closed
+        self._partial = b""
+
+    def pipe_data_received(self, fd: int, data: bytes) -> None:
+        *lines, self._partial = (self._partial + data).split(b"\n")
+        for line in lines:
+            self.output.add(line.decode("utf-8", "replace"))
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._partial:
+            self.output.add(self._partial.decode("utf-8", "replace"))
+        if not self.closed.done():
+            self.closed.set_result(None)
+
+
+def _kill_group(transport: asyncio.SubprocessTransport) -> None:
     """The container is its own session (a process group), so its worker processes go with it."""
     with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(proc.pid, signal.SIGKILL)
+        os.killpg(transport.get_pid(), signal.SIGKILL)
 
 
 def _selects(service: Obj, labels: dict[str, str]) -> bool:
