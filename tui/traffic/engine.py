@@ -48,15 +48,26 @@ runs; hey ran in the same bench run as the reference; whole-process figures incl
                                  istio-tui traffic               5,250     0.60     48.4   (worst seen)
     10:56 UTC (8.8), run 2       hey                             9,831     1.00     44.8
                                  istio-tui traffic              10,410     1.06     32.7
+    11:14 UTC (8.5), run 1       hey                             9,693     1.00     37.9
+                                 istio-tui traffic               8,840     0.91     31.4
+    11:14 UTC (8.5), run 2       hey                             9,543     1.00     35.8
+                                 istio-tui traffic               6,061     0.64     31.5
+    11:16 UTC (5.5), run 1       hey                             6,570     1.00     41.5
+                                 istio-tui traffic               6,988     1.06     32.7
+    11:16 UTC (5.5), run 2       hey                            11,462     1.00     38.8
+                                 istio-tui traffic               9,808     0.86     31.4
 
-    one process, same page       httptools Protocol on uvloop    3,430-9,669        28.3-29.1
-                                 httptools Protocol on asyncio   2,396-8,818        60.1-92.7
-                                 aiohttp ClientSession, uvloop   1,194-5,497       103.5-167.9
+    one process, same page       httptools Protocol on uvloop    3,430-9,669        25.2-29.1
+    (four bench runs)            httptools Protocol on asyncio   2,396-8,818        60.1-92.7
+                                 aiohttp ClientSession, uvloop   1,194-5,497        97.3-167.9
 
-Time to the first request (launch to the server seeing it): median 257 ms, max 396 ms over 5 runs at load
-average 8.8 (an interpreter alone took 50-100 ms then). ``--rate 500 --duration 10``: 5,000 requests,
-500.0 req/s. Rates swing with the other tenants' load; CPU per request is the steady figure, and there the
-whole istio-tui command spends less than hey in every run.
+Rates swing with the other tenants' load (the worst whole-process run was 0.60x hey, the best 1.06x); CPU
+per request is the steady figure, and there the whole istio-tui command spent less than hey in every run
+(31-48 against 36-51 ms per 1,000). What is left between them is start-up: about 100 ms of CPU (imports of
+asyncio, uvloop, multiprocessing and our modules; a 1-request run takes 0.16-0.23 s wall at load 5.5), which
+at load 8-9 stretches to 0.3-0.5 s. Time to the first request (launch to the server seeing it, 5 runs per
+bench): median 257, 408 and 317 ms, max 396-553 ms. ``--rate 500 --duration 10``: 5,000 requests at 499.7-
+500.1 req/s.
 
 The hot loop is httptools (llhttp, uvicorn's parser) on asyncio ``Protocol``s under uvloop, all callbacks,
 one prebuilt request; aiohttp's session costs several times more CPU per request even on uvloop. httpx stays
