@@ -15,8 +15,9 @@ What the process sees, as a pod would:
   data plane serves Bookinfo pages there with the mesh's routing; the traffic CLI reads it like curl's
   ``--resolve``.
 
-Processes are bounded: at most ``MAX_PROCESSES`` at a time (more pods wait as ``ContainerCreating``), each
-killed when its pod is deleted and all at sandbox shutdown; a log keeps its last ``MAX_LOG_LINES`` lines.
+Processes are bounded: at most ``MAX_PROCESSES`` at a time (a pod beyond that waits for a slot, its log
+empty until then); each process group is killed when its pod is deleted, and all at sandbox shutdown; a log
+keeps its last ``MAX_LOG_LINES`` lines.
 """
 
 from __future__ import annotations
