@@ -42,9 +42,12 @@ class InClusterLoad:
     def start(self, *, on_error: ErrorSink) -> None:
         self._stream = Stream(self._run, name="in-cluster-load", on_error=on_error).start()
 
-    def stop(self) -> None:
+    def stop(self, *, wait_s: float = 0.0) -> None:
+        """End the run; ``wait_s`` > 0 waits that long for the Job's cleanup (when the app is quitting)."""
         if self._stream is not None:
             self._stream.stop()
+            if wait_s > 0:
+                self._stream.join(wait_s)
 
     def _run(self, stop: threading.Event) -> None:
         def post(snapshot: TallySnapshot, pods: list[LoadPod]) -> None:

@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 
 DEFAULT_NAMESPACE = "bookinfo"
 RENDER_INTERVAL_S = 0.2
+CLEANUP_WAIT_S = 10.0  # on quit, how long an in-cluster run may take to delete its Job and pods
 NARROW_WIDTH = 110  # below this the two boxes stack: the comparison table needs about 52 columns
 _PRESETS = bookinfo.presets()
 
@@ -188,7 +189,7 @@ class TrafficPane(WorkPane):
         if self._stop_event is not None:
             self._stop_event.set()
         if self._in_cluster is not None:
-            self._in_cluster.stop()
+            self._in_cluster.stop(wait_s=CLEANUP_WAIT_S)  # a daemon thread would die before deleting the Job
 
     def focus_content(self) -> None:
         self._start_polling()
