@@ -849,17 +849,14 @@ class ApiServer:
                     entry["shortNames"] = list(rt.short_names)
                 if rt.categories:
                     entry["categories"] = list(rt.categories)
-                subs = []
-                for sub in rt.subresources:
-                    kind = {"scale": "Scale", "log": "Pod"}.get(sub, rt.kind)
-                    sgroup, sversion = ("autoscaling", "v1") if sub == "scale" else (group, v)
-                    subs.append(
-                        {
-                            "subresource": sub,
-                            "responseKind": {"group": sgroup, "version": sversion, "kind": kind},
-                            "verbs": ["get"] if sub == "log" else ["get", "patch", "update"],
-                        }
-                    )
+                subs = [
+                    {
+                        "subresource": sub.name,
+                        "responseKind": {"group": sub.group, "version": sub.version, "kind": sub.kind},
+                        "verbs": list(sub.verbs),
+                    }
+                    for sub in rt.described_subresources(v)
+                ]
                 if subs:
                     entry["subresources"] = subs
                 resources.append(entry)
@@ -881,16 +878,16 @@ class ApiServer:
             if rt.categories:
                 entry["categories"] = list(rt.categories)
             resources.append(entry)
-            for sub in rt.subresources:
+            for sub in rt.described_subresources(version):
                 sub_entry: Obj = {
-                    "name": f"{rt.plural}/{sub}",
+                    "name": f"{rt.plural}/{sub.name}",
                     "singularName": "",
                     "namespaced": rt.namespaced,
-                    "kind": {"scale": "Scale", "log": "Pod"}.get(sub, rt.kind),
-                    "verbs": ["get"] if sub == "log" else ["get", "patch", "update"],
+                    "kind": sub.kind,
+                    "verbs": list(sub.verbs),
                 }
-                if sub == "scale":
-                    sub_entry.update(group="autoscaling", version="v1")
+                if (sub.group, sub.version) != (group, version):
+                    sub_entry.update(group=sub.group, version=sub.version)
                 resources.append(sub_entry)
         gv = f"{group}/{version}" if group else version
         return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": resources}
