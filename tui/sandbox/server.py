@@ -31,7 +31,8 @@ from aiohttp import web
 
 from tui.errors import KubeError
 from tui.sandbox import tables, validation
-from tui.sandbox.resources import STATUS_OWNED, Registry, ResourceType
+from tui.sandbox.openapi import OpenAPI
+from tui.sandbox.resources import CRD_KEY, STATUS_OWNED, Registry, ResourceType
 from tui.sandbox.store import Obj, Store, conflict, not_found, status_body, too_large
 
 log = logging.getLogger(__name__)
@@ -126,6 +127,7 @@ class ApiServer:
         self.registry = registry
         self.token = token
         self.git_version = git_version
+        self.openapi = OpenAPI(title_version=git_version)
         self.forbid_rules: list[ForbidRule] = []
         self.closing = False
         loop = asyncio.get_running_loop()
@@ -916,45 +918,14 @@ class ApiServer:
         rts = self.registry.in_group_version(group, version)
         if not rts:
             raise api_error(404, "NotFound", NOT_FOUND_PATH)
-        prefix = f"/api/{version}" if not group else f"/apis/{group}/{version}"
-        doc_paths: Obj = {}
+        crds = {}
         for rt in rts:
-            if rt.verbs == ("create",):
-                continue
-            path = (
-                f"{prefix}/namespaces/{{namespace}}/{rt.plural}/{{name}}"
-                if rt.namespaced
-                else f"{prefix}/{rt.plural}/{{name}}"
-            )
-            doc_paths[path] = {
-                "patch": {
-                    "operationId": f"patch{rt.kind}",
-                    "x-kubernetes-action": "patch",
-                    "x-kubernetes-group-version-kind": {"group": group, "version": version, "kind": rt.kind},
-                    "parameters": [
-                        {
-                            "name": "fieldValidation",
-                            "in": "query",
-                            "schema": {"type": "string"},
-                            "uniqueItems": True,
-                        },
-                        {
-                            "name": "fieldManager",
-                            "in": "query",
-                            "schema": {"type": "string"},
-                            "uniqueItems": True,
-                        },
-                    ],
-                    "responses": {"200": {"description": "OK"}},
-                }
-            }
-        return _json(
-            {
-                "openapi": "3.0.0",
-                "info": {"title": "Kubernetes", "version": self.git_version},
-                "paths": doc_paths,
-            }
-        )
+            if not rt.builtin:
+                crd = self.store.try_get(CRD_KEY, f"{rt.plural}.{rt.group}", copy=False)
+                if crd is not None:
+                    crds[rt.key] = crd
+        body = self.openapi.document(group, version, rts, generation=self.registry.generation, crds=crds)
+        return _raw_json(body)
 
 
 # ---------------------------------------------------------------------- helpers
