@@ -62,7 +62,7 @@ class Crud:
                 }
             )
             age_at = next((i for i, d in enumerate(defs) if d["name"] == "Age"), None)
-            cacheable = t.rt.builtin and t.rt.key not in ("events", "jobs.batch") and age_at is not None
+            cacheable = tables.rows_cacheable(t.rt) and age_at is not None
             rows = [self.encoder.table_row(t, o, row, age_at if cacheable else None) for o in items]
             return raw_json(head[:-1] + b',"rows":[' + b",".join(rows) + b"]}")
         head = dumps(
