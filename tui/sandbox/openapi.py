@@ -34,7 +34,8 @@ def crd_version_schema(crd: Obj, version: str) -> Obj | None:
     return None
 
 
-def _custom_schema(rt: ResourceType, version: str, crd: Obj | None) -> Obj:
+def custom_schema(rt: ResourceType, version: str, crd: Obj | None) -> Obj:
+    """A custom resource's whole-object schema, as the API server publishes it (metadata is ObjectMeta)."""
     schema = (crd_version_schema(crd, version) if crd else None) or {
         "type": "object",
         "x-kubernetes-preserve-unknown-fields": True,
@@ -121,7 +122,7 @@ class OpenAPI:
                 if name is not None:
                     roots[name] = catalogue.schemas()[name]
             else:
-                roots[crd_schema_name(group, version, rt.kind)] = _custom_schema(
+                roots[crd_schema_name(group, version, rt.kind)] = custom_schema(
                     rt, version, crds.get(rt.key)
                 )
             if "patch" not in rt.verbs:

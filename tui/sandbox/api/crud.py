@@ -14,6 +14,7 @@ from tui.errors import KubeError
 from tui.sandbox import tables, validation
 from tui.sandbox.api.body import read_body
 from tui.sandbox.api.encode import Encoder
+from tui.sandbox.api.fields import Fields
 from tui.sandbox.api.wire import (
     Target,
     bad_request,
@@ -31,6 +32,7 @@ from tui.sandbox.store import Obj, Store, conflict, not_found, too_large
 
 class Crud:
     def __init__(self, *, store: Store, encoder: Encoder, allowed: Callable[..., bool]) -> None:
+        self.fields = Fields(store=store)
         self.store = store
         self.encoder = encoder
         self.allowed = allowed
@@ -119,6 +121,7 @@ class Crud:
         if t.rt.key == "selfsubjectaccessreviews.authorization.k8s.io":
             return self._access_review(t, body)
         obj = self._prepare(t, body, name=None)
+        self.fields.admit(request, t, obj, old=None)
         validation.validate(t.rt, obj, create=True)
         if dry_run(request):
             return json_response(obj, status=201)
@@ -182,6 +185,7 @@ class Crud:
         if sent_rv and str(sent_rv) != old["metadata"]["resourceVersion"]:
             raise conflict(key, t.name)
         obj = self._merge_subresource(t, old, obj)
+        self.fields.admit(request, t, obj, old=old)
         validation.validate(t.rt, obj, create=False)
         if dry_run(request):
             return json_response(obj)
@@ -225,13 +229,15 @@ class Crud:
                 body = patch.apply_patch({}, data, ctype, kind=t.rt.kind, builtin=t.rt.builtin)
             except ValueError as err:
                 raise bad_request(str(err)) from err
-            obj = self._prepare(t, body, name=name)
+            obj = self.fields.apply(request, t, None, self._prepare(t, body, name=name))
             validation.validate(t.rt, obj, create=True)
             if dry_run(request):
                 return json_response(obj, status=201)
             return json_response(present(t, self.store.create(key, obj)), status=201)
 
         def mutate(current: Obj) -> Obj:
+            if ctype == patch.APPLY:
+                return self._server_side_apply(request, t, current, data)
             try:
                 patched = patch.apply_patch(current, data, ctype, kind=t.rt.kind, builtin=t.rt.builtin)
             except ValueError as err:
@@ -247,6 +253,7 @@ class Crud:
             patched["metadata"]["name"] = name
             patched = self._prepare(t, patched, name=name)
             patched = self._merge_subresource(t, current, patched)
+            self.fields.admit(request, t, patched, old=current)
             validation.validate(t.rt, patched, create=False)
             return patched
 
@@ -255,6 +262,22 @@ class Crud:
             return json_response(present(t, mutate(draft)))
         result = self.store.update(key, name, namespace=ns, mutate=mutate)
         return json_response(present(t, result))
+
+    def _server_side_apply(self, request: web.Request, t: Target, current: Obj, data: bytes) -> Obj:
+        from tui.sandbox import patch
+
+        assert t.name is not None
+        try:
+            config = patch.apply_patch({}, data, patch.APPLY, kind=t.rt.kind, builtin=t.rt.builtin)
+        except ValueError as err:
+            raise bad_request(str(err)) from err
+        rv = (config.get("metadata") or {}).get("resourceVersion")
+        if rv and str(rv) != current["metadata"]["resourceVersion"]:
+            raise conflict(t.rt.key, t.name)
+        applied = self.fields.apply(request, t, current, self._prepare(t, config, name=t.name))
+        applied = self._merge_subresource(t, current, applied)
+        validation.validate(t.rt, applied, create=False)
+        return applied
 
     async def delete(self, request: web.Request, t: Target) -> web.StreamResponse:
         assert t.name is not None
