@@ -16,7 +16,7 @@ from typing import Any
 from tui.errors import Invalid, KubeError
 from tui.sandbox.resources import ResourceType
 from tui.sandbox.schema import deref, field_schema, items_schema, preserves_unknown
-from tui.sandbox.store import Obj, invalid, status_body
+from tui.sandbox.store import Obj, status_body
 
 _TYPES: dict[str, tuple[type, ...]] = {
     "string": (str,),
@@ -223,4 +223,10 @@ def _bad_request(message: str) -> KubeError:
 
 
 def _invalid(rt: ResourceType, name: str, causes: list[dict[str, str]]) -> Invalid:
-    return invalid(rt.key, name, f"{rt.kind}.{rt.group}" if rt.group else rt.kind, causes)
+    """422 as the API server words it; kubectl prints details.kind and each cause on its own line."""
+    detail = ", ".join(f"{c['field']}: {c['message']}" for c in causes)
+    qualified = f"{rt.kind}.{rt.group}" if rt.group else rt.kind
+    message = f'{qualified} "{name}" is invalid: ' + (f"[{detail}]" if len(causes) > 1 else detail)
+    body = status_body(422, "Invalid", message, name=name, kind=rt.kind, causes=causes)
+    body["details"]["group"] = rt.group
+    return Invalid(message, code=422, reason="Invalid", status=body)
