@@ -259,8 +259,11 @@ def record_update(
     entries = _entries(old)
     before = field_set(old, schema) if old else set()
     after = field_set(new, schema)
-    parents = {p[:i] for p in after for i in range(1, len(p))}
-    changed = {p for p in after if p not in before or (p not in parents and _get(old, p) != _get(new, p))}
+    if old is None:
+        changed = after
+    else:
+        parents = {p[:i] for p in after for i in range(1, len(p))}
+        changed = {p for p in after if p not in before or (p not in parents and _get(old, p) != _get(new, p))}
     gone = before - after
     for e in entries:
         e.paths -= gone
