@@ -316,3 +316,10 @@ def test_strict_field_validation_and_crd_categories(kubectl: Kubectl, tmp_path: 
     assert rows[1].split()[:3] == ["virtualservice.networking.istio.io/r", "<none>", '["r"]']
     explain = kubectl("explain", "virtualservice.spec.http.route.weight").stdout
     assert "FIELD: weight <integer>" in explain
+
+
+def test_apply_of_a_kind_without_crd_says_so(kubectl: Kubectl) -> None:
+    cert = "apiVersion: cert-manager.io/v1\nkind: Certificate\nmetadata: {name: c, namespace: default}\n"
+    out = kubectl("apply", "-f", "-", input=cert, check=False)
+    assert out.returncode == 1
+    assert 'no matches for kind "Certificate" in version "cert-manager.io/v1"' in out.stderr
