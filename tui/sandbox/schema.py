@@ -78,6 +78,7 @@ class Shape:
         "atomic_map",
         "declared",
         "default",
+        "embedded",
         "extra",
         "items",
         "keys",
@@ -98,6 +99,7 @@ class Shape:
         self.extra: Obj | None = deref(extra) if isinstance(extra, dict) else None
         self.declared = isinstance(props, dict) or self.extra is not None
         self.preserve = bool(node.get("x-kubernetes-preserve-unknown-fields"))
+        self.embedded = bool(node.get("x-kubernetes-embedded-resource"))
         self.atomic_map = node.get("x-kubernetes-map-type") == "atomic"
         self.items: Obj = deref(node["items"]) if isinstance(node.get("items"), dict) else {}
         self.list_kind, self.keys = _list_type(node)

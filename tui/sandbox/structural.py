@@ -27,6 +27,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "array": (list,),
 }
 _SKIP_META = frozenset({"apiVersion", "kind"})
+_EMBEDDED_META = frozenset({"apiVersion", "kind", "metadata"})  # implied by x-kubernetes-embedded-resource
 
 
 def _json_type(v: Any) -> str:
@@ -114,7 +115,7 @@ class _Walker:
         ):
             return
         for key in list(v):
-            if path is None and key in _SKIP_META:
+            if (path is None and key in _SKIP_META) or (sh.embedded and key in _EMBEDDED_META):
                 continue
             sub = sh.child(key)
             if sub is None:
