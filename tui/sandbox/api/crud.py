@@ -140,7 +140,6 @@ class Crud:
                     f"the name of the object ({meta['name']}) does not match the name on the URL ({name})"
                 )
             meta["name"] = name
-        meta.pop("managedFields", None)
         meta.pop("selfLink", None)
         return body
 
