@@ -28,7 +28,7 @@ class Reconciler:
         self.store = ctl.store
 
     def admit(self, obj: Obj) -> None:
-        """Defaults the apiserver applies when an object of ``key`` is created."""
+        """Defaults the apiserver applies to every create and update of ``key`` (so keep it idempotent)."""
 
     def on_event(self, event_type: str, key: str, obj: Obj) -> None:
         if key == self.key:
@@ -42,3 +42,6 @@ class Reconciler:
 
     def sync(self, ns: str, name: str) -> None:
         raise NotImplementedError
+
+    def stop(self) -> None:
+        """Cancel timers of its own (the sandbox is shutting down)."""

@@ -11,7 +11,7 @@ from tui.errors import KubeError
 from tui.labels import match_label_selector_object
 from tui.sandbox.controllers.base import Reconciler
 from tui.sandbox.controllers.common import TERMINAL, meta, pod_ready
-from tui.sandbox.controllers.kubelet import NODE_NAME
+from tui.sandbox.controllers.endpointslices import write_slice
 from tui.sandbox.store import Obj
 
 ENDPOINTS = "endpoints"
@@ -51,37 +51,19 @@ class EndpointsController(Reconciler):
                 and (p.get("status") or {}).get("phase") not in TERMINAL
                 and match_label_selector_object({"matchLabels": selector}, meta(p).get("labels") or {})
             ]
-            self._write_endpoints(svc, matched)
+            ports = endpoint_ports(svc, matched)
+            self._write_endpoints(svc, matched, ports)
+            write_slice(self.store, svc, matched, ports)
 
-    def _write_endpoints(self, svc: Obj, pods: list[Obj]) -> None:
+    def _write_endpoints(self, svc: Obj, pods: list[Obj], ports: list[Obj]) -> None:
         m = meta(svc)
         ns, name = str(m.get("namespace") or ""), str(m["name"])
-        ports = []
-        for p in (svc.get("spec") or {}).get("ports") or []:
-            target = p.get("targetPort", p.get("port"))
-            if isinstance(target, str):
-                target = next(
-                    (
-                        cp.get("containerPort")
-                        for pod in pods[:1]
-                        for c in (pod.get("spec") or {}).get("containers") or []
-                        for cp in c.get("ports") or []
-                        if cp.get("name") == target
-                    ),
-                    None,
-                )
-            if not isinstance(target, int):
-                continue
-            entry: Obj = {"port": target, "protocol": p.get("protocol", "TCP")}
-            if p.get("name"):
-                entry["name"] = p["name"]
-            ports.append(entry)
 
         def address(pod: Obj) -> Obj:
             pm = meta(pod)
             return {
                 "ip": (pod.get("status") or {})["podIP"],
-                "nodeName": NODE_NAME,
+                "nodeName": (pod.get("spec") or {}).get("nodeName", ""),
                 "targetRef": {"kind": "Pod", "namespace": ns, "name": pm["name"], "uid": pm["uid"]},
             }
 
@@ -116,3 +98,28 @@ class EndpointsController(Reconciler):
                 o.pop("subsets", None)
 
         self.store.update("endpoints", name, namespace=ns, mutate=mutate)
+
+
+def endpoint_ports(svc: Obj, pods: list[Obj]) -> list[Obj]:
+    """The Service's ports with named targetPorts resolved against the backing pods' container ports."""
+    ports = []
+    for p in (svc.get("spec") or {}).get("ports") or []:
+        target = p.get("targetPort", p.get("port"))
+        if isinstance(target, str):
+            target = next(
+                (
+                    cp.get("containerPort")
+                    for pod in pods[:1]
+                    for c in (pod.get("spec") or {}).get("containers") or []
+                    for cp in c.get("ports") or []
+                    if cp.get("name") == target
+                ),
+                None,
+            )
+        if not isinstance(target, int):
+            continue
+        entry: Obj = {"port": target, "protocol": p.get("protocol", "TCP")}
+        if p.get("name"):
+            entry["name"] = p["name"]
+        ports.append(entry)
+    return ports

@@ -20,15 +20,13 @@ from tui.sandbox.controllers.podstatus import (
     image_missing,
     set_pod_conditions,
 )
+from tui.sandbox.controllers.scheduler import Scheduler
 from tui.sandbox.store import Obj, now_rfc3339
 
 if TYPE_CHECKING:
     from tui.sandbox.controllers.manager import Controllers
 
 log = logging.getLogger(__name__)
-
-NODE_NAME = "sandbox"
-HOST_IP = "127.0.0.1"
 
 
 class Kubelet:
@@ -40,6 +38,7 @@ class Kubelet:
         self.loop = ctl.loop
         self.rand = ctl.rand
         self.pod_start_seconds = ctl.pod_start_seconds
+        self.scheduler = Scheduler(ctl.store)
         self._timers: dict[tuple[str, str], Any] = {}
         self._pod_ips: set[str] = set()
         self._stopped = False
@@ -50,6 +49,7 @@ class Kubelet:
             ip = (pod.get("status") or {}).get("podIP")
             if ip:
                 self._pod_ips.add(ip)
+            self.scheduler.track(pod)
             self.track(pod)
 
     def stop(self) -> None:
@@ -68,11 +68,13 @@ class Kubelet:
             ip = (obj.get("status") or {}).get("podIP")
             if ip:
                 self._pod_ips.discard(ip)
+            self.scheduler.forget(obj)
         elif event_type == "ADDED":
             self.track(obj)
 
     def _emit(self, obj: Obj, reason: str, message: str, **kwargs: Any) -> None:
-        self.ctl.events.emit(obj, reason, message, host=NODE_NAME, **kwargs)
+        host = str((obj.get("spec") or {}).get("nodeName") or "")
+        self.ctl.events.emit(obj, reason, message, host=host, **kwargs)
 
     def track(self, pod: Obj) -> None:
         """Move a pod along its life: schedule, start containers, and finish Job pods."""
@@ -159,6 +161,7 @@ class Kubelet:
         spec = pod.get("spec") or {}
         now = now_rfc3339()
         init = [c for c in spec.get("initContainers") or [] if isinstance(c, dict)]
+        node, host_ip = self.scheduler.place(pod)
 
         def waiting(c: Obj, reason: str) -> Obj:
             return {
@@ -173,9 +176,9 @@ class Kubelet:
             }
 
         def mutate(o: Obj) -> None:
-            o.setdefault("spec", {}).setdefault("nodeName", NODE_NAME)
+            o["spec"]["nodeName"] = node
             st = o.setdefault("status", {})
-            st.update(phase="Pending", hostIP=HOST_IP, hostIPs=[{"ip": HOST_IP}], startTime=now)
+            st.update(phase="Pending", hostIP=host_ip, hostIPs=[{"ip": host_ip}], startTime=now)
             st["conditions"] = [
                 {
                     "type": "PodReadyToStartContainers",
@@ -218,7 +221,7 @@ class Kubelet:
         self._emit(
             pod,
             "Scheduled",
-            f"Successfully assigned {ns}/{name} to {NODE_NAME}",
+            f"Successfully assigned {ns}/{name} to {node}",
             component="default-scheduler",
         )
         self._later((ns, name), self.pod_start_seconds * 0.7, self._pod_run, str(m.get("uid")))
@@ -228,7 +231,12 @@ class Kubelet:
         ns, name = str(m.get("namespace") or ""), str(m["name"])
         spec = pod.get("spec") or {}
         now = now_rfc3339()
-        ip = (pod.get("status") or {}).get("podIP") or self._new_pod_ip()
+        host_ip = self.scheduler.host_ip(str(spec.get("nodeName") or ""))
+        ip = (
+            host_ip
+            if spec.get("hostNetwork")
+            else (pod.get("status") or {}).get("podIP") or self._new_pod_ip()
+        )
         init = [c for c in spec.get("initContainers") or [] if isinstance(c, dict)]
         containers = [c for c in spec.get("containers") or [] if isinstance(c, dict)]
         unpullable = {
@@ -289,7 +297,7 @@ class Kubelet:
         def mutate(o: Obj) -> None:
             st = o.setdefault("status", {})
             blocked_init = any(str(c.get("name")) in unpullable for c in init)
-            st.update(hostIP=HOST_IP, hostIPs=[{"ip": HOST_IP}])
+            st.update(hostIP=host_ip, hostIPs=[{"ip": host_ip}])
             st.setdefault("startTime", now)
             if init:
                 st["initContainerStatuses"] = [status_of(c, init_container=True) for c in init]

@@ -16,25 +16,37 @@ import threading
 from tui.errors import KubeError
 from tui.sandbox.controllers.base import Reconciler
 from tui.sandbox.controllers.common import meta, ns_name
+from tui.sandbox.controllers.cronjob import CronJobController
+from tui.sandbox.controllers.daemonset import DaemonSetController
 from tui.sandbox.controllers.deployment import DeploymentController
 from tui.sandbox.controllers.endpoints import EndpointsController
 from tui.sandbox.controllers.events import EventRecorder
 from tui.sandbox.controllers.gc import GarbageCollector
+from tui.sandbox.controllers.hpa import HorizontalPodAutoscalerController
 from tui.sandbox.controllers.job import JobController
 from tui.sandbox.controllers.kubelet import Kubelet
+from tui.sandbox.controllers.pdb import DisruptionController
 from tui.sandbox.controllers.pods import pod_defaults
 from tui.sandbox.controllers.replicaset import ReplicaSetController
+from tui.sandbox.controllers.statefulset import StatefulSetController
+from tui.sandbox.controllers.storage import VolumeController
 from tui.sandbox.injection import make_injection_hook
 from tui.sandbox.store import Obj, Store
 
 log = logging.getLogger(__name__)
 
-# Reconcile order within one flush: owners before what they own, endpoints last.
+# Reconcile order within one flush: owners before what they own, endpoints and budgets last.
 RECONCILERS: tuple[type[Reconciler], ...] = (
+    HorizontalPodAutoscalerController,
     DeploymentController,
     ReplicaSetController,
+    VolumeController,
+    StatefulSetController,
+    DaemonSetController,
+    CronJobController,
     JobController,
     EndpointsController,
+    DisruptionController,
 )
 
 
@@ -86,6 +98,8 @@ class Controllers:
         self._stopped = True
         self.store.remove_listener(self._on_event)
         self.kubelet.stop()
+        for r in self.reconcilers:
+            r.stop()
 
     def mark(self, key: str, ns: str, name: str) -> None:
         """Queue a reconcile of ``key``'s object ``ns/name`` (coalesced until the next flush)."""
@@ -94,10 +108,9 @@ class Controllers:
 
     # ------------------------------------------------------------------ admission defaults
     def _defaults(self, operation: str, key: str, obj: Obj, old: Obj | None) -> None:
-        if operation != "CREATE":
-            return
         if key == "pods":
-            pod_defaults(obj)
+            if operation == "CREATE":
+                pod_defaults(obj)
         elif key in self._by_key:
             self._by_key[key].admit(obj)
 
