@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -356,3 +357,46 @@ def test_cron_schedule_parser() -> None:
     for bad in ("* * *", "61 * * * *", "a b c d e"):
         with pytest.raises(CronError):
             parse_schedule(bad)
+
+
+def test_sandbox_serve_nodes_flag_makes_named_nodes(tmp_path: Path) -> None:
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "tui",
+            "sandbox",
+            "serve",
+            "--nodes",
+            "2",
+            "--kubeconfig",
+            str(tmp_path / "kc"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "HOME": str(tmp_path)},
+    )
+    try:
+        assert proc.stdout is not None
+        wait_for(lambda: (tmp_path / "kc").exists(), what="the kubeconfig", timeout=20)
+        out = subprocess.run(
+            [
+                KUBECTL,
+                "--kubeconfig",
+                str(tmp_path / "kc"),
+                "--cache-dir",
+                str(tmp_path / "c"),
+                "get",
+                "nodes",
+                "-o",
+                "wide",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        ).stdout
+        assert "sandbox-m02" in out and "127.0.0.2" in out
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)

@@ -35,7 +35,6 @@ _MACROS = {
     "@hourly": "0 * * * *",
 }
 _RANGES = ((0, 59), (0, 23), (1, 31), (1, 12), (0, 6))
-_LOOKAHEAD_MINUTES = 366 * 24 * 60
 _MAX_MISSED = 100
 
 
@@ -83,17 +82,23 @@ def _field(text: str, lo: int, hi: int) -> frozenset[int]:
 def next_tick(fields: list[frozenset[int]], after: datetime) -> datetime | None:
     """The first matching minute strictly after ``after`` (in ``after``'s time zone)."""
     minute, hour, dom, month, dow = fields
+    restricted_days = len(dom) < 31 and len(dow) < 7
     t = after.replace(second=0, microsecond=0) + timedelta(minutes=1)
-    for _ in range(_LOOKAHEAD_MINUTES):
-        if t.month in month and t.hour in hour and t.minute in minute:
-            weekday = (t.weekday() + 1) % 7
-            day_ok = (
-                (t.day in dom or weekday in dow)
-                if len(dom) < 31 and len(dow) < 7
-                else (t.day in dom and weekday in dow)
-            )
-            if day_ok:
-                return t
+    limit = t + timedelta(days=366 * 5)
+    while t < limit:
+        if t.month not in month:
+            t = (t.replace(day=1) + timedelta(days=32)).replace(day=1, hour=0, minute=0)
+            continue
+        weekday = (t.weekday() + 1) % 7
+        day_ok = (t.day in dom or weekday in dow) if restricted_days else (t.day in dom and weekday in dow)
+        if not day_ok:
+            t = (t + timedelta(days=1)).replace(hour=0, minute=0)
+            continue
+        if t.hour not in hour:
+            t = (t + timedelta(hours=1)).replace(minute=0)
+            continue
+        if t.minute in minute:
+            return t
         t += timedelta(minutes=1)
     return None
 
