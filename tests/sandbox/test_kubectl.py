@@ -256,3 +256,23 @@ def test_auth_can_i_sends_protobuf_and_honours_forbid(kubectl: Kubectl, sandbox:
     denied = kubectl("auth", "can-i", "list", "pods", "-n", "locked", check=False)
     assert (denied.returncode, denied.stdout.strip()) == (1, "no - forbidden by the sandbox")
     assert kubectl("auth", "can-i", "list", "pods", "-n", "default").stdout.strip() == "yes"
+
+
+def test_every_builtin_kind_is_served(kubectl: Kubectl) -> None:
+    resources = [line.split()[0] for line in kubectl("api-resources", "--no-headers").stdout.splitlines()]
+    for expected in ("horizontalpodautoscalers", "statefulsets", "daemonsets", "cronjobs", "leases"):
+        assert expected in resources
+    assert len(resources) >= 65
+    listable = kubectl("api-resources", "--verbs=list", "-o", "name").stdout.split()
+    out = kubectl("get", ",".join(listable), "-A", "--ignore-not-found")
+    assert out.returncode == 0 and "service/kubernetes" in out.stdout
+    assert kubectl("get", "hpa,pdb,sts,ds,cj,endpointslices", "-A").returncode == 0
+
+
+def test_explain_reads_the_openapi_schemas(kubectl: Kubectl) -> None:
+    out = kubectl("explain", "deployment.spec.replicas").stdout
+    assert "FIELD: replicas <integer>" in out and "Number of desired pods" in out
+    ports = kubectl("explain", "pods.spec.containers.ports").stdout
+    assert "containerPort\t<integer> -required-" in ports
+    hpa = kubectl("explain", "hpa.spec.metrics", "--api-version=autoscaling/v2").stdout
+    assert "VERSION:    v2" in hpa and "<[]MetricSpec>" in hpa
