@@ -212,3 +212,31 @@ def test_istio_tui_install_from_official_charts_verifies_green(
         assert hpa.status_code == 200 and isinstance(hpa.json()["status"]["desiredReplicas"], int)
     finally:
         sb.stop()
+
+
+@pytest.mark.parametrize(("flags", "tracing"), [([], True), (["--no-tracing"], False)])
+def test_plan_with_jaeger_renders_official_istiod_with_tracing(
+    flags: list[str], tracing: bool, tmp_path: Path
+) -> None:
+    out = tmp_path / "plan"
+    cmd = [sys.executable, "-m", "tui", "install", "--plan-only", "--out", str(out)]
+    proc = subprocess.run(
+        [*cmd, "--addons", "prometheus,grafana,jaeger,kiali", *flags],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "HOME": str(tmp_path)},
+    )
+    assert proc.returncode == 0, proc.stderr
+    rendered = subprocess.run(
+        [HELM, "template", "istiod", str(CHARTS / "istiod"), "-n", NS, "-f", str(out / "values-istiod.yaml")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert rendered.returncode == 0, rendered.stderr
+    assert f"enableTracing: {str(tracing).lower()}" in rendered.stdout
+    assert ("jaeger-collector.istio-system" in rendered.stdout) is tracing
+    if tracing:
+        assert "traceSampling: 1.0" in (out / "values-istiod.yaml").read_text()
+        assert 'value: "1"' in rendered.stdout.split("PILOT_TRACE_SAMPLING", 1)[1][:80]
