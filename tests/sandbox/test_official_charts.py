@@ -13,15 +13,18 @@ import os
 import shutil
 import subprocess
 import sys
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.conftest import KUBECTL
 from tests.helpers import sandbox_client, wait_for
 from tui.sandbox.cluster import Sandbox
+from tui.traffic.classify import classify
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "istio-1.30.3"
 CHARTS = DATA / "charts"
@@ -240,3 +243,47 @@ def test_plan_with_jaeger_renders_official_istiod_with_tracing(
     if tracing:
         assert "traceSampling: 1.0" in (out / "values-istiod.yaml").read_text()
         assert 'value: "1"' in rendered.stdout.split("PILOT_TRACE_SAMPLING", 1)[1][:80]
+
+
+def test_official_routing_samples_through_the_official_gateway_chart(tmp_path: Path) -> None:
+    """Bookinfo and the networking samples, the Gateway's port set to the Helm gateway's 80 (the sample's 8080
+    is the port of the istioctl-installed gateway), through the gateway chart's nodePort."""
+    sb = start(2)
+    try:
+        tools = Tools(sb, tmp_path)
+        tools.helm_install("istio-base", "base")
+        tools.helm_install("istiod", "istiod")
+        tools.helm_install("istio-ingressgateway", "gateway", "--set", "service.type=NodePort")
+        tools.kubectl("create", "namespace", "bookinfo")
+        tools.kubectl("label", "namespace", "bookinfo", "istio-injection=enabled")
+        net = SAMPLES / "bookinfo" / "networking"
+        tools.kubectl("apply", "-n", "bookinfo", "-f", str(SAMPLES / "bookinfo/platform/kube/bookinfo.yaml"))
+        gateway = (net / "bookinfo-gateway.yaml").read_text().replace("number: 8080", "number: 80")
+        (tmp_path / "gateway.yaml").write_text(gateway)
+        tools.kubectl("apply", "-n", "bookinfo", "-f", str(tmp_path / "gateway.yaml"))
+        tools.kubectl("apply", "-n", "bookinfo", "-f", str(net / "destination-rule-all.yaml"))
+        tools.kubectl("wait", "-n", "bookinfo", "--for=condition=Ready", "pod", "--all", "--timeout=30s")
+        svc = get(tools, f"/api/v1/namespaces/{NS}/services/istio-ingressgateway")
+        node_port = next(p["nodePort"] for p in svc["spec"]["ports"] if p["name"] == "http2")
+        pods = get(tools, f"/api/v1/namespaces/{NS}/pods?labelSelector=istio%3Dingressgateway")["items"]
+        url = f"http://{pods[0]['status']['hostIP']}:{node_port}/productpage"
+        with httpx.Client(timeout=10) as client:
+            wait_for(lambda: client.get(url).status_code == 200, what="the product page on the gateway")
+            assert set(tally(client, url, 30)) == {"no_stars", "black", "red"}
+            tools.kubectl("apply", "-n", "bookinfo", "-f", str(net / "virtual-service-reviews-50-v3.yaml"))
+            wait_for(lambda: set(tally(client, url, 20)) <= {"no_stars", "red"}, what="the 50/50 split")
+            counts = tally(client, url, 400)
+            assert set(counts) == {"no_stars", "red"} and 167 <= counts["red"] <= 233, counts
+            tools.kubectl("apply", "-n", "bookinfo", "-f", str(net / "virtual-service-reviews-test-v2.yaml"))
+            wait_for(lambda: set(tally(client, url, 10)) == {"no_stars"}, what="all v1 for anonymous users")
+            login = client.post(
+                url.replace("/productpage", "/login"), data={"username": "jason", "passwd": "x"}
+            )
+            assert login.status_code == 302
+            assert tally(client, url, 20) == Counter({"black": 20})
+    finally:
+        sb.stop()
+
+
+def tally(client: httpx.Client, url: str, n: int) -> Counter[str]:
+    return Counter(classify(r.status_code, r.content).category for r in (client.get(url) for _ in range(n)))
