@@ -50,23 +50,20 @@ def pinned_node(pod: Obj) -> str:
 
 
 class Scheduler:
-    """Places pods; remembers which live pods sit on which node (kept current by the kubelet)."""
+    """Places pods; counts the live pods on each node (kept current by the kubelet), O(nodes) per pod."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
         self._placed: dict[tuple[str, str], str] = {}
+        self._load: dict[str, int] = {}
 
     def place(self, pod: Obj) -> tuple[str, str]:
         """``(nodeName, hostIP)`` for a pod being scheduled."""
-        nodes = {str(meta(n)["name"]): n for n in ready_nodes(self.store)}
         chosen = pinned_node(pod)
         if not chosen:
-            load = dict.fromkeys(nodes, 0)
-            for node in self._placed.values():
-                if node in load:
-                    load[node] += 1
-            chosen = min(load, key=lambda n: (load[n], n)) if load else DEFAULT_NODE
-        self._placed[ns_name(pod)] = chosen
+            names = [str(meta(n)["name"]) for n in ready_nodes(self.store)]
+            chosen = min(names, key=lambda n: (self._load.get(n, 0), n)) if names else DEFAULT_NODE
+        self._assign(ns_name(pod), chosen)
         return chosen, self.host_ip(chosen)
 
     def host_ip(self, node_name: str) -> str:
@@ -76,7 +73,16 @@ class Scheduler:
     def track(self, pod: Obj) -> None:
         node = (pod.get("spec") or {}).get("nodeName")
         if node:
-            self._placed[ns_name(pod)] = str(node)
+            self._assign(ns_name(pod), str(node))
 
     def forget(self, pod: Obj) -> None:
-        self._placed.pop(ns_name(pod), None)
+        node = self._placed.pop(ns_name(pod), None)
+        if node is not None:
+            self._load[node] -= 1
+
+    def _assign(self, ident: tuple[str, str], node: str) -> None:
+        previous = self._placed.get(ident)
+        if previous is not None:
+            self._load[previous] -= 1
+        self._placed[ident] = node
+        self._load[node] = self._load.get(node, 0) + 1
