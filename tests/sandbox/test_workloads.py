@@ -7,6 +7,7 @@ Each test drives the sandbox over HTTPS and checks with the stock kubectl what `
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -400,3 +401,49 @@ def test_sandbox_serve_nodes_flag_makes_named_nodes(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+def test_helm_wait_and_wait_for_jobs_on_every_workload_kind(
+    kubeconfig: Path, tmp_path: Path, api: httpx.Client
+) -> None:
+    helm = shutil.which("helm")
+    if helm is None:
+        pytest.skip("helm is not installed")
+    chart = Path(__file__).parent / "charts" / "workloads"
+    env = {**os.environ, "HOME": str(tmp_path), "KUBECONFIG": str(kubeconfig)}
+
+    def install(*extra: str) -> str:
+        cmd = [helm, "upgrade", "--install", "w", str(chart), "-n", "apps", "--create-namespace"]
+        proc = subprocess.run(
+            [*cmd, "--wait", "--wait-for-jobs", "--timeout", "60s", *extra],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=90,
+        )
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout
+
+    assert "STATUS: deployed" in install()
+    ns = "/apis/apps/v1/namespaces/apps"
+    sts = api.get(f"{ns}/statefulsets/w-db").json()["status"]
+    assert sts["readyReplicas"] == 2 and sts["currentRevision"] == sts["updateRevision"]
+    assert api.get(f"{ns}/daemonsets/w-agent").json()["status"]["numberReady"] == 3
+    claims = api.get("/api/v1/namespaces/apps/persistentvolumeclaims").json()["items"]
+    assert {c["metadata"]["name"]: c["status"]["phase"] for c in claims} == {
+        "w-cache": "Bound",
+        "data-w-db-0": "Bound",
+        "data-w-db-1": "Bound",
+    }
+    job = api.get("/apis/batch/v1/namespaces/apps/jobs/w-migrate-1").json()["status"]
+    assert job["succeeded"] == 1
+    assert api.get(f"{ns}/deployments/w-web").json()["spec"]["replicas"] == 2  # the HPA's minReplicas
+    lease = api.get("/apis/coordination.k8s.io/v1/namespaces/apps/leases/w-leader").json()
+    assert lease["spec"]["holderIdentity"] == "w-web"
+
+    assert "REVISION: 2" in install("--set", "image=nginx:1.28", "--set", "replicas=3")
+    pods = api.get("/api/v1/namespaces/apps/pods", params={"labelSelector": "app=w-db"}).json()["items"]
+    assert sorted(p["metadata"]["name"] for p in pods) == ["w-db-0", "w-db-1", "w-db-2"]
+    assert {p["spec"]["containers"][0]["image"] for p in pods} == {"nginx:1.28"}
+    agents = api.get("/api/v1/namespaces/apps/pods", params={"labelSelector": "app=w-agent"}).json()["items"]
+    assert {p["spec"]["containers"][0]["image"] for p in agents} == {"nginx:1.28"} and len(agents) == 3
