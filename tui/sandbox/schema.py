@@ -25,10 +25,34 @@ def root_schema(rt: ResourceType, version: str, crd: Obj | None) -> Obj | None:
     return catalogue.schemas()[name] if name else None
 
 
+_MEMO_LIMIT = 200_000
+_memo: dict[tuple[int, str], tuple[Obj, Any]] = {}
+
+
+def memo(node: Obj, what: str, compute: Any) -> Any:
+    """``compute()`` cached per schema node, which is never mutated once built; the hot write path (a pod
+    create walks some forty nodes) would otherwise spend most of its time re-resolving the same refs."""
+    hit = _memo.get((id(node), what))
+    if hit is not None and hit[0] is node:
+        return hit[1]
+    value = compute()
+    if len(_memo) > _MEMO_LIMIT:
+        _memo.clear()
+    _memo[(id(node), what)] = (node, value)  # holding node keeps its id from being reused
+    return value
+
+
 def deref(node: Any) -> Obj:
     """``node`` with its ``$ref`` (or a lone ``$ref`` in ``allOf``) followed; its own keys win."""
     if not isinstance(node, dict):
         return {}
+    hit = _memo.get((id(node), "$ref"))
+    if hit is not None and hit[0] is node:
+        return hit[1]
+    return memo(node, "$ref", lambda: _deref(node))
+
+
+def _deref(node: Obj) -> Obj:
     ref = node.get("$ref")
     if ref is None:
         all_of = node.get("allOf")
@@ -52,6 +76,13 @@ def preserves_unknown(node: Obj) -> bool:
 
 def field_schema(node: Obj, key: str) -> Obj | None:
     """The schema of ``key`` in an object described by ``node`` (dereferenced); None when undeclared."""
+    hit = _memo.get((id(node), key))
+    if hit is not None and hit[0] is node:
+        return hit[1]
+    return memo(node, key, lambda: _field_schema(node, key))
+
+
+def _field_schema(node: Obj, key: str) -> Obj | None:
     props = node.get("properties")
     if isinstance(props, dict) and key in props:
         return deref(props[key])

@@ -118,6 +118,13 @@ def _remove(obj: Any, path: Path) -> None:
         parent[:] = [i for i in parent if i != value]
 
 
+def _prune_empty(obj: Any, path: Path, kept: set[Path]) -> None:
+    """Drop containers a removal left empty, up to the first one that is still owned or non-empty."""
+    while path and path not in kept and _get(obj, path) in ({}, []):
+        _remove(obj, path)
+        path = path[:-1]
+
+
 def merge(live: Any, config: Any, node: Obj) -> Any:
     """``config`` over ``live`` by the schema: granular maps and keyed lists merge, the rest is replaced."""
     if isinstance(config, dict) and isinstance(live, dict) and not is_atomic_map(node):
@@ -252,8 +259,11 @@ def record_update(
     entries = _entries(old)
     before = field_set(old, schema) if old else set()
     after = field_set(new, schema)
-    parents = {p[:i] for p in after for i in range(1, len(p))}
-    changed = {p for p in after if p not in before or (p not in parents and _get(old, p) != _get(new, p))}
+    if old is None:
+        changed = after
+    else:
+        parents = {p[:i] for p in after for i in range(1, len(p))}
+        changed = {p for p in after if p not in before or (p not in parents and _get(old, p) != _get(new, p))}
     gone = before - after
     for e in entries:
         e.paths -= gone
@@ -280,25 +290,26 @@ def apply(
     applied = field_set(config, schema)
     parents = {p[:i] for p in applied for i in range(1, len(p))}
     mine = next((e for e in entries if e.same(manager, "Apply", api_version, subresource)), None)
+    result = merge(live, config, schema) if live is not None else copy.deepcopy(config)
     conflicts: list[tuple[Entry, Path]] = []
     if live is not None:
         for e in entries:
             if e is mine:
                 continue
             for p in sorted(e.paths & applied):
-                if p not in parents and _get(config, p) != _get(live, p):
+                if p not in parents and _get(result, p) != _get(live, p):
                     conflicts.append((e, p))
     if conflicts and not force:
         raise _conflict_error(conflicts)
     for e, p in conflicts:
         e.paths.discard(p)
-    result = merge(live, config, schema) if live is not None else copy.deepcopy(config)
     if mine is not None:
         kept = applied.union(*(e.paths for e in entries if e is not mine))
         kept_prefixes = {p[:i] for p in kept for i in range(1, len(p) + 1)}
-        for p in sorted(mine.paths - applied, key=len, reverse=True):
+        for p in sorted(mine.paths - applied, key=len):
             if p not in kept_prefixes:
                 _remove(result, p)
+                _prune_empty(result, p[:-1], kept_prefixes)
     _own(entries, manager, "Apply", api_version, subresource).paths = applied
     _store(result, entries)
     return result

@@ -15,8 +15,8 @@ from typing import Any
 
 from tui.errors import Invalid, KubeError
 from tui.sandbox.resources import ResourceType
-from tui.sandbox.schema import deref, field_schema, items_schema, preserves_unknown
-from tui.sandbox.store import Obj, invalid, status_body
+from tui.sandbox.schema import deref, field_schema, items_schema, memo, preserves_unknown
+from tui.sandbox.store import Obj, status_body
 
 _TYPES: dict[str, tuple[type, ...]] = {
     "string": (str,),
@@ -27,6 +27,18 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "array": (list,),
 }
 _SKIP_META = frozenset({"apiVersion", "kind"})
+
+
+def _wanted(node: Obj) -> tuple[str, ...]:
+    """The JSON types a node accepts; empty when it does not say."""
+    if node.get("x-kubernetes-int-or-string"):
+        return ("integer", "string")
+    if isinstance(node.get("type"), str):
+        return (node["type"],)
+    one_of = node.get("oneOf")
+    if isinstance(one_of, list) and all(isinstance(o, dict) and "type" in o for o in one_of):
+        return tuple(str(o["type"]) for o in one_of)
+    return ()
 
 
 def _json_type(v: Any) -> str:
@@ -90,17 +102,8 @@ class _Walker:
         return True
 
     def _type_ok(self, v: Any, node: Obj, path: str) -> bool:
-        if node.get("x-kubernetes-int-or-string"):
-            wanted = ["integer", "string"]
-        elif isinstance(node.get("type"), str):
-            wanted = [node["type"]]
-        elif isinstance(node.get("oneOf"), list) and all(
-            isinstance(o, dict) and "type" in o for o in node["oneOf"]
-        ):
-            wanted = [str(o["type"]) for o in node["oneOf"]]
-        else:
-            return True
-        if any(_is(v, t) for t in wanted):
+        wanted: tuple[str, ...] = memo(node, "types", lambda: _wanted(node))
+        if not wanted or any(_is(v, t) for t in wanted):
             return True
         got = _json_type(v)
         if self.custom:
@@ -223,4 +226,10 @@ def _bad_request(message: str) -> KubeError:
 
 
 def _invalid(rt: ResourceType, name: str, causes: list[dict[str, str]]) -> Invalid:
-    return invalid(rt.key, name, f"{rt.kind}.{rt.group}" if rt.group else rt.kind, causes)
+    """422 as the API server words it; kubectl prints details.kind and each cause on its own line."""
+    detail = ", ".join(f"{c['field']}: {c['message']}" for c in causes)
+    qualified = f"{rt.kind}.{rt.group}" if rt.group else rt.kind
+    message = f'{qualified} "{name}" is invalid: ' + (f"[{detail}]" if len(causes) > 1 else detail)
+    body = status_body(422, "Invalid", message, name=name, kind=rt.kind, causes=causes)
+    body["details"]["group"] = rt.group
+    return Invalid(message, code=422, reason="Invalid", status=body)

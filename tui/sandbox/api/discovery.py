@@ -11,6 +11,8 @@ from tui.sandbox.openapi import OpenAPI
 from tui.sandbox.resources import CRD_KEY, Registry
 from tui.sandbox.store import Obj, Store
 
+OPENAPI_V2 = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf"
+
 
 class Discovery:
     def __init__(self, *, registry: Registry, store: Store, git_version: str) -> None:
@@ -135,6 +137,10 @@ class Discovery:
         return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": resources}
 
     def openapi(self, parts: list[str]) -> web.StreamResponse:
+        if parts == ["v2"]:
+            # An empty OpenAPI v2 document (protobuf, the only form clients ask for): kubectl's fallback for a
+            # group-version the v3 index lacks reads it, and a 404 there fails the whole apply.
+            return web.Response(body=b"", headers={"Content-Type": OPENAPI_V2})
         if not parts or parts[0] != "v3":
             raise path_not_found()
         gvs = self.registry.group_versions()

@@ -17,7 +17,7 @@ from tui.sandbox.resources import CRD_KEY
 from tui.sandbox.schema import root_schema
 from tui.sandbox.store import Obj, Store
 
-WARNINGS = "sandbox.warnings"
+WARNINGS = web.RequestKey("sandbox.warnings", list)
 
 
 def manager_of(request: web.Request) -> str:

@@ -83,4 +83,16 @@ def limited(items: list[str], *, shown: int = 3) -> str:
     return ",".join(items) or "<none>"
 
 
-NAME_AGE: Layout = ([("Name", "string", 0), ("Age", "string", 0)], lambda o: [name(o), age(o)])
+def columns(names: str, *, wide: str = "") -> list[Column]:
+    """Column definitions from ``"Name|Data:integer|Age"`` (a type other than string after the colon);
+    ``wide`` are the columns only ``-o wide`` shows."""
+    out: list[Column] = []
+    for priority, group in ((0, names), (1, wide)):
+        for spec_ in filter(None, group.split("|")):
+            label, _, ctype = spec_.partition(":")
+            out.append((label, ctype or "string", priority))
+    return out
+
+
+POD_TEMPLATE = "Containers|Images|Selector"  # the -o wide columns of every pod-template owner
+NAME_AGE: Layout = (columns("Name|Age"), lambda o: [name(o), age(o)])

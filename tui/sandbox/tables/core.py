@@ -9,6 +9,7 @@ from tui.sandbox.tables.cells import (
     Layout,
     Obj,
     age,
+    columns,
     created_at,
     human_age,
     limited,
@@ -170,37 +171,17 @@ def _quota(o: Obj) -> list[Any]:
     return [name(o), age(o), ", ".join(req), ", ".join(lim)]
 
 
-S, N = "string", "integer"
-
 LAYOUTS: dict[str, Layout] = {
     "namespaces": (
-        [("Name", S, 0), ("Status", S, 0), ("Age", S, 0)],
+        columns("Name|Status|Age"),
         lambda o: [name(o), status(o).get("phase", "Active"), age(o)],
     ),
     "pods": (
-        [
-            ("Name", S, 0),
-            ("Ready", S, 0),
-            ("Status", S, 0),
-            ("Restarts", S, 0),
-            ("Age", S, 0),
-            ("IP", S, 1),
-            ("Node", S, 1),
-            ("Nominated Node", S, 1),
-            ("Readiness Gates", S, 1),
-        ],
+        columns("Name|Ready|Status|Restarts|Age", wide="IP|Node|Nominated Node|Readiness Gates"),
         _pod,
     ),
     "services": (
-        [
-            ("Name", S, 0),
-            ("Type", S, 0),
-            ("Cluster-IP", S, 0),
-            ("External-IP", S, 0),
-            ("Port(s)", S, 0),
-            ("Age", S, 0),
-            ("Selector", S, 1),
-        ],
+        columns("Name|Type|Cluster-IP|External-IP|Port(s)|Age", wide="Selector"),
         lambda o: [
             name(o),
             spec(o).get("type", "ClusterIP"),
@@ -212,95 +193,51 @@ LAYOUTS: dict[str, Layout] = {
         ],
     ),
     "endpoints": (
-        [("Name", S, 0), ("Endpoints", S, 0), ("Age", S, 0)],
+        columns("Name|Endpoints|Age"),
         lambda o: [name(o), _endpoints(o), age(o)],
     ),
     "nodes": (
-        [
-            ("Name", S, 0),
-            ("Status", S, 0),
-            ("Roles", S, 0),
-            ("Age", S, 0),
-            ("Version", S, 0),
-            ("Internal-IP", S, 1),
-            ("External-IP", S, 1),
-            ("OS-Image", S, 1),
-            ("Kernel-Version", S, 1),
-            ("Container-Runtime", S, 1),
-        ],
+        columns(
+            "Name|Status|Roles|Age|Version",
+            wide="Internal-IP|External-IP|OS-Image|Kernel-Version|Container-Runtime",
+        ),
         _node,
     ),
     "configmaps": (
-        [("Name", S, 0), ("Data", N, 0), ("Age", S, 0)],
+        columns("Name|Data:integer|Age"),
         lambda o: [name(o), len(o.get("data") or {}) + len(o.get("binaryData") or {}), age(o)],
     ),
     "secrets": (
-        [("Name", S, 0), ("Type", S, 0), ("Data", N, 0), ("Age", S, 0)],
+        columns("Name|Type|Data:integer|Age"),
         lambda o: [name(o), o.get("type", "Opaque"), len(o.get("data") or {}), age(o)],
     ),
     "serviceaccounts": (
-        [("Name", S, 0), ("Secrets", N, 0), ("Age", S, 0)],
+        columns("Name|Secrets:integer|Age"),
         lambda o: [name(o), len(o.get("secrets") or []), age(o)],
     ),
     "events": (
-        [("Last Seen", S, 0), ("Type", S, 0), ("Reason", S, 0), ("Object", S, 0), ("Message", S, 0)],
+        columns("Last Seen|Type|Reason|Object|Message"),
         _event,
     ),
     "persistentvolumeclaims": (
-        [
-            ("Name", S, 0),
-            ("Status", S, 0),
-            ("Volume", S, 0),
-            ("Capacity", S, 0),
-            ("Access Modes", S, 0),
-            ("StorageClass", S, 0),
-            ("VolumeAttributesClass", S, 0),
-            ("Age", S, 0),
-            ("VolumeMode", S, 1),
-        ],
+        columns(
+            "Name|Status|Volume|Capacity|Access Modes|StorageClass|VolumeAttributesClass|Age",
+            wide="VolumeMode",
+        ),
         _pvc,
     ),
     "persistentvolumes": (
-        [
-            ("Name", S, 0),
-            ("Capacity", S, 0),
-            ("Access Modes", S, 0),
-            ("Reclaim Policy", S, 0),
-            ("Status", S, 0),
-            ("Claim", S, 0),
-            ("StorageClass", S, 0),
-            ("VolumeAttributesClass", S, 0),
-            ("Reason", S, 0),
-            ("Age", S, 0),
-            ("VolumeMode", S, 1),
-        ],
+        columns(
+            "Name|Capacity|Access Modes|Reclaim Policy|Status|Claim|StorageClass|VolumeAttributesClass"
+            "|Reason|Age",
+            wide="VolumeMode",
+        ),
         _pv,
     ),
-    "replicationcontrollers": (
-        [
-            ("Name", S, 0),
-            ("Desired", N, 0),
-            ("Current", N, 0),
-            ("Ready", N, 0),
-            ("Age", S, 0),
-            ("Containers", S, 1),
-            ("Images", S, 1),
-            ("Selector", S, 1),
-        ],
-        lambda o: [
-            name(o),
-            spec(o).get("replicas", 1),
-            status(o).get("replicas", 0),
-            status(o).get("readyReplicas", 0),
-            age(o),
-            *template_containers(o),
-            selector(spec(o).get("selector")),
-        ],
-    ),
-    "limitranges": ([("Name", S, 0), ("Created At", "date", 0)], lambda o: [name(o), created_at(o)]),
-    "resourcequotas": ([("Name", S, 0), ("Age", S, 0), ("Request", S, 0), ("Limit", S, 0)], _quota),
+    "limitranges": (columns("Name|Created At:date"), lambda o: [name(o), created_at(o)]),
+    "resourcequotas": (columns("Name|Age|Request|Limit"), _quota),
     "podtemplates": (
-        [("Template", S, 0), ("Containers", S, 0), ("Images", S, 0), ("Pod Labels", S, 0)],
+        columns("Template|Containers|Images|Pod Labels"),
         lambda o: [
             name(o),
             *template_containers(o, template=o.get("template") or {}),

@@ -8,6 +8,7 @@ from tui.sandbox.tables.cells import (
     Layout,
     Obj,
     age,
+    columns,
     created_at,
     limited,
     meta,
@@ -18,7 +19,6 @@ from tui.sandbox.tables.cells import (
     status,
 )
 
-S, N = "string", "integer"
 DEFAULT_CLASS = (
     "storageclass.kubernetes.io/is-default-class",
     "storageclass.beta.kubernetes.io/is-default-class",
@@ -86,48 +86,34 @@ def _binding(o: Obj) -> list[Any]:
 
 
 BINDING: Layout = (
-    [
-        ("Name", S, 0),
-        ("Role", S, 0),
-        ("Age", S, 0),
-        ("Users", S, 1),
-        ("Groups", S, 1),
-        ("ServiceAccounts", S, 1),
-    ],
+    columns("Name|Role|Age", wide="Users|Groups|ServiceAccounts"),
     _binding,
 )
-CREATED_AT: Layout = ([("Name", S, 0), ("Created At", "date", 0)], lambda o: [name(o), created_at(o)])
+CREATED_AT: Layout = (columns("Name|Created At:date"), lambda o: [name(o), created_at(o)])
 WEBHOOKS: Layout = (
-    [("Name", S, 0), ("Webhooks", N, 0), ("Age", S, 0)],
+    columns("Name|Webhooks:integer|Age"),
     lambda o: [name(o), len(o.get("webhooks") or []), age(o)],
 )
 
 LAYOUTS: dict[str, Layout] = {
     "ingresses.networking.k8s.io": (
-        [("Name", S, 0), ("Class", S, 0), ("Hosts", S, 0), ("Address", S, 0), ("Ports", S, 0), ("Age", S, 0)],
+        columns("Name|Class|Hosts|Address|Ports|Age"),
         _ingress,
     ),
     "ingressclasses.networking.k8s.io": (
-        [("Name", S, 0), ("Controller", S, 0), ("Parameters", S, 0), ("Age", S, 0)],
+        columns("Name|Controller|Parameters|Age"),
         lambda o: [name(o), spec(o).get("controller", ""), _parameters(o), age(o)],
     ),
     "networkpolicies.networking.k8s.io": (
-        [("Name", S, 0), ("Pod-Selector", S, 0), ("Age", S, 0)],
+        columns("Name|Pod-Selector|Age"),
         lambda o: [name(o), selector(spec(o).get("podSelector")), age(o)],
     ),
     "endpointslices.discovery.k8s.io": (
-        [("Name", S, 0), ("AddressType", S, 0), ("Ports", S, 0), ("Endpoints", S, 0), ("Age", S, 0)],
+        columns("Name|AddressType|Ports|Endpoints|Age"),
         lambda o: [name(o), o.get("addressType", ""), _slice_ports(o), _slice_endpoints(o), age(o)],
     ),
     "storageclasses.storage.k8s.io": (
-        [
-            ("Name", S, 0),
-            ("Provisioner", S, 0),
-            ("ReclaimPolicy", S, 0),
-            ("VolumeBindingMode", S, 0),
-            ("AllowVolumeExpansion", S, 0),
-            ("Age", S, 0),
-        ],
+        columns("Name|Provisioner|ReclaimPolicy|VolumeBindingMode|AllowVolumeExpansion|Age"),
         lambda o: [
             _storage_class_name(o),
             o.get("provisioner", ""),
@@ -138,14 +124,7 @@ LAYOUTS: dict[str, Layout] = {
         ],
     ),
     "volumeattachments.storage.k8s.io": (
-        [
-            ("Name", S, 0),
-            ("Attacher", S, 0),
-            ("PV", S, 0),
-            ("Node", S, 0),
-            ("Attached", "boolean", 0),
-            ("Age", S, 0),
-        ],
+        columns("Name|Attacher|PV|Node|Attached:boolean|Age"),
         lambda o: [
             name(o),
             spec(o).get("attacher", ""),
@@ -156,7 +135,7 @@ LAYOUTS: dict[str, Layout] = {
         ],
     ),
     "leases.coordination.k8s.io": (
-        [("Name", S, 0), ("Holder", S, 0), ("Age", S, 0)],
+        columns("Name|Holder|Age"),
         lambda o: [name(o), spec(o).get("holderIdentity", ""), age(o)],
     ),
     "roles.rbac.authorization.k8s.io": CREATED_AT,
@@ -164,13 +143,7 @@ LAYOUTS: dict[str, Layout] = {
     "rolebindings.rbac.authorization.k8s.io": BINDING,
     "clusterrolebindings.rbac.authorization.k8s.io": BINDING,
     "priorityclasses.scheduling.k8s.io": (
-        [
-            ("Name", S, 0),
-            ("Value", N, 0),
-            ("Global-Default", "boolean", 0),
-            ("Age", S, 0),
-            ("PreemptionPolicy", S, 0),
-        ],
+        columns("Name|Value:integer|Global-Default:boolean|Age|PreemptionPolicy"),
         lambda o: [
             name(o),
             o.get("value", 0),
@@ -180,14 +153,14 @@ LAYOUTS: dict[str, Layout] = {
         ],
     ),
     "runtimeclasses.node.k8s.io": (
-        [("Name", S, 0), ("Handler", S, 0), ("Age", S, 0)],
+        columns("Name|Handler|Age"),
         lambda o: [name(o), o.get("handler", ""), age(o)],
     ),
     "mutatingwebhookconfigurations.admissionregistration.k8s.io": WEBHOOKS,
     "validatingwebhookconfigurations.admissionregistration.k8s.io": WEBHOOKS,
     "customresourcedefinitions.apiextensions.k8s.io": CREATED_AT,
     "apiservices.apiregistration.k8s.io": (
-        [("Name", S, 0), ("Service", S, 0), ("Available", S, 0), ("Age", S, 0)],
+        columns("Name|Service|Available|Age"),
         lambda o: [
             name(o),
             "Local"

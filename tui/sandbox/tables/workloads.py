@@ -6,9 +6,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from tui.sandbox.tables.cells import (
+    POD_TEMPLATE,
     Layout,
     Obj,
     age,
+    columns,
     human_age,
     meta,
     name,
@@ -18,9 +20,6 @@ from tui.sandbox.tables.cells import (
     status,
     template_containers,
 )
-
-S, N = "string", "integer"
-WIDE_POD_TEMPLATE = [("Containers", S, 1), ("Images", S, 1), ("Selector", S, 1)]
 
 
 def _wide(o: Obj, *, template: Obj | None = None, sel: Any = None) -> list[Any]:
@@ -136,10 +135,21 @@ def _node_selector(o: Obj) -> str:
     return ",".join(f"{k}={v}" for k, v in sel.items()) or "<none>"
 
 
+REPLICAS: Layout = (
+    columns("Name|Desired:integer|Current:integer|Ready:integer|Age", wide=POD_TEMPLATE),
+    lambda o: [
+        name(o),
+        spec(o).get("replicas", 1),
+        status(o).get("replicas", 0),
+        status(o).get("readyReplicas", 0),
+        age(o),
+        *_wide(o),
+    ],
+)
+
 LAYOUTS: dict[str, Layout] = {
     "deployments.apps": (
-        [("Name", S, 0), ("Ready", S, 0), ("Up-to-date", N, 0), ("Available", N, 0), ("Age", S, 0)]
-        + WIDE_POD_TEMPLATE,
+        columns("Name|Ready|Up-to-date:integer|Available:integer|Age", wide=POD_TEMPLATE),
         lambda o: [
             name(o),
             f"{status(o).get('readyReplicas', 0)}/{spec(o).get('replicas', 1)}",
@@ -149,20 +159,10 @@ LAYOUTS: dict[str, Layout] = {
             *_wide(o),
         ],
     ),
-    "replicasets.apps": (
-        [("Name", S, 0), ("Desired", N, 0), ("Current", N, 0), ("Ready", N, 0), ("Age", S, 0)]
-        + WIDE_POD_TEMPLATE,
-        lambda o: [
-            name(o),
-            spec(o).get("replicas", 1),
-            status(o).get("replicas", 0),
-            status(o).get("readyReplicas", 0),
-            age(o),
-            *_wide(o),
-        ],
-    ),
+    "replicasets.apps": REPLICAS,
+    "replicationcontrollers": REPLICAS,
     "statefulsets.apps": (
-        [("Name", S, 0), ("Ready", S, 0), ("Age", S, 0), ("Containers", S, 1), ("Images", S, 1)],
+        columns("Name|Ready|Age", wide="Containers|Images"),
         lambda o: [
             name(o),
             f"{status(o).get('readyReplicas', 0)}/{spec(o).get('replicas', 1)}",
@@ -171,17 +171,11 @@ LAYOUTS: dict[str, Layout] = {
         ],
     ),
     "daemonsets.apps": (
-        [
-            ("Name", S, 0),
-            ("Desired", N, 0),
-            ("Current", N, 0),
-            ("Ready", N, 0),
-            ("Up-to-date", N, 0),
-            ("Available", N, 0),
-            ("Node Selector", S, 0),
-            ("Age", S, 0),
-        ]
-        + WIDE_POD_TEMPLATE,
+        columns(
+            "Name|Desired:integer|Current:integer|Ready:integer|Up-to-date:integer|Available:integer"
+            "|Node Selector|Age",
+            wide=POD_TEMPLATE,
+        ),
         lambda o: [
             name(o),
             status(o).get("desiredNumberScheduled", 0),
@@ -195,12 +189,11 @@ LAYOUTS: dict[str, Layout] = {
         ],
     ),
     "controllerrevisions.apps": (
-        [("Name", S, 0), ("Controller", S, 0), ("Revision", N, 0), ("Age", S, 0)],
+        columns("Name|Controller|Revision:integer|Age"),
         lambda o: [name(o), _controller(o), o.get("revision", 0), age(o)],
     ),
     "jobs.batch": (
-        [("Name", S, 0), ("Status", S, 0), ("Completions", S, 0), ("Duration", S, 0), ("Age", S, 0)]
-        + WIDE_POD_TEMPLATE,
+        columns("Name|Status|Completions|Duration|Age", wide=POD_TEMPLATE),
         lambda o: [
             name(o),
             _job_status(o),
@@ -211,38 +204,18 @@ LAYOUTS: dict[str, Layout] = {
         ],
     ),
     "cronjobs.batch": (
-        [
-            ("Name", S, 0),
-            ("Schedule", S, 0),
-            ("Timezone", S, 0),
-            ("Suspend", "boolean", 0),
-            ("Active", N, 0),
-            ("Last Schedule", S, 0),
-            ("Age", S, 0),
-        ]
-        + WIDE_POD_TEMPLATE,
+        columns(
+            "Name|Schedule|Timezone|Suspend:boolean|Active:integer|Last Schedule|Age",
+            wide=POD_TEMPLATE,
+        ),
         _cronjob,
     ),
     "horizontalpodautoscalers.autoscaling": (
-        [
-            ("Name", S, 0),
-            ("Reference", S, 0),
-            ("Targets", S, 0),
-            ("MinPods", S, 0),
-            ("MaxPods", N, 0),
-            ("Replicas", N, 0),
-            ("Age", S, 0),
-        ],
+        columns("Name|Reference|Targets|MinPods|MaxPods:integer|Replicas:integer|Age"),
         _hpa,
     ),
     "poddisruptionbudgets.policy": (
-        [
-            ("Name", S, 0),
-            ("Min Available", S, 0),
-            ("Max Unavailable", S, 0),
-            ("Allowed Disruptions", N, 0),
-            ("Age", S, 0),
-        ],
+        columns("Name|Min Available|Max Unavailable|Allowed Disruptions:integer|Age"),
         _pdb,
     ),
 }
