@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from tests.conftest import KUBECTL, Kubectl
-from tests.helpers import sandbox_client, wait_for
+from tests.helpers import deployment_manifest, sandbox_client, wait_for
 from tui.sandbox.cluster import Sandbox
 from tui.sandbox.controllers.cronjob import CronError, next_tick, parse_schedule
 
@@ -189,24 +189,14 @@ def test_daemonset_one_pod_per_node_and_rollout(api: httpx.Client, kubectl: Kube
 
 
 def test_deployment_pods_spread_over_nodes_with_their_host_ip(api: httpx.Client) -> None:
-    dep = {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": "web"},
-        "spec": {"replicas": 3, "selector": {"matchLabels": {"app": "web"}}, "template": template("web")},
-    }
-    assert api.post(f"{APPS}/deployments", json=dep).status_code == 201
+    assert api.post(f"{APPS}/deployments", json=deployment_manifest("web", 3)).status_code == 201
     placed = wait_for(lambda: running(api, "app=web", 3), what="three web pods")
     assert {p["spec"]["nodeName"]: p["status"]["hostIP"] for p in placed} == NODE_IPS
 
 
 def test_hpa_scales_target_to_min_replicas_and_reports_status(api: httpx.Client, kubectl: Kubectl) -> None:
-    dep = {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": "gw"},
-        "spec": {"selector": {"matchLabels": {"app": "gw"}}, "template": template("gw")},
-    }
+    dep = deployment_manifest("gw", 1)
+    del dep["spec"]["replicas"]  # left to the HPA, as the gateway chart does
     assert api.post(f"{APPS}/deployments", json=dep).status_code == 201
     hpa = {
         "apiVersion": "autoscaling/v2",
@@ -243,13 +233,7 @@ def test_hpa_scales_target_to_min_replicas_and_reports_status(api: httpx.Client,
 
 
 def test_pdb_status_counts_healthy_pods(api: httpx.Client) -> None:
-    dep = {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": "api"},
-        "spec": {"replicas": 3, "selector": {"matchLabels": {"app": "api"}}, "template": template("api")},
-    }
-    assert api.post(f"{APPS}/deployments", json=dep).status_code == 201
+    assert api.post(f"{APPS}/deployments", json=deployment_manifest("api", 3)).status_code == 201
     pdb = {
         "apiVersion": "policy/v1",
         "kind": "PodDisruptionBudget",
@@ -268,13 +252,7 @@ def test_pdb_status_counts_healthy_pods(api: httpx.Client) -> None:
 
 
 def test_endpointslices_beside_endpoints(api: httpx.Client) -> None:
-    dep = {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": "echo"},
-        "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "echo"}}, "template": template("echo")},
-    }
-    assert api.post(f"{APPS}/deployments", json=dep).status_code == 201
+    assert api.post(f"{APPS}/deployments", json=deployment_manifest("echo", 2)).status_code == 201
     svc = {
         "metadata": {"name": "echo"},
         "spec": {"selector": {"app": "echo"}, "ports": [{"name": "http", "port": 80}]},
