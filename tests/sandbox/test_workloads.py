@@ -187,6 +187,12 @@ def test_daemonset_one_pod_per_node_and_rollout(api: httpx.Client, kubectl: Kube
     assert sorted(p["spec"]["nodeName"] for p in after) == sorted(NODE_IPS)
     kubectl("wait", "--for=condition=Ready", "pod", "--all", "--timeout=20s")
 
+    kubectl("cordon", "sandbox-m03")  # DaemonSet pods stay on a cordoned node; new Deployment pods avoid it
+    assert api.post(f"{APPS}/deployments", json=deployment_manifest("web", 4)).status_code == 201
+    web = wait_for(lambda: running(api, "app=web", 4), what="four web pods")
+    assert {p["spec"]["nodeName"] for p in web} == {"sandbox", "sandbox-m02"}
+    assert len(wait_for(lambda: running(api, "app=agent", 3), what="agents after the cordon")) == 3
+
 
 def test_deployment_pods_spread_over_nodes_with_their_host_ip(api: httpx.Client) -> None:
     assert api.post(f"{APPS}/deployments", json=deployment_manifest("web", 3)).status_code == 201
