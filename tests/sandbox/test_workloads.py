@@ -158,6 +158,14 @@ def test_statefulset_ordinal_pods_bound_claims_and_ordered_rollout(
     revisions = api.get(f"{APPS}/controllerrevisions").json()["items"]
     assert len(revisions) == 2
 
+    kubectl("scale", "statefulset/db", "--replicas=1")
+    kubectl("rollout", "status", "statefulset/db", "--timeout=20s")
+    wait_for(
+        lambda: [p["metadata"]["name"] for p in pods(api, "app=db")] == ["db-0"], what="scale down to db-0"
+    )
+    claims = api.get("/api/v1/namespaces/default/persistentvolumeclaims").json()["items"]
+    assert len(claims) == 3  # whenScaled: Retain keeps the claims of removed ordinals
+
 
 def test_daemonset_one_pod_per_node_and_rollout(api: httpx.Client, kubectl: Kubectl) -> None:
     ds = {
