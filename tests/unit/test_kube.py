@@ -180,6 +180,27 @@ def test_wrong_token_is_unauthorized(kubeconfig: Path, tmp_path: Path, sandbox: 
     assert "context 'sandbox'" in info.value.message
 
 
+@pytest.mark.parametrize(
+    ("server", "why"),
+    [
+        ("https://host:99999", "Port out of range"),
+        ("https://a b", "contains a space"),
+        ("https://h\nx", "contains a control character"),
+        ("ftp://x", "must start with https:// or http://"),
+    ],
+)
+def test_bad_server_url_is_named_at_load(kubeconfig: Path, tmp_path: Path, server: str, why: str) -> None:
+    """Before, these failed only at the first request, with a hint to check that the cluster runs."""
+
+    def edit(doc: dict[str, Any]) -> None:
+        doc["clusters"][0]["cluster"]["server"] = server
+
+    with pytest.raises(ConfigError) as info:
+        Cluster.from_kubeconfig(path=str(_edit_kubeconfig(kubeconfig, tmp_path / "srv.yaml", edit)))
+    assert "the cluster has no valid server URL" in info.value.message and why in info.value.message
+    assert info.value.hint == "fix clusters[].cluster.server"
+
+
 def test_token_file_ending_in_a_newline_works_as_in_kubectl(
     kubeconfig: Path, tmp_path: Path, sandbox: Any
 ) -> None:
