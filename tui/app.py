@@ -22,6 +22,7 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.reactive import var
 from textual.screen import Screen
 from textual.visual import VisualType
+from textual.widget import Widget
 from textual.widgets import Footer, TabbedContent, TabPane
 from textual.worker import Worker
 
@@ -117,6 +118,34 @@ def _bind(fn: Callable[..., object], *args: object) -> Callable[[], object]:
     return lambda: fn(*args)
 
 
+class MainScreen(Screen[None]):
+    """The screen holding the work areas; focus here never changes the work area or leaves an open prompt.
+
+    ``Widget.focus()`` is deferred, and Textual's TabbedContent activates the tab of whatever gets focus. So a
+    pane's late ``focus()`` (after ``f1``, a timer, the prompt closing) used to switch the tab back, and one
+    landing while the ``:`` prompt was open sent the next typed keys to the pane's bindings. Only
+    ``IstioApp.show_pane`` changes the work area; an open prompt keeps focus until it closes.
+    """
+
+    def set_focus(
+        self, widget: Widget | None, scroll_visible: bool = True, from_app_focus: bool = False
+    ) -> None:
+        if widget is not None and not self._may_focus(widget):
+            return
+        super().set_focus(widget, scroll_visible, from_app_focus)
+
+    def _may_focus(self, widget: Widget) -> bool:
+        focused = self.focused
+        if isinstance(focused, PromptInput) and focused.is_open and not isinstance(widget, PromptInput):
+            return False
+        tabs = self.query("#work-areas")
+        if not tabs:
+            return True
+        active = tabs.first(TabbedContent).active
+        pane = next((n for n in widget.ancestors_with_self if isinstance(n, TabPane)), None)
+        return pane is None or pane.id == active
+
+
 class IstioApp(WorkerErrors, App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "istio-tui"
@@ -164,6 +193,9 @@ class IstioApp(WorkerErrors, App[None]):
         self.recent_namespaces.append(home)
 
     # --- layout
+
+    def get_default_screen(self) -> Screen[Any]:
+        return MainScreen(id="_default")
 
     def compose(self) -> ComposeResult:
         yield AppHeader(self.info, readonly=self.readonly)
@@ -259,11 +291,12 @@ class IstioApp(WorkerErrors, App[None]):
 
     def show_pane(self, pane_id: str) -> None:
         tabs = self.main_screen.query_one("#work-areas", TabbedContent)
-        if tabs.query(f"TabPane#{pane_id}"):
-            tabs.active = pane_id
-            self._focus_pane(pane_id)
-        else:
+        if not tabs.query(f"TabPane#{pane_id}"):
             self.notify(f"no work area named {pane_id!r}", severity="warning")
+        elif tabs.active != pane_id:
+            tabs.active = pane_id  # TabActivated then focuses the pane
+        else:
+            self._focus_pane(pane_id)
 
     def _focus_pane(self, pane_id: str) -> None:
         for pane in self.main_screen.query(WorkPane):
@@ -319,8 +352,10 @@ class IstioApp(WorkerErrors, App[None]):
 
     @on(PromptInput.Submitted, "#command-prompt")
     def _prompt_submitted(self, event: PromptInput.Submitted) -> None:
-        self._close_prompt()
+        """Run first, then focus whichever area is active now: focusing the old one would switch back."""
+        self.main_screen.query_one("#command-prompt", PromptInput).close()
         self.run_command(event.value)
+        self._focus_pane(self.main_screen.query_one("#work-areas", TabbedContent).active)
 
     def _close_prompt(self) -> None:
         self.main_screen.query_one("#command-prompt", PromptInput).close()
