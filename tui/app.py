@@ -203,13 +203,14 @@ class IstioApp(WorkerErrors, App[None]):
             for pane in PANES:
                 with TabPane(pane.TITLE, id=pane.PANE_ID):
                     yield pane()
+        yield Footer()
+        # After the footer: both dock to the bottom line, and the later one is drawn on top while open.
         yield PromptInput(
             placeholder=":all  :ns NAME  :pods  :-l app=x  :q",
             id="command-prompt",
             classes="-hidden",
             suggester=CandidateSuggester(self._command_candidates),
         )
-        yield Footer()
 
     def on_mount(self) -> None:
         self._watch_namespaces()

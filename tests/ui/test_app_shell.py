@@ -152,9 +152,13 @@ async def test_prompt_draws_each_key_and_the_work_area_stays(
 
 
 def prompt_line(app: IstioApp) -> str:
-    """The prompt as drawn on the terminal, not just its value."""
+    """The prompt's line as the terminal shows it: the topmost widget there must be the prompt (the footer
+    once covered it, so typed keys worked but were never seen)."""
     prompt = app.query_one("#command-prompt", PromptInput)
-    assert prompt.region.height > 0, "the prompt is not on screen"
+    region = prompt.region
+    assert region.height > 0, "the prompt has no room on screen"
+    top, _ = app.screen.get_widget_at(region.x + region.width // 2, region.y)
+    assert top is prompt, f"{top} covers the prompt"
     return prompt.render_line(0).text
 
 

@@ -82,5 +82,9 @@ class VerifyStep(VerticalScroll, WizardStep):
             self.done(Text(f"✘ not green: {bad.title}: {bad.reason}", style="bold red"))
 
     def reset(self) -> None:
+        """A new install or an uninstall: the last checklist no longer describes the cluster."""
         self.report = None
+        self.query_one("#verify-lines", Static).update("")
+        self.query_one("#verify-address", Static).update(gateway_banner(None))
+        self.set_status(Text("verify runs when the install's helm steps are done (or press v)", style="dim"))
         self.mark("")
