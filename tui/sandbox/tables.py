@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from tui.models import format_age, pod_status
+from tui.kubeprint import format_age, pod_status
 from tui.sandbox.resources import ResourceType
 
 Obj = dict[str, Any]
