@@ -13,11 +13,12 @@ it exits 1 with the reason when a preflight check fails, a step fails, or verify
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Sequence
 from typing import Any
 
-from tui.errors import ConfigError
+from tui import cliargs
+from tui.errors import ConfigError, print_error
+from tui.inputs import check_printable
 from tui.istio.helm import StepEvent
 from tui.istio.installer import Installer, InstallListener
 from tui.istio.plan import ADDONS, DEFAULT_ISTIO_VERSION, INGRESS_TYPES, PROFILES, InstallPlan, build_plan
@@ -37,7 +38,13 @@ def add_parser(sub: Any) -> None:
     )
     mode.add_argument("--out", metavar="DIR", help="directory for the plan files (needed by --plan-only)")
     mode.add_argument("--yes", action="store_true", help="install now, without questions")
-    mode.add_argument("--timeout", metavar="SECONDS", default="180", help="verify deadline for --yes (180)")
+    mode.add_argument(
+        "--timeout",
+        type=cliargs.seconds,
+        metavar="SECONDS",
+        default=180.0,
+        help="verify deadline for --yes (180)",
+    )
     c = p.add_argument_group("choices")
     c.add_argument(
         "--istio-version", metavar="V", help=f"Istio release 1.N.P (default {DEFAULT_ISTIO_VERSION})"
@@ -84,7 +91,7 @@ def plan_from_args(args: argparse.Namespace) -> InstallPlan:
 
 
 def _usage_error(message: str) -> int:
-    print(f"istio-tui install: {message}", file=sys.stderr)
+    print_error("istio-tui install", message)
     return 2
 
 
@@ -101,10 +108,8 @@ def run(args: argparse.Namespace) -> int:
             "and pass --kubeconfig FILE"
         )
     try:
-        timeout = float(args.timeout)
-    except ValueError:
-        return _usage_error(f"--timeout {args.timeout!r} is not a number of seconds")
-    try:
+        if args.out is not None:
+            check_printable(args.out, what="--out")
         plan = plan_from_args(args)
     except ConfigError as err:
         return _usage_error(str(err))
@@ -113,7 +118,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"wrote {path}")
     if args.plan_only:
         return 0
-    return _install(plan, args, timeout_s=timeout)
+    return _install(plan, args, timeout_s=args.timeout)
 
 
 def _check_line(stage: str, line: CheckLine) -> str:
@@ -152,10 +157,10 @@ def _install(plan: InstallPlan, args: argparse.Namespace, *, timeout_s: float) -
     )
     result = installer.run()
     if result.outcome == "blocked":
-        print("istio-tui install: preflight failed; nothing was installed", file=sys.stderr)
+        print_error("istio-tui install", "preflight failed; nothing was installed")
         return 1
     if result.report is None:
-        print(f"istio-tui install: {result.reason}", file=sys.stderr)
+        print_error("istio-tui install", result.reason)
         return 1
     report = result.report
     for line in report.lines:
@@ -164,6 +169,6 @@ def _install(plan: InstallPlan, args: argparse.Namespace, *, timeout_s: float) -
         print(f"INGRESS_HOST:PORT={report.ingress.gateway_url}")
     bad = [line for line in report.lines if line.status == "fail"]
     if bad:
-        print(f"istio-tui install: verify failed: {bad[0].title}: {bad[0].reason}", file=sys.stderr)
+        print_error("istio-tui install", f"verify failed: {bad[0].title}: {bad[0].reason}")
         return 1
     return 0

@@ -10,12 +10,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import math
 import signal
 import sys
 from typing import TYPE_CHECKING, Any
 
-from tui.errors import ConfigError
+from tui.cliargs import count as _count
+from tui.cliargs import rate as _rate
+from tui.cliargs import seconds as _seconds
+from tui.cliargs import zero_or_more as _workers
+from tui.errors import ConfigError, print_error
+from tui.inputs import check_url
 from tui.models import TallySnapshot
 from tui.traffic.classify import CATEGORIES
 
@@ -24,46 +28,6 @@ if TYPE_CHECKING:
 
 _DEFAULT_REQUESTS = 100
 _BAR_WIDTH = 30
-
-
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {text!r}")
-    return value
-
-
-def _workers(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text!r}")
-    return value
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number of seconds, got {text!r}") from None
-    if not (value > 0 and math.isfinite(value)):
-        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text!r}")
-    return value
-
-
-def _rate(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number of requests per second, got {text!r}") from None
-    if not (value >= 0 and math.isfinite(value)):
-        raise argparse.ArgumentTypeError(f"must be 0 (as fast as possible) or more, got {text!r}")
-    return value
 
 
 def add_parser(sub: Any) -> None:
@@ -91,6 +55,7 @@ def run_cli(args: argparse.Namespace) -> int:
     from tui.traffic.engine import TrafficConfig  # aiohttp and httpx load only for this subcommand
 
     try:
+        check_url(args.url, what="URL", schemes=("http", "https"), example="http://127.0.0.1:31380/productpage")
         config = TrafficConfig(
             url=args.url,
             requests=args.requests if args.requests or args.duration else _DEFAULT_REQUESTS,
@@ -102,7 +67,7 @@ def run_cli(args: argparse.Namespace) -> int:
             workers=args.workers,
         )
     except ConfigError as err:
-        print(f"istio-tui traffic: {err}", file=sys.stderr)
+        print_error("istio-tui traffic", err)
         return 2
     interrupted, final = asyncio.run(_run(config, live=sys.stderr.isatty()))
     print(json.dumps(final.to_dict()) if args.json else render_summary(final))
