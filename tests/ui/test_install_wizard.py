@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 from textual.widgets import Checkbox, DataTable, Input, Select, Static, TabbedContent
+from textual.widgets._footer import FooterKey
 from textual.worker import WorkerState
 
 from tests.helpers import PREFLIGHT_KEYS, make_app, until
@@ -423,3 +424,21 @@ async def test_a_context_named_sandbox_is_not_the_sandbox(cluster: Cluster) -> N
         assert app.query_one("#f-profile", Select).value == "default"
         assert app.query_one("#f-chart_source", Input).value == ""
         assert wizard.plan is not None and wizard.plan.chart_source.kind == "repo"
+
+
+async def test_choices_preview_is_readable_at_80x24(cluster: Cluster) -> None:
+    app = make_app(cluster, pane="install", sandbox=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot)
+        app.query_one("#wiz-steps").focus()
+        await pilot.press("2")
+        await pilot.pause()
+        preview = app.query_one("#choices-preview")
+        assert preview.region.width >= 50, preview.region
+        assert preview.region.height >= 4, preview.region
+        assert app.query_one("#choices-form").region.width >= 50
+        quit_key = next(k for k in app.query(FooterKey) if k.key == "q")
+        # Drawn whole: the palette hint covers what does not fit, which once left "q" without "Quit".
+        region = quit_key.region
+        assert region.width > 0 and region.right <= 80, region
+        assert app.screen.get_widget_at(region.right - 1, region.y)[0] is quit_key
