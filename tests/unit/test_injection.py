@@ -31,14 +31,15 @@ def pod(
     """A pod as the API returns it; ``sidecar`` is "", "classic" or "native"."""
     containers: list[dict[str, Any]] = [{"name": "app", "image": "app:1"}]
     init: list[dict[str, Any]] = []
-    statuses = [{"name": "app", "ready": ready}]
+    state = {"running": {}} if ready else {"waiting": {"reason": "ContainerCreating"}}
+    statuses = [{"name": "app", "ready": ready, "state": state}]
     init_statuses: list[dict[str, Any]] = []
     if sidecar == "classic":
         containers.append({"name": "istio-proxy", "image": "proxyv2"})
-        statuses.append({"name": "istio-proxy", "ready": ready})
+        statuses.append({"name": "istio-proxy", "ready": ready, "state": state})
     elif sidecar == "native":
         init.append({"name": "istio-proxy", "image": "proxyv2", "restartPolicy": "Always"})
-        init_statuses.append({"name": "istio-proxy", "ready": ready})
+        init_statuses.append({"name": "istio-proxy", "ready": ready, "started": ready, "state": state})
     meta: dict[str, Any] = {"name": name, "namespace": "demo", "labels": labels or {}}
     if annotations:
         meta["annotations"] = annotations

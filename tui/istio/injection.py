@@ -20,7 +20,7 @@ from tui import kube
 from tui.errors import NotFound
 from tui.istio.sidecar import has_sidecar, inject_override, is_proxy_workload, override_of
 from tui.labels import selector_matches
-from tui.models import NamespaceRow
+from tui.models import NamespaceRow, pod_status
 
 if TYPE_CHECKING:
     from tui.kube import Cluster, WatchEvent
@@ -501,19 +501,6 @@ def restart_deployments(cluster: Cluster, namespace: str, names: Iterable[str]) 
 # --- restart progress
 
 
-def _ready_counts(pod: Mapping[str, Any]) -> tuple[int, int]:
-    """READY as kubectl counts it: app containers plus restartable (native sidecar) init containers."""
-    spec = pod.get("spec") or {}
-    status = pod.get("status") or {}
-    native = {c.get("name") for c in spec.get("initContainers") or () if c.get("restartPolicy") == "Always"}
-    total = len(spec.get("containers") or ()) + len(native)
-    ready = sum(1 for s in status.get("containerStatuses") or () if s.get("ready"))
-    ready += sum(
-        1 for s in status.get("initContainerStatuses") or () if s.get("name") in native and s.get("ready")
-    )
-    return ready, total
-
-
 @dataclass(frozen=True)
 class PodStep:
     """One pod of a restart as the progress panel lists it: ``2/2 Running ✓ istio-proxy``."""
@@ -558,7 +545,7 @@ def restart_progress(
             continue
         meta = pod.get("metadata") or {}
         phase = str((pod.get("status") or {}).get("phase") or "Pending")
-        ready, count = _ready_counts(pod)
+        _, ready, count, _ = pod_status(pod)
         sidecar = has_sidecar(pod)
         if meta.get("deletionTimestamp"):
             steps.append(PodStep(meta.get("name", ""), "Terminating", ready, count, sidecar, False, True))

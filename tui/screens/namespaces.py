@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from rich.text import Text
 from textual import on
@@ -31,9 +31,6 @@ from tui.screens.injection import RevisionScreen
 from tui.screens.injection_flow import InjectionFlow
 from tui.widgets.pane import PaneAction, WorkPane
 from tui.widgets.stream import Stream
-
-if TYPE_CHECKING:
-    from tui.app import IstioApp
 
 WATCH_TIMEOUT_S = 50
 APPLY_INTERVAL_S = 0.2
@@ -146,10 +143,6 @@ class NamespacesPane(WorkPane):
         self._started = False
         self._age_tick = 0
         self.denied: dict[str, str] = {}
-
-    @property
-    def istio_app(self) -> IstioApp:
-        return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
         yield Static("loading namespaces…", id="ns-summary")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -25,9 +24,6 @@ from tui.models import BookinfoStatus, IngressInfo, PresetPreview, RoutingView, 
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.injection_flow import InjectionFlow
 from tui.widgets.pane import READ_ONLY_REASON, WorkerErrors
-
-if TYPE_CHECKING:
-    from tui.app import IstioApp
 
 DIFF_LINES = 24
 
@@ -80,10 +76,6 @@ class BookinfoActions(WorkerErrors, Widget):
     def __init__(self, *, id: str | None = None) -> None:  # noqa: A002 - Textual's own keyword
         super().__init__(id=id)
         self._stopping = threading.Event()
-
-    @property
-    def istio_app(self) -> IstioApp:
-        return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
         yield InjectionFlow(id="traffic-flow")

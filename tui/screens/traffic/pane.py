@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual import on, work
@@ -35,9 +35,6 @@ from tui.screens.traffic.run import BUCKET_S, MARGIN, RunTally
 from tui.screens.traffic.views import ConfiguredVsObserved, LiveSplit, gateway_line, namespace_line
 from tui.traffic.engine import TrafficConfig, run
 from tui.widgets.pane import PaneAction, WorkPane
-
-if TYPE_CHECKING:
-    from tui.app import IstioApp
 
 DEFAULT_NAMESPACE = "bookinfo"
 RENDER_INTERVAL_S = 0.2
@@ -138,10 +135,6 @@ class TrafficPane(WorkPane):
         self._toasts = 0
         self._namespace_chosen = False
         self.poller = BookinfoPoller(lambda: self.istio_app.cluster, self, namespace=DEFAULT_NAMESPACE)
-
-    @property
-    def istio_app(self) -> IstioApp:
-        return self.app  # type: ignore[return-value]
 
     @property
     def latest(self) -> TallySnapshot | None:
