@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+import pytest
 from textual.pilot import Pilot
 from textual.widgets import DataTable
 
@@ -82,12 +83,13 @@ async def settled(pilot: Pilot[Any]) -> None:
     await pilot.pause()
 
 
-def test_namespace_view(snap_compare: Any, cluster: Cluster) -> None:
+@pytest.mark.parametrize("size", [(120, 36), (80, 24)], ids=lambda s: f"{s[0]}x{s[1]}")
+def test_namespace_view(snap_compare: Any, cluster: Cluster, size: tuple[int, int]) -> None:
     seed(cluster)
     clock = frozen_clock(cluster)
     app = IstioApp(settings=Settings(), cluster=cluster, info=INFO, clock=clock, initial_pane="namespaces")
     app.animation_level = "none"  # the tab underline slides; a busy machine would catch it mid-way
-    assert snap_compare(app, terminal_size=SIZE, run_before=settled)
+    assert snap_compare(app, terminal_size=size, run_before=settled)
 
 
 async def restart_offered(pilot: Pilot[Any]) -> None:

@@ -10,7 +10,7 @@ The traffic pane and the deploy screen use this API:
   :func:`wait_ready` (2/2 when injected; warnings when productpage has no sidecar, since VirtualService
   routing is applied by the caller's sidecar). The namespace's injection label is the namespaces pane's
   toggle (tui.istio.injection); offer it before deploying.
-* Configured vs observed: :func:`current_routing` gives a ``RoutingView`` (``weights_for(user)``) and
+* Configured vs observed: :func:`current_routing` gives a ``RoutingView`` and
   :func:`tui.istio.routing.expected_shares` turns it into expected shares per version, counting pods per
   version from :func:`pod_status` when no VirtualService exists (Istio then balances over all pods).
 * Expose: :func:`find_ingress` finds the gateway Service the way the Istio docs do (istio-system/
@@ -53,10 +53,10 @@ from tui.istio.routing import (
     PRESET_ANNOTATION,
     PRESET_TITLE_ANNOTATION,
     PREVIOUS_ANNOTATION,
-    has_sidecar,
     is_ours,
     routing_of,
 )
+from tui.istio.sidecar import has_sidecar
 from tui.models import (
     BookinfoPod,
     BookinfoStatus,
