@@ -50,7 +50,6 @@ def _edit_kubeconfig(src: Path, dst: Path, edit: Any) -> Path:
     return dst
 
 
-
 # --------------------------------------------------------------------------------------------- kubeconfig
 
 
@@ -398,6 +397,23 @@ def test_apply_creates_then_merges_and_respects_namespaces(cluster: Cluster) -> 
     second = cluster.apply(docs, namespace="applied")
     assert second[1]["metadata"]["uid"] == first[1]["metadata"]["uid"]
     assert cluster.get(CONFIGMAPS, "plain", namespace="applied")["data"] == {"v": "2"}
+
+
+def test_apply_is_server_side_and_merges_lists_by_key(cluster: Cluster) -> None:
+    web = deployment_manifest("web", 1)
+    sidecar = {"name": "proxy", "image": "example/proxy:1"}
+    with_sidecar = json.loads(json.dumps(web))
+    with_sidecar["spec"]["template"]["spec"]["containers"].append(sidecar)
+    cluster.create(DEPLOYMENTS, with_sidecar, namespace="default")  # another manager's container
+    web["spec"]["template"]["spec"]["containers"][0]["image"] = "example/web:2"
+    [stored] = cluster.apply([web], namespace="default")
+    containers = stored["spec"]["template"]["spec"]["containers"]
+    assert [(c["name"], c["image"]) for c in containers] == [
+        ("web", "example/web:2"),
+        ("proxy", "example/proxy:1"),
+    ]
+    managers = {e["manager"]: e["operation"] for e in stored["metadata"]["managedFields"]}
+    assert managers["istio-tui"] == "Apply"
 
 
 def test_context_namespace_is_the_apply_default(sandbox: Any, tmp_path: Path) -> None:
