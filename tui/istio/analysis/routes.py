@@ -130,17 +130,37 @@ def check_subsets(snapshot: Snapshot) -> Iterator[Finding]:
             for p in snapshot.pods_in(ns_of(svc))
             if selector and selector_matches({"matchLabels": selector}, labels_of(p))
         ]
+        routed = _routed_subsets(snapshot, key)
         for i, subset in enumerate(spec_of(dr).get("subsets") or ()):
             wanted = subset.get("labels") or {}
             if any(selector_matches({"matchLabels": wanted}, labels_of(p)) for p in pods):
                 continue
             text = ",".join(f"{k}={v}" for k, v in sorted(wanted.items())) or "(none)"
+            users = routed.get(str(subset.get("name")), [])
             yield finding(
                 dr,
                 code=SUBSET_SELECTS_NOTHING,
-                level="warning",
+                level="error" if users else "info",
                 message=f"subset {subset.get('name')} selects no pod of Service {name_of(svc)} "
-                f"(labels {text}); routes to it get 503",
+                f"(labels {text}); "
+                + (
+                    f"VirtualService {', '.join(users)} routes there, so those requests get 503"
+                    if users
+                    else "no route uses it yet"
+                ),
                 fix="deploy the version these labels name, or correct the subset's labels",
                 path=("spec", "subsets", i, "labels"),
             )
+
+
+def _routed_subsets(snapshot: Snapshot, key: tuple[str, str] | None) -> dict[str, list[str]]:
+    """Subset name → the VirtualServices that route to it on the Service ``key``."""
+    routed: dict[str, list[str]] = {}
+    for vs in snapshot.virtual_services:
+        for _, dest in destinations(vs):
+            subset = str(dest.get("subset") or "")
+            if subset and service_key(str(dest.get("host") or ""), ns_of(vs)) == key:
+                users = routed.setdefault(subset, [])
+                if name_of(vs) not in users:
+                    users.append(name_of(vs))
+    return routed
