@@ -2,100 +2,29 @@
 
 from __future__ import annotations
 
-import functools
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
+from tests.analysis_setup import DATA, apply_crds, injector
 from tests.helpers import wait_for
 from tui import kube
 from tui.istio.analysis import Finding, analyze
 from tui.istio.analysis.snapshot import take_snapshot
 from tui.kube import Cluster
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 NS = "shop"
 
 pytestmark = pytest.mark.skipif(not DATA.is_dir(), reason="the CRDs are not in ../shared/data")
 
 
-_CRDS = {
-    "gateways.networking.istio.io",
-    "virtualservices.networking.istio.io",
-    "destinationrules.networking.istio.io",
-    "serviceentries.networking.istio.io",
-    "authorizationpolicies.security.istio.io",
-    "gateways.gateway.networking.k8s.io",
-    "httproutes.gateway.networking.k8s.io",
-}
-
-
-@functools.cache
-def _crds(path: Path) -> list[dict[str, Any]]:
-    """Only the CRDs the checks read, parsed once (the files take seconds to parse)."""
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    return [d for d in yaml.load_all(path.read_text(), Loader=loader) if d and d["metadata"]["name"] in _CRDS]
-
-
 @pytest.fixture
 def mesh(cluster: Cluster) -> Iterator[Cluster]:
     """Istio and Gateway API CRDs, an injector webhook, and namespace ``shop`` in the mesh."""
-    cluster.apply(_crds(DATA / "istio-crds.gen.yaml") + _crds(DATA / "gateway-api-v1.6.1-standard-crds.yaml"))
-    cluster.apply(
-        [
-            {
-                "apiVersion": "admissionregistration.k8s.io/v1",
-                "kind": "MutatingWebhookConfiguration",
-                "metadata": {"name": "istio-sidecar-injector", "labels": {"istio.io/rev": "default"}},
-                "webhooks": [
-                    {
-                        "name": "namespace.sidecar-injector.istio.io",
-                        "admissionReviewVersions": ["v1"],
-                        "sideEffects": "None",
-                        "clientConfig": {"service": {"name": "istiod", "namespace": "istio-system"}},
-                        "rules": [
-                            {
-                                "operations": ["CREATE"],
-                                "apiGroups": [""],
-                                "apiVersions": ["v1"],
-                                "resources": ["pods"],
-                            }
-                        ],
-                        "namespaceSelector": {
-                            "matchExpressions": [
-                                {"key": "istio-injection", "operator": "In", "values": ["enabled"]}
-                            ]
-                        },
-                    },
-                    {
-                        "name": "rev.namespace.sidecar-injector.istio.io",
-                        "admissionReviewVersions": ["v1"],
-                        "sideEffects": "None",
-                        "clientConfig": {"service": {"name": "istiod", "namespace": "istio-system"}},
-                        "rules": [
-                            {
-                                "operations": ["CREATE"],
-                                "apiGroups": [""],
-                                "apiVersions": ["v1"],
-                                "resources": ["pods"],
-                            }
-                        ],
-                        "namespaceSelector": {
-                            "matchExpressions": [
-                                {"key": "istio.io/rev", "operator": "In", "values": ["default"]},
-                                {"key": "istio-injection", "operator": "DoesNotExist"},
-                            ]
-                        },
-                    },
-                ],
-            },
-            _ns(NS, {"istio-injection": "enabled"}),
-        ]
-    )
+    apply_crds(cluster)
+    cluster.apply([injector(), _ns(NS, {"istio-injection": "enabled"})])
     yield cluster
 
 

@@ -45,6 +45,7 @@ class Finding:
     message: str
     fix: str
     path: Path = ()
+    api_version: str = ""  # which API serves the object (an Istio Gateway and a Gateway API one share a kind)
 
     @property
     def resource(self) -> str:
@@ -148,4 +149,5 @@ def finding(
         message=message,
         fix=fix,
         path=path,
+        api_version=str(obj.get("apiVersion") or ""),
     )
