@@ -98,7 +98,7 @@ def check_destinations(snapshot: Snapshot) -> Iterator[Finding]:
                     code=SUBSET_NOT_DEFINED,
                     level="error",
                     message=f"VirtualService {name_of(vs)} routes to subset {subset}, which no "
-                    f"DestinationRule for {host} defines; those requests get 503",
+                    f"DestinationRule defines (host {host}); those requests get 503",
                     fix=f"add subset {subset} (with its pod labels) to a DestinationRule for host {host}, "
                     "e.g. samples/bookinfo/networking/destination-rule-all.yaml",
                     path=(*path, "subset"),
