@@ -35,47 +35,29 @@ def apply_crds(cluster: Cluster) -> None:
 
 def injector() -> dict[str, Any]:
     """istiod's default-revision injector: ``istio-injection=enabled``, or ``istio.io/rev=default``."""
+    legacy = [{"key": "istio-injection", "operator": "In", "values": ["enabled"]}]
+    revision = [
+        {"key": "istio.io/rev", "operator": "In", "values": ["default"]},
+        {"key": "istio-injection", "operator": "DoesNotExist"},
+    ]
     return {
         "apiVersion": "admissionregistration.k8s.io/v1",
         "kind": "MutatingWebhookConfiguration",
         "metadata": {"name": "istio-sidecar-injector", "labels": {"istio.io/rev": "default"}},
         "webhooks": [
-            {
-                "name": "namespace.sidecar-injector.istio.io",
-                "admissionReviewVersions": ["v1"],
-                "sideEffects": "None",
-                "clientConfig": {"service": {"name": "istiod", "namespace": "istio-system"}},
-                "rules": [
-                    {
-                        "operations": ["CREATE"],
-                        "apiGroups": [""],
-                        "apiVersions": ["v1"],
-                        "resources": ["pods"],
-                    }
-                ],
-                "namespaceSelector": {
-                    "matchExpressions": [{"key": "istio-injection", "operator": "In", "values": ["enabled"]}]
-                },
-            },
-            {
-                "name": "rev.namespace.sidecar-injector.istio.io",
-                "admissionReviewVersions": ["v1"],
-                "sideEffects": "None",
-                "clientConfig": {"service": {"name": "istiod", "namespace": "istio-system"}},
-                "rules": [
-                    {
-                        "operations": ["CREATE"],
-                        "apiGroups": [""],
-                        "apiVersions": ["v1"],
-                        "resources": ["pods"],
-                    }
-                ],
-                "namespaceSelector": {
-                    "matchExpressions": [
-                        {"key": "istio.io/rev", "operator": "In", "values": ["default"]},
-                        {"key": "istio-injection", "operator": "DoesNotExist"},
-                    ]
-                },
-            },
+            _hook("namespace.sidecar-injector.istio.io", legacy),
+            _hook("rev.namespace.sidecar-injector.istio.io", revision),
         ],
+    }
+
+
+def _hook(name: str, expressions: list[dict[str, Any]]) -> dict[str, Any]:
+    rules = [{"operations": ["CREATE"], "apiGroups": [""], "apiVersions": ["v1"], "resources": ["pods"]}]
+    return {
+        "name": name,
+        "admissionReviewVersions": ["v1"],
+        "sideEffects": "None",
+        "clientConfig": {"service": {"name": "istiod", "namespace": "istio-system"}},
+        "rules": rules,
+        "namespaceSelector": {"matchExpressions": expressions},
     }

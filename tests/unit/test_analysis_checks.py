@@ -65,6 +65,20 @@ def _istio(
     }
 
 
+def _label(cluster: Cluster, namespace: str, key: str, value: str | None) -> None:
+    """Set (or with None remove) one label of a namespace, as ``kubectl label`` does."""
+    patch = {"metadata": {"labels": {key: value}}}
+    cluster.patch(kube.NAMESPACES, namespace, patch, patch_type="merge")
+
+
+def _recreate(cluster: Cluster, pod: dict[str, Any]) -> None:
+    """Delete the pod and create it again (what a restart does), waiting for the old one to go."""
+    name, ns = pod["metadata"]["name"], pod["metadata"]["namespace"]
+    cluster.delete(kube.PODS, name, namespace=ns)
+    wait_for(lambda: not cluster.list(kube.PODS, namespace=ns).items, timeout=10)
+    cluster.apply([pod])
+
+
 def _findings(cluster: Cluster, code: str, *, namespace: str | None = None) -> list[Finding]:
     return [f for f in analyze(take_snapshot(cluster), namespace=namespace) if f.code == code]
 
@@ -222,30 +236,16 @@ def test_injection_labels_revisions_and_missing_sidecars(mesh: Cluster) -> None:
     assert both.resource == "Namespace both" and "istio-injection wins" in both.message
     [rev] = _findings(mesh, "IT0302")
     assert rev.resource == "Namespace canary" and "served: default" in rev.message
-    _patch(mesh, "Namespace", "both", [{"op": "remove", "path": "/metadata/labels/istio.io~1rev"}], ns=None)
-    _patch(
-        mesh,
-        "Namespace",
-        "canary",
-        [{"op": "replace", "path": "/metadata/labels/istio.io~1rev", "value": "default"}],
-        ns=None,
-    )
+    _label(mesh, "both", "istio.io/rev", None)
+    _label(mesh, "canary", "istio.io/rev", "default")
     assert _findings(mesh, "IT0301") == [] and _findings(mesh, "IT0302") == []
 
     mesh.apply([_ns("late", {}), _pod("app-1", {"app": "a"}, ns="late")])
     assert _findings(mesh, "IT0303") == []
-    _patch(
-        mesh,
-        "Namespace",
-        "late",
-        [{"op": "add", "path": "/metadata/labels/istio-injection", "value": "enabled"}],
-        ns=None,
-    )
+    _label(mesh, "late", "istio-injection", "enabled")
     [missing] = _findings(mesh, "IT0303")
     assert missing.resource == "Pod late/app-1" and "restart" in missing.fix
-    mesh.delete(kube.PODS, "app-1", namespace="late")
-    wait_for(lambda: not mesh.list(kube.PODS, namespace="late").items, timeout=10)
-    mesh.apply([_pod("app-1", {"app": "a"}, ns="late")])
+    _recreate(mesh, _pod("app-1", {"app": "a"}, ns="late"))
     assert _findings(mesh, "IT0303") == []
 
 
@@ -255,43 +255,25 @@ def test_proxy_version_differs_from_its_control_plane(mesh: Cluster) -> None:
         {"name": "app", "image": "app:1"},
         {"name": "istio-proxy", "image": "docker.io/istio/proxyv2:1.29.0"},
     ]
-    mesh.apply(
-        [
-            _ns("istio-system", {}),
-            _pod(
-                "istiod-1",
-                {"app": "istiod", "istio.io/rev": "default"},
-                ns="istio-system",
-                containers=[{"name": "discovery", "image": "docker.io/istio/pilot:1.30.3"}],
-            ),
-            _ns("old", {}),
-            _pod(
-                "old-1",
-                {"app": "o", "sidecar.istio.io/inject": "false"},
-                ns="old",
-                containers=proxy,
-                annotations={"sidecar.istio.io/status": status},
-            ),
-        ]
+    old = _pod(
+        "old-1",
+        {"app": "o", "sidecar.istio.io/inject": "false"},
+        ns="old",
+        containers=proxy,
+        annotations={"sidecar.istio.io/status": status},
     )
-    [old] = _findings(mesh, "IT0304")
-    assert (
-        "1.29.0" in old.message and "1.30.3" in old.message and old.path == ("spec", "containers", 1, "image")
+    istiod = _pod(
+        "istiod-1",
+        {"app": "istiod", "istio.io/rev": "default"},
+        ns="istio-system",
+        containers=[{"name": "discovery", "image": "docker.io/istio/pilot:1.30.3"}],
     )
-    mesh.delete(kube.PODS, "old-1", namespace="old")
-    wait_for(lambda: not mesh.list(kube.PODS, namespace="old").items, timeout=10)
+    mesh.apply([_ns("istio-system", {}), istiod, _ns("old", {}), old])
+    [found] = _findings(mesh, "IT0304")
+    assert "1.29.0" in found.message and "1.30.3" in found.message
+    assert found.path == ("spec", "containers", 1, "image")
     proxy[1]["image"] = "docker.io/istio/proxyv2:1.30.3"
-    mesh.apply(
-        [
-            _pod(
-                "old-1",
-                {"app": "o", "sidecar.istio.io/inject": "false"},
-                ns="old",
-                containers=proxy,
-                annotations={"sidecar.istio.io/status": status},
-            )
-        ]
-    )
+    _recreate(mesh, old)
     assert _findings(mesh, "IT0304") == []
 
 
@@ -350,13 +332,7 @@ def test_ambient_l7_without_waypoint(mesh: Cluster) -> None:
     found = _findings(mesh, "IT0601")
     assert {f.resource for f in found} == {"HTTPRoute amb/reviews", "AuthorizationPolicy amb/get-only"}
     assert all("needs a waypoint" in f.message for f in found)
-    _patch(
-        mesh,
-        "Namespace",
-        "amb",
-        [{"op": "add", "path": "/metadata/labels/istio.io~1use-waypoint", "value": "waypoint"}],
-        ns=None,
-    )
+    _label(mesh, "amb", "istio.io/use-waypoint", "waypoint")
     assert _findings(mesh, "IT0601") == []
 
 
