@@ -83,11 +83,11 @@ def _findings(cluster: Cluster, code: str, *, namespace: str | None = None) -> l
     return [f for f in analyze(take_snapshot(cluster), namespace=namespace) if f.code == code]
 
 
-def _patch(cluster: Cluster, kind: str, name: str, patch: Any, *, ns: str | None = NS) -> None:
-    group = "security.istio.io" if kind == "AuthorizationPolicy" else "networking.istio.io"
-    api = "v1" if kind in ("Namespace", "Service", "Pod") else f"{group}/v1"
+def _patch(cluster: Cluster, kind: str, name: str, patch: Any) -> None:
+    """A JSON patch to an object in ``shop``."""
+    api = "v1" if kind == "Service" else "networking.istio.io/v1"
     res = cluster.resource_for(api_version=api, kind=kind)
-    cluster.patch(res, name, patch, namespace=ns if res.namespaced else None, patch_type="json")
+    cluster.patch(res, name, patch, namespace=NS, patch_type="json")
 
 
 def test_gateway_port_trap_names_the_service_port_that_works(mesh: Cluster) -> None:
