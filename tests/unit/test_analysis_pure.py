@@ -101,7 +101,7 @@ def test_explain_leads_with_the_symptom_and_names_each_finding_once() -> None:
     trap = _finding("IT0101", message="server port 8080 …")
     unused = _finding("IT0202", level="info")
     lines = explain([subset, trap, unused], ["503", "split", "404"])
-    assert lines == [f"503: {subset.message}", f"404: {trap.message}"]
+    assert lines == [f"503: {subset.message}", f"404: VirtualService reviews: {trap.message}"]
     assert explain([subset], []) == []
 
 

@@ -29,5 +29,11 @@ def explain(findings: Iterable[Finding], symptoms: Iterable[str]) -> list[str]:
         for f in findings:
             if f.code in SYMPTOMS.get(symptom, ()) and f not in named:
                 named.add(f)
-                lines.append(f"{symptom}: {f.message}")
+                lines.append(f"{symptom}: {_about(f)}")
     return lines
+
+
+def _about(f: Finding) -> str:
+    """The message, led by the object it is about unless it already names it."""
+    who = f"{f.kind} {f.name}"
+    return f.message if f.message.startswith(who) else f"{who}: {f.message}"
