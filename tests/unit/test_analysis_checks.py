@@ -11,7 +11,8 @@ import pytest
 from tests.analysis_setup import DATA, apply_crds, injector
 from tests.helpers import wait_for
 from tui import kube
-from tui.istio.analysis import Finding, analyze
+from tui.istio.analysis.model import Finding
+from tui.istio.analysis.runner import analyze
 from tui.istio.analysis.snapshot import take_snapshot
 from tui.kube import Cluster
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from tui.istio.analysis import Finding, path_text
 from tui.istio.analysis.cli import render
 from tui.istio.analysis.explain import explain
 from tui.istio.analysis.locate import field_lines
+from tui.istio.analysis.model import Finding, path_text
 from tui.istio.analysis.ports import port_protocol
 from tui.istio.analysis.routes import service_key
 from tui.models import pod_yaml

@@ -18,7 +18,8 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.widgets import DataTable, Static
 
-from tui.istio.analysis import KINDS, Finding, Snapshot, analyze
+from tui.istio.analysis.model import KINDS, Finding, Snapshot
+from tui.istio.analysis.runner import analyze
 from tui.istio.analysis.snapshot import served_resources
 from tui.kube import Resource, Watch
 from tui.screens.describe import ObjectYamlScreen

@@ -56,7 +56,7 @@ def render(findings: Sequence[Finding], *, scope: str) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from tui.config import load_settings
-    from tui.istio.analysis import analyze, has_errors
+    from tui.istio.analysis.runner import analyze, has_errors
     from tui.istio.analysis.snapshot import take_snapshot
     from tui.kube import Cluster
 

@@ -18,8 +18,8 @@ from textual import on, work
 from textual.message import Message
 from textual.widgets import Static
 
-from tui.istio.analysis import analyze
 from tui.istio.analysis.explain import explain
+from tui.istio.analysis.runner import analyze
 from tui.istio.analysis.snapshot import take_snapshot
 from tui.models import SplitRow
 from tui.screens.traffic.run import RunTally
