@@ -328,10 +328,26 @@ def test_ambient_l7_without_waypoint(mesh: Cluster) -> None:
                 },
                 ns="amb",
             ),
+            _istio(
+                "VirtualService",
+                "reviews",
+                {"hosts": ["reviews"], "http": [{"route": [{"destination": {"host": "reviews"}}]}]},
+                ns="amb",
+            ),
+            _istio(
+                "AuthorizationPolicy",
+                "l4-only",
+                {"selector": {"matchLabels": {"app": "reviews"}}, "rules": [{"from": [{"source": {}}]}]},
+                ns="amb",
+            ),
         ]
     )
     found = _findings(mesh, "IT0601")
-    assert {f.resource for f in found} == {"HTTPRoute amb/reviews", "AuthorizationPolicy amb/get-only"}
+    assert {f.resource for f in found} == {
+        "HTTPRoute amb/reviews",
+        "AuthorizationPolicy amb/get-only",
+        "VirtualService amb/reviews",
+    }
     assert all("needs a waypoint" in f.message for f in found)
     _label(mesh, "amb", "istio.io/use-waypoint", "waypoint")
     assert _findings(mesh, "IT0601") == []
