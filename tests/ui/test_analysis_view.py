@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from textual.widgets import DataTable
+from textual.widgets import DataTable, Static
 
 from tests.analysis_setup import apply_crds, injector
 from tests.helpers import make_app, until
 from tui.kube import Cluster
+from tui.sandbox.cluster import Sandbox
 from tui.screens.analysis import AnalysisPane
 from tui.screens.describe import ObjectYamlScreen
 
@@ -93,3 +94,18 @@ async def test_findings_follow_the_cluster_and_enter_opens_the_highlighted_yaml(
         await pilot.press("escape")
         cluster.apply([_gateway(80)])
         await until(pilot, lambda: not any(f.code == "IT0101" for f in pane.findings), "the port fix to land")
+
+
+async def test_a_forbidden_kind_is_named_and_the_rest_checked(
+    sandbox: Sandbox, cluster: Cluster
+) -> None:
+    sandbox.forbid(resource="mutatingwebhookconfigurations", verbs=["list", "watch"])
+    labels = {"istio-injection": "enabled", "istio.io/rev": "default"}
+    cluster.apply([{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop", "labels": labels}}])
+    app = make_app(cluster, pane="analysis")
+    async with app.run_test(size=SIZE) as pilot:
+        pane = app.query_one(AnalysisPane)
+        await until(pilot, lambda: ("IT0301", "Namespace shop") in _codes(pane), "the double label")
+        assert "webhooks" in pane.unwatched
+        summary = str(app.query_one("#analysis-summary", Static).render())
+        assert "not watched, so not checked: webhooks" in summary

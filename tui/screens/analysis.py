@@ -62,6 +62,7 @@ class AnalysisPane(WorkPane):
         self._feeds: dict[str, WatchFeed[dict[str, Any]]] = {}
         self._objects: dict[str, dict[str, dict[str, Any]]] = {kind: {} for kind in KINDS}
         self._synced: set[str] = set()
+        self.unwatched: dict[str, str] = {}  # kind → why its watch failed (e.g. 403): checked as empty
         self._streams: list[Stream] = []
         self._lock = threading.Lock()
         self._started = False
@@ -151,6 +152,11 @@ class AnalysisPane(WorkPane):
         for kind, feed in feeds:
             batch = feed.drain()
             reconnecting = reconnecting or batch.reconnecting
+            if batch.error is not None:
+                self.unwatched[kind] = str(batch.error)
+                with self._lock:
+                    self._synced.add(kind)
+                changed = True
             if batch.empty:
                 continue
             objects = self._objects[kind]
@@ -196,9 +202,11 @@ class AnalysisPane(WorkPane):
             table.move_cursor(row=min(cursor, len(findings) - 1))
         counts = {level: sum(1 for f in findings if f.level == level) for level in _LEVEL_STYLE}
         summary = " · ".join(f"{n} {level}{'s' if n != 1 else ''}" for level, n in counts.items())
-        self.query_one("#analysis-summary", Static).update(
-            Text.assemble(("no findings" if not findings else summary, "bold"), "   live from watches")
-        )
+        text = Text.assemble(("no findings" if not findings else summary, "bold"), "   live from watches")
+        if self.unwatched:
+            kinds = ", ".join(k.replace("_", " ") for k in sorted(self.unwatched))
+            text.append(f" · not watched, so not checked: {kinds}", style="bold yellow")
+        self.query_one("#analysis-summary", Static).update(text)
         self._describe(table.cursor_row)
 
     @on(DataTable.RowHighlighted, "#analysis-table")
