@@ -31,6 +31,11 @@ def test_bad_flags_get_one_line_and_exit_1(
     assert expected in err and len(err.strip().splitlines()) == 1
 
 
+def test_sandbox_flag_points_at_sandbox_serve(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--sandbox", "analyze"]) == 1
+    assert "sandbox serve --kubeconfig FILE" in capsys.readouterr().err
+
+
 def test_unreachable_cluster_is_exit_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--kubeconfig", str(tmp_path / "missing"), "analyze"]) == 1
     err = capsys.readouterr().err

@@ -61,6 +61,11 @@ def run(args: argparse.Namespace) -> int:
     from tui.kube import Cluster
 
     namespace = args.analyze_namespace
+    if getattr(args, "sandbox", False):
+        raise ConfigError(
+            "--sandbox only serves the TUI",
+            hint="run `istio-tui sandbox serve --kubeconfig FILE` and pass --kubeconfig FILE",
+        )
     if namespace is not None and not namespace.strip():
         raise ConfigError("-n needs a namespace name", hint="or use -A for every namespace")
     settings = load_settings(args)
