@@ -11,7 +11,7 @@ from tests.helpers import make_app, until
 from tui.kube import Cluster
 from tui.sandbox.cluster import Sandbox
 from tui.screens.analysis import AnalysisPane
-from tui.screens.describe import ObjectYamlScreen
+from tui.screens.object_yaml import ObjectYamlScreen
 
 SIZE = (120, 36)
 

@@ -22,7 +22,7 @@ from tui.istio.analysis.model import KINDS, Finding, Snapshot
 from tui.istio.analysis.runner import analyze
 from tui.istio.analysis.snapshot import served_resources
 from tui.kube import Resource, Watch
-from tui.screens.describe import ObjectYamlScreen
+from tui.screens.object_yaml import ObjectYamlScreen
 from tui.widgets.pane import PaneAction, WorkPane
 from tui.widgets.stream import Stream
 from tui.widgets.watchfeed import WatchFeed
