@@ -288,8 +288,10 @@ def test_port_names_that_give_no_protocol(mesh: Cluster) -> None:
 
 def test_deprecated_api_versions_and_unknown_annotations(mesh: Cluster) -> None:
     old = _istio("DestinationRule", "old", {"host": "old"}, version="v1alpha3")
-    old["metadata"]["annotations"] = {"sidecar.istio.io/injekt": "true"}
+    old["metadata"]["annotations"] = {"sidecar.istio.io/injekt": "true", "policy.istio.io/check": "disable"}
     mesh.apply([_svc("old", {"app": "old"}, [{"name": "http", "port": 80}]), old])
+    [gone] = _findings(mesh, "IT0503")
+    assert "policy.istio.io/check" in gone.message and "Mixer" in gone.fix
     [api] = _findings(mesh, "IT0501")
     assert "networking.istio.io/v1alpha3" in api.message and "networking.istio.io/v1" in api.fix
     [ann] = _findings(mesh, "IT0502")
@@ -302,7 +304,7 @@ def test_deprecated_api_versions_and_unknown_annotations(mesh: Cluster) -> None:
         mesh.resource_for(api_version="networking.istio.io/v1", kind="DestinationRule"), "old", namespace=NS
     )
     mesh.apply([_istio("DestinationRule", "old", {"host": "old"})])
-    assert _findings(mesh, "IT0501") == [] and _findings(mesh, "IT0502") == []
+    assert [f for f in analyze(take_snapshot(mesh)) if f.code.startswith("IT05")] == []
 
 
 def test_ambient_l7_without_waypoint(mesh: Cluster) -> None:
