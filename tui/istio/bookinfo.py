@@ -66,6 +66,9 @@ from tui.models import (
     RoutingView,
     VerifyResult,
 )
+from tui.models import (
+    pod_status as kubectl_pod_status,
+)
 
 Obj = dict[str, Any]
 
@@ -254,14 +257,9 @@ def _try_get(cluster: kube.Cluster, res: kube.Resource, name: str, namespace: st
 
 
 def _pod_row(pod: Obj) -> BookinfoPod:
-    meta, spec, status = pod.get("metadata") or {}, pod.get("spec") or {}, pod.get("status") or {}
+    meta, status = pod.get("metadata") or {}, pod.get("status") or {}
     labels = meta.get("labels") or {}
-    sidecars = {c.get("name") for c in spec.get("initContainers") or [] if c.get("restartPolicy") == "Always"}
-    statuses = list(status.get("containerStatuses") or []) + [
-        s for s in status.get("initContainerStatuses") or [] if s.get("name") in sidecars
-    ]
-    total = len(spec.get("containers") or []) + len(sidecars)
-    ready_n = sum(1 for s in statuses if s.get("ready"))
+    _, ready_n, total, _ = kubectl_pod_status(pod)
     phase = str(status.get("phase") or "Pending")
     ready = phase == "Running" and total > 0 and ready_n == total and not meta.get("deletionTimestamp")
     return BookinfoPod(

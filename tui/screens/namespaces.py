@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from rich.text import Text
 from textual import on
@@ -25,15 +25,14 @@ from textual.widgets import DataTable, ProgressBar, Static
 from tui import kube
 from tui.errors import Forbidden
 from tui.istio.injection import InjectionMode as Mode
-from tui.istio.injection import NamespaceIndex, RestartProgress, namespace_mode, plan_change
+from tui.istio.injection import namespace_mode, plan_change
+from tui.istio.namespace_index import NamespaceIndex
+from tui.istio.restarts import RestartProgress
 from tui.models import NamespaceRow, format_age, parse_time, plural
 from tui.screens.injection import RevisionScreen
 from tui.screens.injection_flow import InjectionFlow
 from tui.widgets.pane import PaneAction, WorkPane
 from tui.widgets.stream import Stream
-
-if TYPE_CHECKING:
-    from tui.app import IstioApp
 
 WATCH_TIMEOUT_S = 50
 APPLY_INTERVAL_S = 0.2
@@ -57,7 +56,7 @@ _MODE_STYLE = {
 def _cells(row: NamespaceRow, now: datetime, *, pods_known: bool = True) -> dict[str, Text | str]:
     mode = Text(row.mode, style=_MODE_STYLE.get(row.mode_kind, ""))
     if row.conflict:
-        mode.append("  ⚠ conflict", style="bold red")
+        mode.append(" ⚠", style="bold red")  # the summary line says what the mark means
     if not pods_known:
         sidecars = Text("?", style="red")
     elif not row.pods:
@@ -146,10 +145,6 @@ class NamespacesPane(WorkPane):
         self._started = False
         self._age_tick = 0
         self.denied: dict[str, str] = {}
-
-    @property
-    def istio_app(self) -> IstioApp:
-        return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
         yield Static("loading namespaces…", id="ns-summary")
@@ -277,10 +272,13 @@ class NamespacesPane(WorkPane):
         injecting = sum(1 for r in rows if r.mode_kind in ("enabled", "revision"))
         ambient = sum(1 for r in rows if r.mode_kind == "ambient")
         stale = sum(r.out_of_step for r in rows)
+        conflicts = sum(r.conflict for r in rows)
         text = Text(f"{len(self._rows)} namespaces · {injecting} injecting sidecars · {ambient} ambient")
         if stale:
             need = "needs" if stale == 1 else "need"
             text.append(f" · {plural(stale, 'pod')} {need} a restart (r)", style="yellow")
+        if conflicts:
+            text.append(f" · ⚠ {plural(conflicts, 'label conflict')} (i resolves)", style="bold red")
         if "namespaces" in self.denied:
             text = Text(f"⚠ no access to namespaces: {self.denied['namespaces']}", style="bold red")
         elif "pods" in self.denied:

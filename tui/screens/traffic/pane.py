@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual import on, work
@@ -36,9 +36,6 @@ from tui.screens.traffic.run import BUCKET_S, MARGIN, RunTally
 from tui.screens.traffic.views import ConfiguredVsObserved, LiveSplit, gateway_line, namespace_line
 from tui.traffic.engine import TrafficConfig, run
 from tui.widgets.pane import PaneAction, WorkPane
-
-if TYPE_CHECKING:
-    from tui.app import IstioApp
 
 DEFAULT_NAMESPACE = "bookinfo"
 RENDER_INTERVAL_S = 0.2
@@ -136,12 +133,9 @@ class TrafficPane(WorkPane):
         self.running = False
         self._stop_event: asyncio.Event | None = None
         self._dirty = False
+        self._toasts = 0
         self._namespace_chosen = False
         self.poller = BookinfoPoller(lambda: self.istio_app.cluster, self, namespace=DEFAULT_NAMESPACE)
-
-    @property
-    def istio_app(self) -> IstioApp:
-        return self.app  # type: ignore[return-value]
 
     @property
     def latest(self) -> TallySnapshot | None:
@@ -401,7 +395,16 @@ class TrafficPane(WorkPane):
             state = "s starts a run"
         self.query_one(LiveSplit).border_subtitle = state + extra
 
+    def _repaint_after_toasts(self) -> None:
+        """A toast that goes away can leave its edge ("▌") on the boxes' borders, which nothing else redraws
+        while they stay the same; repaint the boxes once whenever a toast has gone."""
+        toasts = len(self.screen.query("Toast"))
+        if toasts < self._toasts:
+            self.query_one("#traffic-main").refresh()
+        self._toasts = toasts
+
     def _render_traffic(self, force: bool = False) -> None:
+        self._repaint_after_toasts()
         if not (self.running or self._dirty or force):
             return
         self._dirty = False

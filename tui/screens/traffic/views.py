@@ -137,12 +137,15 @@ def stats_line(snap: TallySnapshot | None, window: Window, *, knobs: str) -> Tex
     text.append(f"{snap.requests}{planned}", style="bold")
     text.append(f" requests in {snap.elapsed_s:.1f} s · ")
     text.append(f"{snap.rps:.0f} rps", style="bold")
-    if window.settling:
-        text.append(" · routing changed: counting afresh…", style="bold cyan")
-    elif window.since_s is not None:
-        text.append(f" · split over the last {window.since_s:.0f} s", style="bold cyan")
     text.append(f"\nlatency ms  p50 {lat.p50_ms:.1f}  p90 {lat.p90_ms:.1f}  p99 {lat.p99_ms:.1f}")
-    text.append(f"  max {lat.max_ms:.1f}")
+    text.append(f"  max {lat.max_ms:.1f}\n")
+    if window.settling:
+        text.append("routing changed: counting afresh…", style="bold cyan")
+    elif window.since_s is not None:
+        since = f"split over the last {window.since_s:.0f} s, since the routing changed"
+        text.append(since, style="bold cyan")
+    else:
+        text.append("split over the whole run", style="cyan")
     return text
 
 
