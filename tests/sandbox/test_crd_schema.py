@@ -131,3 +131,50 @@ def test_status_subresource_splits_spec_and_status(crds: httpx.Client) -> None:
     assert r.json()["spec"]["gatewayClassName"] == "other"
     assert r.json()["status"]["conditions"][0]["status"] == "True"
     assert r.json()["metadata"]["generation"] == 2
+
+
+def test_embedded_resources_keep_their_type_and_metadata(api: httpx.Client) -> None:
+    template = {
+        "type": "object",
+        "x-kubernetes-embedded-resource": True,
+        "properties": {"spec": {"type": "object", "properties": {"size": {"type": "integer", "default": 1}}}},
+    }
+    crd = {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": "pools.example.com"},
+        "spec": {
+            "group": "example.com",
+            "scope": "Namespaced",
+            "names": {"plural": "pools", "singular": "pool", "kind": "Pool"},
+            "versions": [
+                {
+                    "name": "v1",
+                    "served": True,
+                    "storage": True,
+                    "schema": {
+                        "openAPIV3Schema": {
+                            "type": "object",
+                            "properties": {"spec": {"type": "object", "properties": {"template": template}}},
+                        }
+                    },
+                }
+            ],
+        },
+    }
+    assert api.post("/apis/apiextensions.k8s.io/v1/customresourcedefinitions", json=crd).status_code == 201
+    inner = {"apiVersion": "v1", "kind": "Thing", "metadata": {"name": "t"}, "spec": {}, "extra": 1}
+    pool = {
+        "apiVersion": "example.com/v1",
+        "kind": "Pool",
+        "metadata": {"name": "p"},
+        "spec": {"template": inner},
+    }
+    r = api.post("/apis/example.com/v1/namespaces/default/pools", json=pool)
+    assert r.status_code == 201, r.text
+    assert r.json()["spec"]["template"] == {
+        "apiVersion": "v1",
+        "kind": "Thing",
+        "metadata": {"name": "t"},
+        "spec": {"size": 1},
+    }

@@ -279,23 +279,26 @@ def test_explain_reads_the_openapi_schemas(kubectl: Kubectl) -> None:
 
 
 def test_server_side_apply_reports_conflicts(kubectl: Kubectl, tmp_path: Path) -> None:
-    manifest = tmp_path / "web.yaml"
-    manifest.write_text(MANIFEST.replace("namespace: book", "namespace: default"))
-    kubectl("apply", "-f", str(manifest))
-    manifest.write_text(manifest.read_text().replace("replicas: 2", "replicas: 3"))
-    out = kubectl("apply", "--server-side", "-f", str(manifest), check=False)
+    same, changed = tmp_path / "same.yaml", tmp_path / "changed.yaml"
+    same.write_text(MANIFEST.replace("namespace: book", "namespace: default"))
+    changed.write_text(same.read_text().replace("replicas: 2", "replicas: 3"))
+    kubectl("apply", "-f", str(same))
+    out = kubectl("apply", "--server-side", "-f", str(changed), check=False)
     assert out.returncode == 1
     assert out.stderr.startswith(
         'error: Apply failed with 1 conflict: conflict with "kubectl-client-side-apply" using apps/v1: '
         ".spec.replicas"
     )
-    forced = kubectl("apply", "--server-side", "--force-conflicts", "-f", str(manifest)).stdout
+    forced = kubectl("apply", "--server-side", "--force-conflicts", "-f", str(changed)).stdout
     assert "deployment.apps/web serverside-applied" in forced
     assert kubectl("get", "deploy", "web", "-o", "jsonpath={.spec.replicas}").stdout == "3"
-    managers = kubectl(
-        "get", "deploy", "web", "--show-managed-fields", "-o", "jsonpath={.metadata.managedFields[*].manager}"
-    ).stdout.split()
-    assert "kubectl" in managers and "kubectl-client-side-apply" in managers
+    managers = kubectl("get", "deploy", "web", "-o", "jsonpath={.metadata.managedFields[*].manager}").stdout
+    assert managers.split() == ["kubectl", "kubectl-last-applied"]  # kubectl moved the CSA fields over
+
+    kubectl("delete", "-f", str(same))
+    kubectl("apply", "-f", str(same))
+    kubectl("apply", "--server-side", "-f", str(same))  # the same values: shared, then handed over
+    assert "serverside-applied" in kubectl("apply", "--server-side", "-f", str(changed)).stdout
 
 
 def test_strict_field_validation_and_crd_categories(kubectl: Kubectl, tmp_path: Path) -> None:

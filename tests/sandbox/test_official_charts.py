@@ -23,6 +23,9 @@ import pytest
 
 from tests.conftest import KUBECTL
 from tests.helpers import sandbox_client, wait_for
+from tui.istio.uninstall import installed_releases, run_uninstall
+from tui.istio.verify import install_progress
+from tui.kube import Cluster
 from tui.sandbox.cluster import Sandbox
 from tui.traffic.classify import classify
 
@@ -213,6 +216,8 @@ def test_istio_tui_install_from_official_charts_verifies_green(
                 f"/apis/autoscaling/v2/namespaces/{NS}/horizontalpodautoscalers/istio-ingressgateway"
             )
         assert hpa.status_code == 200 and isinstance(hpa.json()["status"]["desiredReplicas"], int)
+        if profile == "ambient":
+            uninstall_and_audit(tools)
     finally:
         sb.stop()
 
@@ -283,6 +288,24 @@ def test_official_routing_samples_through_the_official_gateway_chart(tmp_path: P
             assert tally(client, url, 20) == Counter({"black": 20})
     finally:
         sb.stop()
+
+
+def uninstall_and_audit(tools: Tools) -> None:
+    """Install progress and the uninstall audit read the official releases; uninstall leaves nothing."""
+    cluster = Cluster.from_kubeconfig(path=str(tools.kubeconfig), context="sandbox")
+    try:
+        progress = install_progress(cluster)
+        for owner in ("ztunnel-", "istio-cni-node-", "istiod-", "istio-ingressgateway-"):
+            assert any(p.name.startswith(owner) for p in progress.pods), (owner, progress.pods)
+        assert not progress.stalled
+        names = installed_releases(cluster)
+        assert set(names) == {"istio-base", "istiod", "istio-cni", "ztunnel", "istio-ingressgateway"}
+        report = run_uninstall(
+            cluster, kubeconfig=str(tools.kubeconfig), delete_crds=True, delete_namespace=True
+        )
+        assert report.namespace_deleted and report.leftovers == (), report.leftovers
+    finally:
+        cluster.close()
 
 
 def tally(client: httpx.Client, url: str, n: int) -> Counter[str]:

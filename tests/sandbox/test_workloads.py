@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from tests.conftest import KUBECTL, Kubectl
-from tests.helpers import sandbox_client, wait_for
+from tests.helpers import deployment_manifest, sandbox_client, wait_for
 from tui.sandbox.cluster import Sandbox
 from tui.sandbox.controllers.cronjob import CronError, next_tick, parse_schedule
 
@@ -158,6 +158,14 @@ def test_statefulset_ordinal_pods_bound_claims_and_ordered_rollout(
     revisions = api.get(f"{APPS}/controllerrevisions").json()["items"]
     assert len(revisions) == 2
 
+    kubectl("scale", "statefulset/db", "--replicas=1")
+    kubectl("rollout", "status", "statefulset/db", "--timeout=20s")
+    wait_for(
+        lambda: [p["metadata"]["name"] for p in pods(api, "app=db")] == ["db-0"], what="scale down to db-0"
+    )
+    claims = api.get("/api/v1/namespaces/default/persistentvolumeclaims").json()["items"]
+    assert len(claims) == 3  # whenScaled: Retain keeps the claims of removed ordinals
+
 
 def test_daemonset_one_pod_per_node_and_rollout(api: httpx.Client, kubectl: Kubectl) -> None:
     ds = {
@@ -187,26 +195,22 @@ def test_daemonset_one_pod_per_node_and_rollout(api: httpx.Client, kubectl: Kube
     assert sorted(p["spec"]["nodeName"] for p in after) == sorted(NODE_IPS)
     kubectl("wait", "--for=condition=Ready", "pod", "--all", "--timeout=20s")
 
+    kubectl("cordon", "sandbox-m03")  # DaemonSet pods stay on a cordoned node; new Deployment pods avoid it
+    assert api.post(f"{APPS}/deployments", json=deployment_manifest("web", 4)).status_code == 201
+    web = wait_for(lambda: running(api, "app=web", 4), what="four web pods")
+    assert {p["spec"]["nodeName"] for p in web} == {"sandbox", "sandbox-m02"}
+    assert len(wait_for(lambda: running(api, "app=agent", 3), what="agents after the cordon")) == 3
+
 
 def test_deployment_pods_spread_over_nodes_with_their_host_ip(api: httpx.Client) -> None:
-    dep = {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": "web"},
-        "spec": {"replicas": 3, "selector": {"matchLabels": {"app": "web"}}, "template": template("web")},
-    }
-    assert api.post(f"{APPS}/deployments", json=dep).status_code == 201
+    assert api.post(f"{APPS}/deployments", json=deployment_manifest("web", 3)).status_code == 201
     placed = wait_for(lambda: running(api, "app=web", 3), what="three web pods")
     assert {p["spec"]["nodeName"]: p["status"]["hostIP"] for p in placed} == NODE_IPS
 
 
 def test_hpa_scales_target_to_min_replicas_and_reports_status(api: httpx.Client, kubectl: Kubectl) -> None:
-    dep = {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": "gw"},
-        "spec": {"selector": {"matchLabels": {"app": "gw"}}, "template": template("gw")},
-    }
+    dep = deployment_manifest("gw", 1)
+    del dep["spec"]["replicas"]  # left to the HPA, as the gateway chart does
     assert api.post(f"{APPS}/deployments", json=dep).status_code == 201
     hpa = {
         "apiVersion": "autoscaling/v2",
@@ -243,13 +247,7 @@ def test_hpa_scales_target_to_min_replicas_and_reports_status(api: httpx.Client,
 
 
 def test_pdb_status_counts_healthy_pods(api: httpx.Client) -> None:
-    dep = {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": "api"},
-        "spec": {"replicas": 3, "selector": {"matchLabels": {"app": "api"}}, "template": template("api")},
-    }
-    assert api.post(f"{APPS}/deployments", json=dep).status_code == 201
+    assert api.post(f"{APPS}/deployments", json=deployment_manifest("api", 3)).status_code == 201
     pdb = {
         "apiVersion": "policy/v1",
         "kind": "PodDisruptionBudget",
@@ -268,13 +266,7 @@ def test_pdb_status_counts_healthy_pods(api: httpx.Client) -> None:
 
 
 def test_endpointslices_beside_endpoints(api: httpx.Client) -> None:
-    dep = {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": "echo"},
-        "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "echo"}}, "template": template("echo")},
-    }
-    assert api.post(f"{APPS}/deployments", json=dep).status_code == 201
+    assert api.post(f"{APPS}/deployments", json=deployment_manifest("echo", 2)).status_code == 201
     svc = {
         "metadata": {"name": "echo"},
         "spec": {"selector": {"app": "echo"}, "ports": [{"name": "http", "port": 80}]},

@@ -122,9 +122,7 @@ class OpenAPI:
                 if name is not None:
                     roots[name] = catalogue.schemas()[name]
             else:
-                roots[crd_schema_name(group, version, rt.kind)] = custom_schema(
-                    rt, version, crds.get(rt.key)
-                )
+                roots[crd_schema_name(group, version, rt.kind)] = custom_schema(rt, version, crds.get(rt.key))
             if "patch" not in rt.verbs:
                 continue
             scope = f"{prefix}/namespaces/{{namespace}}" if rt.namespaced else prefix

@@ -70,33 +70,68 @@ def _deref(node: Obj) -> Obj:
     return {**target, **extra} if extra else target
 
 
-def preserves_unknown(node: Obj) -> bool:
-    return bool(node.get("x-kubernetes-preserve-unknown-fields"))
+class Shape:
+    """What the write path needs of one schema node, worked out once: declared fields (dereferenced), the
+    value type(s), how a list merges and whether unknown fields are kept."""
+
+    __slots__ = (
+        "atomic_map",
+        "declared",
+        "default",
+        "embedded",
+        "extra",
+        "items",
+        "keys",
+        "list_kind",
+        "node",
+        "preserve",
+        "props",
+        "types",
+    )
+
+    def __init__(self, node: Obj) -> None:
+        self.node = node
+        props = node.get("properties")
+        self.props: dict[str, Obj] = (
+            {k: deref(v) for k, v in props.items()} if isinstance(props, dict) else {}
+        )
+        extra = node.get("additionalProperties")
+        self.extra: Obj | None = deref(extra) if isinstance(extra, dict) else None
+        self.declared = isinstance(props, dict) or self.extra is not None
+        self.preserve = bool(node.get("x-kubernetes-preserve-unknown-fields"))
+        self.embedded = bool(node.get("x-kubernetes-embedded-resource"))
+        self.atomic_map = node.get("x-kubernetes-map-type") == "atomic"
+        self.items: Obj = deref(node["items"]) if isinstance(node.get("items"), dict) else {}
+        self.list_kind, self.keys = _list_type(node)
+        self.types = _types(node)
+        self.default = {k: sub["default"] for k, sub in self.props.items() if "default" in sub}
+
+    def child(self, key: str) -> Obj | None:
+        """The schema of field ``key``; None when undeclared."""
+        found = self.props.get(key)
+        return found if found is not None else self.extra
 
 
-def field_schema(node: Obj, key: str) -> Obj | None:
-    """The schema of ``key`` in an object described by ``node`` (dereferenced); None when undeclared."""
-    hit = _memo.get((id(node), key))
+def shape(node: Obj) -> Shape:
+    hit = _memo.get((id(node), "shape"))
     if hit is not None and hit[0] is node:
         return hit[1]
-    return memo(node, key, lambda: _field_schema(node, key))
+    return memo(node, "shape", lambda: Shape(node))
 
 
-def _field_schema(node: Obj, key: str) -> Obj | None:
-    props = node.get("properties")
-    if isinstance(props, dict) and key in props:
-        return deref(props[key])
-    extra = node.get("additionalProperties")
-    if isinstance(extra, dict):
-        return deref(extra)
-    return None
+def _types(node: Obj) -> tuple[str, ...]:
+    """The JSON types a node accepts; empty when it does not say."""
+    if node.get("x-kubernetes-int-or-string"):
+        return ("integer", "string")
+    if isinstance(node.get("type"), str):
+        return (node["type"],)
+    one_of = node.get("oneOf")
+    if isinstance(one_of, list) and all(isinstance(o, dict) and "type" in o for o in one_of):
+        return tuple(str(o["type"]) for o in one_of)
+    return ()
 
 
-def items_schema(node: Obj) -> Obj:
-    return deref(node.get("items")) if isinstance(node.get("items"), dict) else {}
-
-
-def list_type(node: Obj) -> tuple[str, tuple[str, ...]]:
+def _list_type(node: Obj) -> tuple[str, tuple[str, ...]]:
     """("map", keys), ("set", ()) or ("atomic", ()): how a list merges and how its items are owned."""
     kind = node.get("x-kubernetes-list-type")
     if kind == "map":
@@ -110,7 +145,3 @@ def list_type(node: Obj) -> tuple[str, tuple[str, ...]]:
     if "merge" in strategy.split(","):
         return "set", ()
     return "atomic", ()
-
-
-def is_atomic_map(node: Obj) -> bool:
-    return node.get("x-kubernetes-map-type") == "atomic"

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from tui.errors import Conflict
-from tui.sandbox.schema import FREE, field_schema, is_atomic_map, items_schema, list_type
+from tui.sandbox.schema import FREE, shape
 from tui.sandbox.store import Obj, status_body
 
 Path = tuple[str, ...]
@@ -42,22 +42,21 @@ def _key(item: Obj, keys: tuple[str, ...]) -> str:
 
 
 def _collect(v: Any, node: Obj, prefix: Path, out: set[Path]) -> None:
-    if isinstance(v, dict) and not is_atomic_map(node):
-        if not v or ("properties" not in node and prefix):
+    sh = shape(node)
+    if isinstance(v, dict) and not sh.atomic_map:
+        if not v or (not sh.props and prefix):
             out.add(prefix)  # an empty object, or a map (rather than a struct) is itself a member
         for k, x in v.items():
-            _collect(x, field_schema(node, k) or FREE, (*prefix, f"f:{k}"), out)
+            _collect(x, sh.child(k) or FREE, (*prefix, f"f:{k}"), out)
         return
     if isinstance(v, list) and v:
-        kind, keys = list_type(node)
-        if kind == "map" and keys and all(isinstance(i, dict) for i in v):
-            item_node = items_schema(node)
+        if sh.list_kind == "map" and sh.keys and all(isinstance(i, dict) for i in v):
             for item in v:
-                path = (*prefix, _key(item, keys))
+                path = (*prefix, _key(item, sh.keys))
                 out.add(path)
-                _collect(item, item_node, path, out)
+                _collect(item, sh.items, path, out)
             return
-        if kind == "set":
+        if sh.list_kind == "set":
             out.update((*prefix, "v:" + json.dumps(x, sort_keys=True, separators=(",", ":"))) for x in v)
             return
     out.add(prefix)
@@ -127,16 +126,15 @@ def _prune_empty(obj: Any, path: Path, kept: set[Path]) -> None:
 
 def merge(live: Any, config: Any, node: Obj) -> Any:
     """``config`` over ``live`` by the schema: granular maps and keyed lists merge, the rest is replaced."""
-    if isinstance(config, dict) and isinstance(live, dict) and not is_atomic_map(node):
+    sh = shape(node)
+    if isinstance(config, dict) and isinstance(live, dict) and not sh.atomic_map:
         out = dict(live)
         for k, x in config.items():
-            out[k] = merge(live.get(k), x, field_schema(node, k) or FREE)
+            out[k] = merge(live.get(k), x, sh.child(k) or FREE)
         return out
     if isinstance(config, list) and isinstance(live, list):
-        kind, keys = list_type(node)
-        if kind == "map" and keys:
+        if sh.list_kind == "map" and sh.keys:
             merged = list(live)
-            item_node = items_schema(node)
             for item in config:
                 at = next(
                     (
@@ -144,16 +142,16 @@ def merge(live: Any, config: Any, node: Obj) -> Any:
                         for i, cur in enumerate(merged)
                         if isinstance(item, dict)
                         and isinstance(cur, dict)
-                        and all(cur.get(k) == item.get(k) for k in keys if k in item)
+                        and all(cur.get(k) == item.get(k) for k in sh.keys if k in item)
                     ),
                     None,
                 )
                 if at is None:
                     merged.append(copy.deepcopy(item))
                 else:
-                    merged[at] = merge(merged[at], item, item_node)
+                    merged[at] = merge(merged[at], item, sh.items)
             return merged
-        if kind == "set":
+        if sh.list_kind == "set":
             return [*live, *(copy.deepcopy(x) for x in config if x not in live)]
     return copy.deepcopy(config)
 

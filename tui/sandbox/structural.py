@@ -15,7 +15,7 @@ from typing import Any
 
 from tui.errors import Invalid, KubeError
 from tui.sandbox.resources import ResourceType
-from tui.sandbox.schema import deref, field_schema, items_schema, memo, preserves_unknown
+from tui.sandbox.schema import Shape, shape
 from tui.sandbox.store import Obj, status_body
 
 _TYPES: dict[str, tuple[type, ...]] = {
@@ -27,18 +27,7 @@ _TYPES: dict[str, tuple[type, ...]] = {
     "array": (list,),
 }
 _SKIP_META = frozenset({"apiVersion", "kind"})
-
-
-def _wanted(node: Obj) -> tuple[str, ...]:
-    """The JSON types a node accepts; empty when it does not say."""
-    if node.get("x-kubernetes-int-or-string"):
-        return ("integer", "string")
-    if isinstance(node.get("type"), str):
-        return (node["type"],)
-    one_of = node.get("oneOf")
-    if isinstance(one_of, list) and all(isinstance(o, dict) and "type" in o for o in one_of):
-        return tuple(str(o["type"]) for o in one_of)
-    return ()
+_EMBEDDED_META = frozenset({"apiVersion", "kind", "metadata"})  # implied by x-kubernetes-embedded-resource
 
 
 def _json_type(v: Any) -> str:
@@ -77,8 +66,15 @@ class Findings:
         self.causes.append({"type": type_, "message": message, "field": path})
 
 
-def _join(path: str, key: str) -> str:
-    return f"{path}.{key}" if path else key
+Path = tuple[Any, str] | None  # (parent, ".name" or "[i]"): built per field, spelled out only for a finding
+
+
+def _spell(path: Path) -> str:
+    parts: list[str] = []
+    while path is not None:
+        path, part = path
+        parts.append(part)
+    return "".join(reversed(parts)).lstrip(".")
 
 
 class _Walker:
@@ -86,66 +82,61 @@ class _Walker:
         self.custom = custom
         self.f = findings
 
-    def value(self, v: Any, node: Obj, path: str) -> bool:
+    def value(self, v: Any, node: Obj, path: Path) -> bool:
         """Check ``v`` against ``node``; False when it has the wrong type (the caller keeps it as is)."""
-        if not self._type_ok(v, node, path):
+        sh = shape(node)
+        if sh.types and not any(_is(v, t) for t in sh.types):
+            self._wrong_type(v, sh.types, path)
             return False
         if isinstance(v, dict):
-            self._object(v, node, path)
+            self._object(v, sh, path)
         elif isinstance(v, list):
-            item = items_schema(node)
             for i, x in enumerate(v):
                 if x is not None:
-                    self.value(x, item, f"{path}[{i}]")
+                    self.value(x, sh.items, (path, f"[{i}]"))
         if self.custom:
-            self._bounds(v, node, path)
+            self._bounds(v, node, _spell(path))
         return True
 
-    def _type_ok(self, v: Any, node: Obj, path: str) -> bool:
-        wanted: tuple[str, ...] = memo(node, "types", lambda: _wanted(node))
-        if not wanted or any(_is(v, t) for t in wanted):
-            return True
-        got = _json_type(v)
+    def _wrong_type(self, v: Any, wanted: tuple[str, ...], path: Path) -> None:
+        got, where = _json_type(v), _spell(path)
         if self.custom:
             self.f.cause(
-                path,
-                f'Invalid value: "{got}": {path} in body must be of type {" or ".join(wanted)}: "{got}"',
+                where,
+                f'Invalid value: "{got}": {where} in body must be of type {" or ".join(wanted)}: "{got}"',
                 "FieldValueTypeInvalid",
             )
         else:
-            self.f.type_errors.append((path, got, wanted[0]))
-        return False
+            self.f.type_errors.append((where, got, wanted[0]))
 
-    def _object(self, v: Obj, node: Obj, path: str) -> None:
-        preserve = preserves_unknown(node)
-        declared = "properties" in node or isinstance(node.get("additionalProperties"), dict)
-        if not declared and (preserve or not self.custom or node.get("additionalProperties") is True):
+    def _object(self, v: Obj, sh: Shape, path: Path) -> None:
+        if not sh.declared and (
+            sh.preserve or not self.custom or sh.node.get("additionalProperties") is True
+        ):
             return
         for key in list(v):
-            if not path and key in _SKIP_META:
+            if (path is None and key in _SKIP_META) or (sh.embedded and key in _EMBEDDED_META):
                 continue
-            sub = field_schema(node, key)
+            sub = sh.child(key)
             if sub is None:
-                if preserve:
-                    continue
-                self.f.unknown.append(_join(path, key))
-                del v[key]
+                if not sh.preserve:
+                    self.f.unknown.append(_spell((path, f".{key}")))
+                    del v[key]
                 continue
             if v[key] is None:
                 if self.custom and not sub.get("nullable"):
                     del v[key]  # the API server drops nulls a schema does not allow
                 continue
-            self.value(v[key], sub, _join(path, key))
+            self.value(v[key], sub, (path, f".{key}"))
         if not self.custom:
             return
-        for key, raw in (node.get("properties") or {}).items():
-            sub = deref(raw)
-            if key not in v and "default" in sub:
-                v[key] = copy.deepcopy(sub["default"])
-                self.value(v[key], sub, _join(path, key))
-        for key in node.get("required") or []:
+        for key, default in sh.default.items():
             if key not in v:
-                self.f.cause(_join(path, key), "Required value", "FieldValueRequired")
+                v[key] = copy.deepcopy(default)
+                self.value(v[key], sh.props[key], (path, f".{key}"))
+        for key in sh.node.get("required") or []:
+            if key not in v:
+                self.f.cause(_spell((path, f".{key}")), "Required value", "FieldValueRequired")
 
     def _bounds(self, v: Any, node: Obj, path: str) -> None:
         enum = node.get("enum")
@@ -203,7 +194,7 @@ def admit(rt: ResourceType, version: str, obj: Obj, root: Obj, *, field_validati
     422 Invalid (with one cause per field) for a custom resource that breaks its schema.
     """
     findings = Findings()
-    _Walker(custom=not rt.builtin, findings=findings).value(obj, root, "")
+    _Walker(custom=not rt.builtin, findings=findings).value(obj, root, None)
     handled = f'{rt.kind} in version "{version}" cannot be handled as a {rt.kind}'
     if findings.type_errors:
         path, got, wanted = findings.type_errors[0]

@@ -89,7 +89,7 @@ class Crud:
             rows = [self.encoder.table_row(t, o, row, age_at if cacheable else None) for o in page.items]
             return raw_json(head[:-1] + b',"rows":[' + b",".join(rows) + b"]}")
         head = dumps({"kind": t.rt.list_kind, "apiVersion": t.api_version, "metadata": meta})
-        encoded = b",".join(self.encoder.encoded(t, o) for o in page.items)
+        encoded = self.encoder.encoded_list(t, page.items)
         return raw_json(head[:-1] + b',"items":[' + encoded + b"]}")
 
     def _select(self, t: Target, ls: Any, fs: Any) -> tuple[list[Obj], str]:
@@ -140,7 +140,6 @@ class Crud:
                     f"the name of the object ({meta['name']}) does not match the name on the URL ({name})"
                 )
             meta["name"] = name
-        meta.pop("managedFields", None)
         meta.pop("selfLink", None)
         return body
 
@@ -153,8 +152,8 @@ class Crud:
         validation.validate(t.rt, obj, create=True)
         if dry_run(request):
             return json_response(obj, status=201)
-        created = self.store.create(t.rt.key, obj)
-        return json_response(present(t, created), status=201)
+        created = self.store.create(t.rt.key, obj, copy=False)  # obj is the just-decoded body
+        return raw_json(self.encoder.encoded(t, created), status=201)
 
     def _access_review(self, t: Target, body: Any) -> web.StreamResponse:
         if not isinstance(body, dict):

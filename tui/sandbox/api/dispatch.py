@@ -38,6 +38,16 @@ from tui.sandbox.store import Store, status_body
 log = logging.getLogger(__name__)
 
 
+def new_event_loop() -> asyncio.AbstractEventLoop:
+    """The loop the sandbox serves on: uvloop where it is installed (not on Windows), which answers small
+    requests over TLS markedly faster than asyncio's own loop; asyncio's otherwise."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
+
+
 @dataclass
 class ForbidRule:
     resource: str

@@ -65,11 +65,17 @@ class Fields:
             request.setdefault(WARNINGS, []).extend(warnings)
 
     def admit(self, request: web.Request, t: Target, obj: Obj, *, old: Obj | None) -> None:
-        """Prune/default/validate ``obj`` (in place) and record the request's manager as an Update."""
+        """Prune/default/validate ``obj`` (in place) and record the request's manager as an Update. A write
+        that changes ``managedFields`` itself replaces them (kubectl does so to hand client-side-apply
+        fields over to server-side apply), as the API server allows."""
+        sent = (obj.get("metadata") or {}).pop("managedFields", None)
         schema = self.schema(t)
         if schema is None:
             return
         self._check(request, t, obj, schema)
+        old_entries = ((old or {}).get("metadata") or {}).get("managedFields")
+        if old is not None and isinstance(sent, list) and sent != old_entries:
+            old = {**old, "metadata": {**old["metadata"], "managedFields": sent}}  # the client resets them
         ssa.record_update(
             old, obj, schema, manager=manager_of(request), api_version=t.api_version, subresource=t.sub or ""
         )

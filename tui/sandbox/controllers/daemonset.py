@@ -87,7 +87,7 @@ class DaemonSetController(Reconciler):
         selector = (template.get("spec") or {}).get("nodeSelector") or {}
         return [
             n
-            for n in ready_nodes(self.store)
+            for n in ready_nodes(self.store, cordoned=True)
             if all((meta(n).get("labels") or {}).get(k) == v for k, v in selector.items())
         ]
 

@@ -26,9 +26,12 @@ def node_ready(node: Obj) -> bool:
     return any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
 
 
-def ready_nodes(store: Store) -> list[Obj]:
+def ready_nodes(store: Store, *, cordoned: bool = False) -> list[Obj]:
+    """Ready nodes; ``cordoned`` keeps unschedulable ones too (DaemonSet pods tolerate a cordon)."""
     nodes, _ = store.list("nodes")
-    return [n for n in nodes if node_ready(n) and not (n.get("spec") or {}).get("unschedulable")]
+    return [
+        n for n in nodes if node_ready(n) and (cordoned or not (n.get("spec") or {}).get("unschedulable"))
+    ]
 
 
 def pinned_node(pod: Obj) -> str:
