@@ -45,18 +45,26 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
 
     if _command_of(argv or ()) != "traffic":
         from tui.istio import cli as install_cli
+        from tui.istio.analysis import cli as analyze_cli
         from tui.sandbox import cli as sandbox_cli
 
         sandbox_cli.add_parser(sub)
         install_cli.add_parser(sub)
+        analyze_cli.add_parser(sub)
     traffic_cli.add_parser(sub)
     return parser
+
+
+def _unrecognized(args: Sequence[str]) -> str:
+    return f"unrecognized arguments: {' '.join(args)}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser(argv)
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:  # a subcommand may promise its own usage exit code (analyze: 1)
+        parser.exit(getattr(args, "usage_exit", 2), f"{parser.prog}: {user_line(_unrecognized(unknown))}\n")
     try:
         if args.command is None:
             from tui.launch import run_tui

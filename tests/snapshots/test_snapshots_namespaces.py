@@ -61,9 +61,9 @@ def seed(cluster: Cluster) -> None:
 
 
 def frozen_clock(cluster: Cluster) -> Callable[[], datetime]:
-    """Ages become whole days, identical on every run: the objects were all created within seconds."""
+    """Ages read 3d2h on every run: the objects were all created within seconds of each other."""
     created = cluster.get(kube.NAMESPACES, "default")["metadata"]["creationTimestamp"]
-    moment = datetime.fromisoformat(created.replace("Z", "+00:00")) + timedelta(days=3, hours=2)
+    moment = datetime.fromisoformat(created.replace("Z", "+00:00")) + timedelta(days=3, hours=2, minutes=30)
     return lambda: moment
 
 

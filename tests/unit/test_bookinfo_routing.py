@@ -99,7 +99,10 @@ def _pod(name: str, app: str, version: str, *, sidecar: bool, ready: bool = True
         "spec": {"containers": containers},
         "status": {
             "phase": "Running",
-            "containerStatuses": [{"name": c["name"], "ready": ready} for c in containers],
+            "containerStatuses": [
+                {"name": c["name"], "ready": ready, "state": {"running": {}} if ready else {"waiting": {}}}
+                for c in containers
+            ],
         },
     }
 
@@ -123,7 +126,9 @@ def test_status_counts_containers_and_warns_without_sidecar() -> None:
 def test_native_sidecar_counts() -> None:
     pod = _pod("productpage-v1-x", "productpage", "v1", sidecar=False)
     pod["spec"]["initContainers"] = [{"name": "istio-proxy", "restartPolicy": "Always"}]
-    pod["status"]["initContainerStatuses"] = [{"name": "istio-proxy", "ready": True}]
+    pod["status"]["initContainerStatuses"] = [
+        {"name": "istio-proxy", "ready": True, "started": True, "state": {"running": {}}}
+    ]
     (row,) = bookinfo.status_of("bk", [pod]).pods
     assert row.has_sidecar and row.ready_text == "2/2" and row.ready
 

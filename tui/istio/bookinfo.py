@@ -53,17 +53,18 @@ from tui.istio.routing import (
     PRESET_ANNOTATION,
     PRESET_TITLE_ANNOTATION,
     PREVIOUS_ANNOTATION,
+    PresetPreview,
+    RoutingView,
     is_ours,
     routing_of,
 )
 from tui.istio.sidecar import has_sidecar
+from tui.kubeprint import pod_status as kubectl_pod_status
 from tui.models import (
     BookinfoPod,
     BookinfoStatus,
     CleanupResult,
     IngressInfo,
-    PresetPreview,
-    RoutingView,
     VerifyResult,
 )
 
@@ -254,14 +255,9 @@ def _try_get(cluster: kube.Cluster, res: kube.Resource, name: str, namespace: st
 
 
 def _pod_row(pod: Obj) -> BookinfoPod:
-    meta, spec, status = pod.get("metadata") or {}, pod.get("spec") or {}, pod.get("status") or {}
+    meta, status = pod.get("metadata") or {}, pod.get("status") or {}
     labels = meta.get("labels") or {}
-    sidecars = {c.get("name") for c in spec.get("initContainers") or [] if c.get("restartPolicy") == "Always"}
-    statuses = list(status.get("containerStatuses") or []) + [
-        s for s in status.get("initContainerStatuses") or [] if s.get("name") in sidecars
-    ]
-    total = len(spec.get("containers") or []) + len(sidecars)
-    ready_n = sum(1 for s in statuses if s.get("ready"))
+    _, ready_n, total, _ = kubectl_pod_status(pod)
     phase = str(status.get("phase") or "Pending")
     ready = phase == "Running" and total > 0 and ready_n == total and not meta.get("deletionTimestamp")
     return BookinfoPod(

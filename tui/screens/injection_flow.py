@@ -12,34 +12,27 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from textual import on, work
 from textual.message import Message
 from textual.widget import Widget
 
 from tui import kube
-from tui.istio.injection import (
-    LabelPlan,
-    Preflight,
+from tui.istio.injection import LabelPlan, find_conflict, plan_change, toggle_target
+from tui.istio.injector import Preflight, preflight_injection
+from tui.istio.restarts import (
     RestartPlan,
     RestartProgress,
-    find_conflict,
     find_restart_targets,
-    plan_change,
-    preflight_injection,
     restart_deployments,
     restart_progress,
-    toggle_target,
 )
 from tui.models import plural
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.injection import KEEP_REVISION, ConflictScreen
 from tui.widgets.pane import WorkerErrors
 from tui.widgets.stream import Stream
-
-if TYPE_CHECKING:
-    from tui.app import IstioApp
 
 FOLLOW_INTERVAL_S = 0.5
 FOLLOW_LIMIT_S = 600.0
@@ -107,10 +100,6 @@ class InjectionFlow(WorkerErrors, Widget):
     def __init__(self, *, id: str | None = None) -> None:  # noqa: A002 - Textual's own keyword
         super().__init__(id=id)
         self._follow: Stream | None = None
-
-    @property
-    def istio_app(self) -> IstioApp:
-        return self.app  # type: ignore[return-value]
 
     def on_unmount(self) -> None:
         self._stop_follow()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from rich.text import Text
 from textual import on
@@ -25,15 +25,14 @@ from textual.widgets import DataTable, ProgressBar, Static
 from tui import kube
 from tui.errors import Forbidden
 from tui.istio.injection import InjectionMode as Mode
-from tui.istio.injection import NamespaceIndex, RestartProgress, namespace_mode, plan_change
+from tui.istio.injection import namespace_mode, plan_change
+from tui.istio.namespace_index import NamespaceIndex
+from tui.istio.restarts import RestartProgress
 from tui.models import NamespaceRow, format_age, parse_time, plural
 from tui.screens.injection import RevisionScreen
 from tui.screens.injection_flow import InjectionFlow
 from tui.widgets.pane import PaneAction, WorkPane
 from tui.widgets.stream import Stream
-
-if TYPE_CHECKING:
-    from tui.app import IstioApp
 
 WATCH_TIMEOUT_S = 50
 APPLY_INTERVAL_S = 0.2
@@ -146,10 +145,6 @@ class NamespacesPane(WorkPane):
         self._started = False
         self._age_tick = 0
         self.denied: dict[str, str] = {}
-
-    @property
-    def istio_app(self) -> IstioApp:
-        return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
         yield Static("loading namespaces…", id="ns-summary")

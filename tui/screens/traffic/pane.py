@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual import on, work
@@ -25,11 +25,13 @@ from textual.widgets import Input, Label, Static
 
 from tui.errors import ConfigError
 from tui.istio import bookinfo
-from tui.models import RoutingView, SplitRow, TallySnapshot
+from tui.istio.routing import RoutingView
+from tui.models import SplitRow, TallySnapshot
 from tui.screens.export import ExportScreen, write_export
 from tui.screens.injection_flow import InjectionFlow
 from tui.screens.traffic.actions import BookinfoActions
 from tui.screens.traffic.cluster import BookinfoPoller, ClusterView
+from tui.screens.traffic.diagnosis import FindingsLine, run_symptoms
 from tui.screens.traffic.incluster import InClusterLoad
 from tui.screens.traffic.knobs import Knobs, KnobsBar
 from tui.screens.traffic.run import BUCKET_S, MARGIN, RunTally
@@ -37,9 +39,6 @@ from tui.screens.traffic.views import ConfiguredVsObserved, LiveSplit, gateway_l
 from tui.traffic.engine import TrafficConfig, run
 from tui.traffic.incluster import InClusterPlan
 from tui.widgets.pane import PaneAction, WorkPane
-
-if TYPE_CHECKING:
-    from tui.app import IstioApp
 
 DEFAULT_NAMESPACE = "bookinfo"
 RENDER_INTERVAL_S = 0.2
@@ -145,10 +144,6 @@ class TrafficPane(WorkPane):
         self.poller = BookinfoPoller(lambda: self.istio_app.cluster, self, namespace=DEFAULT_NAMESPACE)
 
     @property
-    def istio_app(self) -> IstioApp:
-        return self.app  # type: ignore[return-value]
-
-    @property
     def latest(self) -> TallySnapshot | None:
         return self.tally.latest
 
@@ -165,6 +160,7 @@ class TrafficPane(WorkPane):
         with Horizontal(id="traffic-main"):
             yield LiveSplit(id="traffic-left")
             yield ConfiguredVsObserved(id="traffic-right")
+        yield FindingsLine(id="traffic-findings")
         yield BookinfoActions(id="traffic-actions")
 
     def on_mount(self) -> None:
@@ -476,6 +472,8 @@ class TrafficPane(WorkPane):
 
     def _render_split(self) -> None:
         rows, n = self.split_rows()
+        symptoms = run_symptoms(self.tally, rows)
+        self.query_one(FindingsLine).observe(namespace=self.namespace, symptoms=symptoms)
         self.query_one(ConfiguredVsObserved).show_split(
             rows,
             n,
