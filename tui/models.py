@@ -125,8 +125,11 @@ class NamespaceRow:
 # pods (owner: ui-shell + pods). Built by build_pod_row from Pod dicts; rendered by the pod table.
 # ----------------------------------------------------------------------------------------------------
 
-SIDECAR_OK = "✓"
+DATAPLANE_SIDECAR = "sidecar"
+DATAPLANE_AMBIENT = "ambient"
 SIDECAR_MISSING = "⚠"
+# What istio-cni writes on a pod once ztunnel captures its traffic (ambient mode).
+AMBIENT_REDIRECTION = "ambient.istio.io/redirection"
 _FAILING_REASONS = frozenset(
     {
         "CrashLoopBackOff",
@@ -178,6 +181,7 @@ class PodRow:
     inject_annotation: str | None = None
     containers: tuple[str, ...] = ()
     default_container: str = ""
+    ambient: bool = False
 
     @property
     def ready_text(self) -> str:
@@ -347,6 +351,12 @@ def default_container(pod: Mapping[str, Any]) -> str:
     return names[0] if names else ""
 
 
+def in_ambient_mesh(pod: Mapping[str, Any]) -> bool:
+    """Captured by ztunnel: istio-cni has marked the pod, whatever its namespace label says."""
+    annotations = (pod.get("metadata") or {}).get("annotations") or {}
+    return annotations.get(AMBIENT_REDIRECTION) == "enabled"
+
+
 def build_pod_row(pod: Mapping[str, Any]) -> PodRow:
     from tui.istio.injection import INJECT_OVERRIDE, has_sidecar
 
@@ -377,15 +387,19 @@ def build_pod_row(pod: Mapping[str, Any]) -> PodRow:
         inject_annotation=(meta.get("annotations") or {}).get(INJECT_OVERRIDE),
         containers=tuple(str(c.get("name", "")) for c in spec.get("containers") or ()) + tuple(init_names),
         default_container=default_container(pod),
+        ambient=in_ambient_mesh(pod),
     )
 
 
-def sidecar_mark(row: PodRow, namespace_labels: Mapping[str, str] | None) -> str:
-    """✓ with a sidecar; ⚠ when the namespace asks for one the pod lacks (it needs a restart); else blank."""
+def dataplane_mark(row: PodRow, namespace_labels: Mapping[str, str] | None) -> str:
+    """``sidecar`` or ``ambient``; ⚠ when the namespace asks for a sidecar the pod lacks (it needs a
+    restart); else blank."""
     from tui.istio.injection import INJECT_OVERRIDE, wants_injection
 
     if row.has_sidecar:
-        return SIDECAR_OK
+        return DATAPLANE_SIDECAR
+    if row.ambient:
+        return DATAPLANE_AMBIENT
     if row.terminal or namespace_labels is None:
         return ""
     annotations = {INJECT_OVERRIDE: row.inject_annotation} if row.inject_annotation is not None else None
@@ -399,7 +413,7 @@ def pod_cells(
     cells = (
         row.name,
         row.ready_text,
-        sidecar_mark(row, namespace_labels),
+        dataplane_mark(row, namespace_labels),
         row.status,
         str(row.restarts),
         format_age(row.created, now),

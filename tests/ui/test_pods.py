@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from textual import events
+from textual.geometry import Region
 from textual.widgets import Input, Static
 
 from tests.helpers import until
@@ -17,7 +18,7 @@ from tui.app import IstioApp
 from tui.config import Settings
 from tui.errors import NotFound
 from tui.kube import Cluster
-from tui.models import SIDECAR_MISSING, SIDECAR_OK, PodHealth, PodRow
+from tui.models import DATAPLANE_SIDECAR, SIDECAR_MISSING, PodHealth, PodRow
 from tui.sandbox.cluster import Sandbox
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.describe import PodDescribeScreen, PodLogsScreen, PodYamlScreen
@@ -31,17 +32,16 @@ SIZE = (120, 36)
 def rows(app: IstioApp) -> dict[str, dict[str, str]]:
     """name -> {column key: text} for the rows the table shows."""
     table = app.query_one(PodTable)
-    keys = [str(c.key.value) for c in table.ordered_columns]
     out = {}
     for i in range(table.row_count):
-        cells = dict(zip(keys, (t.plain for t in table.get_row_at(i)), strict=True))
+        cells = table.cells(i)
         out[cells["name"]] = cells
     return out
 
 
 def names(app: IstioApp) -> list[str]:
     table = app.query_one(PodTable)
-    return [table.get_row_at(i)[table.get_column_index("name")].plain for i in range(table.row_count)]
+    return [table.row_at(i).name for i in range(table.row_count)]
 
 
 def make_app(cluster: Cluster, **settings: Any) -> IstioApp:
@@ -77,7 +77,7 @@ async def test_rows_appear_change_and_disappear(sandbox: Sandbox, cluster: Clust
         assert "namespace" not in rows(app)["a-first"]  # single-namespace view
 
         created = pod(cluster, "book", "b-second")
-        await until(pilot, lambda: "b-second" in rows(app), "b-second to appear")
+        await until(pilot, lambda: rows(app).get("b-second", {}).get("status") == "Running", "b-second up")
         table = app.query_one(PodTable)
         table.move_cursor(row=1)
         assert table.selected() is not None and table.selected().name == "b-second"
@@ -355,14 +355,14 @@ async def test_sidecar_column_in_both_injection_modes(mesh_sandbox: tuple[Sandbo
     app = make_app(cluster)
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: rows(app).get("injected", {}).get("ready") == "2/2", "injected pod 2/2")
-        await until(pilot, lambda: rows(app)["before-injector"]["sidecar"] == SIDECAR_MISSING, "warning mark")
+        await until(pilot, lambda: rows(app)["before-injector"]["dataplane"] == SIDECAR_MISSING, "warning")
         got = rows(app)
-        assert got["injected"]["sidecar"] == SIDECAR_OK
+        assert got["injected"]["dataplane"] == DATAPLANE_SIDECAR
         assert got["injected"]["status"] == "Running"
-        assert got["outside"]["sidecar"] == ""
+        assert got["outside"]["dataplane"] == ""
 
         cluster.patch(kube.NAMESPACES, "plain", {"metadata": {"labels": {"istio-injection": "enabled"}}})
-        await until(pilot, lambda: rows(app)["outside"]["sidecar"] == SIDECAR_MISSING, "mark follows label")
+        await until(pilot, lambda: rows(app)["outside"]["dataplane"] == SIDECAR_MISSING, "mark follows label")
 
 
 async def test_connection_loss_keeps_rows_and_resumes(tmp_path: Path) -> None:
@@ -408,3 +408,93 @@ async def test_keys_typed_fast_after_slash_land_in_the_prompt(cluster: Cluster) 
         await until(pilot, lambda: list(rows(app)) == ["dweb-1"], "typeahead filter")
         assert app.query_one("#pods-filter", Input).value == "dweb"
         assert not isinstance(app.screen, PodDescribeScreen)
+
+
+def drawn(app: IstioApp) -> list[str]:
+    """The table's lines as they are on screen now (header first)."""
+    table = app.query_one(PodTable)
+    strips = table.render_lines(Region(0, 0, table.size.width, table.size.height))
+    return ["".join(segment.text for segment in strip) for strip in strips]
+
+
+def set_ip(sandbox: Sandbox, namespace: str, name: str, ip: str) -> None:
+    def mutate(obj: dict[str, Any]) -> None:
+        obj["status"]["podIP"] = ip
+
+    assert sandbox.store is not None
+    sandbox.store.update("pods", name, namespace=namespace, mutate=mutate)
+
+
+async def test_an_ip_is_never_cut_at_any_width(sandbox: Sandbox, cluster: Cluster) -> None:
+    """Issue 9: at 120 columns the IP column showed 10.244.214.150 as 10.244.214.15, with no mark."""
+    ns(cluster, "ips")
+    name = "checkout-service-canary-7f9c6d5b4-abcde"
+    pod(cluster, "ips", name)
+    app = make_app(cluster, namespace="ips")
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: rows(app).get(name, {}).get("status") == "Running", "pod running")
+        set_ip(sandbox, "ips", name, "10.244.214.150")
+        await until(pilot, lambda: rows(app)[name]["ip"] == "10.244.214.150", "the new IP")
+        seen = 0
+        for width in range(72, 131, 3):
+            await pilot.resize_terminal(width, 30)
+            await pilot.pause(0.05)
+            line = next(text for text in drawn(app) if "checkout" in text)
+            if "10.244.214" in line:
+                assert "10.244.214.150" in line, f"IP cut at {width} columns: {line!r}"
+                seen += 1
+        assert seen >= 5  # wide terminals do show it
+
+
+async def test_narrow_terminal_shortens_with_ellipsis_and_names_dropped_columns(cluster: Cluster) -> None:
+    """Issue 9: at 80 columns RESTARTS, AGE and IP vanished with no sign, and values were cut mid-word."""
+    ns(cluster, "wide-team")
+    name = "ledger-reconciliation-worker-long-name-5f6d7c8b9a-q8w7e"
+    pod(cluster, "wide-team", name)
+    app = make_app(cluster)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: rows(app).get(name, {}).get("status") == "Running", "pod running")
+        await pilot.pause(0.1)
+        line = next(text for text in drawn(app) if "ledger" in text)
+        assert "…" in line and "q8w7e" in line  # shortened in the middle: the unique suffix stays
+        assert "Running" in line  # STATUS still fits whole
+        title = str(app.query_one("#pods-title", Static).render())
+        assert "+2 cols" in title and "IP NODE" in title
+        header = drawn(app)[0]
+        assert "RESTARTS" in header and "AGE" in header and "NODE" not in header and " IP " not in header
+
+        await pilot.resize_terminal(160, 30)
+        await until(pilot, lambda: "cols" not in str(app.query_one("#pods-title", Static).render()), "wide")
+        line = next(text for text in drawn(app) if "ledger" in text)
+        assert name in line and "…" not in line
+
+
+async def test_rows_match_the_server_after_churn(sandbox: Sandbox, cluster: Cluster) -> None:
+    """Creates, deletes and updates in quick succession, with the cursor moved: every pod is one row."""
+    ns(cluster, "churn")
+    assert sandbox.store is not None
+    store = sandbox.store
+    for i in range(60):
+        pod(cluster, "churn", f"p-{i:03d}")
+    app = make_app(cluster, namespace="churn")
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: app.query_one(PodTable).row_count == 60, "60 rows")
+        table = app.query_one(PodTable)
+        table.move_cursor(row=30)
+        for i in range(60):
+            if i % 3 == 0:
+                store.delete("pods", f"p-{i:03d}", namespace="churn")
+            else:
+
+                def bump(obj: dict[str, Any], n: int = i) -> None:
+                    obj["metadata"].setdefault("labels", {})["n"] = str(n)
+
+                store.update("pods", f"p-{i:03d}", namespace="churn", mutate=bump)
+            if i % 2 == 0:
+                pod(cluster, "churn", f"q-{i:03d}")
+            if i % 10 == 0:
+                await pilot.pause(0.05)
+        server = {p["metadata"]["name"] for p in cluster.list(kube.PODS, namespace="churn").items}
+        await until(pilot, lambda: set(names(app)) == server, "rows to match the server")
+        assert table.row_count == len(server) == len(names(app))
+        assert table.selected() is not None

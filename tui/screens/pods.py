@@ -1,8 +1,9 @@
 """The Pods work area: a live pod table per namespace (or all), with k9s keys.
 
-One list+watch per view runs in a thread worker and feeds a ``WatchFeed``; a timer applies the net change a
-few times a second. Switching namespace or label selector stops that watch and starts another. A 403 is
-shown as "no access to pods in X" in place of the table, never as an empty table.
+One list+watch per view runs on its own ``Stream`` thread and feeds a ``WatchFeed`` (pods become rows on that
+thread); a timer applies the net change, one batch per frame, a few times a second. Switching namespace or
+label selector stops that watch and starts another. A 403 is shown as "no access to pods in X" in place of
+the table, never as an empty table.
 """
 
 from __future__ import annotations
@@ -248,6 +249,10 @@ class PodsPane(WorkPane):
             parts.append(("  -l " + self.selector, "bold"))
         arrow = "↓" if table.sort_reverse else "↑"
         parts.append(f"  sort: {table.sort_column}{arrow}")
+        if table.hidden_columns:
+            hidden = table.hidden_columns
+            parts.append((f"  +{len(hidden)} cols", "bold"))
+            parts.append((f" ({' '.join(hidden)}: widen the terminal)", "dim"))
         if self.reconnecting:
             parts.append(("  reconnecting…", "bold"))
         self.query_one("#pods-title", Static).update(Text.assemble(*parts))
@@ -357,6 +362,10 @@ class PodsPane(WorkPane):
     @on(PodTable.RowSelected)
     def _row_selected(self) -> None:
         self.action_describe()
+
+    @on(PodTable.ColumnsHidden)
+    def _columns_hidden(self) -> None:
+        self._render_title()
 
     def _selected(self) -> PodRow | None:
         row = self.table.selected()
