@@ -517,9 +517,9 @@ def test_watch_and_list_ahead_of_the_server_are_too_large_timeouts(
 
 
 def test_watch_bookmarks(sandbox: Sandbox, api: httpx.Client, monkeypatch: pytest.MonkeyPatch) -> None:
-    from tui.sandbox import server
+    from tui.sandbox.api import watch
 
-    monkeypatch.setattr(server, "BOOKMARK_EVERY", 0.2)
+    monkeypatch.setattr(watch, "BOOKMARK_EVERY", 0.2)
     rv = api.get("/api/v1/configmaps").json()["metadata"]["resourceVersion"]
     events = read_events(
         sandbox, f"/api/v1/configmaps?watch=1&allowWatchBookmarks=true&resourceVersion={rv}", until=1

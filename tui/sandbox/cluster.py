@@ -26,8 +26,8 @@ from aiohttp import web
 
 from tui.errors import KubeError, PortInUse
 from tui.sandbox import tls, validation
+from tui.sandbox.api import ApiServer, ForbidRule
 from tui.sandbox.resources import Registry
-from tui.sandbox.server import ApiServer, ForbidRule
 from tui.sandbox.store import Obj, Store
 
 log = logging.getLogger(__name__)
