@@ -56,6 +56,8 @@ EventType = Literal["ADDED", "MODIFIED", "DELETED", "SYNCED", "RECONNECTING"]
 FIELD_MANAGER = "istio-tui"
 CONNECT_TIMEOUT = 5.0
 READ_TIMEOUT = 30.0
+# A followed log may stay quiet for long; stop() ends it, not a read timeout.
+FOLLOW_TIMEOUT = (CONNECT_TIMEOUT, 24 * 3600.0)
 BACKOFF_CAP = 2.0
 
 
@@ -601,6 +603,67 @@ def _shutdown_response(resp: urllib3.BaseHTTPResponse) -> None:
             socket.socket.shutdown(sock, socket.SHUT_RDWR)
 
 
+def _log_query(
+    container: str | None, tail_lines: int | None, *, previous: bool, timestamps: bool
+) -> dict[str, str]:
+    query = {} if tail_lines is None else {"tailLines": str(tail_lines)}
+    if container:
+        query["container"] = container
+    if previous:
+        query["previous"] = "true"
+    if timestamps:
+        query["timestamps"] = "true"
+    return query
+
+
+class LogFollow:
+    """Lines of one container's log as they are written, until it exits or ``stop()`` (from any thread)
+    shuts the socket, which ends the iteration at once even while the container is quiet."""
+
+    def __init__(self, cluster: Cluster, path: str, query: Mapping[str, str], *, what: str) -> None:
+        self._cluster = cluster
+        self._path = path
+        self._query = query
+        self._what = what
+        self._stopped = threading.Event()
+        self._lock = threading.Lock()
+        self._live: urllib3.BaseHTTPResponse | None = None
+
+    def __iter__(self) -> Iterator[str]:
+        resp = self._cluster._open(
+            "GET", self._path, query=self._query, accept="text/plain", timeout=FOLLOW_TIMEOUT, what=self._what
+        )
+        with self._lock:
+            self._live = resp
+        try:
+            if self._stopped.is_set():
+                return
+            if resp.status >= 300:
+                raise self._cluster._error(resp.status, resp.read(), what=self._what)
+            for line in _iter_lines(resp):
+                if self._stopped.is_set():
+                    return
+                yield line.decode("utf-8", "replace")
+        except (urllib3.exceptions.HTTPError, http.client.HTTPException, OSError) as exc:
+            if not self._stopped.is_set():
+                raise Unreachable(
+                    f"{self._what} on {self._cluster.server} broke off: {_describe_transport_error(exc)}"
+                ) from None
+        finally:
+            with self._lock:
+                self._live = None
+            with contextlib.suppress(Exception):
+                resp.close()
+            with contextlib.suppress(Exception):
+                resp.release_conn()
+
+    def stop(self) -> None:
+        self._stopped.set()
+        with self._lock:
+            if self._live is not None:
+                _shutdown_response(self._live)
+
+
 class Cluster:
     """One kubeconfig context.
 
@@ -956,14 +1019,34 @@ class Cluster:
         return stored
 
     def pod_logs(
-        self, name: str, *, namespace: str, container: str | None = None, tail_lines: int = 500
+        self,
+        name: str,
+        *,
+        namespace: str,
+        container: str | None = None,
+        tail_lines: int | None = 500,
+        previous: bool = False,
+        timestamps: bool = False,
     ) -> str:
-        query = {"tailLines": str(tail_lines)}
-        if container:
-            query["container"] = container
+        """``tail_lines`` None reads the whole log; ``previous`` the run before a restart (kubectl -p)."""
+        query = _log_query(container, tail_lines, previous=previous, timestamps=timestamps)
         path = self._object_path(PODS, name, namespace) + "/log"
         data = self._call("GET", path, query=query, accept="text/plain", what=f"logs of pod {name}")
         return data.decode("utf-8", "replace")
+
+    def follow_pod_logs(
+        self,
+        name: str,
+        *,
+        namespace: str,
+        container: str | None = None,
+        tail_lines: int | None = 500,
+        timestamps: bool = False,
+    ) -> LogFollow:
+        """``kubectl logs -f``: iterate the lines as the container writes them (blocking; use a Stream)."""
+        query = {**_log_query(container, tail_lines, previous=False, timestamps=timestamps), "follow": "true"}
+        path = self._object_path(PODS, name, namespace) + "/log"
+        return LogFollow(self, path, query, what=f"logs of pod {name}")
 
     def can_i(self, *, verb: str, resource: str, group: str = "", namespace: str | None = None) -> bool:
         """SelfSubjectAccessReview."""

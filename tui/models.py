@@ -623,16 +623,23 @@ def pod_yaml(pod: Mapping[str, Any]) -> str:
     return str(yaml.safe_dump({**pod, "metadata": meta}, sort_keys=False, default_flow_style=False))
 
 
-def _describe_state(state: Mapping[str, Any]) -> str:
+def _describe_state(title: str, state: Mapping[str, Any]) -> list[str]:
+    """``kubectl describe``'s State / Last State block: the state, then its reason, exit code and times."""
     for name in ("running", "waiting", "terminated"):
         if name in state:
             detail = state[name] or {}
-            reason = detail.get("reason") or ""
-            extra = f" ({reason})" if reason else ""
-            if name == "terminated":
-                extra += f" exit code {detail.get('exitCode', 0)}"
-            return f"{name.capitalize()}{extra}"
-    return "Unknown"
+            lines = [f"    {title + ':':<15}{name.capitalize()}"]
+            fields = (
+                ("Reason", detail.get("reason")),
+                ("Message", detail.get("message")),
+                ("Exit Code", detail.get("exitCode") if name == "terminated" else None),
+                ("Signal", detail.get("signal")),
+                ("Started", detail.get("startedAt")),
+                ("Finished", detail.get("finishedAt")),
+            )
+            lines += [f"      {label + ':':<13}{value}" for label, value in fields if value not in (None, "")]
+            return lines
+    return [f"    {title + ':':<15}Unknown"] if title == "State" else []
 
 
 def describe_pod(pod: Mapping[str, Any], events: Sequence[Mapping[str, Any]], *, now: datetime) -> str:
@@ -651,7 +658,7 @@ def describe_pod(pod: Mapping[str, Any], events: Sequence[Mapping[str, Any]], *,
         f"Status:        {row.status}",
         f"Ready:         {row.ready_text}",
         f"IP:            {row.ip or '<none>'}",
-        f"Sidecar:       {'istio-proxy' if row.has_sidecar else '<none>'}",
+        f"Data plane:    {dataplane_mark(row, None) or '<none>'}",
     ]
     owners = [f"{o.get('kind')}/{o.get('name')}" for o in meta.get("ownerReferences") or ()]
     lines.append(f"Controlled By: {', '.join(owners) or '<none>'}")
@@ -673,7 +680,8 @@ def describe_pod(pod: Mapping[str, Any], events: Sequence[Mapping[str, Any]], *,
                 f"{p.get('containerPort')}/{p.get('protocol', 'TCP')}" for p in c.get("ports") or ()
             )
             lines.append(f"    Ports:         {ports or '<none>'}")
-            lines.append(f"    State:         {_describe_state(cs.get('state') or {})}")
+            lines += _describe_state("State", cs.get("state") or {})
+            lines += _describe_state("Last State", cs.get("lastState") or {})
             lines.append(f"    Ready:         {bool(cs.get('ready'))}")
             lines.append(f"    Restart Count: {cs.get('restartCount', 0)}")
     lines.append("Conditions:")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -10,18 +11,20 @@ from typing import Any
 import pytest
 from textual import events
 from textual.geometry import Region
-from textual.widgets import Input, Static
+from textual.widgets import Input, RichLog, Static
 
-from tests.helpers import until
+from tests.helpers import until, wait_for
 from tui import kube
 from tui.app import IstioApp
 from tui.config import Settings
 from tui.errors import NotFound
 from tui.kube import Cluster
 from tui.models import DATAPLANE_SIDECAR, SIDECAR_MISSING, PodHealth, PodRow
+from tui.sandbox import logs as sandbox_logs
 from tui.sandbox.cluster import Sandbox
 from tui.screens.confirm import ConfirmScreen
-from tui.screens.describe import PodDescribeScreen, PodLogsScreen, PodYamlScreen
+from tui.screens.describe import PodDescribeScreen, PodYamlScreen
+from tui.screens.logs import PodLogsScreen
 from tui.screens.pods import PodsPane, parse_filter
 from tui.widgets.header import AppHeader
 from tui.widgets.pod_table import SORT_KEYS, PodTable
@@ -498,3 +501,112 @@ async def test_rows_match_the_server_after_churn(sandbox: Sandbox, cluster: Clus
         await until(pilot, lambda: set(names(app)) == server, "rows to match the server")
         assert table.row_count == len(server) == len(names(app))
         assert table.selected() is not None
+
+
+def crashing_pod(cluster: Cluster, namespace: str, name: str) -> None:
+    body = {
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {
+            "containers": [
+                {"name": "app", "image": "busybox", "command": ["sh", "-c", "echo no config found; exit 3"]},
+                {"name": "istio-proxy", "image": "docker.io/istio/proxyv2:1.30.3"},
+            ]
+        },
+    }
+    cluster.create(kube.PODS, body, namespace=namespace)
+
+
+def restarted(cluster: Cluster, namespace: str, name: str) -> bool:
+    pod = cluster.get(kube.PODS, name, namespace=namespace)
+    statuses = (pod.get("status") or {}).get("containerStatuses") or []
+    return any(int(cs.get("restartCount") or 0) >= 1 for cs in statuses)
+
+
+def following_threads() -> list[str]:
+    return [t.name for t in threading.enumerate() if t.name == "stream-logs-app"]
+
+
+def log_text(app: IstioApp) -> str:
+    body = app.screen.query_one("#logs-body", RichLog)
+    return "\n".join("".join(segment.text for segment in strip) for strip in body.lines)
+
+
+async def test_describe_shows_last_state_exit_code_and_reason(cluster: Cluster) -> None:
+    ns(cluster, "crash")
+    crashing_pod(cluster, "crash", "loop")
+    wait_for(lambda: restarted(cluster, "crash", "loop"), "a restart")
+    app = make_app(cluster, namespace="crash")
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: "loop" in rows(app), "pod row")
+        await pilot.press("d")
+        await until(pilot, lambda: isinstance(app.screen, PodDescribeScreen), "describe")
+        body = app.screen.query_one("#viewer-text", Static)
+        await until(pilot, lambda: "Events:" in str(body.render()), "describe text")
+        text = str(body.render())
+        assert "Last State:    Terminated" in text
+        assert "Exit Code:   3" in text and "Reason:      Error" in text
+        assert "Reason:      CrashLoopBackOff" in text or "State:         Running" in text
+
+
+async def test_g_and_G_move_through_the_yaml_viewer(cluster: Cluster) -> None:
+    ns(cluster, "long")
+    pod(cluster, "long", "yaml-pod", {f"label-{i}": "x" for i in range(40)})
+    app = make_app(cluster, namespace="long")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: "yaml-pod" in rows(app), "pod row")
+        await pilot.press("y")
+        await until(pilot, lambda: isinstance(app.screen, PodYamlScreen), "yaml")
+        scroller = app.screen.query_one(".viewer-body")
+        await until(pilot, lambda: scroller.max_scroll_y > 10, "a long YAML")
+        await pilot.press("G")
+        await until(pilot, lambda: scroller.scroll_y == scroller.max_scroll_y, "G to the end")
+        await pilot.press("g")
+        await until(pilot, lambda: scroller.scroll_y == 0, "g to the top")
+
+
+async def test_logs_show_the_crash_previous_run_and_all_containers(cluster: Cluster) -> None:
+    ns(cluster, "crash")
+    crashing_pod(cluster, "crash", "loop")
+    wait_for(lambda: restarted(cluster, "crash", "loop"), "a restart")
+    app = make_app(cluster, namespace="crash")
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: "loop" in rows(app), "pod row")
+        await pilot.press("l")
+        await until(pilot, lambda: isinstance(app.screen, PodLogsScreen), "logs")
+        await until(pilot, lambda: "no config found" in log_text(app), "the crash output")
+        assert "INFO ready" not in log_text(app)
+        await pilot.press("p")
+        await until(pilot, lambda: "exited with code 3" in log_text(app), "the previous run")
+        assert "previous run" in str(app.screen.query_one("#logs-title", Static).render())
+        await pilot.press("p", "0")
+        await until(pilot, lambda: "[istio-proxy]" in log_text(app), "all containers")
+        assert "Version 1.30.3" in log_text(app) and "[app]" in log_text(app)
+
+
+async def test_follow_streams_on_its_own_thread_and_stops(
+    cluster: Cluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sandbox_logs, "HEARTBEAT_S", 0.3)
+    ns(cluster, "tail")
+    pod(cluster, "tail", "chatty")
+    app = make_app(cluster, namespace="tail")
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: rows(app).get("chatty", {}).get("status") == "Running", "pod running")
+        await pilot.press("l")
+        await until(pilot, lambda: isinstance(app.screen, PodLogsScreen), "logs")
+        screen = app.screen
+        assert isinstance(screen, PodLogsScreen)
+        await until(pilot, lambda: "INFO ready" in log_text(app), "the first read")
+        await pilot.press("f")
+        assert "following" in str(screen.query_one("#logs-title", Static).render())
+        await until(pilot, lambda: log_text(app).count("GET /healthz") >= 3, "followed lines")
+        before = log_text(app).count("GET /healthz")
+        await until(pilot, lambda: log_text(app).count("GET /healthz") > before, "more followed lines")
+        assert following_threads()
+        assert not [w for w in app.workers if w.is_running and w.description == "pod logs"]
+        await pilot.press("f")
+        await until(pilot, lambda: not following_threads(), "follow stopped")
+        await pilot.press("f")
+        await until(pilot, following_threads, "following again")
+        await pilot.press("escape")
+        await until(pilot, lambda: not following_threads(), "esc stops the follow")

@@ -22,7 +22,8 @@ from tui import kube
 from tui.errors import Forbidden, Invalid, IstioTuiError
 from tui.models import PodRow, build_pod_row
 from tui.screens.confirm import ConfirmScreen
-from tui.screens.describe import PodDescribeScreen, PodLogsScreen, PodYamlScreen
+from tui.screens.describe import PodDescribeScreen, PodYamlScreen
+from tui.screens.logs import PodLogsScreen
 from tui.widgets.pane import PaneAction, WorkPane
 from tui.widgets.pod_table import PodTable
 from tui.widgets.prompt import PromptInput
@@ -71,7 +72,16 @@ class PodsPane(WorkPane):
             "describe", "Describe pod", "describe the selected pod, with its events", "d", short="Describe"
         ),
         PaneAction("yaml", "Pod YAML", "show the selected pod's YAML", "y", short="YAML"),
-        PaneAction("logs", "Pod logs", "logs of the app container (c switches container)", "l", short="Logs"),
+        PaneAction(
+            "logs", "Pod logs", "logs of the app container (f follow, c container, 0 all)", "l", short="Logs"
+        ),
+        PaneAction(
+            "logs_previous",
+            "Previous logs",
+            "logs of the app container's previous run (before its last restart)",
+            "p",
+            show=False,
+        ),
         PaneAction(
             "delete",
             "Delete pod",
@@ -384,6 +394,10 @@ class PodsPane(WorkPane):
     def action_logs(self) -> None:
         if (row := self._selected()) is not None:
             self.app.push_screen(PodLogsScreen(row))
+
+    def action_logs_previous(self) -> None:
+        if (row := self._selected()) is not None:
+            self.app.push_screen(PodLogsScreen(row, previous=True))
 
     def action_delete(self) -> None:
         if self.refuse_if_readonly("delete"):
