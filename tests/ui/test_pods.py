@@ -610,3 +610,59 @@ async def test_follow_streams_on_its_own_thread_and_stops(
         await until(pilot, following_threads, "following again")
         await pilot.press("escape")
         await until(pilot, lambda: not following_threads(), "esc stops the follow")
+
+
+def synthetic(i: int, *, restarts: int = 0) -> PodRow:
+    return PodRow(
+        uid=f"uid-{i}",
+        namespace=f"team-{i % 7}",
+        name=f"svc-{i:05d}",
+        ready=1,
+        total=1,
+        status="Running",
+        health=PodHealth.OK,
+        restarts=restarts,
+        created=datetime(2026, 1, 1, tzinfo=UTC) - timedelta(seconds=i),
+        ip=f"10.0.{i // 250}.{i % 250}",
+        node="node-a",
+        phase="Running",
+        has_sidecar=False,
+        terminal=False,
+    )
+
+
+async def test_a_big_list_arrives_over_frames_and_stays_sorted() -> None:
+    """12,000 rows in one batch are applied 5,000 a frame; later churn keeps the index sorted and exact."""
+    from textual.app import App, ComposeResult
+
+    class Host(App[None]):
+        def compose(self) -> ComposeResult:
+            yield PodTable(clock=lambda: datetime(2026, 1, 2, tzinfo=UTC), id="pod-table")
+
+    app = Host()
+    async with app.run_test(size=SIZE) as pilot:
+        table = app.query_one(PodTable)
+        table.configure(all_namespaces=True)
+        table.apply({f"uid-{i}": synthetic(i) for i in range(12_000)}, set(), labels={})
+        assert table.row_count == 5_000 and table.behind
+        while table.behind:
+            table.apply({}, set(), labels={})
+        assert table.row_count == 12_000
+        table.move_cursor(row=6_000)
+        chosen = table.selected()
+        assert chosen is not None
+        await pilot.pause()
+        line = table.cursor_row - round(table.scroll_y)
+        for wave in range(3):
+            gone = {f"uid-{i}" for i in range(wave, 12_000, 97)} - {chosen.uid}
+            changed = {f"uid-{i}": synthetic(i, restarts=wave + 1) for i in range(wave + 1, 12_000, 53)}
+            changed = {uid: row for uid, row in changed.items() if uid not in gone}
+            table.apply(changed, gone, labels={})
+            while table.behind:
+                table.apply({}, set(), labels={})
+        expected = sorted(((r.namespace, r.name), r.uid) for r in table.pods.values())
+        assert [table.row_at(i).uid for i in range(table.row_count)] == [uid for _, uid in expected]
+        assert table.row_count == len(table.pods)
+        assert table.selected() is not None and table.selected().uid == chosen.uid
+        await pilot.pause()
+        assert table.cursor_row - round(table.scroll_y) == line  # the selected pod kept its screen line

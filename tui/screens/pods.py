@@ -38,6 +38,7 @@ AGE_INTERVAL_S = 1.0
 # after a sync is long-lived by nature, so it moves to the permanent generation; pod dicts hold no cycles,
 # so the ones deleted later are still freed by reference counting.
 GC_FREEZE_INTERVAL_S = 5.0
+GC_FREEZE_ROWS = 1_000  # also right after a batch this big, so a loading list never meets a full collection
 WATCH_TIMEOUT_S = 50
 _SELECTOR_SPLIT = re.compile(r"(?:^|\s)-l\s*(\S.*)?$")
 
@@ -207,9 +208,12 @@ class PodsPane(WorkPane):
             self.synced = True
             self._render_title()
             self._freeze_gc()
-        if batch.upserts or batch.deletes:
-            self.table.apply(batch.upserts, batch.deletes, labels=self.istio_app.namespace_labels)
+        table = self.table
+        if batch.upserts or batch.deletes or table.behind:
+            table.apply(batch.upserts, batch.deletes, labels=self.istio_app.namespace_labels)
             self._render_title()
+            if len(batch.upserts) >= GC_FREEZE_ROWS or table.behind:
+                self._freeze_gc()
 
     def _freeze_gc(self) -> None:
         gc.freeze()

@@ -35,8 +35,10 @@ from tui.widgets.pod_columns import GAP, INDENT, Column, Layout, clip, columns_f
 
 NamespaceLabels = Mapping[str, Mapping[str, str]]
 Clock = Callable[[], datetime]
-# A batch larger than this share of the table is merged by one sort instead of one bisection per row.
-BULK_SHARE = 0.25
+# Rows applied per frame while a big list arrives, and the batch size from which one linear merge beats a
+# bisection (and a list shift) per row.
+FRAME_BUDGET = 5_000
+BULK_ROWS = 200
 CACHE_LIMIT = 2_000
 
 
@@ -130,12 +132,16 @@ class PodTable(ScrollView, can_focus=True):
         self._styles: dict[str, Style] = {}
         self._lines: dict[str, tuple[tuple[Any, ...], Strip]] = {}
         self._moved = False  # the user moved the cursor: from then on it follows its pod
+        self._waiting: dict[str, PodRow] = {}
+        self._gone: set[str] = set()
 
     # --- structure
 
     def configure(self, *, all_namespaces: bool) -> None:
         """Start over for a new namespace or selector: no rows, the columns for this view."""
         self.pods.clear()
+        self._waiting.clear()
+        self._gone.clear()
         self.all_namespaces = all_namespaces
         self._columns = columns_for(all_namespaces=all_namespaces)
         if not all_namespaces and self.sort_column == "namespace":
@@ -215,31 +221,56 @@ class PodTable(ScrollView, can_focus=True):
                 natural[key] = width
 
     def apply(self, upserts: Mapping[str, PodRow], deletes: set[str], *, labels: NamespaceLabels) -> None:
-        """One watch batch; the selected pod keeps its screen line."""
+        """One watch batch; the selected pod keeps its screen line.
+
+        At most ``FRAME_BUDGET`` upserts are applied per call so a frame stays short while a big list
+        arrives; the rest wait in a backlog (``behind``) that later calls drain first.
+        """
+        waiting, gone = self._waiting, self._gone
+        for uid in deletes:
+            waiting.pop(uid, None)
+            gone.add(uid)
+        for uid, row in upserts.items():
+            gone.discard(uid)
+            waiting[uid] = row
+        batch = [waiting.popitem() for _ in range(min(FRAME_BUDGET, len(waiting)))]
         anchor = self._anchor()
         self.labels = labels
-        bulk = len(upserts) + len(deletes) > BULK_SHARE * max(len(self._order), 1) and len(upserts) > 64
-        for uid in deletes:
+        bulk = len(batch) > BULK_ROWS
+        for uid in gone:
             self.pods.pop(uid, None)
             self._unshow(uid, bulk=bulk)
-        for uid, row in upserts.items():
+        gone.clear()
+        fresh: list[tuple[Any, str]] = []
+        sort_key = SORT_KEYS[self.sort_column]
+        for uid, row in batch:
             self.pods[uid] = row
             if not self.matches(row):
                 self._unshow(uid, bulk=bulk)
                 continue
             self._measure(row)
-            key = (SORT_KEYS[self.sort_column](row), uid)
+            key = (sort_key(row), uid)
             old = self._keys.get(uid)
             if old == key:
                 continue
             if old is not None:
                 self._unshow(uid, bulk=bulk)
             self._keys[uid] = key
-            if not bulk:
+            if bulk:
+                fresh.append(key)
+            else:
                 bisect.insort(self._order, key)
         if bulk:
-            self._order = sorted(self._keys.values())
+            keys = self._keys
+            # Both parts are sorted runs, so this sort is one linear merge.
+            self._order = [k for k in self._order if keys.get(k[1]) is k] + sorted(fresh)
+            self._order.sort()
         self._changed(anchor)
+
+    @property
+    def behind(self) -> bool:
+        """Rows received but not applied yet (a big list is spread over several frames)."""
+        return bool(self._waiting or self._gone)
 
     def _unshow(self, uid: str, *, bulk: bool) -> None:
         key = self._keys.pop(uid, None)
@@ -300,7 +331,7 @@ class PodTable(ScrollView, can_focus=True):
             index = 0 if fallback_top else min(old_index, max(count - 1, 0))
             line = 0 if fallback_top else line
         self.cursor_row = index
-        self.scroll_to(y=max(0, index - line), animate=False, immediate=True)
+        self.scroll_to(y=max(0, index - line), animate=False, immediate=True, force=True)
         self.refresh()
 
     # --- cursor
@@ -318,9 +349,9 @@ class PodTable(ScrollView, can_focus=True):
         self.cursor_row = max(0, min(row, count - 1))
         top = round(self.scroll_y)
         if self.cursor_row < top:
-            self.scroll_to(y=self.cursor_row, animate=False, immediate=True)
+            self.scroll_to(y=self.cursor_row, animate=False, immediate=True, force=True)
         elif self.cursor_row >= top + self._page:
-            self.scroll_to(y=self.cursor_row - self._page + 1, animate=False, immediate=True)
+            self.scroll_to(y=self.cursor_row - self._page + 1, animate=False, immediate=True, force=True)
         self.refresh_line(old + 1)
         self.refresh_line(self.cursor_row + 1)
 
