@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import socket
 import ssl
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
@@ -20,6 +23,7 @@ if TYPE_CHECKING:
     from tui.sandbox.cluster import Sandbox
 
 T = TypeVar("T")
+ROOT = Path(__file__).resolve().parents[1]
 
 # The preflight lines in the order the wizard shows them.
 PREFLIGHT_KEYS = ["context", "admission-api", "permissions", "existing-istio", "load-balancer", "helm"]
@@ -82,4 +86,24 @@ def deployment_manifest(name: str, replicas: int) -> dict[str, Any]:
                 "spec": {"containers": [{"name": name, "image": f"example/{name}:1"}]},
             },
         },
+    }
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on (bound, then released): connecting to it is refused."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def cli_env(home: Path, **extra: str) -> dict[str, str]:
+    """Environment for ``python -m tui`` in a subprocess: this checkout, and no settings, state or kubeconfig
+    of the machine (HOME and the XDG directories point into ``home``)."""
+    return {
+        "HOME": str(home),
+        "PATH": os.environ.get("PATH", ""),
+        "XDG_CONFIG_HOME": str(home / "cfg"),
+        "XDG_STATE_HOME": str(home / "state"),
+        "PYTHONPATH": str(ROOT),
+        **extra,
     }

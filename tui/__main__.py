@@ -8,14 +8,14 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from tui import __version__
-from tui.errors import IstioTuiError
+from tui.errors import IstioTuiError, print_error, user_line
 
 
 class OneLineParser(argparse.ArgumentParser):
     """Flag errors as one line on stderr and exit 2, never a usage dump; subcommand parsers inherit it."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: {message}\n")
+        self.exit(2, f"{self.prog}: {user_line(message)}\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -48,10 +48,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         code: int = args.run(args)
         return code
     except IstioTuiError as err:
-        print(f"istio-tui: {err}", file=sys.stderr)
+        print_error("istio-tui", err)
         return 1
     except KeyboardInterrupt:
         return 130
+    except Exception as err:  # a bug still gets one line, never a traceback that may carry a credential
+        print_error("istio-tui", err)
+        return 1
 
 
 if __name__ == "__main__":

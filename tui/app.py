@@ -19,6 +19,7 @@ from textual import events, on
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.notifications import SeverityLevel
 from textual.reactive import var
 from textual.screen import Screen
 from textual.visual import VisualType
@@ -27,7 +28,7 @@ from textual.worker import Worker
 
 from tui import kube
 from tui.config import Settings
-from tui.errors import IstioTuiError
+from tui.errors import IstioTuiError, redact, user_line
 from tui.kube import ClusterInfo
 from tui.screens.help import HelpScreen, HelpSection
 from tui.screens.install import InstallPane
@@ -231,6 +232,19 @@ class IstioApp(WorkerErrors, App[None]):
     def reconnecting(self) -> bool:
         return bool(self._connection)
 
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """Every notification passes here, so no credential reaches the screen whoever wrote the text."""
+        text, heading = redact(message), redact(title)
+        super().notify(text, title=heading, severity=severity, timeout=timeout, markup=markup)
+
     def report_worker_error(self, worker: Worker[Any]) -> None:
         """Failed workers land here; see ``report_error``."""
         if worker.error is not None:
@@ -238,10 +252,7 @@ class IstioApp(WorkerErrors, App[None]):
 
     def report_error(self, err: BaseException, what: str) -> None:
         """The single handler for failed background work: one clear notification, never a traceback."""
-        if isinstance(err, IstioTuiError):
-            message = str(err)
-        else:
-            message = f"{what} failed unexpectedly: {type(err).__name__}: {err}"
+        message = user_line(err) if isinstance(err, IstioTuiError) else f"{what} failed: {user_line(err)}"
         self.notify(message, title="Error", severity="error", timeout=10, markup=False)
 
     def refuse_readonly(self, what: str) -> None:

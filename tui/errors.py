@@ -6,6 +6,53 @@ verbatim and never a traceback.
 
 from __future__ import annotations
 
+import re
+import sys
+import threading
+
+from tui.text import escape_controls
+
+REDACTED = "<redacted>"
+_MIN_SECRET_LEN = 8
+_AUTH_VALUE = re.compile(r"(?i)\b(bearer|basic)(\s+)[^\s'\",;)\]]+")
+_secrets: set[str] = set()
+_secrets_lock = threading.Lock()
+
+
+def register_secret(value: str) -> None:
+    """Remember a credential (a token, a password) so ``redact`` hides it wherever it shows up later."""
+    value = value.strip()
+    if len(value) >= _MIN_SECRET_LEN:
+        with _secrets_lock:
+            _secrets.add(value)
+
+
+def redact(text: str) -> str:
+    """Hide every registered credential and every ``Bearer``/``Basic`` value in ``text``."""
+    with _secrets_lock:
+        known = sorted(_secrets, key=len, reverse=True)
+    for secret in known:
+        text = text.replace(secret, REDACTED)
+    return _AUTH_VALUE.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
+
+
+def user_line(err: BaseException | str) -> str:
+    """What the user may see of an error: credentials redacted, control characters escaped, one line.
+
+    Every place that prints or notifies an error goes through here, so hostile or broken input (a token
+    file, a URL with a newline) can neither leak a credential nor forge extra output lines.
+    """
+    if isinstance(err, BaseException) and not isinstance(err, IstioTuiError):
+        text = f"unexpected {type(err).__name__}: {err}"
+    else:
+        text = str(err)
+    return escape_controls(redact(text))
+
+
+def print_error(prog: str, err: BaseException | str) -> None:
+    """One line on stderr: ``prog: message``."""
+    print(f"{prog}: {user_line(err)}", file=sys.stderr, flush=True)
+
 
 class IstioTuiError(Exception):
     """Base of every error we expect and explain to the user."""

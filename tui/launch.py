@@ -9,7 +9,9 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import re
 import signal
+import socket
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,6 +22,8 @@ if TYPE_CHECKING:
     from tui.sandbox.cluster import Sandbox
 
 SANDBOX_POD_START_SECONDS = 1.5
+QUIT_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+_SANDBOX_FILE = re.compile(r"sandbox-(\d{1,5})\.kubeconfig")
 
 
 def state_dir() -> Path:
@@ -48,6 +52,31 @@ def remove_sandbox_kubeconfig(path: Path) -> None:
         path.unlink()
 
 
+def remove_stale_sandbox_kubeconfigs() -> list[Path]:
+    """Delete the files of earlier runs whose sandbox no longer listens (the run was killed, e.g. SIGKILL).
+
+    Each file holds a bearer token, so it must not outlive its server. A file whose port still answers may
+    belong to another running instance and stays. Returns the removed paths."""
+    removed: list[Path] = []
+    with contextlib.suppress(OSError):
+        for path in state_dir().iterdir():
+            match = _SANDBOX_FILE.fullmatch(path.name)
+            if match and _refused(int(match.group(1))):
+                remove_sandbox_kubeconfig(path)
+                removed.append(path)
+    return removed
+
+
+def _refused(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return False
+    except ConnectionRefusedError:
+        return True
+    except (OSError, OverflowError):
+        return False
+
+
 def run_tui(args: argparse.Namespace) -> int:
     from tui.app import IstioApp
 
@@ -55,10 +84,16 @@ def run_tui(args: argparse.Namespace) -> int:
     sandbox = None
     cluster: Cluster | None = None
     kubeconfig: Path | None = None
+
+    def leave(signum: int, _frame: object) -> None:
+        raise SystemExit(128 + signum)  # before the app runs: unwind through the cleanup below
+
+    previous = {signum: signal.signal(signum, leave) for signum in QUIT_SIGNALS}
     try:
         if settings.sandbox:
             from tui.sandbox.cluster import Sandbox
 
+            remove_stale_sandbox_kubeconfigs()
             sandbox = Sandbox(port=0, pod_start_seconds=SANDBOX_POD_START_SECONDS)
             sandbox.start()
             kubeconfig = write_sandbox_kubeconfig(sandbox)
@@ -72,14 +107,24 @@ def run_tui(args: argparse.Namespace) -> int:
             info=info,
             sandbox_kubeconfig=str(kubeconfig) if kubeconfig else None,
         )
-        # SIGTERM quits like `q`: the terminal is restored, the sandbox and its kubeconfig cleaned up.
-        signal.signal(signal.SIGTERM, lambda _signum, _frame: app.exit())
+
+        def quit_on_signal(_signum: int, _frame: object) -> None:
+            # SIGTERM, or SIGHUP when the terminal closes: quit like `q`. The kubeconfig (it holds the token)
+            # goes first, in case the terminal is already gone and the shutdown cannot finish.
+            if kubeconfig is not None:
+                remove_sandbox_kubeconfig(kubeconfig)
+            app.exit()
+
+        for signum in QUIT_SIGNALS:
+            signal.signal(signum, quit_on_signal)
         app.run()
     finally:
-        if cluster is not None:
-            cluster.close()
         if kubeconfig is not None:
             remove_sandbox_kubeconfig(kubeconfig)
+        if cluster is not None:
+            cluster.close()
         if sandbox is not None:
             sandbox.stop()
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
     return 0

@@ -229,8 +229,8 @@ def test_patch_types_and_apply_create(api: httpx.Client) -> None:
             content=b'[{"op":"remove","path":"/nope"}]',
             headers={"Content-Type": "application/json-patch+json"},
         ),
-        400,
-        "BadRequest",
+        422,
+        "Invalid",
     )
     assert_status(
         api.patch(url + "-missing", content=b"{}", headers={"Content-Type": "application/merge-patch+json"}),

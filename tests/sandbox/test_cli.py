@@ -138,3 +138,19 @@ def test_unusable_state_or_kubeconfig_paths_are_one_line(tmp_path: Path) -> None
     proc = serve("--kubeconfig", str(tmp_path), home=tmp_path)
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 1 and err.count("\n") == 1 and "is a directory" in err
+
+
+def test_a_second_serve_on_the_same_state_file_refuses_in_one_line(tmp_path: Path) -> None:
+    state = tmp_path / "state.db"
+    first = serve("--state", str(state), "--kubeconfig", str(tmp_path / "k1"), home=tmp_path)
+    try:
+        first_lines(first, 2)
+        second = serve("--state", str(state), "--kubeconfig", str(tmp_path / "k2"), home=tmp_path)
+        _, err = second.communicate(timeout=30)
+        assert second.returncode != 0 and err.count("\n") == 1, err
+        assert str(state) in err and "in use" in err
+        assert first.poll() is None
+    finally:
+        first.send_signal(signal.SIGTERM)
+        first.communicate(timeout=20)
+    assert first.returncode == 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shlex
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from tui.istio.plan import (
     ADDONS,
     DEFAULT_ISTIO_VERSION,
     ISTIO_REPO_URL,
+    ChartSource,
     FieldError,
     InstallPlan,
     build_plan,
@@ -360,6 +362,64 @@ def test_sandbox_source_uses_the_shipped_charts() -> None:
         assert (Path(rel.chart_ref) / "Chart.yaml").is_file()
 
 
+def test_the_issue_8_injection_is_refused_by_the_cli(tmp_path: Path) -> None:
+    """`--chart-source $'https://x\\ntouch /tmp/PWNED\\n'` used to write a script that ran the touch."""
+    marker = tmp_path / "PWNED"
+    proc = _cli("--plan-only", "--out", str(tmp_path / "p"), "--chart-source", f"https://x\ntouch {marker}\n")
+    assert proc.returncode == 2 and "contains a control character" in proc.stderr
+    assert len(proc.stderr.splitlines()) == 1 and not (tmp_path / "p").exists()
+
+
+def _run_scripts_with_a_stub_helm(out: Path, tmp_path: Path) -> list[list[str]]:
+    """Run install.sh and uninstall.sh with helm replaced by a stub; return the argument lists it got."""
+    stub_dir = tmp_path / "bin"
+    stub_dir.mkdir(exist_ok=True)
+    log = out / "helm.log"
+    stub = stub_dir / "helm"
+    stub.write_text(
+        '#!/bin/sh\nfor a in "$@"; do printf "%s\\0" "$a"; done >> "$HELM_LOG"\nprintf "\\n" >> "$HELM_LOG"\n'
+    )
+    stub.chmod(0o755)
+    env = {"PATH": f"{stub_dir}:/usr/bin:/bin", "HELM_LOG": str(log), "HOME": str(tmp_path)}
+    for script in ("install.sh", "uninstall.sh"):
+        assert subprocess.run(["sh", "-n", str(out / script)], check=False).returncode == 0
+        proc = subprocess.run(
+            ["sh", str(out / script)], env=env, cwd=tmp_path, capture_output=True, text=True, check=False
+        )
+        assert proc.returncode == 0, proc.stderr
+    return [line.split("\0") for line in log.read_text().split("\0\n") if line]
+
+
+def test_no_chart_source_can_add_a_command_to_the_scripts(tmp_path: Path) -> None:
+    """Values that pass validation may still hold shell syntax: they must stay one helm argument each."""
+    payload = "$(touch${IFS}PWNED)`touch${IFS}PWNED`;touch${IFS}PWNED;'\"|&"
+    charts = tmp_path / f"charts{payload}"
+    for name in ("base", "istiod", "gateway"):
+        (charts / name).mkdir(parents=True)
+        (charts / name / "Chart.yaml").write_text(f"name: {name}\n")
+    url = "https://mirror.example/c$(touch$IFS'PWNED');touch$IFS'PWNED';'&"  # only characters URLs allow
+    raw_url = "https://x\ntouch PWNED\n"
+    plans = {
+        "url": build_plan(chart_source=url),
+        "dir": build_plan(chart_source=str(charts)),
+        # Past validation (as a future caller might build it): quoting and comments must still hold.
+        "raw": replace(build_plan(), chart_source=ChartSource("repo", raw_url)),
+    }
+    for name, plan in plans.items():
+        out = tmp_path / f"plan-{name}"
+        plan.write(out)
+        calls = _run_scripts_with_a_stub_helm(out, tmp_path)
+        assert not list(tmp_path.rglob("PWNED")), name
+        assert calls and all(call[0] in ("repo", "upgrade", "uninstall") for call in calls), calls
+        comments = [line for line in plan.install_script().splitlines() if line.startswith("#")]
+        assert len(comments) == 4, comments  # the shebang and three fixed comment lines
+        expected = {"url": url, "raw": raw_url}.get(name)
+        if expected:
+            assert ["repo", "add", "istio", expected, "--force-update"] in calls
+        else:
+            assert [c[3] for c in calls if c[0] == "upgrade"][0] == str(charts / "base")
+
+
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "tui", "install", *args], capture_output=True, text=True, timeout=60
@@ -405,7 +465,17 @@ def test_cli_plan_only_writes_the_files(tmp_path: Path) -> None:
         (["--ingress-type", "NodePort", "--node-port-http2", "80"], "outside the NodePort range"),
         (["--istio-version", "latest"], "is not of the form 1.N.P"),
         (["--sampling", "5"], "--sampling needs --tracing"),
-        (["--timeout", "soon"], "--timeout 'soon' is not a number"),
+        (["--timeout", "soon"], "argument --timeout: must be a number of seconds, got 'soon'"),
+        (["--timeout", "nan"], "argument --timeout: must be a positive number of seconds, got 'nan'"),
+        (["--timeout", "-5"], "argument --timeout: must be a positive number of seconds, got '-5'"),
+        (["--timeout", "inf"], "must be a positive number of seconds, got 'inf'"),
+        (["--chart-source", "https://x\ntouch /tmp/PWNED\n"], "contains a control character"),
+        (["--chart-source", "https://x\ntouch"], "contains a control character"),
+        (["--chart-source", "https://mirror.example/istio charts"], "contains a space"),
+        (["--chart-source", "https://"], "and name a host, got"),
+        (["--chart-source", "https://[::1/charts"], "is not a valid URL"),
+        (["--chart-source", "ftp://mirror.example/charts"], "must start with https:// or http://"),
+        (["--chart-source", "https://user:hunter2secret@mirror.example/c"], "must not carry a user name"),
     ],
 )
 def test_cli_bad_flag_is_one_line_exit_2_and_writes_nothing(

@@ -6,7 +6,6 @@ import base64
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import threading
@@ -18,8 +17,8 @@ from typing import Any
 import pytest
 import yaml
 
-import tui.kube as kube_module
-from tests.helpers import deployment_manifest, wait_for
+import tui.kube.client as kube_client
+from tests.helpers import closed_port, deployment_manifest, wait_for
 from tui.errors import ConfigError, Conflict, Forbidden, Invalid, NotFound, Unauthorized, Unreachable
 from tui.kube import (
     CONFIGMAPS,
@@ -52,11 +51,6 @@ def _edit_kubeconfig(src: Path, dst: Path, edit: Any) -> Path:
     dst.write_text(yaml.safe_dump(doc))
     return dst
 
-
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 # --------------------------------------------------------------------------------------------- kubeconfig
@@ -148,7 +142,7 @@ def test_exec_credential_plugin(kubeconfig: Path, tmp_path: Path, sandbox: Any) 
 
 
 def test_unreachable_names_the_server(kubeconfig: Path, tmp_path: Path) -> None:
-    port = _closed_port()
+    port = closed_port()
 
     def edit(doc: dict[str, Any]) -> None:
         doc["clusters"][0]["cluster"]["server"] = f"https://127.0.0.1:{port}"
@@ -187,6 +181,40 @@ def test_wrong_token_is_unauthorized(kubeconfig: Path, tmp_path: Path, sandbox: 
     assert info.value.status.get("reason") == "Unauthorized"
     assert sandbox.url in info.value.message
     assert "context 'sandbox'" in info.value.message
+
+
+def test_token_file_ending_in_a_newline_works_as_in_kubectl(
+    kubeconfig: Path, tmp_path: Path, sandbox: Any
+) -> None:
+    """Files written by `echo TOKEN > f` end in a newline; the raw value made every request fail (#8.6)."""
+    token_file = tmp_path / "token"
+    token_file.write_text(sandbox.token + "\n")
+
+    def edit(doc: dict[str, Any]) -> None:
+        doc["users"][0]["user"] = {"tokenFile": str(token_file)}
+
+    cluster = Cluster.from_kubeconfig(path=str(_edit_kubeconfig(kubeconfig, tmp_path / "tf.yaml", edit)))
+    try:
+        assert cluster.info().git_version.startswith("v1.32")
+        assert cluster.list(NAMESPACES).items  # and again: the client re-reads its token on every request
+    finally:
+        cluster.close()
+
+
+def test_token_with_a_line_break_inside_is_refused_without_showing_it(
+    kubeconfig: Path, tmp_path: Path
+) -> None:
+    secret = "s3cr3t-t0ken-value"
+    token_file = tmp_path / "token"
+    token_file.write_text(f"{secret}\nsecond-line\n")
+
+    def edit(doc: dict[str, Any]) -> None:
+        doc["users"][0]["user"] = {"tokenFile": str(token_file)}
+
+    with pytest.raises(ConfigError) as info:
+        Cluster.from_kubeconfig(path=str(_edit_kubeconfig(kubeconfig, tmp_path / "tf.yaml", edit)))
+    assert "token is empty or has spaces or control characters inside" in info.value.message
+    assert secret not in str(info.value) and "second-line" not in str(info.value)
 
 
 def test_forbidden_keeps_the_server_message(cluster: Cluster, sandbox: Any) -> None:
@@ -325,7 +353,7 @@ def test_two_restarts_in_one_second_both_roll_out(cluster: Cluster, monkeypatch:
         def now(cls, tz: tzinfo | None = None) -> Frozen:
             return cls(2026, 1, 2, 3, 4, 5, 678901, tzinfo=tz)
 
-    monkeypatch.setattr(kube_module, "datetime", Frozen)
+    monkeypatch.setattr(kube_client, "datetime", Frozen)
     cluster.create(DEPLOYMENTS, deployment_manifest("twice", 1), namespace="default")
     first = cluster.rollout_restart("twice", namespace="default")
     second = cluster.rollout_restart("twice", namespace="default")

@@ -3,16 +3,33 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import fcntl
+import os
+import pty
+import signal
+import struct
+import subprocess
+import sys
+import termios
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.helpers import cli_env, closed_port, wait_for
 from tui.__main__ import build_parser
 from tui.app import IstioApp
 from tui.kube import Cluster
-from tui.launch import remove_sandbox_kubeconfig, run_tui, sandbox_kubeconfig_path, write_sandbox_kubeconfig
+from tui.launch import (
+    remove_sandbox_kubeconfig,
+    remove_stale_sandbox_kubeconfigs,
+    run_tui,
+    sandbox_kubeconfig_path,
+    write_sandbox_kubeconfig,
+)
 from tui.sandbox.cluster import Sandbox
 
 
@@ -57,10 +74,11 @@ def test_two_sandboxes_get_two_private_files(
 
 
 def test_run_tui_uses_and_then_removes_its_own_file(
-    state_home: Path, monkeypatch: pytest.MonkeyPatch
+    state_home: Path, monkeypatch: pytest.MonkeyPatch, second_sandbox: Sandbox
 ) -> None:
     seen: dict[str, Any] = {}
-    other = state_home / "sandbox-1.kubeconfig"  # another instance's file must survive this run untouched
+    # A running instance's file must survive this run untouched.
+    other = state_home / f"sandbox-{second_sandbox.port}.kubeconfig"
     other.parent.mkdir(parents=True)
     other.write_text("another run\n")
 
@@ -92,3 +110,60 @@ def test_the_file_is_removed_when_the_app_fails(state_home: Path, monkeypatch: p
     with pytest.raises(RuntimeError, match="boom"):
         run_tui(build_parser().parse_args(["--sandbox"]))
     assert len(seen) == 1 and not seen[0].exists()
+
+
+
+def test_next_start_removes_files_of_runs_whose_sandbox_is_gone(
+    state_home: Path, second_sandbox: Sandbox
+) -> None:
+    """The last resort after a SIGKILL: the token must not stay on disk once its server is gone."""
+    state_home.mkdir(parents=True)
+    stale = state_home / f"sandbox-{closed_port()}.kubeconfig"
+    live = state_home / f"sandbox-{second_sandbox.port}.kubeconfig"
+    unrelated = state_home / "notes.kubeconfig"
+    for path in (stale, live, unrelated):
+        path.write_text("x\n")
+    assert remove_stale_sandbox_kubeconfigs() == [stale]
+    assert not stale.exists() and live.exists() and unrelated.exists()
+
+
+@pytest.mark.parametrize("signum", [signal.SIGHUP, signal.SIGTERM], ids=["SIGHUP", "SIGTERM"])
+def test_closing_the_terminal_removes_the_sandbox_kubeconfig(tmp_path: Path, signum: int) -> None:
+    """`tmux kill-session` sends SIGHUP and the terminal goes away; the file with the token must go too."""
+    state = tmp_path / "state" / "istio-tui"
+    env = cli_env(tmp_path, TERM="xterm-256color")
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 36, 120, 0, 0))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tui", "--sandbox"],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env=env,
+        start_new_session=True,
+    )
+    os.close(slave)
+    screen = bytearray()
+
+    def drain() -> None:
+        with contextlib.suppress(OSError):
+            while chunk := os.read(master, 65536):
+                screen.extend(chunk)
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    try:
+        files = wait_for(lambda: list(state.glob("sandbox-*.kubeconfig")), "the kubeconfig", timeout=60)
+        wait_for(lambda: b"Install" in screen, "the app on screen", timeout=60)
+        proc.send_signal(signum)
+        if signum == signal.SIGHUP:
+            os.close(master)  # the terminal is gone as well
+        assert proc.wait(timeout=30) is not None
+        assert not any(path.exists() for path in files), files
+        assert not list(state.glob("sandbox-*.kubeconfig"))
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        with contextlib.suppress(OSError):
+            os.close(master)

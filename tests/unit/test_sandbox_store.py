@@ -175,3 +175,70 @@ def test_state_file_round_trip(tmp_path: Path) -> None:
     assert again.try_get("configmaps", "x", namespace="d") is None
     assert [e.type for e in again.events_since(rv - 2)] == ["ADDED", "DELETED"]
     assert again.create("namespaces", ns("e"))["metadata"]["resourceVersion"] == str(rv + 1)
+
+
+def test_a_locked_state_file_refuses_writes_cleanly_and_recovers(tmp_path: Path) -> None:
+    import sqlite3
+    import time
+
+    path = tmp_path / "s.db"
+    s = Store(state_file=path)
+    s.create("namespaces", ns("d"))
+    rv, events = s.resource_version, len(s.events_since(0))
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")
+    start = time.monotonic()
+    with pytest.raises(KubeError) as info:
+        s.create("configmaps", {"metadata": {"name": "lost", "namespace": "d"}})
+    assert time.monotonic() - start < 2
+    assert info.value.code == 503 and info.value.status is not None
+    assert info.value.status["details"]["retryAfterSeconds"] == 1
+    with pytest.raises(KubeError):
+        s.delete("namespaces", "d")
+    assert s.try_get("configmaps", "lost", namespace="d") is None and s.try_get("namespaces", "d")
+    assert (s.resource_version, len(s.events_since(0))) == (rv, events)
+    other.execute("ROLLBACK")
+    other.close()
+    kept = s.create("configmaps", {"metadata": {"name": "kept", "namespace": "d"}})
+    assert kept["metadata"]["resourceVersion"] == str(int(rv) + 1)
+    s.close()
+    again = Store(state_file=path)
+    assert again.try_get("configmaps", "kept", namespace="d") is not None
+    assert again.try_get("configmaps", "lost", namespace="d") is None
+    assert again.resource_version == kept["metadata"]["resourceVersion"]
+
+
+def test_a_second_store_on_the_same_file_is_refused(tmp_path: Path) -> None:
+    from tui.errors import ConfigError
+
+    path = tmp_path / "s.db"
+    first = Store(state_file=path)
+    with pytest.raises(ConfigError, match=f"{path} is in use by another sandbox"):
+        Store(state_file=path)
+    first.close()
+    Store(state_file=path).close()
+
+
+def test_hand_edited_rows_are_skipped_with_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import sqlite3
+
+    path = tmp_path / "s.db"
+    s = Store(state_file=path)
+    s.create("namespaces", ns("d"))
+    s.create("configmaps", {"metadata": {"name": "good", "namespace": "d"}})
+    s.close()
+    db = sqlite3.connect(path, isolation_level=None)
+    for name, body in (("n", "null"), ("l", "[1,2]"), ("k", '{"kind":"Pod"}'), ("t", "{not json")):
+        db.execute("INSERT INTO objects VALUES ('pods', 'd', ?, ?)", (name, body))
+    db.execute("UPDATE events SET body = 'null' WHERE rv = 1")
+    db.close()
+    again = Store(state_file=path)
+    assert again.try_get("configmaps", "good", namespace="d") is not None
+    assert [o["metadata"]["name"] for o in again.list("pods")[0]] == []
+    warnings = [r.getMessage() for r in caplog.records]
+    for name in ("d/n", "d/l", "d/k", "d/t"):
+        assert any(f"pods row {name}" in w for w in warnings), warnings
+    assert [e.type for e in again.events_since(1)] == ["ADDED"]
+    assert again.update("configmaps", "good", namespace="d", mutate=lambda o: o.update(data={"a": "1"}))

@@ -16,7 +16,9 @@ import argparse
 import sys
 from typing import Any
 
-from tui.errors import ConfigError, IstioTuiError
+from tui import cliargs
+from tui.errors import ConfigError, IstioTuiError, print_error
+from tui.inputs import check_printable
 from tui.istio.plan import ADDONS, DEFAULT_ISTIO_VERSION, INGRESS_TYPES, PROFILES, InstallPlan, build_plan
 
 
@@ -33,7 +35,13 @@ def add_parser(sub: Any) -> None:
     )
     mode.add_argument("--out", metavar="DIR", help="directory for the plan files (needed by --plan-only)")
     mode.add_argument("--yes", action="store_true", help="install now, without questions")
-    mode.add_argument("--timeout", metavar="SECONDS", default="180", help="verify deadline for --yes (180)")
+    mode.add_argument(
+        "--timeout",
+        type=cliargs.seconds,
+        metavar="SECONDS",
+        default=180.0,
+        help="verify deadline for --yes (180)",
+    )
     c = p.add_argument_group("choices")
     c.add_argument(
         "--istio-version", metavar="V", help=f"Istio release 1.N.P (default {DEFAULT_ISTIO_VERSION})"
@@ -80,7 +88,7 @@ def plan_from_args(args: argparse.Namespace) -> InstallPlan:
 
 
 def _usage_error(message: str) -> int:
-    print(f"istio-tui install: {message}", file=sys.stderr)
+    print_error("istio-tui install", message)
     return 2
 
 
@@ -97,10 +105,8 @@ def run(args: argparse.Namespace) -> int:
             "and pass --kubeconfig FILE"
         )
     try:
-        timeout = float(args.timeout)
-    except ValueError:
-        return _usage_error(f"--timeout {args.timeout!r} is not a number of seconds")
-    try:
+        if args.out is not None:
+            check_printable(args.out, what="--out")
         plan = plan_from_args(args)
     except ConfigError as err:
         return _usage_error(str(err))
@@ -109,7 +115,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"wrote {path}")
     if args.plan_only:
         return 0
-    return _install(plan, args, timeout_s=timeout)
+    return _install(plan, args, timeout_s=args.timeout)
 
 
 def _install(plan: InstallPlan, args: argparse.Namespace, *, timeout_s: float) -> int:
@@ -143,7 +149,7 @@ def _install(plan: InstallPlan, args: argparse.Namespace, *, timeout_s: float) -
         runner = HelmRunner(plan, kubeconfig=settings.kubeconfig, context=settings.context, on_event=show)
         runner.install()
     except IstioTuiError as err:
-        print(f"istio-tui install: {err}", file=sys.stderr)
+        print_error("istio-tui install", err)
         return 1
     report = wait_for_verify(cluster, plan=plan, timeout_s=timeout_s)
     for line in report.lines:

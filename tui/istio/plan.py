@@ -64,6 +64,8 @@ from typing import Any, Literal
 import yaml
 
 from tui.errors import ConfigError
+from tui.inputs import check_plain, check_url
+from tui.text import escape_controls
 
 ISTIO_NAMESPACE = "istio-system"
 ISTIO_REPO_NAME = "istio"
@@ -319,17 +321,20 @@ def _addons(raw: Any) -> tuple[str, ...]:
 
 
 def _chart_source(raw: Any) -> ChartSource:
-    text = str(raw or "").strip()
+    text = str(raw or "").strip(" ")
     if not text or text in {"official", "repo", ISTIO_REPO_URL}:
         return ChartSource("repo", ISTIO_REPO_URL)
+    try:
+        check_plain(text, what="chart source")
+        if "://" in text:
+            if text.lower().startswith("oci://"):
+                raise ConfigError("OCI registries are not supported: give an https:// Helm repository URL")
+            check_url(text, what="chart source", schemes=("https", "http"), example=ISTIO_REPO_URL)
+            return ChartSource("repo", text.rstrip("/"))
+    except ConfigError as err:
+        raise FieldError("chart_source", err.message, hint=err.hint) from None
     if text == "sandbox":
         return ChartSource("sandbox", str(sandbox_charts_dir()))
-    if text.startswith(("https://", "http://", "oci://")):
-        if text.startswith("oci://"):
-            raise FieldError(
-                "chart_source", "OCI registries are not supported: give an https:// Helm repository URL"
-            )
-        return ChartSource("repo", text.rstrip("/"))
     if "," in text or text.endswith(".tgz"):
         files = tuple(str(Path(p.strip()).expanduser()) for p in text.split(",") if p.strip())
         for f in files:
@@ -689,7 +694,8 @@ class InstallPlan:
         """File name -> YAML text, in install order (one file per release)."""
         out: dict[str, str] = {}
         for rel in self.releases:
-            header = f"# {rel.name}: chart {rel.chart}" + (f" {rel.version}" if rel.version else "") + "\n"
+            version = f" {rel.version}" if rel.version else ""
+            header = _comment(f"{rel.name}: chart {rel.chart}{version}") + "\n"
             out[rel.values_file] = header + yaml.safe_dump(
                 dict(rel.values), sort_keys=False, default_flow_style=False
             )
@@ -705,7 +711,7 @@ class InstallPlan:
     def install_script(self) -> str:
         lines = [
             "#!/bin/sh",
-            f"# {self.summary()}",
+            _comment(self.summary()),
             "# Written by istio-tui. The values files carry every setting; this script only names charts,",
             "# releases, namespaces and files. Re-running it is safe: every step is helm upgrade --install.",
             "set -eu",
@@ -723,7 +729,9 @@ class InstallPlan:
     def uninstall_script(self) -> str:
         lines = [
             "#!/bin/sh",
-            f"# Removes what install.sh installed ({self.summary()}), addons first, in reverse order.",
+            _comment(
+                f"Removes what install.sh installed ({self.summary()}), addons first, in reverse order."
+            ),
             "# Istio's CRDs stay (deleting them destroys all Istio configuration in the cluster). To remove:",
             "#   kubectl get crd -o name | grep -E '\\.istio\\.io$' | xargs -r kubectl delete",
             "set -eu",
@@ -753,6 +761,11 @@ class InstallPlan:
         except OSError as err:
             raise ConfigError(f"cannot write the plan to {out}: {err.strerror or err}") from None
         return written
+
+
+def _comment(text: str) -> str:
+    """A script or YAML comment line; a control character (a newline would end the comment) is escaped."""
+    return "# " + escape_controls(text)
 
 
 def build_plan(

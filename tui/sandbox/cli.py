@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from tui.errors import ConfigError
+from tui.inputs import check_printable
 
 
 def default_kubeconfig() -> Path:
@@ -48,7 +49,7 @@ def add_parser(sub: Any) -> None:
 
 
 def _port(value: str) -> int:
-    if not value.isdigit() or not 0 <= int(value) <= 65535:
+    if not (value.isascii() and value.isdigit()) or not 0 <= int(value) <= 65535:
         raise ConfigError(f"--port {value!r} is not a TCP port", hint="use a number from 1 to 65535, or 0")
     return int(value)
 
@@ -57,6 +58,9 @@ def run_serve(args: argparse.Namespace) -> int:
     port = _port(str(args.port))
     if not re.fullmatch(r"v\d+\.\d+\.\d+", args.kubelet_version):
         raise ConfigError(f"--kubelet-version {args.kubelet_version!r} is not a version", hint="e.g. v1.32.0")
+    for flag, value in (("--kubeconfig", args.kubeconfig), ("--state", args.state)):
+        if value is not None:
+            check_printable(value, what=flag)
     kubeconfig = Path(args.kubeconfig).expanduser() if args.kubeconfig else default_kubeconfig()
     if kubeconfig.is_dir():
         raise ConfigError(f"--kubeconfig {kubeconfig} is a directory", hint="give a file path")

@@ -222,9 +222,23 @@ def _remove(doc: Any, path: str) -> tuple[Any, Any]:
     raise ValueError(f'json patch path "{path}" does not exist')
 
 
+class PatchFailed(ValueError):
+    """A well-formed JSON patch whose operations cannot be applied (a failed ``test``, a missing path): the
+    apiserver answers these 422, where a patch that does not decode is a 400."""
+
+
 def _json_patch(obj: dict[str, Any], ops: Any) -> dict[str, Any]:
     if not isinstance(ops, list):
         raise ValueError("json patch must be a JSON array of operations")
+    try:
+        return _apply_ops(obj, ops)
+    except PatchFailed:
+        raise
+    except ValueError as err:
+        raise PatchFailed(str(err)) from err
+
+
+def _apply_ops(obj: dict[str, Any], ops: list[Any]) -> dict[str, Any]:
     doc: Any = copy.deepcopy(obj)
     for n, op in enumerate(ops):
         if not isinstance(op, dict) or "op" not in op or "path" not in op:

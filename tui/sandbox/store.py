@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import random
 import sqlite3
 import threading
@@ -45,7 +44,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from tui.errors import ConfigError, Conflict, Gone, Invalid, KubeError, NotFound
+from tui.errors import ConfigError, KubeError
+from tui.sandbox.statefile import Loaded, StateFile
+from tui.sandbox.statuses import (
+    already_exists,
+    conflict,
+    gone,
+    invalid,
+    not_found,
+    state_busy,
+    status_body,
+    too_large,
+)
 
 Obj = dict[str, Any]
 ObjList = list[Obj]
@@ -104,93 +114,6 @@ def now_rfc3339() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def status_body(
-    code: int,
-    reason: str,
-    message: str,
-    *,
-    name: str = "",
-    kind: str = "",
-    causes: list[dict[str, str]] | None = None,
-) -> Obj:
-    """A Kubernetes ``Status`` failure body."""
-    body: Obj = {
-        "kind": "Status",
-        "apiVersion": "v1",
-        "metadata": {},
-        "status": "Failure",
-        "message": message,
-        "reason": reason,
-        "code": code,
-    }
-    details: Obj = {}
-    if name:
-        details["name"] = name
-    if kind:
-        details["kind"] = kind
-    if causes:
-        details["causes"] = causes
-    if details:
-        body["details"] = details
-    return body
-
-
-def not_found(key: str, name: str) -> NotFound:
-    msg = f'{key} "{name}" not found'
-    return NotFound(
-        msg, code=404, reason="NotFound", status=status_body(404, "NotFound", msg, name=name, kind=key)
-    )
-
-
-def already_exists(key: str, name: str) -> Conflict:
-    msg = f'{key} "{name}" already exists'
-    return Conflict(
-        msg,
-        code=409,
-        reason="AlreadyExists",
-        status=status_body(409, "AlreadyExists", msg, name=name, kind=key),
-    )
-
-
-def conflict(key: str, name: str) -> Conflict:
-    msg = (
-        f'Operation cannot be fulfilled on {key} "{name}": the object has been modified; '
-        "please apply your changes to the latest version and try again"
-    )
-    return Conflict(
-        msg, code=409, reason="Conflict", status=status_body(409, "Conflict", msg, name=name, kind=key)
-    )
-
-
-def invalid(key: str, name: str, kind: str, causes: list[dict[str, str]]) -> Invalid:
-    detail = ", ".join(f"{c.get('field', '')}: {c.get('message', '')}" for c in causes)
-    msg = f'{kind} "{name}" is invalid: {detail}'
-    return Invalid(
-        msg,
-        code=422,
-        reason="Invalid",
-        status=status_body(422, "Invalid", msg, name=name, kind=key, causes=causes),
-    )
-
-
-def gone(rv: int, oldest: int) -> Gone:
-    msg = f"too old resource version: {rv} ({oldest})"
-    return Gone(msg, code=410, reason="Expired", status=status_body(410, "Expired", msg))
-
-
-def too_large(rv: int, current: int) -> KubeError:
-    """The API server's answer to a resourceVersion it has not reached (e.g. one from before a restart
-    that lost the state): a 504 ``Timeout`` whose cause ``ResourceVersionTooLarge`` tells clients to list
-    again. The real server first waits up to 3 s for its watch cache to catch up; our store is the source of
-    truth and never lags, so it answers at once.
-    """
-    msg = f"Timeout: Too large resource version: {rv}, current: {current}"
-    causes = [{"reason": "ResourceVersionTooLarge", "message": "Too large resource version"}]
-    status = status_body(504, "Timeout", msg, causes=causes)
-    status["details"]["retryAfterSeconds"] = 1
-    return KubeError(msg, code=504, reason="Timeout", status=status)
-
-
 def _copy(obj: Obj) -> Obj:
     """Deep copy through JSON: faster than copy.deepcopy and proves the object is storable."""
     result: Obj = json.loads(json.dumps(obj))
@@ -218,68 +141,33 @@ class Store:
         self._meta: dict[str, str] = {}
         self._rand = random.Random(seed)
         self._seeded = seed is not None
-        self._db: sqlite3.Connection | None = None
+        self._file: StateFile | None = None
         if state_file is not None:
             try:
-                self._open_db(Path(state_file))
+                self._file = StateFile(Path(state_file))
+                self._restore(self._file.load(history=history))
             except (sqlite3.DatabaseError, OSError, ValueError, KeyError) as err:
+                self.close()
                 raise ConfigError(
                     f"cannot use {state_file} as the sandbox state file: {err}",
                     hint="pass another --state path or delete the file",
                 ) from err
 
     # ----------------------------------------------------------------- persistence
-    def _open_db(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if not path.exists():
-            os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))  # it holds the token and TLS key
-        db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=OFF")
-        db.execute("CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL)")
-        db.execute(
-            "CREATE TABLE IF NOT EXISTS objects (key TEXT, ns TEXT, name TEXT, body TEXT NOT NULL,"
-            " PRIMARY KEY (key, ns, name))"
-        )
-        db.execute(
-            "CREATE TABLE IF NOT EXISTS events (rv INTEGER PRIMARY KEY, type TEXT, key TEXT, body TEXT)"
-        )
-        row = db.execute("SELECT v FROM meta WHERE k = 'rv'").fetchone()
-        self._rv = int(row[0]) if row else 0
-        for k, v in db.execute("SELECT k, v FROM meta WHERE k LIKE 'x:%'"):
-            self._meta[k[2:]] = v
-        for key, ns, name, body in db.execute("SELECT key, ns, name, body FROM objects"):
-            self._objects.setdefault(key, {})[(ns, name)] = json.loads(body)
-        rows = db.execute(
-            "SELECT rv, type, key, body FROM events ORDER BY rv DESC LIMIT ?", (self._history,)
-        ).fetchall()
-        for rv, type_, key, body in reversed(rows):
-            self._events.append(Event(rv, type_, key, json.loads(body)))
+    def _restore(self, loaded: Loaded) -> None:
+        self._rv = loaded.rv
+        self._meta.update(loaded.meta)
+        for key, ns, name, obj in loaded.objects:
+            self._objects.setdefault(key, {})[(ns, name)] = obj
+        self._events.extend(Event(rv, type_, key, obj) for rv, type_, key, obj in loaded.events)
         self._compacted = self._events[0].rv - 1 if self._events else self._rv
-        self._db = db
-
-    def _persist(self, ev: Event, ns: str, name: str) -> None:
-        db = self._db
-        if db is None:
-            return
-        body = json.dumps(ev.obj)
-        db.execute("BEGIN")
-        if ev.type == "DELETED":
-            db.execute("DELETE FROM objects WHERE key=? AND ns=? AND name=?", (ev.key, ns, name))
-        else:
-            db.execute("INSERT OR REPLACE INTO objects VALUES (?,?,?,?)", (ev.key, ns, name, body))
-        db.execute("INSERT INTO events VALUES (?,?,?,?)", (ev.rv, ev.type, ev.key, body))
-        db.execute("INSERT OR REPLACE INTO meta VALUES ('rv', ?)", (str(ev.rv),))
-        if ev.rv % 1000 == 0:
-            db.execute("DELETE FROM events WHERE rv <= ?", (ev.rv - self._history,))
-        db.execute("COMMIT")
 
     def close(self) -> None:
         """Close the sqlite mirror, if any. The in-memory state stays readable."""
         with self._lock:
-            if self._db is not None:
-                self._db.close()
-                self._db = None
+            if self._file is not None:
+                self._file.close()
+                self._file = None
 
     # ----------------------------------------------------------------- listeners
     def add_listener(self, callback: Listener) -> None:
@@ -317,8 +205,8 @@ class Store:
     def set_meta(self, name: str, value: str) -> None:
         with self._lock:
             self._meta[name] = value
-            if self._db is not None:
-                self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (f"x:{name}", value))
+            if self._file is not None:
+                self._file.set_meta(name, value)
 
     def _notify(self, ev: Event) -> None:
         for cb in list(self._listeners):
@@ -329,17 +217,29 @@ class Store:
 
     # ----------------------------------------------------------------- internals
     def _record(self, type_: str, key: str, ns: str, name: str, obj: Obj, old: Obj | None = None) -> Event:
-        """Store the write (lock held) and return its event; the caller notifies after releasing the lock."""
-        ev = Event(self._rv, type_, key, obj, old)
+        """Persist the write, then apply it in memory (lock held), so a write the state file refuses changes
+        nothing; returns its event, which the caller notifies after releasing the lock."""
+        ev = Event(self._rv + 1, type_, key, obj, old)
+        if self._file is not None:
+            try:
+                self._file.write(
+                    rv=ev.rv, type_=type_, key=key, ns=ns, name=name, obj=obj, history=self._history
+                )
+            except sqlite3.Error as err:
+                raise state_busy(err) from err
+        self._rv = ev.rv
+        if type_ == "DELETED":
+            self._objects.get(key, {}).pop((ns, name), None)
+        else:
+            self._objects.setdefault(key, {})[(ns, name)] = obj
         if len(self._events) == self._events.maxlen and self._events:
             self._compacted = self._events[0].rv
         self._events.append(ev)
-        self._persist(ev, ns, name)
         return ev
 
     def _next_rv(self) -> str:
-        self._rv += 1
-        return str(self._rv)
+        """The resourceVersion the next write will get (it is taken only once the write is stored)."""
+        return str(self._rv + 1)
 
     def _new_uid(self) -> str:
         if self._seeded:
@@ -363,6 +263,11 @@ class Store:
     def resource_version(self) -> str:
         """The current global resourceVersion (the RV of the latest write)."""
         return str(self._rv)
+
+    @property
+    def oldest_rv(self) -> int:
+        """Reads and watches from a resourceVersion below this one get 410 Gone (the log was compacted)."""
+        return self._compacted
 
     def get(self, key: str, name: str, *, namespace: str = "", copy: bool = True) -> Obj:
         """Return the object or raise NotFound."""
@@ -467,7 +372,6 @@ class Store:
                 meta.pop("generation", None)
             meta.pop("deletionTimestamp", None)
             meta["resourceVersion"] = self._next_rv()
-            bucket[(ns, name)] = obj
             ev = self._record("ADDED", key, ns, name, obj)
         self._notify(ev)
         return obj
@@ -517,7 +421,6 @@ class Store:
         if obj == old:
             return None  # a no-op write keeps the resourceVersion, as the real API server does
         meta["resourceVersion"] = self._next_rv()
-        self._objects[key][(ns, name)] = obj
         return self._record("MODIFIED", key, ns, name, obj, old)
 
     def update(self, key: str, name: str, *, namespace: str = "", mutate: Callable[[Obj], Obj | None]) -> Obj:
@@ -544,13 +447,12 @@ class Store:
         """Remove an object and return it (with the deletion's resourceVersion). Raises NotFound."""
         ns = namespace or ""
         with self._lock:
-            bucket = self._objects.get(key, {})
-            old = bucket.pop((ns, name), None)
+            old = self._objects.get(key, {}).get((ns, name))
             if old is None:
                 raise not_found(key, name)
             obj = dict(old)
             obj["metadata"] = {**old["metadata"], "resourceVersion": self._next_rv()}
-            ev = self._record("DELETED", key, ns, name, obj)
+            ev = self._record("DELETED", key, ns, name, obj, old)
         self._notify(ev)
         return obj
 
@@ -603,8 +505,8 @@ class Store:
         with self._lock:
             self._events.clear()
             self._compacted = self._rv
-            if self._db is not None:
-                self._db.execute("DELETE FROM events")
+            if self._file is not None:
+                self._file.clear_events()
 
 
 def generate_suffix(n: int = 5, *, rand: random.Random | None = None) -> str:
@@ -626,6 +528,7 @@ __all__ = [
     "not_found",
     "now_rfc3339",
     "resource_key",
+    "state_busy",
     "status_body",
     "too_large",
     "generate_suffix",

@@ -21,6 +21,8 @@ from tui.sandbox.store import Obj, Store, invalid
 
 _LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 _SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+_QUALIFIED = re.compile(r"([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]")
+MAX_DATA_BYTES = 1024 * 1024
 _LABEL_NAMES = frozenset({"namespaces", "services"})
 NODE_PORT_MIN, NODE_PORT_MAX = 30000, 32767
 
@@ -49,6 +51,59 @@ def _name_problem(value: str, *, label: bool) -> str | None:
             "start and end with an alphanumeric character"
         )
     return None
+
+
+def _qualified_name_problem(key: str) -> str | None:
+    prefix, slash, name = key.rpartition("/")
+    if slash and (not prefix or len(prefix) > 253 or not _SUBDOMAIN.fullmatch(prefix)):
+        return "prefix part must be a lowercase RFC 1123 subdomain"
+    if not name:
+        return "name part must be non-empty"
+    if len(name) > 63:
+        return "name part must be no more than 63 characters"
+    if not _QUALIFIED.fullmatch(name):
+        return (
+            "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end "
+            "with an alphanumeric character"
+        )
+    return None
+
+
+def _map_problems(value: dict[str, str], field: str, *, values: bool) -> list[dict[str, str]]:
+    """Label and annotation keys are qualified names; label values are short names or empty."""
+    causes = []
+    for k, v in value.items():
+        problem = _qualified_name_problem(k)
+        if problem:
+            causes.append(
+                {"type": "FieldValueInvalid", "field": field, "message": f'Invalid value: "{k}": {problem}'}
+            )
+        elif values and (len(v) > 63 or (v and not _QUALIFIED.fullmatch(v))):
+            message = (
+                f'Invalid value: "{v}": a valid label must be an empty string or consist of alphanumeric '
+                "characters, '-', '_' or '.', and must start and end with an alphanumeric character "
+                "(at most 63 characters)"
+            )
+            causes.append({"type": "FieldValueInvalid", "field": f"{field}", "message": message})
+    return causes
+
+
+def _size_problems(obj: Obj) -> list[dict[str, str]]:
+    """ConfigMaps and Secrets hold at most 1 MiB of data, counted as the apiserver counts it."""
+    total = 0
+    for field in ("data", "binaryData", "stringData"):
+        value = obj.get(field)
+        if isinstance(value, dict):
+            total += sum(len(str(k)) + len(str(v)) for k, v in value.items())
+    if total <= MAX_DATA_BYTES:
+        return []
+    return [
+        {
+            "type": "FieldValueTooLong",
+            "field": "",
+            "message": f"Too long: must have at most {MAX_DATA_BYTES} bytes",
+        }
+    ]
 
 
 def validate(rt: ResourceType, obj: Obj, *, create: bool) -> None:
@@ -91,6 +146,8 @@ def validate(rt: ResourceType, obj: Obj, *, create: bool) -> None:
                     "field": f"metadata.{field}",
                 }
             )
+        elif value:
+            causes.extend(_map_problems(value, f"metadata.{field}", values=field == "labels"))
     spec = obj.get("spec")
     if spec is not None and not isinstance(spec, dict):
         causes.append(
@@ -179,7 +236,9 @@ def validate(rt: ResourceType, obj: Obj, *, create: bool) -> None:
                         "message": "Required value",
                     }
                 )
-    elif key == "secrets":
+    if key in ("secrets", "configmaps"):
+        causes.extend(_size_problems(obj))
+    if key == "secrets":
         for k, v in (obj.get("data") or {}).items():
             try:
                 base64.b64decode(str(v), validate=True)
@@ -246,9 +305,7 @@ def _bound_on_host(port: int) -> bool:
     return False
 
 
-def _stable_pick(
-    seed: str, lo: int, hi: int, taken: set[int], *, host_free: bool = False
-) -> int:
+def _stable_pick(seed: str, lo: int, hi: int, taken: set[int], *, host_free: bool = False) -> int:
     """A deterministic free number in [lo, hi], so repeated demo runs get the same IPs and ports.
     ``host_free`` also skips ports already bound on the host (see :func:`_bound_on_host`)."""
     span = hi - lo + 1
@@ -313,9 +370,18 @@ def _service_defaults(store: Store, obj: Obj, old: Obj | None) -> None:
         }
         for i, p in enumerate(ports):
             if isinstance(p, dict) and isinstance(p.get("nodePort"), int) and p["nodePort"] in taken:
-                raise invalid("services", str(meta.get("name", "")), "Service", [{
-                    "type": "FieldValueInvalid", "field": f"spec.ports[{i}].nodePort",
-                    "message": f"Invalid value: {p['nodePort']}: provided port is already allocated"}])
+                raise invalid(
+                    "services",
+                    str(meta.get("name", "")),
+                    "Service",
+                    [
+                        {
+                            "type": "FieldValueInvalid",
+                            "field": f"spec.ports[{i}].nodePort",
+                            "message": f"Invalid value: {p['nodePort']}: provided port is already allocated",
+                        }
+                    ],
+                )
         taken.update(
             int(p["nodePort"]) for p in ports if isinstance(p, dict) and isinstance(p.get("nodePort"), int)
         )

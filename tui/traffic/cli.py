@@ -10,12 +10,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import math
 import signal
 import sys
 from typing import TYPE_CHECKING, Any
 
-from tui.errors import ConfigError
+from tui import cliargs
+from tui.errors import ConfigError, print_error
+from tui.inputs import check_url
 from tui.models import TallySnapshot
 from tui.traffic.classify import CATEGORIES
 
@@ -24,46 +25,6 @@ if TYPE_CHECKING:
 
 _DEFAULT_REQUESTS = 100
 _BAR_WIDTH = 30
-
-
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {text!r}")
-    return value
-
-
-def _workers(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {text!r}")
-    return value
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number of seconds, got {text!r}") from None
-    if not (value > 0 and math.isfinite(value)):
-        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text!r}")
-    return value
-
-
-def _rate(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number of requests per second, got {text!r}") from None
-    if not (value >= 0 and math.isfinite(value)):
-        raise argparse.ArgumentTypeError(f"must be 0 (as fast as possible) or more, got {text!r}")
-    return value
 
 
 def add_parser(sub: Any) -> None:
@@ -75,14 +36,25 @@ def add_parser(sub: Any) -> None:
     p.add_argument("url", metavar="URL", help="product page URL; a bare http://host:port gets /productpage")
     amount = p.add_mutually_exclusive_group()
     amount.add_argument(
-        "--requests", type=_count, metavar="N", help=f"send exactly N requests (default {_DEFAULT_REQUESTS})"
+        "--requests",
+        type=cliargs.count,
+        metavar="N",
+        help=f"send exactly N requests (default {_DEFAULT_REQUESTS})",
     )
-    amount.add_argument("--duration", type=_seconds, metavar="S", help="send requests for S seconds")
-    p.add_argument("--concurrency", type=_count, default=16, metavar="C", help="in flight (default 16)")
-    p.add_argument("--rate", type=_rate, default=0.0, metavar="R", help="requests/s, 0 = max (default)")
+    amount.add_argument("--duration", type=cliargs.seconds, metavar="S", help="send requests for S seconds")
+    p.add_argument(
+        "--concurrency", type=cliargs.count, default=16, metavar="C", help="in flight (default 16)"
+    )
+    p.add_argument(
+        "--rate", type=cliargs.rate, default=0.0, metavar="R", help="requests/s, 0 = max (default)"
+    )
     p.add_argument("--user", metavar="NAME", help="log in as NAME first, so end-user routing applies")
-    p.add_argument("--timeout", type=_seconds, default=5.0, metavar="S", help="per request (default 5 s)")
-    p.add_argument("--workers", type=_workers, metavar="W", help="worker processes (default: CPU count)")
+    p.add_argument(
+        "--timeout", type=cliargs.seconds, default=5.0, metavar="S", help="per request (default 5 s)"
+    )
+    p.add_argument(
+        "--workers", type=cliargs.zero_or_more, metavar="W", help="worker processes (default: CPU count)"
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object instead of the summary")
     p.set_defaults(run=run_cli)
 
@@ -91,6 +63,7 @@ def run_cli(args: argparse.Namespace) -> int:
     from tui.traffic.engine import TrafficConfig  # aiohttp and httpx load only for this subcommand
 
     try:
+        check_url(args.url, what="URL", schemes=("http", "https"), example="http://127.0.0.1:31380/productpage")
         config = TrafficConfig(
             url=args.url,
             requests=args.requests if args.requests or args.duration else _DEFAULT_REQUESTS,
@@ -102,7 +75,7 @@ def run_cli(args: argparse.Namespace) -> int:
             workers=args.workers,
         )
     except ConfigError as err:
-        print(f"istio-tui traffic: {err}", file=sys.stderr)
+        print_error("istio-tui traffic", err)
         return 2
     interrupted, final = asyncio.run(_run(config, live=sys.stderr.isatty()))
     print(json.dumps(final.to_dict()) if args.json else render_summary(final))

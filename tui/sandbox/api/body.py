@@ -1,8 +1,17 @@
-"""Decoding request bodies: JSON, YAML (kubectl and helm send either) and kubectl's protobuf."""
+"""Decoding request bodies (JSON, YAML, kubectl's protobuf) within the API server's limits.
+
+A request body is read and parsed before anything is stored, so this is where hostile input is stopped:
+more than 3 MiB is refused with 413 before it is read; YAML whose aliases would expand far beyond its own
+size (a "billion laughs") is refused before it is expanded; nesting deeper than any Kubernetes object is a
+400, never a RecursionError. Large bodies are parsed on a small dedicated thread pool, so other clients
+keep being served meanwhile.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import json
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import yaml
@@ -10,11 +19,106 @@ from aiohttp import web
 
 from tui.sandbox.api.wire import JSON, PROTOBUF, api_error, bad_request
 
-MAX_BODY = 64 * 1024 * 1024
+MAX_BODY = 3 * 1024 * 1024  # kube-apiserver's MaxRequestBodyBytes
+MAX_DEPTH = 200
+ALIAS_FLOOR = 10_000  # an alias-expanded YAML document may grow to this many nodes...
+ALIAS_RATIO = 10  # ...or to this many times its distinct nodes, and no further
+INLINE_PARSE = 64 * 1024  # smaller bodies are parsed on the loop: a thread hop costs more than they do
+_PARSERS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="sandbox-body")
+YAML_TYPES = ("application/yaml", "application/apply-patch+yaml")
+
+
+_BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: 5x faster
+
+
+class _CountingComposer(_BaseLoader):  # type: ignore[valid-type,misc]
+    """A SafeLoader that refuses a document whose aliases would expand it far beyond its own size.
+
+    PyYAML shares aliased nodes, so loading is cheap; the blow-up comes later, when the shared structure is
+    serialised. Composing gives the node graph first, and its expanded size is counted (memoised, so the
+    count itself stays linear) before any Python object is built. A node that contains itself is refused.
+    """
+
+    def get_single_data(self) -> Any:
+        node = self.get_single_node()
+        if node is None:
+            return None
+        _check_expansion(node)
+        return self.construct_document(node)
+
+
+def _check_expansion(root: yaml.Node) -> None:
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        ident = id(node)
+        children = _children(node)
+        if done:
+            open_nodes.discard(ident)
+            sizes[ident] = size = 1 + sum(sizes[id(c)] for c in children)
+            if size > ALIAS_FLOOR and size > ALIAS_RATIO * len(sizes):
+                raise bad_request("error decoding YAML body: yaml: document contains excessive aliasing")
+            continue
+        if ident in sizes:
+            continue
+        if ident in open_nodes:
+            raise bad_request("error decoding YAML body: yaml: document contains a recursive alias")
+        open_nodes.add(ident)
+        stack.append((node, True))
+        stack.extend((c, False) for c in children if id(c) not in sizes)
+        if len(open_nodes) > MAX_DEPTH * 2:
+            raise bad_request(f"error decoding YAML body: nesting deeper than {MAX_DEPTH} levels")
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [n for pair in node.value for n in pair]
+    return []
+
+
+def _check_depth(value: Any) -> None:
+    """Iteratively bound the nesting depth of decoded JSON (deep values crash recursive code later)."""
+    level: list[Any] = [value]
+    for _ in range(MAX_DEPTH + 1):
+        nxt: list[Any] = []
+        for v in level:
+            if isinstance(v, dict):
+                nxt.extend(c for c in v.values() if isinstance(c, dict | list))
+            elif isinstance(v, list):
+                nxt.extend(c for c in v if isinstance(c, dict | list))
+        if not nxt:
+            return
+        level = nxt
+    raise bad_request(f"the request body is nested deeper than {MAX_DEPTH} levels")
+
+
+def decode(data: bytes, *, yaml_ok: bool) -> Any:
+    """JSON, or (when ``yaml_ok``) YAML, as the API server decodes it; raises a 400 ApiError."""
+    if not data.strip():
+        raise bad_request("the request body is empty")
+    try:
+        value = json.loads(data)
+    except RecursionError as err:
+        raise bad_request(f"the request body is nested deeper than {MAX_DEPTH} levels") from err
+    except (ValueError, UnicodeDecodeError) as err:
+        if not yaml_ok:
+            raise bad_request(f"couldn't decode the request body as JSON: {err}") from err
+        try:
+            value = yaml.load(data, Loader=_CountingComposer)  # noqa: S506 - a SafeLoader subclass
+        except RecursionError as rerr:
+            raise bad_request(f"error decoding YAML body: nesting deeper than {MAX_DEPTH} levels") from rerr
+        except yaml.YAMLError as yerr:
+            raise bad_request(f"error decoding YAML body: {str(yerr).splitlines()[0]}") from yerr
+    _check_depth(value)
+    return value
 
 
 async def read_body(request: web.Request, *, allow_yaml: bool = False) -> Any:
-    data = await request.read()
+    data = await request.read()  # aiohttp answers 413 past client_max_size (MAX_BODY)
     ctype = (request.headers.get("Content-Type") or JSON).split(";", 1)[0].strip().lower()
     if ctype == PROTOBUF:
         try:
@@ -26,14 +130,12 @@ async def read_body(request: web.Request, *, allow_yaml: bool = False) -> Any:
             return protobuf.decode_body(data)
         except ValueError as err:
             raise bad_request(f"unable to decode protobuf body: {err}") from err
-    if not data.strip():
-        raise bad_request("the request body is empty")
-    try:
-        return json.loads(data)
-    except (ValueError, UnicodeDecodeError) as err:
-        if allow_yaml or ctype in ("application/yaml", "application/apply-patch+yaml"):
-            try:
-                return yaml.safe_load(data)
-            except yaml.YAMLError as yerr:
-                raise bad_request(f"error decoding YAML body: {str(yerr).splitlines()[0]}") from yerr
-        raise bad_request(f"couldn't decode the request body as JSON: {err}") from err
+    return await decode_off_loop(data, yaml_ok=allow_yaml or ctype in YAML_TYPES)
+
+
+async def decode_off_loop(data: bytes, *, yaml_ok: bool) -> Any:
+    """:func:`decode`, on the parser pool when the body is big enough to stall other clients."""
+    if len(data) <= INLINE_PARSE:
+        return decode(data, yaml_ok=yaml_ok)
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(_PARSERS, lambda: decode(data, yaml_ok=yaml_ok))

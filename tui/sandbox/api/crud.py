@@ -12,14 +12,17 @@ from aiohttp import web
 
 from tui.errors import KubeError
 from tui.sandbox import tables, validation
-from tui.sandbox.api.body import read_body
+from tui.sandbox.api.body import decode_off_loop, read_body
 from tui.sandbox.api.encode import Encoder
+from tui.sandbox.api.paging import Pager, parse_limit
 from tui.sandbox.api.wire import (
     Target,
+    api_error,
     bad_request,
     dry_run,
     dumps,
     json_response,
+    parse_rv,
     present,
     raw_json,
     selectors_of,
@@ -34,6 +37,7 @@ class Crud:
         self.store = store
         self.encoder = encoder
         self.allowed = allowed
+        self.pager = Pager()
 
     def get(self, request: web.Request, t: Target) -> web.StreamResponse:
         assert t.name is not None
@@ -45,31 +49,49 @@ class Crud:
             return json_response(tables.table(t.rt, [obj], resource_version=self.store.resource_version))
         return json_response(obj)
 
-    def list(self, request: web.Request, t: Target) -> web.StreamResponse:
+    def list_items(self, request: web.Request, t: Target) -> web.StreamResponse:
         ls, fs = selectors_of(request)
-        asked = request.query.get("resourceVersion", "")
-        if asked.isdigit() and int(asked) > int(self.store.resource_version):
-            raise too_large(int(asked), int(self.store.resource_version))
-        items, rv = self.store.list(t.rt.key, namespace=t.namespace, label_selector=ls, field_selector=fs)
+        q = request.query
+        limit = parse_limit(q.get("limit"))
+        token = q.get("continue", "")
+        asked = parse_rv(q.get("resourceVersion", ""))
+        selectors = (q.get("labelSelector", ""), q.get("fieldSelector", ""))
+        scope = "\x00".join((t.rt.key, t.namespace or "", *selectors))
+        if token:
+            if asked:
+                raise bad_request("specifying resource version is not allowed when using continue")
+            page, rv = self.pager.next(
+                scope=scope,
+                token=token,
+                limit=limit,
+                oldest_rv=self.store.oldest_rv,
+                relist=lambda: self._select(t, ls, fs),
+            )
+        else:
+            if asked > int(self.store.resource_version):
+                raise too_large(asked, int(self.store.resource_version))
+            items, rv = self._select(t, ls, fs)
+            page = self.pager.first(scope=scope, rv=rv, items=items, limit=limit)
+        meta: Obj = {"resourceVersion": rv}
+        if page.continue_token:
+            meta["continue"] = page.continue_token
+            if ls is None and fs is None and page.remaining:
+                meta["remainingItemCount"] = page.remaining
         if wants_table(request):
             defs, row = tables.layout(t.rt)
             head = dumps(
-                {
-                    "kind": "Table",
-                    "apiVersion": "meta.k8s.io/v1",
-                    "metadata": {"resourceVersion": rv},
-                    "columnDefinitions": defs,
-                }
+                {"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": meta, "columnDefinitions": defs}
             )
             age_at = next((i for i, d in enumerate(defs) if d["name"] == "Age"), None)
             cacheable = t.rt.builtin and t.rt.key not in ("events", "jobs.batch") and age_at is not None
-            rows = [self.encoder.table_row(t, o, row, age_at if cacheable else None) for o in items]
+            rows = [self.encoder.table_row(t, o, row, age_at if cacheable else None) for o in page.items]
             return raw_json(head[:-1] + b',"rows":[' + b",".join(rows) + b"]}")
-        head = dumps(
-            {"kind": t.rt.list_kind, "apiVersion": t.api_version, "metadata": {"resourceVersion": rv}}
-        )
-        encoded = b",".join(self.encoder.encoded(t, o) for o in items)
+        head = dumps({"kind": t.rt.list_kind, "apiVersion": t.api_version, "metadata": meta})
+        encoded = b",".join(self.encoder.encoded(t, o) for o in page.items)
         return raw_json(head[:-1] + b',"items":[' + encoded + b"]}")
+
+    def _select(self, t: Target, ls: Any, fs: Any) -> tuple[list[Obj], str]:
+        return self.store.list(t.rt.key, namespace=t.namespace, label_selector=ls, field_selector=fs)
 
     def _prepare(self, t: Target, body: Any, *, name: str | None) -> Obj:
         """Check kind/apiVersion/namespace/name of a written object and normalise them."""
@@ -91,6 +113,12 @@ class Crud:
             meta = body["metadata"] = {}
         if not isinstance(meta, dict):
             raise bad_request("metadata must be an object")
+        for field in ("name", "generateName", "namespace", "resourceVersion", "uid"):
+            if meta.get(field) is not None and not isinstance(meta[field], str):
+                raise bad_request(
+                    f'{t.rt.kind} in version "{t.version}" cannot be handled as a {t.rt.kind}: '
+                    f"metadata.{field} must be a string, not {type(meta[field]).__name__}"
+                )
         body["kind"] = t.rt.kind
         body["apiVersion"] = t.api_version
         if t.rt.namespaced:
@@ -206,49 +234,50 @@ class Crud:
 
         assert t.name is not None
         ctype = (request.headers.get("Content-Type") or "").split(";", 1)[0].strip().lower()
-        data = await request.read()
         key, ns, name = t.rt.key, t.namespace or "", t.name
         if ctype not in (patch.MERGE, patch.JSON_PATCH, patch.STRATEGIC, patch.APPLY):
             raise patch.unsupported_media_type(ctype or "(none)", kind=t.rt.kind)
-        if t.sub == "scale":
+        data = await decode_off_loop(await request.read(), yaml_ok=ctype == patch.APPLY)
+
+        def patched(current: Obj, kind: str, builtin: bool) -> Obj:
             try:
-                current_scale = scale_of(t, self.store.get(key, name, namespace=ns, copy=False))
-                new_scale = patch.apply_patch(current_scale, data, ctype, kind="Scale", builtin=True)
+                return patch.apply_patch(current, data, ctype, kind=kind, builtin=builtin)
+            except patch.PatchFailed as err:
+                raise api_error(422, "Invalid", str(err)) from err
             except ValueError as err:
                 raise bad_request(str(err)) from err
+
+        if t.sub == "scale":
+            current_scale = scale_of(t, self.store.get(key, name, namespace=ns, copy=False))
+            new_scale = patched(current_scale, "Scale", True)
             return self._set_scale(t, (new_scale.get("spec") or {}).get("replicas"))
         existing = self.store.try_get(key, name, namespace=ns, copy=False)
         if existing is None:
             if ctype != patch.APPLY or t.sub is not None:
                 raise not_found(key, name)
-            try:
-                body = patch.apply_patch({}, data, ctype, kind=t.rt.kind, builtin=t.rt.builtin)
-            except ValueError as err:
-                raise bad_request(str(err)) from err
-            obj = self._prepare(t, body, name=name)
+            obj = self._prepare(t, patched({}, t.rt.kind, t.rt.builtin), name=name)
             validation.validate(t.rt, obj, create=True)
             if dry_run(request):
                 return json_response(obj, status=201)
             return json_response(present(t, self.store.create(key, obj)), status=201)
 
         def mutate(current: Obj) -> Obj:
-            try:
-                patched = patch.apply_patch(current, data, ctype, kind=t.rt.kind, builtin=t.rt.builtin)
-            except ValueError as err:
-                raise bad_request(str(err)) from err
-            if not isinstance(patched, dict):
+            result = patched(current, t.rt.kind, t.rt.builtin)
+            if not isinstance(result, dict):
                 raise bad_request("the patch must produce an object")
-            rv = (patched.get("metadata") or {}).get("resourceVersion")
+            rv = (result.get("metadata") or {}).get("resourceVersion")
             if rv and str(rv) != current["metadata"]["resourceVersion"]:
                 raise conflict(key, name)
-            patched.setdefault("metadata", {})
-            if patched["metadata"].get("name", name) != name:
+            meta = result.setdefault("metadata", {})
+            if not isinstance(meta, dict):
+                raise bad_request("metadata must be an object")
+            if meta.get("name", name) != name:
                 raise bad_request(f"the name of the object cannot be changed by a patch (from {name})")
-            patched["metadata"]["name"] = name
-            patched = self._prepare(t, patched, name=name)
-            patched = self._merge_subresource(t, current, patched)
-            validation.validate(t.rt, patched, create=False)
-            return patched
+            meta["name"] = name
+            result = self._prepare(t, result, name=name)
+            result = self._merge_subresource(t, current, result)
+            validation.validate(t.rt, result, create=False)
+            return result
 
         if dry_run(request):
             draft = json.loads(json.dumps(existing))
@@ -258,9 +287,10 @@ class Crud:
 
     async def delete(self, request: web.Request, t: Target) -> web.StreamResponse:
         assert t.name is not None
-        if request.can_read_body:
-            with contextlib.suppress(KubeError):
-                await read_body(request)  # DeleteOptions: accepted and, like propagationPolicy, not needed
+        if request.can_read_body and (await request.read()).strip():
+            options = await read_body(request)  # DeleteOptions: checked; propagationPolicy is not needed
+            if not isinstance(options, dict):
+                raise bad_request("the DeleteOptions body must be a JSON object")
         if dry_run(request):
             return json_response(present(t, self.store.get(t.rt.key, t.name, namespace=t.namespace or "")))
         obj = self.store.delete(t.rt.key, t.name, namespace=t.namespace or "")
@@ -308,4 +338,3 @@ def scale_of(t: Target, obj: Obj) -> Obj:
             "selector": ",".join(f"{k}={v}" for k, v in sorted(labels.items())),
         },
     }
-

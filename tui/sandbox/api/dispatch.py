@@ -93,8 +93,11 @@ class ApiServer:
         except KubeError as err:
             body = err.status or status_body(err.code or 500, err.reason or "InternalError", err.message)
             return status_response(body, int(str(body.get("code") or err.code or 500)))
+        except web.HTTPRequestEntityTooLarge:
+            msg = f"Request entity too large: limit is {MAX_BODY}"
+            return status_response(status_body(413, "RequestEntityTooLarge", msg), 413)
         except web.HTTPException as err:
-            reason = {413: "RequestEntityTooLarge", 405: "MethodNotAllowed"}.get(err.status, "BadRequest")
+            reason = {405: "MethodNotAllowed"}.get(err.status, "BadRequest")
             return status_response(status_body(err.status, reason, err.reason or reason), err.status)
         except (asyncio.CancelledError, ConnectionResetError):
             raise
@@ -194,7 +197,7 @@ class ApiServer:
                 self._check_forbidden(t, verb)
                 if verb == "watch":
                     return await self.watches.watch(request, t)
-                return self.crud.list(request, t)
+                return self.crud.list_items(request, t)
             if method == "POST":
                 self._check_forbidden(t, "create")
                 return await self.crud.create(request, t)

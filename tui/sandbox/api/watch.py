@@ -20,7 +20,16 @@ from aiohttp import web
 from tui.errors import KubeError
 from tui.sandbox import tables
 from tui.sandbox.api.encode import Encoder
-from tui.sandbox.api.wire import JSON, Target, bad_request, dumps, present, selectors_of, wants_table
+from tui.sandbox.api.wire import (
+    JSON,
+    Target,
+    bad_request,
+    dumps,
+    parse_rv,
+    present,
+    selectors_of,
+    wants_table,
+)
 from tui.sandbox.store import Obj, Store
 
 BOOKMARK_EVERY = 10.0
@@ -68,17 +77,14 @@ class Watches:
     async def watch(self, request: web.Request, t: Target) -> web.StreamResponse:
         ls, fs = selectors_of(request)
         q = request.query
-        try:
-            timeout = float(q.get("timeoutSeconds") or DEFAULT_WATCH_TIMEOUT)
-        except ValueError as err:
-            raise bad_request(f"invalid timeoutSeconds: {q.get('timeoutSeconds')}") from err
+        raw_timeout = q.get("timeoutSeconds") or ""
+        if raw_timeout and not raw_timeout.isdigit():
+            msg = f'timeoutSeconds: Invalid value: "{raw_timeout}": must be a non-negative integer'
+            raise bad_request(msg)
+        timeout = float(raw_timeout) if raw_timeout else DEFAULT_WATCH_TIMEOUT
         bookmarks = q.get("allowWatchBookmarks") in ("true", "1", "True")
         as_table = wants_table(request)
-        raw_rv = q.get("resourceVersion", "")
-        try:
-            start_rv = int(raw_rv) if raw_rv not in ("", "0") else None
-        except ValueError as err:
-            raise bad_request(f"invalid resourceVersion: {raw_rv}") from err
+        start_rv = parse_rv(q.get("resourceVersion", "")) or None
 
         resp = web.StreamResponse(status=200, headers={"Content-Type": JSON})
         resp.enable_chunked_encoding()

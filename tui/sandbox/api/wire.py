@@ -66,7 +66,11 @@ def raw_json(body: bytes) -> web.Response:
 
 
 def status_response(body: Obj, code: int) -> web.Response:
-    return web.Response(body=dumps(body), status=code, headers={"Content-Type": JSON})
+    headers = {"Content-Type": JSON}
+    retry = (body.get("details") or {}).get("retryAfterSeconds")
+    if retry:
+        headers["Retry-After"] = str(retry)
+    return web.Response(body=dumps(body), status=code, headers=headers)
 
 
 def method_not_allowed(method: str, t: Target) -> ApiError:
@@ -124,3 +128,13 @@ def selectors_of(request: web.Request) -> tuple[Any, Any]:
     except ValueError as err:
         raise bad_request(f"unable to parse requirement: {err}") from err
     return ls, fs
+
+
+def parse_rv(raw: str) -> int:
+    """A resourceVersion query parameter ("" and "0" mean "any"), or a 400 worded as the apiserver's."""
+    if raw in ("", "0"):
+        return 0
+    if not raw.isdigit():
+        syntax = f'strconv.ParseUint: parsing "{raw}": invalid syntax'
+        raise bad_request(f'invalid resource version: resourceVersion: Invalid value: "{raw}": {syntax}')
+    return int(raw)
