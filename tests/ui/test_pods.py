@@ -531,10 +531,17 @@ def log_text(app: IstioApp) -> str:
     return "\n".join("".join(segment.text for segment in strip) for strip in body.lines)
 
 
-async def test_describe_shows_last_state_exit_code_and_reason(cluster: Cluster) -> None:
+@pytest.fixture
+def crash_looping(cluster: Cluster) -> Cluster:
+    """Namespace "crash" with pod "loop" that has crashed at least once."""
     ns(cluster, "crash")
     crashing_pod(cluster, "crash", "loop")
     wait_for(lambda: restarted(cluster, "crash", "loop"), "a restart")
+    return cluster
+
+
+async def test_describe_shows_last_state_exit_code_and_reason(crash_looping: Cluster) -> None:
+    cluster = crash_looping
     app = make_app(cluster, namespace="crash")
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: "loop" in rows(app), "pod row")
@@ -564,10 +571,8 @@ async def test_g_and_G_move_through_the_yaml_viewer(cluster: Cluster) -> None:
         await until(pilot, lambda: scroller.scroll_y == 0, "g to the top")
 
 
-async def test_logs_show_the_crash_previous_run_and_all_containers(cluster: Cluster) -> None:
-    ns(cluster, "crash")
-    crashing_pod(cluster, "crash", "loop")
-    wait_for(lambda: restarted(cluster, "crash", "loop"), "a restart")
+async def test_logs_show_the_crash_previous_run_and_all_containers(crash_looping: Cluster) -> None:
+    cluster = crash_looping
     app = make_app(cluster, namespace="crash")
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: "loop" in rows(app), "pod row")

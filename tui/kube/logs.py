@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import http.client
 import threading
 from collections.abc import Iterator, Mapping
@@ -12,7 +11,7 @@ import urllib3
 
 from tui.errors import Unreachable
 from tui.kube.errors import describe_transport_error
-from tui.kube.watch import _iter_lines, _shutdown_response
+from tui.kube.watch import _close_response, _iter_lines, _shutdown_response
 
 if TYPE_CHECKING:
     from tui.kube.client import Cluster
@@ -76,10 +75,7 @@ class LogFollow:
         finally:
             with self._lock:
                 self._live = None
-            with contextlib.suppress(Exception):
-                resp.close()
-            with contextlib.suppress(Exception):
-                resp.release_conn()
+            _close_response(resp)
 
     def stop(self) -> None:
         self._stopped.set()
