@@ -221,6 +221,8 @@ class PodLogsScreen(WorkerErrors, Screen[None]):
             stream.stop()
         self._follows.clear()
         self._streams.clear()
+        with self._lock:
+            self._pending.clear()  # lines of the old view must not land in the next one
 
     # --- options
 

@@ -130,6 +130,8 @@ class PodsPane(WorkPane):
         self.filter_text = ""
         self.error = ""
         self.reconnecting = ""
+        self._shown_title = Text()
+        self._shown_hint: str | None = None
 
     @property
     def istio_app(self) -> IstioApp:
@@ -269,7 +271,10 @@ class PodsPane(WorkPane):
             parts.append((f" ({' '.join(hidden)}: widen the terminal)", "dim"))
         if self.reconnecting:
             parts.append(("  reconnecting…", "bold"))
-        self.query_one("#pods-title", Static).update(Text.assemble(*parts))
+        title = Text.assemble(*parts)
+        if title != self._shown_title:  # a title is one line: no layout pass, and none at all when unchanged
+            self._shown_title = title
+            self.query_one("#pods-title", Static).update(title, layout=False)
         self._render_empty(total)
 
     def _render_empty(self, total: int) -> None:
@@ -286,6 +291,9 @@ class PodsPane(WorkPane):
                     f"\nSeed the sandbox from a shell:  kubectl --kubeconfig {kubeconfig} "
                     "create deployment web --image=nginx --replicas=2"
                 )
+        if hint == self._shown_hint:
+            return
+        self._shown_hint = hint
         empty = self.query_one("#pods-empty", Static)
         empty.update(Text(hint))
         empty.set_class(not hint, "-hidden")

@@ -134,6 +134,7 @@ class PodTable(ScrollView, can_focus=True):
         self._moved = False  # the user moved the cursor: from then on it follows its pod
         self._waiting: dict[str, PodRow] = {}
         self._gone: set[str] = set()
+        self._window: tuple[Any, ...] = ()  # what the last redraw showed
 
     # --- structure
 
@@ -303,6 +304,7 @@ class PodTable(ScrollView, can_focus=True):
     def refresh_cells(self, *, labels: NamespaceLabels) -> None:
         """Namespace labels changed: DATAPLANE marks are drawn from them, so a redraw is enough."""
         self.labels = labels
+        self._window = ()
         self.refresh()
 
     def tick(self) -> None:
@@ -323,16 +325,24 @@ class PodTable(ScrollView, can_focus=True):
         self.virtual_size = Size(0, count + 1)
         if anchor is None:
             self.cursor_row = 0 if not self._moved else min(self.cursor_row, max(count - 1, 0))
+        else:
+            uid, old_index, line = anchor
+            index = self.index_of(uid)
+            if index is None:
+                index = 0 if fallback_top else min(old_index, max(count - 1, 0))
+                line = 0 if fallback_top else line
+            self.cursor_row = index
+            self.scroll_to(y=max(0, index - line), animate=False, immediate=True, force=True)
+        self._refresh_if_visible_changed()
+
+    def _refresh_if_visible_changed(self) -> None:
+        """Most batches touch no row on screen (40 of 10,000 pods): then there is nothing to redraw."""
+        top = round(self.scroll_y)
+        end = min(len(self._order), top + self._page)
+        window = (self.cursor_row, top, *(self.pods[self._uid_at(i)] for i in range(top, end)))
+        if window != self._window:
+            self._window = window
             self.refresh()
-            return
-        uid, old_index, line = anchor
-        index = self.index_of(uid)
-        if index is None:
-            index = 0 if fallback_top else min(old_index, max(count - 1, 0))
-            line = 0 if fallback_top else line
-        self.cursor_row = index
-        self.scroll_to(y=max(0, index - line), animate=False, immediate=True, force=True)
-        self.refresh()
 
     # --- cursor
 
