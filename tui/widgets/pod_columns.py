@@ -43,10 +43,6 @@ class Layout:
     widths: tuple[int, ...]
     hidden: tuple[str, ...]  # labels of the dropped columns, in table order
 
-    @property
-    def keys(self) -> tuple[str, ...]:
-        return tuple(c.key for c in self.columns)
-
 
 def columns_for(*, all_namespaces: bool) -> tuple[Column, ...]:
     return ((NAMESPACE,) if all_namespaces else ()) + COLUMNS

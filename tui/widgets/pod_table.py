@@ -162,10 +162,6 @@ class PodTable(ScrollView, can_focus=True):
     def row_count(self) -> int:
         return len(self._order)
 
-    @property
-    def columns(self) -> tuple[Column, ...]:
-        return self._columns
-
     # --- reading rows (the pane and the tests)
 
     def _uid_at(self, index: int) -> str:
@@ -183,18 +179,13 @@ class PodTable(ScrollView, can_focus=True):
 
     def cells(self, index: int) -> dict[str, str]:
         """Every column's full text for row ``index`` (also the columns the width hides)."""
-        row = self.row_at(index)
+        return self._full_texts(self.row_at(index), self.clock())
+
+    def _full_texts(self, row: PodRow, now: datetime) -> dict[str, str]:
         texts = pod_cells(
-            row,
-            now=self.clock(),
-            namespace_labels=self.labels.get(row.namespace),
-            all_namespaces=self.all_namespaces,
+            row, now=now, namespace_labels=self.labels.get(row.namespace), all_namespaces=self.all_namespaces
         )
         return dict(zip((c.key for c in self._columns), texts, strict=True))
-
-    def shown_line(self, index: int) -> str:
-        """Row ``index`` as drawn now: only the columns that fit, shortened with ``…`` where needed."""
-        return self._line_text(self.row_at(index), self._current_layout())
 
     def header_line(self) -> str:
         layout = self._current_layout()
@@ -427,23 +418,9 @@ class PodTable(ScrollView, can_focus=True):
         return " " * INDENT + (" " * GAP).join(parts)
 
     def _texts(self, row: PodRow, layout: Layout, now: datetime) -> list[str]:
-        full = dict(
-            zip(
-                (c.key for c in self._columns),
-                pod_cells(
-                    row,
-                    now=now,
-                    namespace_labels=self.labels.get(row.namespace),
-                    all_namespaces=self.all_namespaces,
-                ),
-                strict=True,
-            )
-        )
+        full = self._full_texts(row, now)
         pairs = zip(layout.columns, layout.widths, strict=True)
         return [clip(full[c.key], w, middle=c.key == "name") for c, w in pairs]
-
-    def _line_text(self, row: PodRow, layout: Layout) -> str:
-        return self._join(self._texts(row, layout, self.clock())).rstrip()
 
     # --- drawing
 
