@@ -671,3 +671,24 @@ async def test_a_big_list_arrives_over_frames_and_stays_sorted() -> None:
         assert table.selected() is not None and table.selected().uid == chosen.uid
         await pilot.pause()
         assert table.cursor_row - round(table.scroll_y) == line  # the selected pod kept its screen line
+
+
+async def test_dataplane_column_says_ambient_for_captured_pods(cluster: Cluster) -> None:
+    """Issue 11: SIDECAR became DATAPLANE; istio-cni's redirection annotation marks a pod ambient."""
+    ns(cluster, "amb", {"istio.io/dataplane-mode": "ambient"})
+    body = {
+        "metadata": {
+            "name": "captured",
+            "namespace": "amb",
+            "annotations": {"ambient.istio.io/redirection": "enabled"},
+        },
+        "spec": {"containers": [{"name": "app", "image": "nginx:1.27"}]},
+    }
+    cluster.create(kube.PODS, body, namespace="amb")
+    pod(cluster, "amb", "not-yet")
+    app = make_app(cluster, namespace="amb")
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: len(rows(app)) == 2, "both pods")
+        assert rows(app)["captured"]["dataplane"] == "ambient"
+        assert rows(app)["not-yet"]["dataplane"] == ""
+        assert "DATAPLANE" in drawn(app)[0] and "SIDECAR" not in drawn(app)[0]
