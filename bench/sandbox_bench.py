@@ -1,10 +1,11 @@
-"""Sandbox API figures: pod creates/s over HTTPS, LIST latency at 10,000 pods, watch events/s to 5 watchers.
+"""Sandbox API figures: pod creates/s over HTTPS, LIST (whole and in pages of 500) at 10,000 pods, watches.
 
 The sandbox runs in its own process (``istio-tui sandbox serve``) so the client's work does not share its
 interpreter lock; the client is aiohttp with a small pool of keep-alive connections, like a busy controller.
-Prints figures only; nothing here asserts on time.
+Prints figures only, or with ``--json`` one JSON object; nothing here asserts on time. Issue 10's targets:
+pod creates >= 2,000/s, a LIST of 10,000 pods < 200 ms, the same LIST in pages of 500 < 400 ms.
 
-    .venv/bin/python bench/sandbox_bench.py [--pods 10000] [--concurrency 16]
+    .venv/bin/python bench/sandbox_bench.py [--pods 10000] [--concurrency 16] [--json]
 """
 
 from __future__ import annotations
@@ -74,6 +75,30 @@ async def watch_count(session: aiohttp.ClientSession, url: str, want: int, start
     raise RuntimeError(f"watch ended after {got} of {want} events")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User+system CPU the sandbox process has used: on a busy machine, a steadier figure than wall time."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def list_time(s: aiohttp.ClientSession, url: str, *, page: int = 0, table: bool = False) -> float:
+    """Seconds until a whole LIST has arrived (following continue tokens when ``page``). Only the list's
+    metadata is decoded inside the clock: the figure is the server's, not the client's JSON parser's."""
+    headers = {"Accept": TABLE} if table else {}
+    token = ""
+    t0 = time.perf_counter()
+    while True:
+        query = f"?limit={page}&continue={token}" if page else ""
+        async with s.get(url + query, headers=headers) as r:
+            body = await r.read()
+        if not page:
+            return time.perf_counter() - t0
+        head = body[: body.index(b',"items":[')] + b"}"
+        token = json.loads(head)["metadata"].get("continue", "")
+        if not token:
+            return time.perf_counter() - t0
+
+
 async def settle(session: aiohttp.ClientSession) -> None:
     """Wait until the controllers are idle (the resourceVersion stops moving), so phases do not overlap."""
     last, still = "", 0
@@ -85,43 +110,54 @@ async def settle(session: aiohttp.ClientSession) -> None:
         await asyncio.sleep(0.25)
 
 
-async def bench(base: str, token: str, ca: bytes, pods: int, conc: int) -> None:
+async def bench(
+    base: str, token: str, ca: bytes, pods: int, conc: int, out: dict[str, Any], pid: int
+) -> None:
     ctx = ssl.create_default_context(cadata=ca.decode())
     conn = aiohttp.TCPConnector(ssl=ctx, limit=conc + 8)
     headers = {"Authorization": f"Bearer {token}"}
+    say = out["_say"]
     async with aiohttp.ClientSession(base, connector=conn, headers=headers) as s:
         async with s.post("/api/v1/namespaces", json={"metadata": {"name": NS}}) as r:
             assert r.status == 201, await r.text()
         url = f"/api/v1/namespaces/{NS}/pods"
         measured = min(pods, 3000)
+        cpu0 = cpu_seconds(pid)
         elapsed = await create_many(s, url, [pod(i) for i in range(measured)], conc)
-        print(
-            f"pod creates over HTTPS:        {measured / elapsed:8.0f} /s  ({measured} pods, {conc} conns)"
+        cpu = cpu_seconds(pid) - cpu0
+        out["pod_creates_per_s"] = round(measured / elapsed)
+        out["server_cpu_us_per_pod_create"] = round(cpu / measured * 1e6)
+        say(
+            f"pod creates over HTTPS:        {measured / elapsed:8.0f} /s  ({measured} pods, {conc} conns; "
+            f"server CPU {cpu / measured * 1e6:.0f} us each)"
         )
         if pods > measured:
             await create_many(s, url, [pod(i) for i in range(measured, pods)], conc)
         await settle(s)
         cms = [{"metadata": {"name": f"plain-{i}"}, "data": {"i": str(i)}} for i in range(3000)]
         elapsed = await create_many(s, f"/api/v1/namespaces/{NS}/configmaps", cms, conc)
-        print(f"configmap creates over HTTPS:  {len(cms) / elapsed:8.0f} /s  (no controller work)")
+        out["configmap_creates_per_s"] = round(len(cms) / elapsed)
+        say(f"configmap creates over HTTPS:  {len(cms) / elapsed:8.0f} /s  (no controller work)")
         await settle(s)
 
-        for label, hdrs in (("JSON", {}), ("Table", {"Accept": TABLE})):
-            times = []
-            for _ in range(5):
-                t0 = time.perf_counter()
-                async with s.get(url, headers=hdrs) as r:
-                    body = await r.read()
-                times.append(time.perf_counter() - t0)
-            n = len(json.loads(body).get("items" if label == "JSON" else "rows"))
-            print(
-                f"LIST {n} pods ({label:5}):       {statistics.median(times) * 1000:8.0f} ms median of 5 "
-                f"({len(body) / 1e6:.1f} MB)"
-            )
+        async with s.get(url) as r:
+            out["pods"] = len(json.loads(await r.read())["items"])
+        for label, key, page, table in (
+            ("JSON", "list_ms", 0, False),
+            ("Table", "list_table_ms", 0, True),
+            ("JSON, pages of 500", "list_paged_500_ms", 500, False),
+        ):
+            cpu0 = cpu_seconds(pid)
+            ms = statistics.median([await list_time(s, url, page=page, table=table) for _ in range(5)]) * 1000
+            cpu_ms = (cpu_seconds(pid) - cpu0) / 5 * 1000
+            out[key] = round(ms, 1)
+            out[f"server_cpu_{key}"] = round(cpu_ms, 1)
+            say(f"LIST {out['pods']} pods ({label}): {ms:8.0f} ms median of 5 (server CPU {cpu_ms:.0f} ms)")
         t0 = time.perf_counter()
         async with s.get(f"{url}?labelSelector=shard%3D3") as r:
             n = len(json.loads(await r.read())["items"])
-        print(f"LIST with labelSelector:       {(time.perf_counter() - t0) * 1000:8.0f} ms ({n} matches)")
+        out["list_selector_ms"] = round((time.perf_counter() - t0) * 1000, 1)
+        say(f"LIST with labelSelector:       {out['list_selector_ms']:8.0f} ms ({n} matches)")
 
         await settle(s)
         async with s.get("/api/v1/namespaces/default/configmaps") as r:
@@ -135,16 +171,17 @@ async def bench(base: str, token: str, ca: bytes, pods: int, conc: int) -> None:
         cms = [{"metadata": {"name": f"cm-{i}"}, "data": {"i": str(i)}} for i in range(events)]
         write_s = await create_many(s, "/api/v1/namespaces/default/configmaps", cms, conc)
         done = await asyncio.gather(*watchers)
-        live = max(done) - t0
-        print(
-            f"watch, live (5 watchers):      {5 * events / live:8.0f} events/s delivered "
+        out["watch_live_events_per_s"] = round(5 * events / (max(done) - t0))
+        say(
+            f"watch, live (5 watchers):      {out['watch_live_events_per_s']:8.0f} events/s delivered "
             f"({events} writes at {events / write_s:.0f}/s)"
         )
         t0 = time.perf_counter()
         ready = [asyncio.Event() for _ in range(5)]
         replay = await asyncio.gather(*(watch_count(s, watch_url, events, ready[i]) for i in range(5)))
-        print(
-            f"watch, replay (5 watchers):    {5 * events / (max(replay) - t0):8.0f} events/s delivered "
+        out["watch_replay_events_per_s"] = round(5 * events / (max(replay) - t0))
+        say(
+            f"watch, replay (5 watchers):    {out['watch_replay_events_per_s']:8.0f} events/s delivered "
             f"(from the event log)"
         )
 
@@ -153,7 +190,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pods", type=int, default=10000)
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of figures")
     args = parser.parse_args()
+    out: dict[str, Any] = {"_say": (lambda _line: None) if args.json else print}
     with tempfile.TemporaryDirectory() as tmp:
         kubeconfig = Path(tmp) / "kubeconfig"
         env = {**os.environ, "XDG_STATE_HOME": tmp}
@@ -170,11 +209,14 @@ def main() -> int:
             cfg = yaml.safe_load(kubeconfig.read_text())
             token = cfg["users"][0]["user"]["token"]
             ca = base64.b64decode(cfg["clusters"][0]["cluster"]["certificate-authority-data"])
-            print(f"sandbox at {url}, {os.cpu_count()} CPUs")
-            asyncio.run(bench(url, token, ca, args.pods, args.concurrency))
+            out["_say"](f"sandbox at {url}, {os.cpu_count()} CPUs")
+            asyncio.run(bench(url, token, ca, args.pods, args.concurrency, out, proc.pid))
         finally:
             proc.send_signal(signal.SIGTERM)
             proc.wait(30)
+    if args.json:
+        del out["_say"]
+        print(json.dumps({"cpus": os.cpu_count(), "concurrency": args.concurrency, **out}))
     return 0
 
 

@@ -14,7 +14,10 @@ from tui.text import escape_controls
 
 REDACTED = "<redacted>"
 _MIN_SECRET_LEN = 8
-_AUTH_VALUE = re.compile(r"(?i)\b(bearer|basic)(\s+)[^\s'\",;)\]]+")
+# "Bearer <token>" where the value looks like one (8+ token characters, a digit or punctuation among them), so
+# prose such as "bearer token expired" stays readable. Basic credentials are hidden by registration.
+_TOKEN_CHARS = r"[A-Za-z0-9._~+/=-]"
+_AUTH_VALUE = re.compile(rf"(?i)\b(bearer)(\s+)(?={_TOKEN_CHARS}*[0-9._~+/=-]){_TOKEN_CHARS}{{8,}}")
 _secrets: set[str] = set()
 _secrets_lock = threading.Lock()
 
@@ -28,7 +31,7 @@ def register_secret(value: str) -> None:
 
 
 def redact(text: str) -> str:
-    """Hide every registered credential and every ``Bearer``/``Basic`` value in ``text``."""
+    """Hide every registered credential and every ``Bearer`` token in ``text``."""
     with _secrets_lock:
         known = sorted(_secrets, key=len, reverse=True)
     for secret in known:

@@ -68,6 +68,9 @@ def test_configmap_over_1_mib_is_422_like_the_apiserver(api: httpx.Client) -> No
     status = assert_status(api.post(CMS, json=cm("big", blob="x" * (1024 * 1024 + 1))), 422, "Invalid")
     assert status["details"]["causes"][0]["message"] == "Too long: must have at most 1048576 bytes"
     assert api.post(CMS, json=cm("fits", blob="x" * (1024 * 1024 - 100))).status_code == 201
+    noted = {**cm("noted"), "metadata": {"name": "noted", "annotations": {"a": "x" * (256 * 1024)}}}
+    status = assert_status(api.post(CMS, json=noted), 422, "Invalid")
+    assert status["details"]["causes"][0]["field"] == "metadata.annotations"
 
 
 def test_json_nested_1000_levels_is_400(api: httpx.Client) -> None:

@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from tests.conftest import KUBECTL, Kubectl
+from tests.helpers import sandbox_client
 from tests.sandbox.test_api import TABLE, assert_status, cm, pod
 from tui.sandbox.api import paging
 from tui.sandbox.cluster import Sandbox
@@ -107,3 +108,17 @@ def test_kubectl_raw_limit_and_chunked_get(sandbox: Sandbox, kubectl: Kubectl) -
     assert listed == [f"pod/p{i}" for i in range(5)]
     table = kubectl("get", "pods", "-n", "default", "--chunk-size=2", "--no-headers").stdout.splitlines()
     assert [line.split()[0] for line in table] == [f"p{i}" for i in range(5)]
+
+
+def test_a_token_from_another_server_run_is_410_not_a_wrong_page(sandbox: Sandbox, api: httpx.Client) -> None:
+    make_configmaps(sandbox, 5)
+    token = api.get(f"{CMS}?limit=2").json()["metadata"]["continue"]
+    other = Sandbox(port=0, seed=0)
+    other.start()
+    try:
+        make_configmaps(other, 5)
+        with sandbox_client(other) as c:
+            assert c.get(f"{CMS}?limit=4").json()["metadata"]["continue"]  # the same snapshot id there
+            assert_status(c.get(f"{CMS}?limit=2&continue={token}"), 410, "Expired")
+    finally:
+        other.stop()

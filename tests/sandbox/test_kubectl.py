@@ -256,3 +256,73 @@ def test_auth_can_i_sends_protobuf_and_honours_forbid(kubectl: Kubectl, sandbox:
     denied = kubectl("auth", "can-i", "list", "pods", "-n", "locked", check=False)
     assert (denied.returncode, denied.stdout.strip()) == (1, "no - forbidden by the sandbox")
     assert kubectl("auth", "can-i", "list", "pods", "-n", "default").stdout.strip() == "yes"
+
+
+def test_every_builtin_kind_is_served(kubectl: Kubectl) -> None:
+    resources = [line.split()[0] for line in kubectl("api-resources", "--no-headers").stdout.splitlines()]
+    for expected in ("horizontalpodautoscalers", "statefulsets", "daemonsets", "cronjobs", "leases"):
+        assert expected in resources
+    assert len(resources) >= 65
+    listable = kubectl("api-resources", "--verbs=list", "-o", "name").stdout.split()
+    out = kubectl("get", ",".join(listable), "-A", "--ignore-not-found")
+    assert out.returncode == 0 and "service/kubernetes" in out.stdout
+    assert kubectl("get", "hpa,pdb,sts,ds,cj,endpointslices", "-A").returncode == 0
+
+
+def test_explain_reads_the_openapi_schemas(kubectl: Kubectl) -> None:
+    out = kubectl("explain", "deployment.spec.replicas").stdout
+    assert "FIELD: replicas <integer>" in out and "Number of desired pods" in out
+    ports = kubectl("explain", "pods.spec.containers.ports").stdout
+    assert "containerPort\t<integer> -required-" in ports
+    hpa = kubectl("explain", "hpa.spec.metrics", "--api-version=autoscaling/v2").stdout
+    assert "VERSION:    v2" in hpa and "<[]MetricSpec>" in hpa
+
+
+def test_server_side_apply_reports_conflicts(kubectl: Kubectl, tmp_path: Path) -> None:
+    same, changed = tmp_path / "same.yaml", tmp_path / "changed.yaml"
+    same.write_text(MANIFEST.replace("namespace: book", "namespace: default"))
+    changed.write_text(same.read_text().replace("replicas: 2", "replicas: 3"))
+    kubectl("apply", "-f", str(same))
+    out = kubectl("apply", "--server-side", "-f", str(changed), check=False)
+    assert out.returncode == 1
+    assert out.stderr.startswith(
+        'error: Apply failed with 1 conflict: conflict with "kubectl-client-side-apply" using apps/v1: '
+        ".spec.replicas"
+    )
+    forced = kubectl("apply", "--server-side", "--force-conflicts", "-f", str(changed)).stdout
+    assert "deployment.apps/web serverside-applied" in forced
+    assert kubectl("get", "deploy", "web", "-o", "jsonpath={.spec.replicas}").stdout == "3"
+    managers = kubectl("get", "deploy", "web", "-o", "jsonpath={.metadata.managedFields[*].manager}").stdout
+    assert managers.split() == ["kubectl", "kubectl-last-applied"]  # kubectl moved the CSA fields over
+
+    kubectl("delete", "-f", str(same))
+    kubectl("apply", "-f", str(same))
+    kubectl("apply", "--server-side", "-f", str(same))  # the same values: shared, then handed over
+    assert "serverside-applied" in kubectl("apply", "--server-side", "-f", str(changed)).stdout
+
+
+def test_strict_field_validation_and_crd_categories(kubectl: Kubectl, tmp_path: Path) -> None:
+    manifest = tmp_path / "typo.yaml"
+    manifest.write_text(
+        MANIFEST.replace("namespace: book", "namespace: default").replace("replicas:", "replicaz:")
+    )
+    out = kubectl("apply", "-f", str(manifest), check=False)
+    assert out.returncode == 1 and 'strict decoding error: unknown field "spec.replicaz"' in out.stderr
+    crds = Path(__file__).resolve().parents[3] / "shared" / "data" / "istio-crds.gen.yaml"
+    if not crds.exists():
+        pytest.skip("shared/data is not laid out beside the checkout")
+    kubectl("apply", "-f", str(crds))
+    vs = "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: r}\nspec: {hosts: [r]}\n"
+    kubectl("apply", "-f", "-", input=vs)
+    rows = kubectl("get", "istio-io").stdout.splitlines()
+    assert rows[0].split() == ["NAME", "GATEWAYS", "HOSTS", "AGE"]
+    assert rows[1].split()[:3] == ["virtualservice.networking.istio.io/r", "<none>", '["r"]']
+    explain = kubectl("explain", "virtualservice.spec.http.route.weight").stdout
+    assert "FIELD: weight <integer>" in explain
+
+
+def test_apply_of_a_kind_without_crd_says_so(kubectl: Kubectl) -> None:
+    cert = "apiVersion: cert-manager.io/v1\nkind: Certificate\nmetadata: {name: c, namespace: default}\n"
+    out = kubectl("apply", "-f", "-", input=cert, check=False)
+    assert out.returncode == 1
+    assert 'no matches for kind "Certificate" in version "cert-manager.io/v1"' in out.stderr

@@ -301,8 +301,10 @@ def test_the_token_never_appears_in_any_error_output(tmp_path: Path, echoing_ser
 
 def test_redaction_covers_registered_secrets_and_auth_headers() -> None:
     register_secret("registered-secret-value")
-    text = "a registered-secret-value b Authorization: Bearer abc.def-ghi c Basic dXNlcjpwYXNz"
-    assert redact(text) == "a <redacted> b Authorization: Bearer <redacted> c Basic <redacted>"
+    text = "a registered-secret-value b Authorization: Bearer abc.def-ghi c"
+    assert redact(text) == "a <redacted> b Authorization: Bearer <redacted> c"
+    prose = "basic authentication failed: the bearer token expired"
+    assert redact(prose) == prose
     assert user_line("line one\nline two\x1b[2J") == "line one\\nline two\\x1b[2J"
 
 

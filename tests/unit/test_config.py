@@ -7,7 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from tui.config import Settings, config_file_path, load_settings, manifests_dir
+from tui.config import (
+    MAX_YAML_DEPTH,
+    Settings,
+    config_file_path,
+    load_settings,
+    manifests_dir,
+    read_yaml_file,
+)
 from tui.errors import ConfigError
 
 
@@ -152,3 +159,28 @@ def test_manifests_dir_is_the_repo_directory() -> None:
     path = manifests_dir()
     assert path.is_dir()
     assert path.name in ("manifests", "_manifests")
+
+
+def test_strict_yaml_keeps_ordinary_nesting_and_refuses_the_pathological(tmp_path: Path) -> None:
+    path = tmp_path / "f.yaml"
+    path.write_text("a: " + "[" * (MAX_YAML_DEPTH - 2) + "1" + "]" * (MAX_YAML_DEPTH - 2) + "\n")
+    inner = read_yaml_file(path, what="file", hint="h")["a"]
+    for _ in range(MAX_YAML_DEPTH - 3):
+        inner = inner[0]
+    assert inner == [1]
+    path.write_text("a: " + "[" * MAX_YAML_DEPTH + "]" * MAX_YAML_DEPTH + "\n")
+    with pytest.raises(ConfigError, match=f"nested more than {MAX_YAML_DEPTH} levels deep"):
+        read_yaml_file(path, what="file", hint="h")
+
+
+def test_duplicate_keys_are_refused_at_any_depth_and_in_flow_style(tmp_path: Path) -> None:
+    path = tmp_path / "f.yaml"
+    for text, key, line in (
+        ("users:\n- name: a\n  user:\n    token: x\n    token: y\n", "token", 5),
+        ("a: {b: 1, b: 2}\n", "b", 1),
+        ("1: x\n1: y\n", "1", 2),
+    ):
+        path.write_text(text)
+        with pytest.raises(ConfigError) as info:
+            read_yaml_file(path, what="kubeconfig", hint="h")
+        assert f"duplicate key '{key}' at line {line}" in info.value.message

@@ -362,6 +362,11 @@ def test_sandbox_source_uses_the_shipped_charts() -> None:
         assert (Path(rel.chart_ref) / "Chart.yaml").is_file()
 
 
+def test_negative_zero_sampling_is_zero() -> None:
+    plan = build_plan(tracing=True, sampling="-0")
+    assert str(plan.sampling) == "0.0" and "tracing 0%" in plan.summary()
+
+
 def test_the_issue_8_injection_is_refused_by_the_cli(tmp_path: Path) -> None:
     """`--chart-source $'https://x\\ntouch /tmp/PWNED\\n'` used to write a script that ran the touch."""
     marker = tmp_path / "PWNED"

@@ -52,7 +52,6 @@ def _edit_kubeconfig(src: Path, dst: Path, edit: Any) -> Path:
     return dst
 
 
-
 # --------------------------------------------------------------------------------------------- kubeconfig
 
 
@@ -181,6 +180,27 @@ def test_wrong_token_is_unauthorized(kubeconfig: Path, tmp_path: Path, sandbox: 
     assert info.value.status.get("reason") == "Unauthorized"
     assert sandbox.url in info.value.message
     assert "context 'sandbox'" in info.value.message
+
+
+@pytest.mark.parametrize(
+    ("server", "why"),
+    [
+        ("https://host:99999", "Port out of range"),
+        ("https://a b", "contains a space"),
+        ("https://h\nx", "contains a control character"),
+        ("ftp://x", "must start with https:// or http://"),
+    ],
+)
+def test_bad_server_url_is_named_at_load(kubeconfig: Path, tmp_path: Path, server: str, why: str) -> None:
+    """Before, these failed only at the first request, with a hint to check that the cluster runs."""
+
+    def edit(doc: dict[str, Any]) -> None:
+        doc["clusters"][0]["cluster"]["server"] = server
+
+    with pytest.raises(ConfigError) as info:
+        Cluster.from_kubeconfig(path=str(_edit_kubeconfig(kubeconfig, tmp_path / "srv.yaml", edit)))
+    assert "the cluster has no valid server URL" in info.value.message and why in info.value.message
+    assert info.value.hint == "fix clusters[].cluster.server"
 
 
 def test_token_file_ending_in_a_newline_works_as_in_kubectl(
@@ -379,6 +399,23 @@ def test_apply_creates_then_merges_and_respects_namespaces(cluster: Cluster) -> 
     second = cluster.apply(docs, namespace="applied")
     assert second[1]["metadata"]["uid"] == first[1]["metadata"]["uid"]
     assert cluster.get(CONFIGMAPS, "plain", namespace="applied")["data"] == {"v": "2"}
+
+
+def test_apply_is_server_side_and_merges_lists_by_key(cluster: Cluster) -> None:
+    web = deployment_manifest("web", 1)
+    sidecar = {"name": "proxy", "image": "example/proxy:1"}
+    with_sidecar = json.loads(json.dumps(web))
+    with_sidecar["spec"]["template"]["spec"]["containers"].append(sidecar)
+    cluster.create(DEPLOYMENTS, with_sidecar, namespace="default")  # another manager's container
+    web["spec"]["template"]["spec"]["containers"][0]["image"] = "example/web:2"
+    [stored] = cluster.apply([web], namespace="default")
+    containers = stored["spec"]["template"]["spec"]["containers"]
+    assert [(c["name"], c["image"]) for c in containers] == [
+        ("web", "example/web:2"),
+        ("proxy", "example/proxy:1"),
+    ]
+    managers = {e["manager"]: e["operation"] for e in stored["metadata"]["managedFields"]}
+    assert managers["istio-tui"] == "Apply"
 
 
 def test_context_namespace_is_the_apply_default(sandbox: Any, tmp_path: Path) -> None:

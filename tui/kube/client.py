@@ -23,7 +23,7 @@ from kubernetes import client as k8s_client
 from kubernetes.client.exceptions import OpenApiException
 from kubernetes.config.config_exception import ConfigException
 
-from tui.errors import ConfigError, Conflict, Invalid, KubeError, NotFound, Unreachable
+from tui.errors import ConfigError, Invalid, KubeError, NotFound, Unreachable
 from tui.kube.config import load_configuration
 from tui.kube.errors import describe_transport_error, one_line, status_error
 from tui.kube.logs import LogFollow, log_query
@@ -335,9 +335,10 @@ class Cluster:
         )
 
     def apply(self, docs: Iterable[Obj], *, namespace: str | None = None) -> builtins.list[Obj]:
-        """Create each manifest document, or merge-patch it when it exists. Returns the stored objects.
-
-        Every document is checked (shape and kind) before the first write, so a bad file changes nothing.
+        """Server-side apply each document as ``istio-tui`` (forced), like ``kubectl apply --server-side``:
+        lists such as containers and ports merge by key, and fields we stop applying are removed. Returns
+        the stored objects. Every document is checked (shape, kind) before the first write, so a bad file
+        changes nothing.
         """
         plan: builtins.list[tuple[Resource, Obj, str, str | None]] = []
         for index, doc in enumerate(docs, start=1):
@@ -357,12 +358,7 @@ class Cluster:
             plan.append((res, doc, name, ns))
         stored: builtins.list[Obj] = []
         for res, doc, name, ns in plan:
-            try:
-                stored.append(self.create(res, doc, namespace=ns))
-            except Conflict as exc:
-                if exc.reason and exc.reason != "AlreadyExists":
-                    raise
-                stored.append(self.patch(res, name, doc, namespace=ns, patch_type="merge"))
+            stored.append(self.patch(res, name, doc, namespace=ns, patch_type="apply"))
         return stored
 
     def pod_logs(

@@ -18,6 +18,7 @@ from kubernetes.config.config_exception import ConfigException
 
 from tui.config import read_yaml_file
 from tui.errors import ConfigError, register_secret
+from tui.inputs import check_url
 from tui.kube.errors import one_line
 
 
@@ -137,10 +138,11 @@ def load_configuration(*, path: str | None, context: str | None) -> LoadedConfig
             f"{where}: the exec credential plugin failed: {why}",
             hint="run the plugin command by hand to see why",
         )
-    if not str(configuration.host or "").startswith(("http://", "https://")):
-        raise ConfigError(
-            f"{where}: the cluster has no valid server URL", hint="fix clusters[].cluster.server"
-        )
+    try:
+        check_url(str(configuration.host or ""), what="server", schemes=("https", "http"), example="")
+    except ConfigError as err:
+        why = f"the cluster has no valid server URL: {err.message}"
+        raise ConfigError(f"{where}: {why}", hint="fix clusters[].cluster.server") from None
     _clean_token(configuration, where=where)
     refresh = configuration.refresh_api_key_hook
     if refresh is not None:

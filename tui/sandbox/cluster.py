@@ -26,7 +26,7 @@ from aiohttp import web
 
 from tui.errors import KubeError, PortInUse
 from tui.sandbox import tls, validation
-from tui.sandbox.api import ApiServer, ForbidRule
+from tui.sandbox.api import ApiServer, ForbidRule, new_event_loop
 from tui.sandbox.resources import Registry
 from tui.sandbox.store import Obj, Store
 
@@ -93,7 +93,7 @@ class Sandbox:
             return self
         ready = threading.Event()
         failure: list[BaseException] = []
-        loop = asyncio.new_event_loop()
+        loop = new_event_loop()
         self.loop = loop
 
         def run() -> None:

@@ -351,8 +351,12 @@ class DataPlane:
             "kind": "Event",
             "metadata": {"name": f"{name}.{uuid.uuid4().hex[:16]}", "namespace": namespace},
             "involvedObject": {
-                "kind": "Service", "namespace": namespace, "name": name, "uid": meta.get("uid", ""),
-                "apiVersion": "v1", "resourceVersion": meta.get("resourceVersion", ""),
+                "kind": "Service",
+                "namespace": namespace,
+                "name": name,
+                "uid": meta.get("uid", ""),
+                "apiVersion": "v1",
+                "resourceVersion": meta.get("resourceVersion", ""),
             },
             "reason": "NodePortInUse",
             "message": f"nodePort {port} is already in use on this machine; the gateway is not reachable "

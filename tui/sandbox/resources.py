@@ -1,4 +1,4 @@
-"""Which resource types the sandbox serves: the built-ins of issue 2 plus one entry per stored CRD.
+"""Which resource types the sandbox serves: every built-in of Kubernetes 1.32 plus one entry per stored CRD.
 
 The registry is the single answer to "does /apis/<g>/<v>/<plural> exist, is it namespaced, what is its
 Kind", so discovery, OpenAPI, routing and tables cannot disagree. CRD-backed types come and go with the CRD
@@ -13,10 +13,26 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
+from tui.sandbox import catalogue
 from tui.sandbox.store import Obj, Store, resource_key
 
 ALL_VERBS = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
 CRD_KEY = "customresourcedefinitions.apiextensions.k8s.io"
+
+
+@dataclass(frozen=True)
+class Subresource:
+    """One subresource as discovery describes it; ``kind`` may live in another group (Scale, Eviction)."""
+
+    name: str
+    group: str
+    version: str
+    kind: str
+    verbs: tuple[str, ...]
+
+
+# The subresources the API server implements itself; the others (exec, proxy...) are only advertised.
+SERVED_SUBRESOURCES = frozenset({"status", "scale", "log"})
 
 
 @dataclass(frozen=True)
@@ -35,6 +51,7 @@ class ResourceType:
     subresources: tuple[str, ...] = ()
     builtin: bool = True
     printer_columns: tuple[dict[str, Any], ...] = field(default=(), compare=False)
+    subresource_details: tuple[Subresource, ...] = field(default=(), compare=False)
 
     @property
     def key(self) -> str:
@@ -56,97 +73,62 @@ class ResourceType:
     def singular_name(self) -> str:
         return self.singular or self.kind.lower()
 
-
-def _rt(
-    group: str,
-    version: str,
-    plural: str,
-    kind: str,
-    namespaced: bool,
-    short: tuple[str, ...] = (),
-    *,
-    all_: bool = False,
-    sub: tuple[str, ...] = (),
-    verbs: tuple[str, ...] = ALL_VERBS,
-) -> ResourceType:
-    return ResourceType(
-        group=group,
-        versions=(version,),
-        plural=plural,
-        kind=kind,
-        namespaced=namespaced,
-        short_names=short,
-        categories=("all",) if all_ else (),
-        subresources=sub,
-        verbs=verbs,
-    )
+    def described_subresources(self, version: str) -> tuple[Subresource, ...]:
+        """Discovery's view: the catalogue's details, or status/scale in this group-version for a CRD."""
+        if self.subresource_details:
+            return self.subresource_details
+        return tuple(
+            Subresource(sub, "autoscaling", "v1", "Scale", ("get", "patch", "update"))
+            if sub == "scale"
+            else Subresource(sub, self.group, version, self.kind, ("get", "patch", "update"))
+            for sub in self.subresources
+        )
 
 
-BUILTINS: tuple[ResourceType, ...] = (
-    _rt("", "v1", "namespaces", "Namespace", False, ("ns",), sub=("status",)),
-    _rt("", "v1", "pods", "Pod", True, ("po",), all_=True, sub=("log", "status")),
-    _rt("", "v1", "services", "Service", True, ("svc",), all_=True, sub=("status",)),
-    _rt("", "v1", "endpoints", "Endpoints", True, ("ep",)),
-    _rt("", "v1", "nodes", "Node", False, ("no",), sub=("status",)),
-    _rt("", "v1", "configmaps", "ConfigMap", True, ("cm",)),
-    _rt("", "v1", "secrets", "Secret", True),
-    _rt("", "v1", "serviceaccounts", "ServiceAccount", True, ("sa",)),
-    _rt("", "v1", "events", "Event", True, ("ev",)),
-    _rt("apps", "v1", "deployments", "Deployment", True, ("deploy",), all_=True, sub=("scale", "status")),
-    _rt("apps", "v1", "replicasets", "ReplicaSet", True, ("rs",), all_=True, sub=("scale", "status")),
-    _rt("batch", "v1", "jobs", "Job", True, all_=True, sub=("status",)),
-    _rt("networking.k8s.io", "v1", "ingresses", "Ingress", True, ("ing",), sub=("status",)),
-    _rt(
-        "admissionregistration.k8s.io",
-        "v1",
-        "mutatingwebhookconfigurations",
-        "MutatingWebhookConfiguration",
-        False,
-    ),
-    _rt(
-        "admissionregistration.k8s.io",
-        "v1",
-        "validatingwebhookconfigurations",
-        "ValidatingWebhookConfiguration",
-        False,
-    ),
-    _rt(
-        "apiextensions.k8s.io",
-        "v1",
-        "customresourcedefinitions",
-        "CustomResourceDefinition",
-        False,
-        ("crd", "crds"),
-        sub=("status",),
-    ),
-    _rt("rbac.authorization.k8s.io", "v1", "roles", "Role", True),
-    _rt("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding", True),
-    _rt("rbac.authorization.k8s.io", "v1", "clusterroles", "ClusterRole", False),
-    _rt("rbac.authorization.k8s.io", "v1", "clusterrolebindings", "ClusterRoleBinding", False),
-    _rt(
-        "authorization.k8s.io",
-        "v1",
-        "selfsubjectaccessreviews",
-        "SelfSubjectAccessReview",
-        False,
-        verbs=("create",),
-    ),
-)
+def _version_priority(version: str) -> tuple[int, int, int]:
+    """Kubernetes version ordering: GA before beta before alpha, higher numbers first."""
+    m = re.fullmatch(r"v(\d+)(?:(alpha|beta)(\d+))?", version)
+    if not m:
+        return (3, 0, 0)
+    major = int(m.group(1))
+    stage = {"alpha": 2, "beta": 1}.get(m.group(2) or "", 0)
+    return (stage, -major, -int(m.group(3) or 0))
 
-# Kinds whose status belongs to a controller: a write through the main endpoint keeps the stored status.
-STATUS_OWNED = frozenset(
-    {
-        "pods",
-        "services",
-        "namespaces",
-        "nodes",
-        "deployments.apps",
-        "replicasets.apps",
-        "jobs.batch",
-        "ingresses.networking.k8s.io",
-        CRD_KEY,
-    }
-)
+
+def _catalogue_types() -> tuple[ResourceType, ...]:
+    """Every built-in of Kubernetes 1.32, one type per group/plural with all its served versions."""
+    merged: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for entry in catalogue.resources():
+        merged.setdefault((entry["group"], entry["plural"]), []).append(entry)
+    out = []
+    for (group, plural), entries in merged.items():
+        versions = sorted((e["version"] for e in entries), key=_version_priority)
+        first = next(e for e in entries if e["version"] == versions[0])
+        subs = tuple(
+            Subresource(s["name"], s["group"], s["version"], s["kind"], tuple(s["verbs"]))
+            for s in first.get("subresources") or ()
+        )
+        out.append(
+            ResourceType(
+                group=group,
+                versions=tuple(versions),
+                plural=plural,
+                kind=first["kind"],
+                namespaced=first["namespaced"],
+                short_names=tuple(first.get("shortNames") or ()),
+                categories=tuple(first.get("categories") or ()),
+                verbs=tuple(first["verbs"]),
+                subresources=tuple(s.name for s in subs if s.name in SERVED_SUBRESOURCES),
+                subresource_details=subs,
+            )
+        )
+    return tuple(out)
+
+
+BUILTINS: tuple[ResourceType, ...] = _catalogue_types()
+
+# Kinds with a status subresource: a write through the main endpoint keeps the stored status, as in kube.
+STATUS_OWNED = frozenset(rt.key for rt in BUILTINS if "status" in rt.subresources)
 
 
 def crd_resource_type(crd: Obj) -> ResourceType | None:
@@ -254,13 +236,3 @@ class Registry:
 
     def in_group_version(self, group: str, version: str) -> list[ResourceType]:
         return [rt for rt in self.all() if rt.group == group and version in rt.versions]
-
-
-def _version_priority(version: str) -> tuple[int, int, int]:
-    """Kubernetes version ordering: GA before beta before alpha, higher numbers first."""
-    m = re.fullmatch(r"v(\d+)(?:(alpha|beta)(\d+))?", version)
-    if not m:
-        return (3, 0, 0)
-    major = int(m.group(1))
-    stage = {"alpha": 2, "beta": 1}.get(m.group(2) or "", 0)
-    return (stage, -major, -int(m.group(3) or 0))

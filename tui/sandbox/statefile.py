@@ -40,6 +40,7 @@ class StateFile:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._db: sqlite3.Connection | None = None
+        self._refusing = False  # a run of refused writes is logged once, and so is its end
         path.parent.mkdir(parents=True, exist_ok=True)
         if not path.exists():
             os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))  # it holds the token and TLS key
@@ -119,8 +120,15 @@ class StateFile:
             if db.in_transaction:
                 with contextlib.suppress(sqlite3.Error):
                     db.execute("ROLLBACK")
-            log.warning("sandbox state file %s: write refused: %s", self.path, err)
+            if not self._refusing:
+                log.warning(
+                    "state file %s refuses writes (%s); they are answered 503 until it frees", self.path, err
+                )
+            self._refusing = True
             raise
+        if self._refusing:
+            self._refusing = False
+            log.warning("state file %s takes writes again", self.path)
 
     def set_meta(self, name: str, value: str) -> None:
         if self._db is not None:

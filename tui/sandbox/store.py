@@ -38,6 +38,7 @@ import random
 import sqlite3
 import threading
 import uuid
+from bisect import bisect_left
 from collections import deque
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
@@ -132,6 +133,7 @@ class Store:
     ) -> None:
         self._lock = threading.RLock()
         self._objects: dict[str, dict[tuple[str, str], Obj]] = {}
+        self._order: dict[str, list[tuple[str, str]]] = {}  # sorted keys per resource, dropped on add/delete
         self._events: deque[Event] = deque(maxlen=history)
         self._history = history
         self._rv = 0
@@ -230,7 +232,10 @@ class Store:
         self._rv = ev.rv
         if type_ == "DELETED":
             self._objects.get(key, {}).pop((ns, name), None)
+            self._order.pop(key, None)
         else:
+            if type_ == "ADDED":
+                self._order.pop(key, None)
             self._objects.setdefault(key, {})[(ns, name)] = obj
         if len(self._events) == self._events.maxlen and self._events:
             self._compacted = self._events[0].rv
@@ -302,11 +307,14 @@ class Store:
         with self._lock:
             bucket = self._objects.get(key, {})
             rv = str(self._rv)
-            if namespace is None:
-                pairs = sorted(bucket.items())
-            else:
-                pairs = sorted((k, v) for k, v in bucket.items() if k[0] == namespace)
-        items = [v for _, v in pairs]
+            order = self._order.get(key)
+            if order is None:
+                order = self._order[key] = sorted(bucket)
+            if namespace is not None:
+                order = order[
+                    bisect_left(order, (namespace, "")) : bisect_left(order, (namespace + "\x00", ""))
+                ]
+            items = [bucket[k] for k in order]
         if label_selector is not None:
             items = [
                 o for o in items if label_selector.matches((o.get("metadata") or {}).get("labels") or {})
@@ -327,13 +335,15 @@ class Store:
             return len(self._objects.get(key, {}))
 
     # ----------------------------------------------------------------- writes
-    def create(self, key: str, obj: Obj) -> Obj:
+    def create(self, key: str, obj: Obj, *, copy: bool = True) -> Obj:
         """Store a new object: fills uid, creationTimestamp, resourceVersion, generation and generateName.
 
         Raises NotFound when the object's namespace does not exist, Conflict(AlreadyExists) for a taken name,
-        Invalid when neither name nor generateName is given.
+        Invalid when neither name nor generateName is given. ``copy=False`` hands ``obj`` over to the store:
+        the caller must pass a fresh, JSON-only dict (a just-decoded request body) and never touch it again.
         """
-        obj = _copy(obj)
+        if copy:
+            obj = _copy(obj)
         meta = obj.setdefault("metadata", {})
         ns = str(meta.get("namespace") or "")
         with self._lock:

@@ -23,6 +23,7 @@ _LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 _SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
 _QUALIFIED = re.compile(r"([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]")
 MAX_DATA_BYTES = 1024 * 1024
+MAX_ANNOTATION_BYTES = 256 * 1024
 _LABEL_NAMES = frozenset({"namespaces", "services"})
 NODE_PORT_MIN, NODE_PORT_MAX = 30000, 32767
 
@@ -148,6 +149,14 @@ def validate(rt: ResourceType, obj: Obj, *, create: bool) -> None:
             )
         elif value:
             causes.extend(_map_problems(value, f"metadata.{field}", values=field == "labels"))
+            if (
+                field == "annotations"
+                and sum(len(k) + len(v) for k, v in value.items()) > MAX_ANNOTATION_BYTES
+            ):
+                message = f"Too long: must have at most {MAX_ANNOTATION_BYTES} bytes"
+                causes.append(
+                    {"type": "FieldValueTooLong", "field": "metadata.annotations", "message": message}
+                )
     spec = obj.get("spec")
     if spec is not None and not isinstance(spec, dict):
         causes.append(

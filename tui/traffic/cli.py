@@ -14,7 +14,10 @@ import signal
 import sys
 from typing import TYPE_CHECKING, Any
 
-from tui import cliargs
+from tui.cliargs import count as _count
+from tui.cliargs import rate as _rate
+from tui.cliargs import seconds as _seconds
+from tui.cliargs import zero_or_more as _workers
 from tui.errors import ConfigError, print_error
 from tui.inputs import check_url
 from tui.models import TallySnapshot
@@ -36,25 +39,14 @@ def add_parser(sub: Any) -> None:
     p.add_argument("url", metavar="URL", help="product page URL; a bare http://host:port gets /productpage")
     amount = p.add_mutually_exclusive_group()
     amount.add_argument(
-        "--requests",
-        type=cliargs.count,
-        metavar="N",
-        help=f"send exactly N requests (default {_DEFAULT_REQUESTS})",
+        "--requests", type=_count, metavar="N", help=f"send exactly N requests (default {_DEFAULT_REQUESTS})"
     )
-    amount.add_argument("--duration", type=cliargs.seconds, metavar="S", help="send requests for S seconds")
-    p.add_argument(
-        "--concurrency", type=cliargs.count, default=16, metavar="C", help="in flight (default 16)"
-    )
-    p.add_argument(
-        "--rate", type=cliargs.rate, default=0.0, metavar="R", help="requests/s, 0 = max (default)"
-    )
+    amount.add_argument("--duration", type=_seconds, metavar="S", help="send requests for S seconds")
+    p.add_argument("--concurrency", type=_count, default=16, metavar="C", help="in flight (default 16)")
+    p.add_argument("--rate", type=_rate, default=0.0, metavar="R", help="requests/s, 0 = max (default)")
     p.add_argument("--user", metavar="NAME", help="log in as NAME first, so end-user routing applies")
-    p.add_argument(
-        "--timeout", type=cliargs.seconds, default=5.0, metavar="S", help="per request (default 5 s)"
-    )
-    p.add_argument(
-        "--workers", type=cliargs.zero_or_more, metavar="W", help="worker processes (default: CPU count)"
-    )
+    p.add_argument("--timeout", type=_seconds, default=5.0, metavar="S", help="per request (default 5 s)")
+    p.add_argument("--workers", type=_workers, metavar="W", help="worker processes (default: CPU count)")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of the summary")
     p.set_defaults(run=run_cli)
 

@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-from tui.sandbox.api.dispatch import ApiServer, ForbidRule
+from tui.sandbox.api.dispatch import ApiServer, ForbidRule, new_event_loop
 from tui.sandbox.api.wire import dumps
 
-__all__ = ["ApiServer", "ForbidRule", "dumps"]
+__all__ = ["ApiServer", "ForbidRule", "dumps", "new_event_loop"]

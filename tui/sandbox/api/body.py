@@ -80,8 +80,10 @@ def _children(node: yaml.Node) -> list[yaml.Node]:
     return []
 
 
-def _check_depth(value: Any) -> None:
+def _check_depth(value: Any, data: bytes) -> None:
     """Iteratively bound the nesting depth of decoded JSON (deep values crash recursive code later)."""
+    if data.count(b"{") + data.count(b"[") <= MAX_DEPTH:
+        return  # too few brackets to nest that deep: the common case, at C speed
     level: list[Any] = [value]
     for _ in range(MAX_DEPTH + 1):
         nxt: list[Any] = []
@@ -109,11 +111,12 @@ def decode(data: bytes, *, yaml_ok: bool) -> Any:
             raise bad_request(f"couldn't decode the request body as JSON: {err}") from err
         try:
             value = yaml.load(data, Loader=_CountingComposer)  # noqa: S506 - a SafeLoader subclass
+            value = json.loads(json.dumps(value, default=str))  # as the apiserver, YAML is read as JSON
         except RecursionError as rerr:
             raise bad_request(f"error decoding YAML body: nesting deeper than {MAX_DEPTH} levels") from rerr
         except yaml.YAMLError as yerr:
             raise bad_request(f"error decoding YAML body: {str(yerr).splitlines()[0]}") from yerr
-    _check_depth(value)
+    _check_depth(value, data)
     return value
 
 

@@ -14,6 +14,7 @@ from tui.errors import KubeError
 from tui.sandbox import tables, validation
 from tui.sandbox.api.body import decode_off_loop, read_body
 from tui.sandbox.api.encode import Encoder
+from tui.sandbox.api.fields import Fields
 from tui.sandbox.api.paging import Pager, parse_limit
 from tui.sandbox.api.wire import (
     Target,
@@ -34,6 +35,7 @@ from tui.sandbox.store import Obj, Store, conflict, not_found, too_large
 
 class Crud:
     def __init__(self, *, store: Store, encoder: Encoder, allowed: Callable[..., bool]) -> None:
+        self.fields = Fields(store=store)
         self.store = store
         self.encoder = encoder
         self.allowed = allowed
@@ -83,11 +85,11 @@ class Crud:
                 {"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": meta, "columnDefinitions": defs}
             )
             age_at = next((i for i, d in enumerate(defs) if d["name"] == "Age"), None)
-            cacheable = t.rt.builtin and t.rt.key not in ("events", "jobs.batch") and age_at is not None
+            cacheable = tables.rows_cacheable(t.rt) and age_at is not None
             rows = [self.encoder.table_row(t, o, row, age_at if cacheable else None) for o in page.items]
             return raw_json(head[:-1] + b',"rows":[' + b",".join(rows) + b"]}")
         head = dumps({"kind": t.rt.list_kind, "apiVersion": t.api_version, "metadata": meta})
-        encoded = b",".join(self.encoder.encoded(t, o) for o in page.items)
+        encoded = self.encoder.encoded_list(t, page.items)
         return raw_json(head[:-1] + b',"items":[' + encoded + b"]}")
 
     def _select(self, t: Target, ls: Any, fs: Any) -> tuple[list[Obj], str]:
@@ -138,7 +140,6 @@ class Crud:
                     f"the name of the object ({meta['name']}) does not match the name on the URL ({name})"
                 )
             meta["name"] = name
-        meta.pop("managedFields", None)
         meta.pop("selfLink", None)
         return body
 
@@ -147,11 +148,12 @@ class Crud:
         if t.rt.key == "selfsubjectaccessreviews.authorization.k8s.io":
             return self._access_review(t, body)
         obj = self._prepare(t, body, name=None)
+        self.fields.admit(request, t, obj, old=None)
         validation.validate(t.rt, obj, create=True)
         if dry_run(request):
             return json_response(obj, status=201)
-        created = self.store.create(t.rt.key, obj)
-        return json_response(present(t, created), status=201)
+        created = self.store.create(t.rt.key, obj, copy=False)  # obj is the just-decoded body
+        return raw_json(self.encoder.encoded(t, created), status=201)
 
     def _access_review(self, t: Target, body: Any) -> web.StreamResponse:
         if not isinstance(body, dict):
@@ -210,6 +212,7 @@ class Crud:
         if sent_rv and str(sent_rv) != old["metadata"]["resourceVersion"]:
             raise conflict(key, t.name)
         obj = self._merge_subresource(t, old, obj)
+        self.fields.admit(request, t, obj, old=old)
         validation.validate(t.rt, obj, create=False)
         if dry_run(request):
             return json_response(obj)
@@ -255,13 +258,17 @@ class Crud:
         if existing is None:
             if ctype != patch.APPLY or t.sub is not None:
                 raise not_found(key, name)
-            obj = self._prepare(t, patched({}, t.rt.kind, t.rt.builtin), name=name)
+            obj = self.fields.apply(
+                request, t, None, self._prepare(t, patched({}, t.rt.kind, t.rt.builtin), name=name)
+            )
             validation.validate(t.rt, obj, create=True)
             if dry_run(request):
                 return json_response(obj, status=201)
             return json_response(present(t, self.store.create(key, obj)), status=201)
 
         def mutate(current: Obj) -> Obj:
+            if ctype == patch.APPLY:
+                return self._server_side_apply(request, t, current, patched({}, t.rt.kind, t.rt.builtin))
             result = patched(current, t.rt.kind, t.rt.builtin)
             if not isinstance(result, dict):
                 raise bad_request("the patch must produce an object")
@@ -276,6 +283,7 @@ class Crud:
             meta["name"] = name
             result = self._prepare(t, result, name=name)
             result = self._merge_subresource(t, current, result)
+            self.fields.admit(request, t, result, old=current)
             validation.validate(t.rt, result, create=False)
             return result
 
@@ -284,6 +292,16 @@ class Crud:
             return json_response(present(t, mutate(draft)))
         result = self.store.update(key, name, namespace=ns, mutate=mutate)
         return json_response(present(t, result))
+
+    def _server_side_apply(self, request: web.Request, t: Target, current: Obj, config: Obj) -> Obj:
+        assert t.name is not None
+        rv = (config.get("metadata") or {}).get("resourceVersion")
+        if rv and str(rv) != current["metadata"]["resourceVersion"]:
+            raise conflict(t.rt.key, t.name)
+        applied = self.fields.apply(request, t, current, self._prepare(t, config, name=t.name))
+        applied = self._merge_subresource(t, current, applied)
+        validation.validate(t.rt, applied, create=False)
+        return applied
 
     async def delete(self, request: web.Request, t: Target) -> web.StreamResponse:
         assert t.name is not None

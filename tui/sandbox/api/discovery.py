@@ -7,14 +7,19 @@ import hashlib
 from aiohttp import web
 
 from tui.sandbox.api.wire import AGGREGATED, json_response, path_not_found, wants_aggregated
-from tui.sandbox.resources import Registry
-from tui.sandbox.store import Obj
+from tui.sandbox.openapi import OpenAPI
+from tui.sandbox.resources import CRD_KEY, Registry
+from tui.sandbox.store import Obj, Store
+
+OPENAPI_V2 = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf"
 
 
 class Discovery:
-    def __init__(self, *, registry: Registry, git_version: str) -> None:
+    def __init__(self, *, registry: Registry, store: Store, git_version: str) -> None:
         self.registry = registry
+        self.store = store
         self.git_version = git_version
+        self.openapi_docs = OpenAPI(title_version=git_version)
 
     def version(self) -> Obj:
         major, minor = "1", "32"
@@ -88,17 +93,14 @@ class Discovery:
                     entry["shortNames"] = list(rt.short_names)
                 if rt.categories:
                     entry["categories"] = list(rt.categories)
-                subs = []
-                for sub in rt.subresources:
-                    kind = {"scale": "Scale", "log": "Pod"}.get(sub, rt.kind)
-                    sgroup, sversion = ("autoscaling", "v1") if sub == "scale" else (group, v)
-                    subs.append(
-                        {
-                            "subresource": sub,
-                            "responseKind": {"group": sgroup, "version": sversion, "kind": kind},
-                            "verbs": ["get"] if sub == "log" else ["get", "patch", "update"],
-                        }
-                    )
+                subs = [
+                    {
+                        "subresource": sub.name,
+                        "responseKind": {"group": sub.group, "version": sub.version, "kind": sub.kind},
+                        "verbs": list(sub.verbs),
+                    }
+                    for sub in rt.described_subresources(v)
+                ]
                 if subs:
                     entry["subresources"] = subs
                 resources.append(entry)
@@ -120,21 +122,25 @@ class Discovery:
             if rt.categories:
                 entry["categories"] = list(rt.categories)
             resources.append(entry)
-            for sub in rt.subresources:
+            for sub in rt.described_subresources(version):
                 sub_entry: Obj = {
-                    "name": f"{rt.plural}/{sub}",
+                    "name": f"{rt.plural}/{sub.name}",
                     "singularName": "",
                     "namespaced": rt.namespaced,
-                    "kind": {"scale": "Scale", "log": "Pod"}.get(sub, rt.kind),
-                    "verbs": ["get"] if sub == "log" else ["get", "patch", "update"],
+                    "kind": sub.kind,
+                    "verbs": list(sub.verbs),
                 }
-                if sub == "scale":
-                    sub_entry.update(group="autoscaling", version="v1")
+                if (sub.group, sub.version) != (group, version):
+                    sub_entry.update(group=sub.group, version=sub.version)
                 resources.append(sub_entry)
         gv = f"{group}/{version}" if group else version
         return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": resources}
 
     def openapi(self, parts: list[str]) -> web.StreamResponse:
+        if parts == ["v2"]:
+            # An empty OpenAPI v2 document (protobuf, the only form clients ask for): kubectl's fallback for a
+            # group-version the v3 index lacks reads it, and a 404 there fails the whole apply.
+            return web.Response(body=b"", headers={"Content-Type": OPENAPI_V2})
         if not parts or parts[0] != "v3":
             raise path_not_found()
         gvs = self.registry.group_versions()
@@ -158,45 +164,14 @@ class Discovery:
         rts = self.registry.in_group_version(group, version)
         if not rts:
             raise path_not_found()
-        prefix = f"/api/{version}" if not group else f"/apis/{group}/{version}"
-        doc_paths: Obj = {}
+        crds = {}
         for rt in rts:
-            if rt.verbs == ("create",):
-                continue
-            path = (
-                f"{prefix}/namespaces/{{namespace}}/{rt.plural}/{{name}}"
-                if rt.namespaced
-                else f"{prefix}/{rt.plural}/{{name}}"
-            )
-            doc_paths[path] = {
-                "patch": {
-                    "operationId": f"patch{rt.kind}",
-                    "x-kubernetes-action": "patch",
-                    "x-kubernetes-group-version-kind": {"group": group, "version": version, "kind": rt.kind},
-                    "parameters": [
-                        {
-                            "name": "fieldValidation",
-                            "in": "query",
-                            "schema": {"type": "string"},
-                            "uniqueItems": True,
-                        },
-                        {
-                            "name": "fieldManager",
-                            "in": "query",
-                            "schema": {"type": "string"},
-                            "uniqueItems": True,
-                        },
-                    ],
-                    "responses": {"200": {"description": "OK"}},
-                }
-            }
-        return json_response(
-            {
-                "openapi": "3.0.0",
-                "info": {"title": "Kubernetes", "version": self.git_version},
-                "paths": doc_paths,
-            }
-        )
+            if not rt.builtin:
+                crd = self.store.try_get(CRD_KEY, f"{rt.plural}.{rt.group}", copy=False)
+                if crd is not None:
+                    crds[rt.key] = crd
+        body = self.openapi_docs.document(group, version, rts, generation=self.registry.generation, crds=crds)
+        return web.Response(body=body, headers={"Content-Type": "application/json"})
 
 
 def _api_group(group: str, versions: list[str]) -> Obj:

@@ -14,6 +14,7 @@ import base64
 import binascii
 import itertools
 import json
+import secrets
 import threading
 import time
 from collections import OrderedDict
@@ -38,6 +39,7 @@ class Page:
 @dataclass
 class _Snapshot:
     ident: int
+    server: str
     scope: str
     rv: str
     items: list[Obj]
@@ -84,6 +86,7 @@ class Pager:
     def __init__(self) -> None:
         self._snapshots: OrderedDict[int, _Snapshot] = OrderedDict()
         self._ids = itertools.count(1)
+        self._server = secrets.token_hex(4)  # tokens from an earlier server (a restart) never match
         self._lock = threading.Lock()
 
     def first(self, *, scope: str, rv: str, items: list[Obj], limit: int) -> Page:
@@ -108,7 +111,7 @@ class Pager:
         with self._lock:
             for old in [i for i, s in self._snapshots.items() if now - s.made > TTL]:
                 del self._snapshots[old]
-            snap = self._snapshots.get(int(str(value["id"])))
+            snap = self._snapshots.get(int(str(value["id"]))) if value.get("srv") == self._server else None
         start = cast(list[str], value["start"])
         if snap is None or int(str(value["rv"])) < oldest_rv:
             items, current = relist()
@@ -119,7 +122,9 @@ class Pager:
 
     def _remember(self, scope: str, rv: str, items: list[Obj]) -> _Snapshot:
         with self._lock:
-            snap = _Snapshot(next(self._ids), scope=scope, rv=rv, items=items, made=time.monotonic())
+            snap = _Snapshot(
+                next(self._ids), server=self._server, scope=scope, rv=rv, items=items, made=time.monotonic()
+            )
             self._snapshots[snap.ident] = snap
             while len(self._snapshots) > MAX_SNAPSHOTS:
                 self._snapshots.popitem(last=False)
@@ -131,6 +136,7 @@ def _token(snap: _Snapshot, *, at: int, start: list[str]) -> dict[str, object]:
         "v": "meta.k8s.io/v1",
         "rv": int(snap.rv),
         "id": snap.ident,
+        "srv": snap.server,
         "at": at,
         "start": start,
         "scope": snap.scope,

@@ -61,8 +61,8 @@ def json_response(obj: Any, *, status: int = 200, content_type: str = JSON) -> w
     return web.Response(body=dumps(obj), status=status, headers={"Content-Type": content_type})
 
 
-def raw_json(body: bytes) -> web.Response:
-    return web.Response(body=body, status=200, headers={"Content-Type": JSON})
+def raw_json(body: bytes, *, status: int = 200) -> web.Response:
+    return web.Response(body=body, status=status, headers={"Content-Type": JSON})
 
 
 def status_response(body: Obj, code: int) -> web.Response:
