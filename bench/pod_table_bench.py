@@ -10,7 +10,7 @@ Prints, with no asserts:
         [--json]
 
 ``--json`` prints only one JSON object: pods, namespaces, rows_shown_s, key_latency_ms {p50, p99, max},
-rss_mb_loaded, rss_mb_after_churn, rows_after_churn and server_pods_after_churn.
+rss_mb_loaded, rss_mb_after_churn, rows_after_churn, server_pods_after_churn and load_avg_1m (at the end).
 
 The child seeds pods straight into the sandbox's store (its Python API) because 10,000 HTTP creates would
 measure the sandbox, not the table; the app still receives everything over HTTPS list+watch.
@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
 import resource
 import statistics
@@ -221,6 +222,7 @@ async def drive(kubeconfig: str, args: argparse.Namespace, child: subprocess.Pop
         "rss_mb_after_churn": round(rss_churned, 1),
         "rows_after_churn": rows_after,
         "server_pods_after_churn": server_pods,
+        "load_avg_1m": round(os.getloadavg()[0], 2),  # the machine may be shared: read figures with this
     }
 
 

@@ -383,10 +383,12 @@ class Cluster:
         *,
         namespace: str,
         container: str | None = None,
-        tail_lines: int | None = 500,
+        tail_lines: int | None = None,
         timestamps: bool = False,
     ) -> LogFollow:
-        """``kubectl logs -f``: iterate the lines as the container writes them (blocking; use a Stream)."""
+        """``kubectl logs -f``: iterate the lines as the container writes them (blocking; use a Stream).
+
+        Like kubectl, the whole log first unless ``tail_lines`` limits it."""
         query = {**log_query(container, tail_lines, previous=False, timestamps=timestamps), "follow": "true"}
         path = self._object_path(PODS, name, namespace) + "/log"
         return LogFollow(self, path, query, what=f"logs of pod {name}")

@@ -18,6 +18,8 @@ if TYPE_CHECKING:
 
 # A followed log may stay quiet for long: stop() ends it, not a read timeout.
 FOLLOW_READ_TIMEOUT = 24 * 3600.0
+# How a read fails when the socket is shut down under it (urllib3 may also raise ValueError/AttributeError).
+_BROKE = (urllib3.exceptions.HTTPError, http.client.HTTPException, OSError, ValueError, AttributeError)
 
 
 def log_query(
@@ -67,7 +69,7 @@ class LogFollow:
                 if self._stopped.is_set():
                     return
                 yield line.decode("utf-8", "replace")
-        except (urllib3.exceptions.HTTPError, http.client.HTTPException, OSError) as exc:
+        except _BROKE as exc:
             if not self._stopped.is_set():
                 raise Unreachable(
                     f"{self._what} on {self._cluster.server} broke off: {describe_transport_error(exc)}"
