@@ -107,11 +107,12 @@ class PodLogsScreen(WorkerErrors, Screen[None]):
             "wrap" if self.wrap else "",
             "timestamps" if self.timestamps else "",
         ]
-        return Text.assemble(
+        return Text.assemble(  # the modes first: a long pod name must not push them off an 80-column line
             ("Logs", "bold"),
-            f"  {self.pod_namespace}/{self.pod_name}  ",
+            "  ",
             (which, "bold"),
-            ("   " + " · ".join(f for f in flags if f), "dim"),
+            ("  " + " · ".join(f for f in flags if f), "dim"),
+            f"  {self.pod_namespace}/{self.pod_name}",
         )
 
     # --- one-off reads
