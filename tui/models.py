@@ -150,7 +150,8 @@ class NamespaceRow:
 # pods (owner: ui-shell + pods). Built by build_pod_row from Pod dicts; rendered by the pod table.
 # ----------------------------------------------------------------------------------------------------
 
-SIDECAR_OK = "✓"
+DATAPLANE_SIDECAR = "sidecar"
+DATAPLANE_AMBIENT = "ambient"
 SIDECAR_MISSING = "⚠"
 _FAILING_REASONS = frozenset(
     {
@@ -203,6 +204,7 @@ class PodRow:
     inject_annotation: str | None = None
     containers: tuple[str, ...] = ()
     default_container: str = ""
+    ambient: bool = False
 
     @property
     def ready_text(self) -> str:

@@ -11,7 +11,8 @@ Modules: ``config`` (kubeconfig), ``errors`` (server and transport failures → 
 
 from __future__ import annotations
 
-from tui.kube.client import CONNECT_TIMEOUT, FIELD_MANAGER, READ_TIMEOUT, Cluster, LogFollow
+from tui.kube.client import CONNECT_TIMEOUT, FIELD_MANAGER, READ_TIMEOUT, Cluster
+from tui.kube.logs import LogFollow
 from tui.kube.resources import (
     CONFIGMAPS,
     CRDS,
@@ -64,7 +65,6 @@ __all__ = [
     "NODES",
     "PODS",
     "READ_TIMEOUT",
-    "LogFollow",
     "REPLICASETS",
     "SECRETS",
     "SERVICEACCOUNTS",
@@ -76,6 +76,7 @@ __all__ = [
     "Cluster",
     "ClusterInfo",
     "EventType",
+    "LogFollow",
     "Obj",
     "ObjectList",
     "PatchType",

@@ -13,7 +13,7 @@ import http.client
 import json
 import re
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -26,15 +26,13 @@ from kubernetes.config.config_exception import ConfigException
 from tui.errors import ConfigError, Invalid, KubeError, NotFound, Unreachable
 from tui.kube.config import load_configuration
 from tui.kube.errors import describe_transport_error, one_line, status_error
+from tui.kube.logs import LogFollow, log_query
 from tui.kube.resources import BUILTINS, DEPLOYMENTS, PODS, ClusterInfo, Obj, ObjectList, PatchType, Resource
 from tui.kube.watch import Watch
 
 FIELD_MANAGER = "istio-tui"
 CONNECT_TIMEOUT = 5.0
 READ_TIMEOUT = 30.0
-# A followed log may stay quiet for long; stop() ends it, not a read timeout.
-_FOLLOW_BROKE = (urllib3.exceptions.HTTPError, http.client.HTTPException, OSError, ValueError, AttributeError)
-_FOLLOW_S = 24 * 3600.0
 
 _PATCH_CONTENT_TYPES: dict[str, str] = {
     "merge": "application/merge-patch+json",
@@ -42,51 +40,6 @@ _PATCH_CONTENT_TYPES: dict[str, str] = {
     "json": "application/json-patch+json",
     "apply": "application/apply-patch+yaml",
 }
-
-
-class LogFollow:
-    """Lines of one container's log as they are written, until it exits or ``stop()`` (from any thread)
-    closes the response, which ends the iteration even while the container is quiet."""
-
-    def __init__(self, cluster: Cluster, path: str, query: Mapping[str, str], *, what: str) -> None:
-        self._cluster = cluster
-        self._path = path
-        self._query = query
-        self._what = what
-        self._stopped = threading.Event()
-        self._live: urllib3.BaseHTTPResponse | None = None
-
-    def __iter__(self) -> Iterator[str]:
-        resp = self._cluster._open(
-            "GET", self._path, query=self._query, accept="text/plain", read_timeout=_FOLLOW_S, what=self._what
-        )
-        self._live = resp
-        try:
-            if resp.status >= 300:
-                raise self._cluster._error(resp.status, resp.read(), what=self._what)
-            for line in resp:
-                if self._stopped.is_set():
-                    return
-                yield line.decode("utf-8", "replace").rstrip("\n")
-        except _FOLLOW_BROKE as exc:
-            # stop() closes the response under the reader; urllib3 then fails in odd ways (AttributeError).
-            if not self._stopped.is_set():
-                raise Unreachable(
-                    f"{self._what} on {self._cluster.server} broke off: {describe_transport_error(exc)}"
-                ) from None
-        finally:
-            self._live = None
-            with contextlib.suppress(Exception):
-                resp.release_conn()
-
-    def stop(self) -> None:
-        self._stopped.set()
-        live = self._live
-        if live is not None:
-            with contextlib.suppress(Exception):
-                live.shutdown()
-            with contextlib.suppress(Exception):
-                live.close()
 
 
 class Cluster:
@@ -409,18 +362,34 @@ class Cluster:
         return stored
 
     def pod_logs(
-        self, name: str, *, namespace: str, container: str | None = None, tail_lines: int = 500
+        self,
+        name: str,
+        *,
+        namespace: str,
+        container: str | None = None,
+        tail_lines: int | None = 500,
+        previous: bool = False,
+        timestamps: bool = False,
     ) -> str:
-        query = {"tailLines": str(tail_lines)}
-        if container:
-            query["container"] = container
+        """``tail_lines`` None reads the whole log; ``previous`` the run before a restart (kubectl -p)."""
+        query = log_query(container, tail_lines, previous=previous, timestamps=timestamps)
         path = self._object_path(PODS, name, namespace) + "/log"
         data = self._call("GET", path, query=query, accept="text/plain", what=f"logs of pod {name}")
         return data.decode("utf-8", "replace")
 
-    def follow_pod_logs(self, name: str, *, namespace: str, container: str | None = None) -> LogFollow:
-        """``kubectl logs -f``: iterate the lines as the container writes them (blocking; use a Stream)."""
-        query = {"follow": "true", **({"container": container} if container else {})}
+    def follow_pod_logs(
+        self,
+        name: str,
+        *,
+        namespace: str,
+        container: str | None = None,
+        tail_lines: int | None = None,
+        timestamps: bool = False,
+    ) -> LogFollow:
+        """``kubectl logs -f``: iterate the lines as the container writes them (blocking; use a Stream).
+
+        Like kubectl, the whole log first unless ``tail_lines`` limits it."""
+        query = {**log_query(container, tail_lines, previous=False, timestamps=timestamps), "follow": "true"}
         path = self._object_path(PODS, name, namespace) + "/log"
         return LogFollow(self, path, query, what=f"logs of pod {name}")
 

@@ -3,9 +3,9 @@
 The sandbox has no container runtime, but a container whose image is istio-tui's own needs none: it is this
 package. So an in-cluster load Job (``istio-tui traffic URL --in-cluster N``) runs for real in the sandbox:
 the kubelet starts ``sys.executable -m tui`` with the container's args (a leading ``istio-tui`` command word
-is the entry point and is dropped), its stdout and stderr become the container's log (served by the pods/log
-endpoint, follow included), and its exit code ends the container (pod Succeeded or Failed, which completes
-or fails the Job).
+is the entry point and is dropped), its stdout and stderr become the container's log (``tui.sandbox.logs``
+serves them, stamped with the time each line was read, follow included), and its exit code ends the
+container (pod Succeeded or Failed, which completes or fails the Job).
 
 What the process sees, as a pod would:
 * the container's literal ``env`` values, and ``JOB_COMPLETION_INDEX`` from the pod's completion-index
@@ -32,6 +32,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Final
 
 from tui.sandbox.store import Obj, Store
@@ -59,26 +60,45 @@ def _process_container(pod: Obj) -> Obj | None:
     return next((c for c in containers if _IMAGE.search(str(c.get("image", "")))), None)
 
 
+_TICK: Final = timedelta(microseconds=1)
+
+
 @dataclass(slots=True)
 class ProcessLog:
-    """What one container process wrote, line by line; ``done`` once it exited."""
+    """What one container process wrote, line by line with the time it was read; ``done`` once it exited.
 
-    lines: list[str] = field(default_factory=list)
-    dropped: int = 0
+    Stamps strictly increase, so a follow that sends "the lines it has not sent yet" never mistakes two
+    equal lines for one."""
+
+    lines: list[tuple[datetime, str]] = field(default_factory=list)
     done: bool = False
-    changed: asyncio.Event = field(default_factory=asyncio.Event)
+    _next: asyncio.Event = field(default_factory=asyncio.Event)
 
     def add(self, line: str) -> None:
-        self.lines.append(line)
+        stamp = datetime.now(UTC)
+        if self.lines and stamp <= self.lines[-1][0]:
+            stamp = self.lines[-1][0] + _TICK
+        self.lines.append((stamp, line))
         if len(self.lines) > MAX_LOG_LINES:
-            cut = len(self.lines) - MAX_LOG_LINES
-            del self.lines[:cut]
-            self.dropped += cut
-        self.changed.set()
+            del self.lines[: len(self.lines) - MAX_LOG_LINES]
+        self.wake()
+
+    def woken(self) -> asyncio.Event:
+        """Set at the next line or at exit; a fresh event per change, so every follower sees each one."""
+        return self._next
+
+    def wake(self) -> None:
+        self._next.set()
+        self._next = asyncio.Event()
 
 
 # Logs by (pod uid, container): the pods/log endpoint reads them. Kept until the pod is deleted.
 _LOGS: dict[tuple[str, str], ProcessLog] = {}
+
+
+def _log_key(pod: Obj) -> tuple[str, str]:
+    container = _process_container(pod) or {}
+    return str((pod.get("metadata") or {}).get("uid")), str(container.get("name"))
 
 
 def process_log(pod: Obj, container: str) -> ProcessLog | None:
@@ -99,6 +119,8 @@ class ProcessPods:
         self._stopped = False
 
     def start(self, pod: Obj) -> None:
+        """Run the pod's istio-tui container; its log exists from now on (empty while it waits for a slot)."""
+        _LOGS.setdefault(_log_key(pod), ProcessLog())
         task = self._loop.create_task(self._run(pod))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -121,10 +143,11 @@ class ProcessPods:
 
     async def _run(self, pod: Obj) -> None:
         meta = pod.get("metadata") or {}
-        uid = str(meta.get("uid"))
+        uid, name = _log_key(pod)
         container = _process_container(pod) or {}
-        name = str(container.get("name"))
-        output = _LOGS.setdefault((uid, name), ProcessLog())
+        output = _LOGS.get((uid, name))
+        if output is None:  # deleted before it started
+            return
         async with self._slots:
             live = self._store.try_get("pods", str(meta.get("name")), namespace=meta.get("namespace", ""))
             if self._stopped or live is None:
@@ -146,7 +169,7 @@ class ProcessPods:
                 code = transport.get_returncode()
             finally:
                 output.done = True
-                output.changed.set()
+                output.wake()
                 if self._procs.get(key) is transport:
                     del self._procs[key]
                 if transport.get_returncode() is None:
