@@ -1170,7 +1170,8 @@ class InstallPane(WorkPane):
                 stored = addon_access.apply_addon_ingresses(cluster, addons, ingress_class=ingress_class)
                 created = [f"{o['metadata']['name']} -> {o['spec']['rules'][0]['host']}" for o in stored]
             ip = addon_access.node_ip(cluster)
-            self._emit("hosts", (created, addon_access.hosts_lines(ip, addons), bool(ingress_class)))
+            lines = addon_access.hosts_lines(ip, addons, port=addon_access.gateway_port(cluster))
+            self._emit("hosts", (created, lines, bool(ingress_class)))
         except BaseException:
             self._emit("hosts", None)
             raise
