@@ -4,14 +4,15 @@
   when given, the listener's ``sectionName`` or ``port``), the listener's ``allowedRoutes.namespaces``
   admits the route's namespace (``Same`` by default, ``All``, or a ``Selector``), and their hostnames
   intersect. A ``parentRef`` of kind Service (GAMMA) binds the route to in-mesh calls to that Service.
-* **Matching.** Rules' matches are tried most specific first, as the Gateway API orders them: Exact path
+* **Matching.** The route with the most specific matching hostname wins; within it (and among routes
+  without hostnames) matches are tried most specific first, as the Gateway API orders them: Exact path
   before the longest PathPrefix before RegularExpression, then method, then more header matches, then more
   query matches, then the older route. A rule without matches matches ``PathPrefix /``. PathPrefix matches
   whole path elements (``/static`` matches ``/static/x``, not ``/staticx``); regular expressions must
   match the whole value.
 * **Backends.** ``backendRefs`` split by ``weight`` (default 1; 0 takes no traffic) over Services; a rule
-  whose backends are all missing answers 500, as Istio does. Request and response header filters
-  (``RequestHeaderModifier``/``ResponseHeaderModifier``: set, add, remove) travel with the pick.
+  whose backends are all missing answers 500, as Istio does. A ``ResponseHeaderModifier`` (set, add,
+  remove) travels with the pick; request header changes are not modelled (Bookinfo ignores them).
 """
 
 from __future__ import annotations
@@ -199,12 +200,22 @@ class RouteTable:
         ``host``: the request's Host, checked against the routes' hostnames ("" skips the check, as for mesh
         calls). ``services``: the Service names that exist in the backend's namespace (others are missing).
         """
+        best: tuple[int, Obj, str] | None = None
         for _, match, rule, ns, hosts in self.entries:
-            if host and hosts and not any(_host_matches(h, host) for h in hosts):
+            score = _host_score(hosts, host)
+            if score is None or (best is not None and score <= best[0]):
                 continue
             if match_applies(match, path=path, method=method, headers=headers, query=query):
-                return _pick_rule(rule, ns, rng, services)
-        return None
+                best = (score, rule, ns)
+        return _pick_rule(best[1], best[2], rng, services) if best is not None else None
+
+
+def _host_score(hosts: tuple[str, ...], host: str) -> int | None:
+    """How specifically a route's hostnames match ``host`` (more wins); None when they do not."""
+    if not hosts or not host:
+        return 0
+    scores = [len(h) * (1 if h.startswith("*") else 2) for h in hosts if _host_matches(h, host)]
+    return max(scores) if scores else None
 
 
 def _filters(rule: Obj, kind: str) -> Mapping[str, Any]:
