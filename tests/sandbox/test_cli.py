@@ -146,7 +146,10 @@ def test_a_second_serve_on_the_same_state_file_refuses_in_one_line(tmp_path: Pat
     try:
         first_lines(first, 2)
         second = serve("--state", str(state), "--kubeconfig", str(tmp_path / "k2"), home=tmp_path)
-        _, err = second.communicate(timeout=30)
+        try:
+            _, err = second.communicate(timeout=30)
+        finally:
+            second.kill()  # no-op once it has exited; ends it if it wrongly kept serving
         assert second.returncode != 0 and err.count("\n") == 1, err
         assert str(state) in err and "in use" in err
         assert first.poll() is None
