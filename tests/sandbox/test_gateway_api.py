@@ -224,3 +224,36 @@ spec:
     assert wait_for(matched, what="the regex/header/query route").status_code == 200
     assert "x-route" not in client.get(target, params={"v": "2"}, headers=headers).headers
     assert "x-route" not in client.get(target, params={"v": "1"}, headers={"Host": "match.example"}).headers
+
+
+def test_virtual_service_weights_also_need_the_waypoint_in_ambient(mesh: Tools, client: httpx.Client) -> None:
+    """The Istio API follows the same rule: without a waypoint ztunnel ignores the VirtualService."""
+    target = url(mesh, "amb")
+    net = BOOKINFO / "networking"
+    mesh.kubectl("label", "namespace", "amb", "istio.io/use-waypoint-")
+    mesh.kubectl("delete", "-n", "amb", "httproute", "reviews", "--ignore-not-found")
+    mesh.kubectl("apply", "-n", "amb", "-f", str(net / "destination-rule-all.yaml"))
+    mesh.kubectl("apply", "-n", "amb", "-f", str(net / "virtual-service-reviews-50-v3.yaml"))
+    wait_for(lambda: "black" in tally(client, target, 30), what="the round robin without a waypoint")
+    assert thirds(tally(client, target))
+    mesh.kubectl("label", "namespace", "amb", "istio.io/use-waypoint=waypoint")
+    wait_for(lambda: set(tally(client, target, 20)) <= {"no_stars", "red"}, what="the VirtualService's split")
+    assert halves(tally(client, target))
+
+
+def test_deleting_a_gateway_removes_what_it_owned_and_unbinds_its_routes(mesh: Tools) -> None:
+    mesh.kubectl("delete", "-n", "amb", "gtw/bookinfo-gateway", "--wait=true")
+
+    def gone() -> bool:
+        out = mesh.kubectl("get", "deploy,svc", "-n", "amb", "-o", "name")
+        return "bookinfo-gateway-istio" not in out
+
+    wait_for(gone, what="the gateway's Deployment and Service to go")
+
+    def unbound() -> bool:
+        route = get(mesh, "/apis/gateway.networking.k8s.io/v1/namespaces/amb/httproutes/bookinfo")
+        (parent,) = route["status"]["parents"]
+        accepted = next(c for c in parent["conditions"] if c["type"] == "Accepted")
+        return accepted["status"] == "False" and accepted["reason"] == "NoMatchingParent"
+
+    wait_for(unbound, what="the route to report its missing parent")
