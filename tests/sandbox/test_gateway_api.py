@@ -61,7 +61,8 @@ def client() -> Iterator[httpx.Client]:
 
 
 def url(tools: Tools, ns: str, path: str = "/productpage") -> str:
-    svc = get(tools, f"/api/v1/namespaces/{ns}/services/bookinfo-gateway-istio")
+    name = "shared-istio" if ns == "ingress" else "bookinfo-gateway-istio"
+    svc = get(tools, f"/api/v1/namespaces/{ns}/services/{name}")
     node_port = next(p["nodePort"] for p in svc["spec"]["ports"] if p["name"] == "http")
     return f"http://127.0.0.1:{node_port}{path}"
 
@@ -222,6 +223,14 @@ spec:
         return r if r.headers.get("x-route") == "matched" else None
 
     assert wait_for(matched, what="the regex/header/query route").status_code == 200
+    gone = tmp_path / "gone.yaml"
+    gone.write_text(
+        "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: gone}\n"
+        "spec:\n  parentRefs: [{name: bookinfo-gateway}]\n  hostnames: [gone.example]\n"
+        "  rules: [{backendRefs: [{name: no-such-service, port: 9080}]}]\n"
+    )
+    mesh.kubectl("apply", "-n", "sc", "-f", str(gone))
+    wait_for(lambda: client.get(target, headers={"Host": "gone.example"}).status_code == 500, what="a 500")
     assert "x-route" not in client.get(target, params={"v": "2"}, headers=headers).headers
     assert "x-route" not in client.get(target, params={"v": "1"}, headers={"Host": "match.example"}).headers
 
@@ -257,3 +266,45 @@ def test_deleting_a_gateway_removes_what_it_owned_and_unbinds_its_routes(mesh: T
         return accepted["status"] == "False" and accepted["reason"] == "NoMatchingParent"
 
     wait_for(unbound, what="the route to report its missing parent")
+
+
+SHARED = """apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: shared, namespace: ingress}
+spec:
+  gatewayClassName: istio
+  listeners:
+  - {name: http, port: 80, protocol: HTTP, allowedRoutes: {namespaces: {from: All}}}
+"""
+
+ROUTE = """apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: via-shared, namespace: NS}
+spec:
+  parentRefs: [{name: shared, namespace: ingress}]
+  hostnames: [NS.example]
+  rules: [{backendRefs: [{name: productpage, port: 9080}]}]
+"""
+
+
+def test_one_gateway_for_a_sidecar_and_an_ambient_namespace(
+    mesh: Tools, client: httpx.Client, tmp_path: Path
+) -> None:
+    """Mixed namespaces behind one shared Gateway: each split follows its own data plane."""
+    mesh.kubectl("create", "namespace", "ingress")
+    manifest = tmp_path / "shared.yaml"
+    manifest.write_text("---\n".join([SHARED, ROUTE.replace("NS", "sc"), ROUTE.replace("NS", "amb")]))
+    mesh.kubectl("apply", "-f", str(manifest))
+    mesh.kubectl("wait", "-n", "ingress", "--for=condition=programmed", "gtw/shared", "--timeout=9s")
+    mesh.kubectl("label", "namespace", "amb", "istio.io/use-waypoint-")
+    target = url(mesh, "ingress")
+    wait_for(
+        lambda: client.get(target, headers={"Host": "sc.example"}).status_code == 200,
+        what="the shared gateway",
+    )
+    assert halves(tally(client, target, headers={"Host": "sc.example"})), "sidecar callers route client-side"
+    wait_for(lambda: "black" in tally(client, target, 30, headers={"Host": "amb.example"}), what="L4 only")
+    assert thirds(tally(client, target, headers={"Host": "amb.example"})), (
+        "ambient without a waypoint: L4 only"
+    )
+    assert client.get(target, headers={"Host": "other.example"}).status_code == 404

@@ -476,12 +476,12 @@ class DataPlane:
     ) -> web.StreamResponse:
         """A Gateway API listener: its HTTPRoutes pick the backend (no route 404, no backend 500)."""
         table = gateway_routes.table_for(listener, host)
-        url, services = request.rel_url, set(snap.mesh(listener.namespace))
+        url = request.rel_url
         pick = table and table.pick(path=url.path, method=request.method, headers=request.headers,
-                                    query=url.query, rng=self._rng, host=host, services=services)
+                                    query=url.query, rng=self._rng, host=host)
         if not pick:
             return web.Response(status=404, headers=_SERVER_HEADERS)
-        if pick.backend is None:
+        if pick.backend is None or pick.backend.service not in snap.mesh(pick.backend.namespace):
             return web.Response(status=500, headers=_SERVER_HEADERS)
         resp = await self._upstream(request, snap, pick.backend.namespace, pick.backend.service, "")
         gateway_routes.modify_headers(resp.headers, pick.response_headers)

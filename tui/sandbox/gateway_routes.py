@@ -162,7 +162,7 @@ class Backend:
 
 @dataclass(frozen=True, slots=True)
 class Pick:
-    """Where one request goes; ``backend`` None means no backend resolves (Istio answers 500)."""
+    """Where one request goes; ``backend`` None means the rule has none (Istio answers 500)."""
 
     backend: Backend | None
     response_headers: Mapping[str, Any]
@@ -193,12 +193,11 @@ class RouteTable:
         query: Mapping[str, str],
         rng: random.Random,
         host: str = "",
-        services: set[str] | None = None,
     ) -> Pick | None:
         """The first matching rule's weighted backend; None when no rule matches (404).
 
         ``host``: the request's Host, checked against the routes' hostnames ("" skips the check, as for mesh
-        calls). ``services``: the Service names that exist in the backend's namespace (others are missing).
+        calls).
         """
         best: tuple[int, Obj, str] | None = None
         for _, match, rule, ns, hosts in self.entries:
@@ -207,7 +206,7 @@ class RouteTable:
                 continue
             if match_applies(match, path=path, method=method, headers=headers, query=query):
                 best = (score, rule, ns)
-        return _pick_rule(best[1], best[2], rng, services) if best is not None else None
+        return _pick_rule(best[1], best[2], rng) if best is not None else None
 
 
 def _host_score(hosts: tuple[str, ...], host: str) -> int | None:
@@ -227,7 +226,7 @@ def _filters(rule: Obj, kind: str) -> Mapping[str, Any]:
     return {}
 
 
-def _pick_rule(rule: Obj, ns: str, rng: random.Random, services: set[str] | None) -> Pick:
+def _pick_rule(rule: Obj, ns: str, rng: random.Random) -> Pick:
     backends = [
         Backend(
             str(b.get("namespace") or ns),
@@ -248,8 +247,6 @@ def _pick_rule(rule: Obj, ns: str, rng: random.Random, services: set[str] | None
                 chosen = b
                 break
         chosen = chosen or live[-1]
-        if services is not None and chosen.namespace == ns and chosen.service not in services:
-            chosen = None
     return Pick(chosen, _filters(rule, "ResponseHeaderModifier"))
 
 
