@@ -173,6 +173,8 @@ def test_ambient_route_needs_a_waypoint_the_namespace_uses(mesh: Tools, client: 
     assert halves(tally(client, url(mesh, "sc")))
     svc = get(mesh, "/api/v1/namespaces/amb/services/waypoint")
     assert svc["spec"]["type"] == "ClusterIP" and 15008 in [p["port"] for p in svc["spec"]["ports"]]
+    gw = get(mesh, "/apis/gateway.networking.k8s.io/v1/namespaces/amb/gateways/waypoint")
+    assert gw["status"]["addresses"] == [{"type": "IPAddress", "value": svc["spec"]["clusterIP"]}]
 
 
 def test_route_status_names_a_missing_parent_and_backend(mesh: Tools, tmp_path: Path) -> None:
