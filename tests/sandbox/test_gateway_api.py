@@ -310,3 +310,13 @@ def test_one_gateway_for_a_sidecar_and_an_ambient_namespace(
         "ambient without a waypoint: L4 only"
     )
     assert client.get(target, headers={"Host": "other.example"}).status_code == 404
+
+
+def test_a_waypoint_for_workloads_leaves_service_traffic_at_l4(mesh: Tools, client: httpx.Client) -> None:
+    target, host = url(mesh, "ingress"), {"Host": "amb.example"}
+    mesh.kubectl("label", "-n", "amb", "gtw/waypoint", "istio.io/waypoint-for=workload", "--overwrite")
+    mesh.kubectl("label", "namespace", "amb", "istio.io/use-waypoint=waypoint", "--overwrite")
+    assert thirds(tally(client, target, headers=host))
+    mesh.kubectl("label", "-n", "amb", "gtw/waypoint", "istio.io/waypoint-for=service", "--overwrite")
+    wait_for(lambda: "black" not in tally(client, target, 20, headers=host), what="the waypoint for Services")
+    assert halves(tally(client, target, headers=host))

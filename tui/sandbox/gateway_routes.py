@@ -23,7 +23,7 @@ from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from tui.istio.ambient import WAYPOINT_CLASS, waypoint_ref
+from tui.istio.ambient import WAYPOINT_CLASS, serves_services, waypoint_ref
 from tui.labels import selector_matches
 from tui.sandbox.store import Obj, Store
 
@@ -358,7 +358,11 @@ def waypointed(store: Store, namespace: str, *, running: Any) -> set[str]:
             continue
         if ref not in live:
             gw = store.try_get(GATEWAYS, ref[1], namespace=ref[0], copy=False)
-            ok = gw is not None and (gw.get("spec") or {}).get("gatewayClassName") == WAYPOINT_CLASS
+            ok = (
+                gw is not None
+                and (gw.get("spec") or {}).get("gatewayClassName") == WAYPOINT_CLASS
+                and serves_services((gw.get("metadata") or {}).get("labels"))
+            )
             live[ref] = ok and any(
                 running(p)
                 and ((p.get("metadata") or {}).get("labels") or {}).get(GATEWAY_NAME_LABEL) == ref[1]
