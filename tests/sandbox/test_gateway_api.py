@@ -8,6 +8,7 @@ requests for a wide tolerance; the data plane's weighted picks are seeded, so ru
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -320,3 +321,53 @@ def test_a_waypoint_for_workloads_leaves_service_traffic_at_l4(mesh: Tools, clie
     mesh.kubectl("label", "-n", "amb", "gtw/waypoint", "istio.io/waypoint-for=service", "--overwrite")
     wait_for(lambda: "black" not in tally(client, target, 20, headers=host), what="the waypoint for Services")
     assert halves(tally(client, target, headers=host))
+
+
+def test_calls_across_a_sidecar_and_an_ambient_namespace(mesh: Tools, client: httpx.Client) -> None:
+    """productpage's REVIEWS_HOSTNAME sends its reviews calls to the other namespace. A sidecar caller routes
+    client-side even to an ambient Service without a waypoint; an ambient caller of a sidecar Service (no
+    waypoint there) gets L4 only: the sidecar's inbound side does not route."""
+    shared, sc_host, amb_host = url(mesh, "ingress"), {"Host": "sc.example"}, {"Host": "amb.example"}
+    mesh.kubectl("label", "namespace", "amb", "istio.io/use-waypoint-")  # amb keeps its 50/50 VirtualService
+    mesh.kubectl("delete", "-n", "sc", "httproute", "reviews")
+    wait_for(lambda: "black" in tally(client, shared, 30, headers=sc_host), what="sc's own reviews, no route")
+    mesh.kubectl("set", "env", "-n", "sc", "deployment/productpage-v1", "REVIEWS_HOSTNAME=reviews.amb")
+    mesh.kubectl("rollout", "status", "-n", "sc", "deployment/productpage-v1", "--timeout=20s")
+    wait_for(
+        lambda: "black" not in tally(client, shared, 30, headers=sc_host), what="amb's route, client-side"
+    )
+    assert halves(tally(client, shared, headers=sc_host))
+    assert thirds(tally(client, shared, headers=amb_host)), "amb's own ambient callers still see L4"
+    mesh.kubectl("apply", "-n", "sc", "-f", str(GATEWAY_API / "route-reviews-50-v3.yaml"))
+    mesh.kubectl(
+        "set",
+        "env",
+        "-n",
+        "amb",
+        "deployment/productpage-v1",
+        "REVIEWS_HOSTNAME=reviews.sc.svc.cluster.local",
+    )
+    mesh.kubectl("rollout", "status", "-n", "amb", "deployment/productpage-v1", "--timeout=20s")
+    wait_for(lambda: captured_productpage(mesh), what="the new ambient productpage to be captured")
+    assert thirds(tally(client, shared, headers=amb_host)), "no waypoint on sc's reviews: L4 from ambient"
+    assert reviews_pods(client, shared, amb_host) == names(mesh, "sc", "app%3Dreviews")
+    answered = reviews_pods(client, shared, sc_host)
+    assert answered <= names(mesh, "amb", "app%3Dreviews") and len(answered) == 2  # amb's v1 and v3
+
+
+def names(mesh: Tools, ns: str, selector: str) -> set[str]:
+    return {
+        p["metadata"]["name"]
+        for p in get(mesh, f"/api/v1/namespaces/{ns}/pods?labelSelector={selector}")["items"]
+    }
+
+
+def reviews_pods(client: httpx.Client, target: str, headers: dict[str, str]) -> set[str]:
+    """The reviews pods that answered, as the page names them (over enough pages to see them all)."""
+    pages = (client.get(target, headers=headers).text for _ in range(60))
+    return {m for page in pages for m in re.findall(r"reviews-v[123]-[a-z0-9]+-[a-z0-9]+", page)}
+
+
+def captured_productpage(mesh: Tools) -> bool:
+    pods = get(mesh, "/api/v1/namespaces/amb/pods?labelSelector=app%3Dproductpage")["items"]
+    return len(pods) == 1 and (pods[0]["metadata"].get("annotations") or {}).get(REDIRECTION) == "enabled"

@@ -351,8 +351,11 @@ class DataPlane:
     def _call(
         self, namespace: str, mesh: dict[str, MeshService], host: str, *, caller: MeshPod, user: str | None
     ) -> Call:
-        """One request from ``caller`` to Service ``host`` in the namespace; L7 rules apply where a sidecar
-        or a waypoint would apply them (HTTPRoutes on the Service first, then its VirtualService)."""
+        """One request from ``caller`` to Service ``host`` (in its namespace, unless its env names another);
+        L7 rules apply where a sidecar or waypoint would (the Service's HTTPRoutes, else VirtualService)."""
+        target_ns, host = caller.hosts.get(host, (caller.namespace or namespace, host))
+        if target_ns != namespace:
+            namespace, mesh = target_ns, self._snapshot().mesh(target_ns)
         svc = mesh.get(host)
         if svc is None:
             return FAILED
@@ -479,10 +482,8 @@ class DataPlane:
         url = request.rel_url
         pick = table and table.pick(path=url.path, method=request.method, headers=request.headers,
                                     query=url.query, rng=self._rng, host=host)
-        if not pick:
-            return web.Response(status=404, headers=_SERVER_HEADERS)
-        if pick.backend is None or pick.backend.service not in snap.mesh(pick.backend.namespace):
-            return web.Response(status=500, headers=_SERVER_HEADERS)
+        if not pick or pick.backend is None or pick.backend.service not in snap.mesh(pick.backend.namespace):
+            return web.Response(status=500 if pick else 404, headers=_SERVER_HEADERS)
         resp = await self._upstream(request, snap, pick.backend.namespace, pick.backend.service, "")
         gateway_routes.modify_headers(resp.headers, pick.response_headers)
         return resp
