@@ -132,6 +132,32 @@ def test_sidecars_split_in_thirds_then_the_gamma_route_gives_fifty_fifty(
     assert halves(counts), counts
 
 
+JASON = """apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: reviews}
+spec:
+  parentRefs: [{group: "", kind: Service, name: reviews, port: 9080}]
+  rules:
+  - matches: [{headers: [{name: end-user, value: jason}]}]
+    backendRefs: [{name: reviews-v2, port: 9080}]
+  - backendRefs: [{name: reviews-v1, port: 9080}]
+"""
+
+
+def test_a_header_match_sends_the_logged_in_user_to_v2(mesh: Tools, tmp_path: Path) -> None:
+    """productpage passes the session's user as ``end-user``; a GAMMA route matches on it."""
+    manifest = tmp_path / "jason.yaml"
+    manifest.write_text(JASON)
+    mesh.kubectl("apply", "-n", "sc", "-f", str(manifest))
+    target = url(mesh, "sc")
+    with httpx.Client(timeout=10) as anonymous, httpx.Client(timeout=10) as jason:
+        wait_for(lambda: set(tally(anonymous, target, 20)) == {"no_stars"}, what="everyone else on v1")
+        login = jason.post(url(mesh, "sc", "/login"), data={"username": "jason", "passwd": "x"})
+        assert login.status_code == 302
+        assert tally(jason, target, 30) == Counter({"black": 30})
+    mesh.kubectl("apply", "-n", "sc", "-f", str(GATEWAY_API / "route-reviews-50-v3.yaml"))
+
+
 def test_ambient_label_captures_running_pods_without_restart(mesh: Tools) -> None:
     before = get(mesh, "/api/v1/namespaces/amb/pods")["items"]
     assert not any(REDIRECTION in (p["metadata"].get("annotations") or {}) for p in before)
