@@ -397,3 +397,42 @@ def reviews_pods(client: httpx.Client, target: str, headers: dict[str, str]) -> 
 def captured_productpage(mesh: Tools) -> bool:
     pods = get(mesh, "/api/v1/namespaces/amb/pods?labelSelector=app%3Dproductpage")["items"]
     return len(pods) == 1 and (pods[0]["metadata"].get("annotations") or {}).get(REDIRECTION) == "enabled"
+
+
+CROSS = """apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: cross, namespace: ingress}
+spec:
+  parentRefs: [{name: shared}]
+  hostnames: [cross.example]
+  rules: [{backendRefs: [{name: productpage, namespace: sc, port: 9080}]}]
+"""
+
+GRANT = """apiVersion: gateway.networking.k8s.io/v1beta1
+kind: ReferenceGrant
+metadata: {name: from-ingress, namespace: sc}
+spec:
+  from: [{group: gateway.networking.k8s.io, kind: HTTPRoute, namespace: ingress}]
+  to: [{group: "", kind: Service, name: productpage}]
+"""
+
+
+def test_a_backend_in_another_namespace_needs_a_reference_grant(
+    mesh: Tools, client: httpx.Client, tmp_path: Path
+) -> None:
+    target, host = url(mesh, "ingress"), {"Host": "cross.example"}
+    (tmp_path / "cross.yaml").write_text(CROSS)
+    mesh.kubectl("apply", "-f", str(tmp_path / "cross.yaml"))
+
+    def resolved() -> tuple[str, str] | None:
+        route = get(mesh, "/apis/gateway.networking.k8s.io/v1/namespaces/ingress/httproutes/cross")
+        parents = (route.get("status") or {}).get("parents") or []
+        conds = {c["type"]: (c["status"], c["reason"]) for c in parents[0]["conditions"]} if parents else {}
+        return conds.get("ResolvedRefs")
+
+    assert wait_for(resolved, what="the route's status") == ("False", "RefNotPermitted")
+    assert client.get(target, headers=host).status_code == 500
+    (tmp_path / "grant.yaml").write_text(GRANT)
+    mesh.kubectl("apply", "-f", str(tmp_path / "grant.yaml"))
+    wait_for(lambda: resolved() == ("True", "ResolvedRefs"), what="the grant to resolve the backend")
+    assert client.get(target, headers=host).status_code == 200

@@ -91,7 +91,7 @@ SESSION_COOKIE: Final = "session"
 
 _VS = VIRTUAL_SERVICES
 _GW = "gateways.networking.istio.io"
-_API_KEYS: Final = (gateway_routes.GATEWAYS, gateway_routes.HTTPROUTES, "namespaces")
+_API_KEYS: Final = (*gateway_routes.ROUTING_KEYS, "namespaces")
 _ROUTING_KEYS: Final = frozenset(
     {"pods", "services", _VS, DESTINATION_RULES, _GW, ingress.INGRESSES, ingress.INGRESS_CLASSES, *_API_KEYS}
 )

@@ -10,8 +10,9 @@
   query matches, then the older route. A rule without matches matches ``PathPrefix /``. PathPrefix matches
   whole path elements (``/static`` matches ``/static/x``, not ``/staticx``); regular expressions must
   match the whole value.
-* **Backends.** ``backendRefs`` split by ``weight`` (default 1; 0 takes no traffic) over Services; a rule
-  whose backends are all missing answers 500, as Istio does. A ``ResponseHeaderModifier`` (set, add,
+* **Backends.** ``backendRefs`` split by ``weight`` (default 1; 0 takes no traffic) over Services; the
+  share of a missing Service, or of one in another namespace that no ReferenceGrant there opens to the
+  route's namespace, answers 500, as Istio does. A ``ResponseHeaderModifier`` (set, add,
   remove) travels with the pick; request header changes are not modelled (Bookinfo ignores them).
 """
 
@@ -31,6 +32,8 @@ GROUP: Final = "gateway.networking.k8s.io"
 GATEWAYS: Final = f"gateways.{GROUP}"
 HTTPROUTES: Final = f"httproutes.{GROUP}"
 GATEWAY_CLASSES: Final = f"gatewayclasses.{GROUP}"
+REFERENCE_GRANTS: Final = f"referencegrants.{GROUP}"
+ROUTING_KEYS: Final = (GATEWAYS, HTTPROUTES, REFERENCE_GRANTS)  # what the data plane's routes depend on
 GATEWAY_NAME_LABEL: Final = "gateway.networking.k8s.io/gateway-name"
 ISTIO_CLASS: Final = "istio"
 HTTP_PROTOCOLS: Final = ("HTTP", "HTTPS")
@@ -175,13 +178,19 @@ class RouteTable:
     entries: list[tuple[tuple[Any, ...], Mapping[str, Any], Obj, str, tuple[str, ...]]] = field(
         default_factory=list
     )
+    denied: set[tuple[str, str]] = field(default_factory=set)  # (namespace, Service) no grant opens
 
-    def add(self, route: Obj, order: int) -> None:
+    def add(self, route: Obj, order: int, *, store: Store | None = None) -> None:
+        """``store``: check cross-namespace backends against its ReferenceGrants."""
         ns = _ns(route)
         hosts = tuple(str(h) for h in (route.get("spec") or {}).get("hostnames") or [])
         for i, rule in enumerate((route.get("spec") or {}).get("rules") or []):
             for match in rule.get("matches") or [{"path": {"type": "PathPrefix", "value": "/"}}]:
                 self.entries.append(((*_precedence(match), order, i), match, rule, ns, hosts))
+            for b in rule.get("backendRefs") or []:
+                target = (str(b.get("namespace") or ns), str(b.get("name")))
+                if store is not None and not backend_permitted(store, route_ns=ns, backend=target):
+                    self.denied.add(target)
         self.entries.sort(key=lambda e: e[0])
 
     def pick(
@@ -206,7 +215,32 @@ class RouteTable:
                 continue
             if match_applies(match, path=path, method=method, headers=headers, query=query):
                 best = (score, rule, ns)
-        return _pick_rule(best[1], best[2], rng) if best is not None else None
+        if best is None:
+            return None
+        pick = _pick_rule(best[1], best[2], rng)
+        if pick.backend is not None and (pick.backend.namespace, pick.backend.service) in self.denied:
+            return Pick(None, pick.response_headers)
+        return pick
+
+
+def backend_permitted(store: Store, *, route_ns: str, backend: tuple[str, str]) -> bool:
+    """A Service in another namespace needs a ReferenceGrant there from HTTPRoutes of ``route_ns``."""
+    ns, name = backend
+    if ns == route_ns:
+        return True
+    for grant in store.list(REFERENCE_GRANTS, namespace=ns)[0]:
+        spec = grant.get("spec") or {}
+        sources = any(
+            f.get("group") == GROUP and f.get("kind") == "HTTPRoute" and f.get("namespace") == route_ns
+            for f in spec.get("from") or []
+        )
+        targets = any(
+            t.get("group", "") in ("", "core") and t.get("kind") == "Service" and t.get("name", name) == name
+            for t in spec.get("to") or []
+        )
+        if sources and targets:
+            return True
+    return False
 
 
 def _host_score(hosts: tuple[str, ...], host: str) -> int | None:
@@ -318,7 +352,7 @@ def listeners(store: Store, *, running: Any) -> dict[int, tuple[str, Listener]]:
             table = RouteTable()
             for order, route in enumerate(routes):
                 if accepts_route(gw, lis, route, store):
-                    table.add(route, order)
+                    table.add(route, order, store=store)
             by_port.setdefault(int(node_port), []).append((str(lis.get("hostname") or ""), table))
         for node_port, tables in by_port.items():
             owner = f"{ns}/{svc['metadata']['name']}"
