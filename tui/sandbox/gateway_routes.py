@@ -159,7 +159,6 @@ def _precedence(match: Mapping[str, Any]) -> tuple[int, int, int, int, int]:
 class Backend:
     namespace: str
     service: str
-    port: int | None
     weight: int
 
 
@@ -265,7 +264,6 @@ def _pick_rule(rule: Obj, ns: str, rng: random.Random) -> Pick:
         Backend(
             str(b.get("namespace") or ns),
             str(b.get("name")),
-            b.get("port") if isinstance(b.get("port"), int) else None,
             int(b.get("weight", 1)),
         )
         for b in rule.get("backendRefs") or []
@@ -307,8 +305,6 @@ def modify_headers(headers: MutableMapping[str, str], modifier: Mapping[str, Any
 class Listener:
     """What one Istio-class Gateway serves on one nodePort."""
 
-    namespace: str
-    gateway: str
     tables: list[tuple[str, RouteTable]]  # (listener hostname, routes) for the listeners on that port
 
 
@@ -356,7 +352,7 @@ def listeners(store: Store, *, running: Any) -> dict[int, tuple[str, Listener]]:
             by_port.setdefault(int(node_port), []).append((str(lis.get("hostname") or ""), table))
         for node_port, tables in by_port.items():
             owner = f"{ns}/{svc['metadata']['name']}"
-            out[node_port] = (owner, Listener(ns, name, tables))
+            out[node_port] = (owner, Listener(tables))
     return out
 
 

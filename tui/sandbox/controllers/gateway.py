@@ -21,7 +21,7 @@ from __future__ import annotations
 from typing import Any
 
 from tui.errors import KubeError
-from tui.istio.ambient import WAYPOINT_CLASS
+from tui.istio.ambient import WAYPOINT_CLASS, WAYPOINT_PORT
 from tui.sandbox.controllers.base import Reconciler
 from tui.sandbox.controllers.common import DEPLOYMENTS, canonical, meta, owner_ref, set_condition
 from tui.sandbox.gateway_routes import (
@@ -143,7 +143,7 @@ class GatewayController(Reconciler):
             pod_labels["istio.io/dataplane-mode"] = "none"
         ports = [{"containerPort": 15021, "name": "status-port", "protocol": "TCP"}]
         if cls == WAYPOINT_CLASS:
-            ports.append({"containerPort": 15008, "name": "mesh", "protocol": "TCP"})
+            ports.append({"containerPort": WAYPOINT_PORT, "name": "mesh", "protocol": "TCP"})
         return {
             "apiVersion": "apps/v1",
             "kind": "Deployment",
