@@ -679,21 +679,20 @@ async def test_a_big_list_arrives_over_frames_and_stays_sorted() -> None:
 
 
 async def test_dataplane_column_says_ambient_for_captured_pods(cluster: Cluster) -> None:
-    """Issue 11: SIDECAR became DATAPLANE; istio-cni's redirection annotation marks a pod ambient."""
+    """Issue 11: SIDECAR became DATAPLANE; a pod istio-cni captured (its redirection annotation, which the
+    sandbox writes while a ztunnel DaemonSet runs) is ambient; one that opted out is not."""
+    ns(cluster, "istio-system")
+    template = {"metadata": {"labels": {"app": "ztunnel"}}, "spec": {"containers": [{"name": "istio-proxy",
+                "image": "docker.io/istio/ztunnel:1.30.3"}]}}
+    ztunnel = {"metadata": {"name": "ztunnel"}, "spec": {"selector": {"matchLabels": {"app": "ztunnel"}},
+               "template": template}}
+    cluster.create(kube.DAEMONSETS, ztunnel, namespace="istio-system")
     ns(cluster, "amb", {"istio.io/dataplane-mode": "ambient"})
-    body = {
-        "metadata": {
-            "name": "captured",
-            "namespace": "amb",
-            "annotations": {"ambient.istio.io/redirection": "enabled"},
-        },
-        "spec": {"containers": [{"name": "app", "image": "nginx:1.27"}]},
-    }
-    cluster.create(kube.PODS, body, namespace="amb")
-    pod(cluster, "amb", "not-yet")
+    pod(cluster, "amb", "captured")
+    pod(cluster, "amb", "opted-out", {"istio.io/dataplane-mode": "none"})
     app = make_app(cluster, namespace="amb")
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: len(rows(app)) == 2, "both pods")
-        assert rows(app)["captured"]["dataplane"] == "ambient"
-        assert rows(app)["not-yet"]["dataplane"] == ""
+        await until(pilot, lambda: rows(app)["captured"]["dataplane"] == "ambient", "the capture")
+        assert rows(app)["opted-out"]["dataplane"] == ""
         assert "DATAPLANE" in drawn(app)[0] and "SIDECAR" not in drawn(app)[0]
