@@ -381,7 +381,10 @@ def test_gateway_api_route_not_accepted_gives_the_reason(mesh: Cluster) -> None:
         "apiVersion": "gateway.networking.k8s.io/v1",
         "kind": "Gateway",
         "metadata": {"name": "web", "namespace": NS},
-        "spec": {"gatewayClassName": "istio", "listeners": [{"name": "http", "port": 80, "protocol": "HTTP"}]},
+        "spec": {
+            "gatewayClassName": "istio",
+            "listeners": [{"name": "http", "port": 80, "protocol": "HTTP"}],
+        },
     }
     mesh.apply([gateway])
     wait_for(lambda: accepted() == "True", "the route to be accepted")
