@@ -356,6 +356,7 @@ def test_ambient_l7_without_waypoint(mesh: Cluster) -> None:
 
 
 def test_gateway_api_route_not_accepted_gives_the_reason(mesh: Cluster) -> None:
+    """The sandbox's gateway controller writes the route status, as istiod does; analysis reads its reason."""
     route = {
         "apiVersion": "gateway.networking.k8s.io/v1",
         "kind": "HTTPRoute",
@@ -365,30 +366,26 @@ def test_gateway_api_route_not_accepted_gives_the_reason(mesh: Cluster) -> None:
             "rules": [{"backendRefs": [{"name": "front", "port": 80}]}],
         },
     }
-    mesh.apply([route])
+    mesh.apply([_svc("front", {"app": "front"}, [{"name": "http", "port": 80}]), route])
     res = mesh.resource_for(api_version="gateway.networking.k8s.io/v1", kind="HTTPRoute")
-    parent = {"parentRef": {"name": "web"}, "controllerName": "istio.io/gateway-controller"}
 
-    def set_status(status: str, reason: str) -> None:
-        cond = {
-            "type": "Accepted",
-            "status": status,
-            "reason": reason,
-            "message": "no listener allows it",
-            "lastTransitionTime": "2026-01-01T00:00:00Z",
-            "observedGeneration": 1,
-        }
-        body = mesh.get(res, "front", namespace=NS)
-        body["status"] = {"parents": [{**parent, "conditions": [cond]}]}
-        mesh._json(
-            "PUT",
-            f"/apis/gateway.networking.k8s.io/v1/namespaces/{NS}/httproutes/front/status",
-            body=body,
-            what="status",
-        )
+    def accepted() -> str:
+        status = mesh.get(res, "front", namespace=NS).get("status") or {}
+        conds = [c for p in status.get("parents") or () for c in p.get("conditions") or ()]
+        return next((str(c.get("status")) for c in conds if c.get("type") == "Accepted"), "")
 
-    set_status("False", "NotAllowedByListeners")
+    wait_for(lambda: accepted() == "False", "the route to be refused")
     [bad] = _findings(mesh, "IT0701")
-    assert "NotAllowedByListeners" in bad.message and f"Gateway {NS}/web" in bad.message
-    set_status("True", "Accepted")
+    assert "NoMatchingParent" in bad.message and f"Gateway {NS}/web" in bad.message
+    gateway = {
+        "apiVersion": "gateway.networking.k8s.io/v1",
+        "kind": "Gateway",
+        "metadata": {"name": "web", "namespace": NS},
+        "spec": {
+            "gatewayClassName": "istio",
+            "listeners": [{"name": "http", "port": 80, "protocol": "HTTP"}],
+        },
+    }
+    mesh.apply([gateway])
+    wait_for(lambda: accepted() == "True", "the route to be accepted")
     assert _findings(mesh, "IT0701") == []
