@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 import tui
+from tui import yamlsafe
 from tui.errors import ConfigError
 
 APP_DIR = "istio-tui"
@@ -57,49 +58,15 @@ def config_file_path(env: Mapping[str, str] = os.environ) -> Path:
 MAX_YAML_DEPTH = 100
 
 
-class _StrictLoader(yaml.SafeLoader):
-    """SafeLoader that refuses duplicate mapping keys (the later one would silently win) and nesting deeper
-    than ``MAX_YAML_DEPTH`` (which would otherwise end in a RecursionError several thousand lines long)."""
-
-    _depth = 0
-
-    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
-        self._depth += 1
-        try:
-            if self._depth > MAX_YAML_DEPTH:
-                raise yaml.YAMLError(
-                    f"nested more than {MAX_YAML_DEPTH} levels deep at line {self.get_mark().line + 1}"
-                )
-            return super().compose_node(parent, index)
-        finally:
-            self._depth -= 1
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: set[Any] = set()
-        for key_node, _ in node.value:
-            if key_node.tag == "tag:yaml.org,2002:merge":
-                continue
-            key = self.construct_object(key_node, deep=True)
-            try:
-                duplicate = key in seen
-                seen.add(key)
-            except TypeError:
-                continue  # an unhashable key; the base class reports it
-            if duplicate:
-                raise yaml.YAMLError(f"duplicate key '{key}' at line {key_node.start_mark.line + 1}")
-        return super().construct_mapping(node, deep=deep)
-
-
 def read_yaml_file(path: Path, *, what: str, hint: str) -> Any:
-    """Parse a YAML file strictly; an unreadable or invalid one is one ConfigError naming ``what`` and why."""
+    """Parse a YAML file strictly (no duplicate keys, no alias bombs, at most ``MAX_YAML_DEPTH`` levels); an
+    unreadable or invalid one is one ConfigError naming ``what`` and why."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{what} {path} cannot be read: {' '.join(str(exc).split())}") from None
     try:
-        return yaml.load(text, Loader=_StrictLoader)
-    except RecursionError:
-        raise ConfigError(f"{what} {path} is nested too deeply", hint=hint) from None
+        return yamlsafe.load(text, max_depth=MAX_YAML_DEPTH, unique_keys=True)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f" at line {mark.line + 1}" if mark is not None else ""
