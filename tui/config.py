@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,9 +18,9 @@ import yaml
 import tui
 from tui import yamlsafe
 from tui.errors import ConfigError
+from tui.names import is_dns_label
 
 APP_DIR = "istio-tui"
-_NAMESPACE_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -110,9 +109,9 @@ def _env_bool(env: Mapping[str, str], name: str) -> bool | None:
 
 
 def _check_namespace(value: str, source: str) -> str:
-    if len(value) > 63 or not _NAMESPACE_RE.match(value):
+    if not is_dns_label(value):
         raise ConfigError(
-            f"{source}: '{value}' is not a valid namespace name",
+            f"{source}: {value!r} is not a valid namespace name",
             hint="use lower-case letters, digits and '-' (at most 63), starting and ending alphanumeric",
         )
     return value
