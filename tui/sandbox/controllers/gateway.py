@@ -22,6 +22,7 @@ from typing import Any
 
 from tui.errors import KubeError
 from tui.istio.ambient import DATAPLANE_LABEL, OPT_OUT, WAYPOINT_CLASS, WAYPOINT_PORT
+from tui.sandbox.controllers import common
 from tui.sandbox.controllers.base import Reconciler
 from tui.sandbox.controllers.common import DEPLOYMENTS, canonical, meta, owner_ref, set_condition
 from tui.sandbox.gateway_routes import (
@@ -49,14 +50,8 @@ _ROUTE_KINDS = [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute"}]
 
 
 def condition(type_: str, ok: bool, reason: str, message: str, generation: Any) -> Obj:
-    return {
-        "type": type_,
-        "status": "True" if ok else "False",
-        "reason": reason,
-        "message": message,
-        "observedGeneration": generation,
-        "lastTransitionTime": now_rfc3339(),
-    }
+    """Gateway API conditions carry the generation they describe, stamped now."""
+    return common.condition(type_, ok, reason, message, now=now_rfc3339(), generation=generation)
 
 
 def merge_conditions(old: list[Obj] | None, new: list[Obj]) -> list[Obj]:
