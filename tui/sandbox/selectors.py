@@ -124,22 +124,17 @@ def parse_label_selector(s: str) -> LabelSelector:
         return ValueError(f"unable to parse requirement: {where}, expected: {expected} (selector {s!r})")
 
     while pos < len(toks):
-        if peek() == "!":
-            pos += 1
-            key = peek()
-            if not _is_ident(key):
-                raise fail("identifier after '!'")
-            assert key is not None
-            _check_key(key)
-            pos += 1
+        negated = peek() == "!"
+        pos += negated
+        key = peek()
+        if not _is_ident(key):
+            raise fail("identifier after '!'" if negated else "identifier")
+        assert key is not None
+        _check_key(key)
+        pos += 1
+        if negated:
             reqs.append(Requirement(key, "!"))
         else:
-            key = peek()
-            if not _is_ident(key):
-                raise fail("identifier")
-            assert key is not None
-            _check_key(key)
-            pos += 1
             op = peek()
             if op is None or op == ",":
                 reqs.append(Requirement(key, "exists"))
