@@ -8,7 +8,6 @@ namespace, None for all) and ``app.namespace_labels`` (every namespace's labels,
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 from types import MappingProxyType
@@ -32,6 +31,7 @@ from tui import kube
 from tui.config import Settings
 from tui.errors import IstioTuiError, redact, user_line
 from tui.kube import ClusterInfo
+from tui.names import is_dns_label
 from tui.screens.analysis import AnalysisPane
 from tui.screens.help import HelpScreen, HelpSection
 from tui.screens.install import InstallPane
@@ -54,7 +54,6 @@ PANES: tuple[type[WorkPane], ...] = (
 
 Clock = Callable[[], datetime]
 NamespaceLabels = Mapping[str, Mapping[str, str]]
-_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 _PANE_WORDS = {
     "po": "pods",
     "pod": "pods",
@@ -438,7 +437,7 @@ class IstioApp(WorkerErrors, App[None]):
     def _switch_checked(self, name: str) -> None:
         if name == "all":
             self.switch_namespace(None)
-        elif not _DNS_LABEL.match(name):
+        elif not is_dns_label(name):
             self.notify(f"{name!r} is not a valid namespace name", severity="warning")
         else:
             if self.namespace_labels and name not in self.namespace_labels:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,10 +16,11 @@ from typing import Any
 import yaml
 
 import tui
+from tui import yamlsafe
 from tui.errors import ConfigError
+from tui.names import is_dns_label
 
 APP_DIR = "istio-tui"
-_NAMESPACE_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -63,49 +63,15 @@ def config_file_path(env: Mapping[str, str] = os.environ) -> Path:
 MAX_YAML_DEPTH = 100
 
 
-class _StrictLoader(yaml.SafeLoader):
-    """SafeLoader that refuses duplicate mapping keys (the later one would silently win) and nesting deeper
-    than ``MAX_YAML_DEPTH`` (which would otherwise end in a RecursionError several thousand lines long)."""
-
-    _depth = 0
-
-    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
-        self._depth += 1
-        try:
-            if self._depth > MAX_YAML_DEPTH:
-                raise yaml.YAMLError(
-                    f"nested more than {MAX_YAML_DEPTH} levels deep at line {self.get_mark().line + 1}"
-                )
-            return super().compose_node(parent, index)
-        finally:
-            self._depth -= 1
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
-        seen: set[Any] = set()
-        for key_node, _ in node.value:
-            if key_node.tag == "tag:yaml.org,2002:merge":
-                continue
-            key = self.construct_object(key_node, deep=True)
-            try:
-                duplicate = key in seen
-                seen.add(key)
-            except TypeError:
-                continue  # an unhashable key; the base class reports it
-            if duplicate:
-                raise yaml.YAMLError(f"duplicate key '{key}' at line {key_node.start_mark.line + 1}")
-        return super().construct_mapping(node, deep=deep)
-
-
 def read_yaml_file(path: Path, *, what: str, hint: str) -> Any:
-    """Parse a YAML file strictly; an unreadable or invalid one is one ConfigError naming ``what`` and why."""
+    """Parse a YAML file strictly (no duplicate keys, no alias bombs, at most ``MAX_YAML_DEPTH`` levels); an
+    unreadable or invalid one is one ConfigError naming ``what`` and why."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{what} {path} cannot be read: {' '.join(str(exc).split())}") from None
     try:
-        return yaml.load(text, Loader=_StrictLoader)
-    except RecursionError:
-        raise ConfigError(f"{what} {path} is nested too deeply", hint=hint) from None
+        return yamlsafe.load(text, max_depth=MAX_YAML_DEPTH, unique_keys=True)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f" at line {mark.line + 1}" if mark is not None else ""
@@ -149,9 +115,9 @@ def _env_bool(env: Mapping[str, str], name: str) -> bool | None:
 
 
 def _check_namespace(value: str, source: str) -> str:
-    if len(value) > 63 or not _NAMESPACE_RE.match(value):
+    if not is_dns_label(value):
         raise ConfigError(
-            f"{source}: '{value}' is not a valid namespace name",
+            f"{source}: {value!r} is not a valid namespace name",
             hint="use lower-case letters, digits and '-' (at most 63), starting and ending alphanumeric",
         )
     return value

@@ -7,18 +7,19 @@ anything that reaches a cluster client.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 
 def parse_time(value: str | None) -> datetime | None:
-    """RFC 3339 as the API server writes it; None for a missing or malformed value."""
+    """RFC 3339 as the API server writes it (UTC when no zone is named); None when missing or malformed."""
     if not value:
         return None
     try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         return None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
 def format_age(created: datetime | None, now: datetime) -> str:

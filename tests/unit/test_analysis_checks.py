@@ -353,6 +353,9 @@ def test_ambient_l7_without_waypoint(mesh: Cluster) -> None:
     assert all("needs a waypoint" in f.message for f in found)
     _label(mesh, "amb", "istio.io/use-waypoint", "waypoint")
     assert _findings(mesh, "IT0601") == []
+    opt_out = {"metadata": {"labels": {"istio.io/use-waypoint": "none"}}}
+    mesh.patch(kube.SERVICES, "reviews", opt_out, namespace="amb", patch_type="merge")
+    assert len(_findings(mesh, "IT0601")) == 3  # the Service opts out of its namespace's waypoint
 
 
 def test_gateway_api_route_not_accepted_gives_the_reason(mesh: Cluster) -> None:

@@ -8,7 +8,7 @@ from tui.istio.analysis.cli import render
 from tui.istio.analysis.explain import explain
 from tui.istio.analysis.locate import field_lines
 from tui.istio.analysis.model import Finding, path_text
-from tui.istio.analysis.ports import port_protocol
+from tui.istio.analysis.ports import in_mesh, port_protocol
 from tui.istio.analysis.routes import service_key
 from tui.models import pod_yaml
 
@@ -46,6 +46,22 @@ def test_field_lines_cover_the_key_through_its_value(
 def test_field_lines_without_a_path_or_yaml() -> None:
     assert field_lines(pod_yaml(GATEWAY), ()) is None
     assert field_lines("a: [", ("a",)) is None
+    deep = "a: " + "[" * 3000 + "]" * 3000  # was a RecursionError in the pure-Python composer
+    assert field_lines(deep, ("a",)) is None
+
+
+@pytest.mark.parametrize(
+    ("labels", "meshed"),
+    [
+        ({"istio-injection": "enabled"}, True),
+        ({"istio.io/rev": "canary"}, True),
+        ({"istio.io/dataplane-mode": "ambient"}, True),
+        ({"istio-injection": "disabled", "istio.io/rev": "canary"}, False),  # the webhooks skip it
+        ({}, False),
+    ],
+)
+def test_in_mesh_follows_the_namespace_mode(labels: dict[str, str], meshed: bool) -> None:
+    assert in_mesh(labels) is meshed
 
 
 @pytest.mark.parametrize(

@@ -4,6 +4,8 @@ no error path ever prints a credential (issue 8, items 6-8)."""
 from __future__ import annotations
 
 import json
+import os
+import resource
 import subprocess
 import sys
 import threading
@@ -83,6 +85,43 @@ def test_deeply_nested_kubeconfig(
     deep.write_text(body)
     code, output = _run(capsys, "--kubeconfig", str(deep), *command)
     _assert_one_clear_refusal(code, output, "nested more than 100 levels deep")
+
+
+def _alias_bomb_kubeconfig(levels: int) -> str:
+    """A valid kubeconfig whose cluster extension holds 9**levels leaves, written in a few hundred bytes."""
+    bomb = ["        l0: &l0 [a,a,a,a,a,a,a,a,a]"]
+    bomb += [f"        l{n}: &l{n} [{','.join(f'*l{n - 1}' for _ in range(9))}]" for n in range(1, levels)]
+    head = "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: https://127.0.0.1:1\n"
+    head += "    extensions:\n    - name: x\n      extension:\n"
+    tail = "users:\n- {name: u, user: {token: x}}\ncontexts:\n- {name: ctx, context: {cluster: c, user: u}}\n"
+    return head + "\n".join(bomb) + "\n" + tail + "current-context: ctx\n"
+
+
+@pytest.mark.parametrize("command", [[], ["install", "--yes"]], ids=["tui", "install"])
+def test_kubeconfig_alias_bomb_is_one_line_and_small(tmp_path: Path, command: list[str]) -> None:
+    """Before the fix the kubeconfig loader expanded the aliases: a MemoryError past 1.5 GB."""
+    kubeconfig = tmp_path / "bomb.yaml"
+    kubeconfig.write_text(_alias_bomb_kubeconfig(9))
+    assert kubeconfig.stat().st_size < 1000
+
+    def cap_memory() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tui", "--kubeconfig", str(kubeconfig), *command],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=cli_env(tmp_path),
+        preexec_fn=cap_memory,
+    )
+    assert proc.stdout is not None
+    output = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)  # the child's own peak RSS, in KiB
+    proc.returncode = code = os.waitstatus_to_exitcode(status)
+    proc.stdout.close()
+    _assert_one_clear_refusal(code, output, f"kubeconfig {kubeconfig}: document contains excessive aliasing")
+    assert usage.ru_maxrss < 300 * 1024, usage.ru_maxrss
 
 
 def test_deeply_nested_config_file(isolated: Path, capsys: pytest.CaptureFixture[str]) -> None:

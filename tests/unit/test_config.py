@@ -142,6 +142,13 @@ def test_bad_namespace_flag_is_rejected(xdg: dict[str, str], bad: str) -> None:
     assert info.value.message == f"--namespace: '{bad}' is not a valid namespace name"
 
 
+def test_a_namespace_with_a_trailing_newline_is_refused_on_one_line(xdg: dict[str, str]) -> None:
+    """``re.match`` with ``$`` accepted "demo\\n"; the names module's fullmatch does not."""
+    with pytest.raises(ConfigError) as info:
+        load_settings(_args(), env=dict(xdg, ISTIO_TUI_NAMESPACE="demo\n"))
+    assert info.value.message == "ISTIO_TUI_NAMESPACE: 'demo\\n' is not a valid namespace name"
+
+
 def test_bad_namespace_in_env_and_file_names_the_source(xdg: dict[str, str]) -> None:
     with pytest.raises(ConfigError, match="^ISTIO_TUI_NAMESPACE: 'Bad'"):
         load_settings(_args(), env=dict(xdg, ISTIO_TUI_NAMESPACE="Bad"))

@@ -23,7 +23,6 @@ API; these use ``networking.k8s.io/v1`` with ``pathType: Prefix``.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +33,7 @@ from tui.errors import KubeError, NotFound
 from tui.istio.ingress import read_ingress
 from tui.istio.plan import ADDON_CHARTS, ADDONS, ISTIO_NAMESPACE, FieldError
 from tui.models import CheckLine
+from tui.names import is_dns_subdomain
 
 if TYPE_CHECKING:
     from tui.kube import Cluster
@@ -43,7 +43,6 @@ ISTIO_INGRESS_CONTROLLER = "istio.io/ingress-controller"
 INGRESS_SERVICE = "istio-ingressgateway"
 ADDON_PATHS = {"kiali": "/kiali"}
 MANAGED_BY = "istio-tui"
-_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 
 
 def validate_ingress_class(raw: Any) -> str:
@@ -54,7 +53,7 @@ def validate_ingress_class(raw: Any) -> str:
             "ingressClassName is empty: name the IngressClass of your controller "
             f"(e.g. {DEFAULT_INGRESS_CLASS})",
         )
-    if len(text) > 253 or not _DNS_SUBDOMAIN.match(text):
+    if not is_dns_subdomain(text):
         raise FieldError(
             "ingress_class",
             f"ingressClassName {text!r} is not a valid name (lower-case letters, digits, '-' and '.')",

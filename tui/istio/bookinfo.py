@@ -32,7 +32,6 @@ import contextlib
 import copy
 import difflib
 import json
-import re
 import threading
 import time
 from collections.abc import Callable
@@ -67,6 +66,7 @@ from tui.models import (
     IngressInfo,
     VerifyResult,
 )
+from tui.names import is_dns_label
 
 Obj = dict[str, Any]
 
@@ -86,7 +86,6 @@ PRESET_KEYS = (
     "ratings-delay-jason",
     "ratings-abort-jason",
 )
-_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
 _ROUTING_KINDS = (kube.VIRTUAL_SERVICES, kube.DESTINATION_RULES, kube.GATEWAYS)
 
 
@@ -184,7 +183,7 @@ def preset(key: str) -> Preset:
 # ----------------------------------------------------------------------------------------------- deploy
 def check_namespace_name(name: str) -> str:
     """Validate a namespace name before anything touches the cluster (a DNS-1123 label)."""
-    if not name or len(name) > 63 or not _DNS_LABEL.fullmatch(name):
+    if not is_dns_label(name):
         raise ConfigError(
             f"invalid namespace name {name!r}",
             hint="use at most 63 lower-case letters, digits and '-', starting and ending alphanumeric",

@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from tui.istio.ambient import AMBIENT, DATAPLANE_LABEL
 from tui.istio.sidecar import has_sidecar, inject_override, is_proxy_workload, override_of
 
 INJECTION_LABEL = "istio-injection"
 REV_LABEL = "istio.io/rev"
-DATAPLANE_LABEL = "istio.io/dataplane-mode"
 # The injector itself refuses these namespaces whatever their labels say.
 IGNORED_NAMESPACES = frozenset({"kube-system", "kube-public"})
 MESH_LABELS = (INJECTION_LABEL, REV_LABEL, DATAPLANE_LABEL)
@@ -66,6 +66,11 @@ class InjectionMode:
         return self.kind in (ModeKind.ENABLED, ModeKind.REVISION)
 
     @property
+    def in_mesh(self) -> bool:
+        """New pods join the mesh: with a sidecar, or captured by ztunnel."""
+        return self.injects_sidecars or self.kind is ModeKind.AMBIENT
+
+    @property
     def label(self) -> str:
         """The text the namespace view shows: the label that produces this mode."""
         return {
@@ -86,7 +91,7 @@ class InjectionMode:
         elif self.kind is ModeKind.REVISION:
             labels[REV_LABEL] = self.revision
         elif self.kind is ModeKind.AMBIENT:
-            labels[DATAPLANE_LABEL] = "ambient"
+            labels[DATAPLANE_LABEL] = AMBIENT
         return labels
 
 
@@ -101,7 +106,7 @@ def namespace_mode(labels: Labels | None) -> InjectionMode:
         return InjectionMode.disabled()
     if labels.get(REV_LABEL):
         return InjectionMode.for_revision(labels[REV_LABEL])
-    if labels.get(DATAPLANE_LABEL) == "ambient":
+    if labels.get(DATAPLANE_LABEL) == AMBIENT:
         return InjectionMode.ambient()
     return InjectionMode.none()
 

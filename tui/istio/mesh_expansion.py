@@ -19,7 +19,6 @@ Form fields (``VM_FIELDS``): ``name``, ``namespace``, ``address`` (IP or DNS nam
 from __future__ import annotations
 
 import ipaddress
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -27,14 +26,11 @@ from typing import TYPE_CHECKING, Any
 from tui import kube
 from tui.errors import NotFound
 from tui.istio.plan import FieldError
+from tui.names import is_dns_label, is_dns_subdomain, is_label_value, qualified_name_problem
 
 if TYPE_CHECKING:
     from tui.kube import Cluster
 
-_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-_HOST = re.compile(r"^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
-_LABEL_KEY = re.compile(r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
-_LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$")
 PROTOCOL_PREFIXES = {
     "http": "HTTP",
     "http2": "HTTP2",
@@ -50,7 +46,7 @@ def _dns_label(field: str, raw: Any, what: str) -> str:
     text = str(raw or "").strip()
     if not text:
         raise FieldError(field, f"{what} is empty")
-    if len(text) > 63 or not _LABEL.match(text):
+    if not is_dns_label(text):
         raise FieldError(
             field, f"{what} {text!r} is not a DNS label (lower-case letters, digits and '-', max 63)"
         )
@@ -65,7 +61,7 @@ def _address(raw: Any) -> str:
         return str(ipaddress.ip_address(text))
     except ValueError:
         pass
-    if not _HOST.match(text.lower()) or text.replace(".", "").isdigit():
+    if not is_dns_subdomain(text.lower()) or text.replace(".", "").isdigit():
         raise FieldError("address", f"address {text!r} is neither an IP address nor a DNS name")
     return text.lower()
 
@@ -83,7 +79,7 @@ def _ports(raw: Any) -> dict[str, int]:
     ports: dict[str, int] = {}
     for name, number in items:
         name = str(name).strip()
-        if not _LABEL.match(name) or len(name) > 15:
+        if not is_dns_label(name, max_len=15):
             raise FieldError(
                 "ports",
                 f"port name {name!r} must be a DNS label of at most 15 characters (e.g. http, grpc-api)",
@@ -118,9 +114,9 @@ def _labels(raw: Any) -> dict[str, str]:
         if value is None:
             raise FieldError("labels", f"label {key!r} needs a value, as in {key}=vm")
         value = str(value).strip()
-        if not _LABEL_KEY.match(key):
+        if qualified_name_problem(key):
             raise FieldError("labels", f"label key {key!r} is not a valid Kubernetes label key")
-        if len(value) > 63 or not _LABEL_VALUE.match(value):
+        if not is_label_value(value):
             raise FieldError(
                 "labels", f"label value {value!r} of {key} is not a valid Kubernetes label value"
             )

@@ -13,6 +13,7 @@ from typing import Any
 
 SIDECAR_CONTAINER = "istio-proxy"
 INJECT_OVERRIDE = "sidecar.istio.io/inject"
+STATUS_ANNOTATION = "sidecar.istio.io/status"  # the injector records what it added
 # The injector template a gateway pod asks for (Istio's gateway chart sets it).
 TEMPLATES_ANNOTATION = "inject.istio.io/templates"
 

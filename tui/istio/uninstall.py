@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from tui import kube
 from tui.errors import KubeError, NotFound
 from tui.istio.helm import HelmRunner, StepEvent
+from tui.istio.injection import MESH_LABELS
 from tui.istio.plan import (
     ADDON_CHARTS,
     EGRESS_RELEASE,
@@ -55,7 +56,6 @@ UNINSTALL_ORDER = (
     "istio-base",
     "base",
 )
-MESH_LABELS = ("istio-injection", "istio.io/rev", "istio.io/dataplane-mode")
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,8 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from tui import kube
+from tui import kube, yamlsafe
+from tui.config import MAX_YAML_DEPTH
 from tui.errors import KubeError, NotFound
 from tui.istio.ingress import read_ingress
 from tui.istio.plan import INGRESS_RELEASE, ISTIO_NAMESPACE, InstallPlan
@@ -284,7 +285,7 @@ def read_mesh_config(cluster: Cluster) -> dict[str, Any] | None:
     if cm is None:
         return None
     try:
-        mesh = yaml.safe_load((cm.get("data") or {}).get("mesh") or "") or {}
+        mesh = yamlsafe.load((cm.get("data") or {}).get("mesh") or "", max_depth=MAX_YAML_DEPTH) or {}
     except yaml.YAMLError:
         return None
     return mesh if isinstance(mesh, dict) else None

@@ -17,6 +17,7 @@ import logging
 import re
 from typing import Any
 
+from tui.istio.sidecar import STATUS_ANNOTATION
 from tui.labels import selector_matches
 from tui.sandbox.store import Obj, Store
 
@@ -25,7 +26,6 @@ log = logging.getLogger(__name__)
 WEBHOOK_KEY = "mutatingwebhookconfigurations.admissionregistration.k8s.io"
 WEBHOOK_PREFIX = "istio-sidecar-injector"
 INJECT_ANNOTATION = "sidecar.istio.io/inject"
-STATUS_ANNOTATION = "sidecar.istio.io/status"
 DEFAULT_TAG = "1.28.0"
 PROXY_HUB = "docker.io/istio"
 _VERSION_LABELS = ("app.kubernetes.io/version", "operator.istio.io/version", "istio.io/version")

@@ -17,7 +17,9 @@ from typing import Any
 
 import yaml
 
+from tui import yamlsafe
 from tui.errors import KubeError
+from tui.sandbox.api.body import MAX_DEPTH
 from tui.sandbox.store import status_body
 
 MERGE = "application/merge-patch+json"
@@ -116,7 +118,7 @@ def _parse_apply_body(body: Any) -> dict[str, Any]:
             parsed = json.loads(body)
         except json.JSONDecodeError:
             try:
-                parsed = yaml.safe_load(body)
+                parsed = yamlsafe.load(body, max_depth=MAX_DEPTH)
             except yaml.YAMLError as e:
                 first = str(e).splitlines()[0] if str(e) else "syntax error"
                 raise ValueError(f"apply patch body is neither JSON nor YAML: {first}") from e

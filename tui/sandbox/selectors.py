@@ -12,16 +12,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-_NAME = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
-_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+from tui.names import is_dns_subdomain, is_label_value, is_name_part
+
 _SPECIAL = "!=(),<>"
 
 
 def _check_key(key: str) -> None:
     prefix, _, name = key.rpartition("/")
-    if "/" in key and (not prefix or len(prefix) > 253 or not _DNS_SUBDOMAIN.match(prefix)):
+    if "/" in key and not is_dns_subdomain(prefix):
         raise ValueError(f'invalid label key "{key}": prefix must be a DNS subdomain')
-    if not name or len(name) > 63 or not _NAME.match(name):
+    if not is_name_part(name):
         raise ValueError(
             f'invalid label key "{key}": name part must be 63 characters or less, start and end with an '
             "alphanumeric character, and contain only alphanumerics, '-', '_' or '.'"
@@ -29,7 +29,7 @@ def _check_key(key: str) -> None:
 
 
 def _check_value(value: str) -> None:
-    if value and (len(value) > 63 or not _NAME.match(value)):
+    if not is_label_value(value):
         raise ValueError(
             f'invalid label value "{value}": must be 63 characters or less, empty or start and end with an '
             "alphanumeric character, and contain only alphanumerics, '-', '_' or '.'"
@@ -124,22 +124,17 @@ def parse_label_selector(s: str) -> LabelSelector:
         return ValueError(f"unable to parse requirement: {where}, expected: {expected} (selector {s!r})")
 
     while pos < len(toks):
-        if peek() == "!":
-            pos += 1
-            key = peek()
-            if not _is_ident(key):
-                raise fail("identifier after '!'")
-            assert key is not None
-            _check_key(key)
-            pos += 1
+        negated = peek() == "!"
+        pos += negated
+        key = peek()
+        if not _is_ident(key):
+            raise fail("identifier after '!'" if negated else "identifier")
+        assert key is not None
+        _check_key(key)
+        pos += 1
+        if negated:
             reqs.append(Requirement(key, "!"))
         else:
-            key = peek()
-            if not _is_ident(key):
-                raise fail("identifier")
-            assert key is not None
-            _check_key(key)
-            pos += 1
             op = peek()
             if op is None or op == ",":
                 reqs.append(Requirement(key, "exists"))

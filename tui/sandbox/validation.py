@@ -11,17 +11,21 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import re
 import socket
 from typing import Any
 
 from tui.errors import Invalid
+from tui.names import (
+    DNS_LABEL_MAX,
+    DNS_SUBDOMAIN_MAX,
+    is_dns_label,
+    is_dns_subdomain,
+    is_label_value,
+    qualified_name_problem,
+)
 from tui.sandbox.resources import CRD_KEY, ResourceType
 from tui.sandbox.store import Obj, Store, invalid
 
-_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
-_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
-_QUALIFIED = re.compile(r"([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]")
 MAX_DATA_BYTES = 1024 * 1024
 MAX_ANNOTATION_BYTES = 256 * 1024
 _LABEL_NAMES = frozenset({"namespaces", "services"})
@@ -40,11 +44,10 @@ def invalid_field(
 
 
 def _name_problem(value: str, *, label: bool) -> str | None:
-    limit = 63 if label else 253
-    pattern = _LABEL if label else _SUBDOMAIN
+    limit = DNS_LABEL_MAX if label else DNS_SUBDOMAIN_MAX
     if len(value) > limit:
         return f"must be no more than {limit} characters"
-    if not pattern.fullmatch(value):
+    if not (is_dns_label(value) if label else is_dns_subdomain(value)):
         what = "RFC 1123 label" if label else "RFC 1123 subdomain"
         chars = "'-'" if label else "'-' or '.'"
         return (
@@ -54,32 +57,16 @@ def _name_problem(value: str, *, label: bool) -> str | None:
     return None
 
 
-def _qualified_name_problem(key: str) -> str | None:
-    prefix, slash, name = key.rpartition("/")
-    if slash and (not prefix or len(prefix) > 253 or not _SUBDOMAIN.fullmatch(prefix)):
-        return "prefix part must be a lowercase RFC 1123 subdomain"
-    if not name:
-        return "name part must be non-empty"
-    if len(name) > 63:
-        return "name part must be no more than 63 characters"
-    if not _QUALIFIED.fullmatch(name):
-        return (
-            "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end "
-            "with an alphanumeric character"
-        )
-    return None
-
-
 def _map_problems(value: dict[str, str], field: str, *, values: bool) -> list[dict[str, str]]:
     """Label and annotation keys are qualified names; label values are short names or empty."""
     causes = []
     for k, v in value.items():
-        problem = _qualified_name_problem(k)
+        problem = qualified_name_problem(k)
         if problem:
             causes.append(
                 {"type": "FieldValueInvalid", "field": field, "message": f'Invalid value: "{k}": {problem}'}
             )
-        elif values and (len(v) > 63 or (v and not _QUALIFIED.fullmatch(v))):
+        elif values and not is_label_value(v):
             message = (
                 f'Invalid value: "{v}": a valid label must be an empty string or consist of alphanumeric '
                 "characters, '-', '_' or '.', and must start and end with an alphanumeric character "

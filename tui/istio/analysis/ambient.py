@@ -10,22 +10,21 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from tui.istio.ambient import AMBIENT, DATAPLANE_LABEL, USE_WAYPOINT_LABEL, waypoint_ref
 from tui.istio.analysis.model import Finding, Obj, Path, Snapshot, finding, labels_of, ns_of, spec_of
 from tui.istio.analysis.routes import destinations, service_key
-from tui.istio.injection import DATAPLANE_LABEL
 
 NO_WAYPOINT = "IT0601"
-USE_WAYPOINT = "istio.io/use-waypoint"
 _L7_OPERATION_KEYS = ("methods", "notMethods", "paths", "notPaths", "hosts", "notHosts")
 
 
 def _needs_waypoint(snapshot: Snapshot, namespace: str, service: str) -> bool:
     """True when the Service runs in ambient and nothing points it at a waypoint."""
     ns_labels = snapshot.namespace_labels(namespace)
-    if ns_labels.get(DATAPLANE_LABEL) != "ambient" or ns_labels.get(USE_WAYPOINT):
+    if ns_labels.get(DATAPLANE_LABEL) != AMBIENT:
         return False
     svc = snapshot.service(namespace, service)
-    return svc is not None and not labels_of(svc).get(USE_WAYPOINT)
+    return svc is not None and waypoint_ref(labels_of(svc), ns_labels, namespace=namespace) is None
 
 
 def _no_waypoint(obj: Obj, what: str, namespace: str, service: str, path: Path) -> Finding:
@@ -36,7 +35,7 @@ def _no_waypoint(obj: Obj, what: str, namespace: str, service: str, path: Path) 
         message=f"{what} on {service} needs a waypoint: {namespace} runs in ambient mode and neither the "
         "Service nor the namespace uses one, so ztunnel (L4 only) ignores it",
         fix=f"istioctl waypoint apply -n {namespace} --enroll-namespace (or deploy a waypoint and "
-        f"kubectl label service {service} -n {namespace} {USE_WAYPOINT}=waypoint)",
+        f"kubectl label service {service} -n {namespace} {USE_WAYPOINT_LABEL}=waypoint)",
         path=path,
     )
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import yaml
 
+from tui import yamlsafe
+from tui.config import MAX_YAML_DEPTH
 from tui.istio.analysis.model import Path
 
 
@@ -11,7 +13,7 @@ def field_lines(text: str, path: Path) -> tuple[int, int] | None:
     """First and last line (1-based) of the field at ``path`` in ``text``: the key's line through the end of
     its value. The deepest part of the path that exists is used; None for an empty path or unreadable YAML."""
     try:
-        node = yaml.compose(text)
+        node = yamlsafe.compose(text, max_depth=MAX_YAML_DEPTH)
     except yaml.YAMLError:
         return None
     found: tuple[int, int] | None = None

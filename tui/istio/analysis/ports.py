@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from tui.istio.analysis.model import Finding, Snapshot, finding, ns_of, spec_of
-from tui.istio.injection import DATAPLANE_LABEL, INJECTION_LABEL, REV_LABEL
+from tui.istio.injection import namespace_mode
 
 PORT_NO_PROTOCOL = "IT0401"
 PROTOCOLS = frozenset(
@@ -33,11 +33,7 @@ def port_protocol(name: str, app_protocol: str) -> str:
 
 
 def in_mesh(labels: dict[str, str]) -> bool:
-    return (
-        labels.get(INJECTION_LABEL) == "enabled"
-        or bool(labels.get(REV_LABEL))
-        or labels.get(DATAPLANE_LABEL) == "ambient"
-    )
+    return namespace_mode(labels).in_mesh
 
 
 def check_ports(snapshot: Snapshot) -> Iterator[Finding]:

@@ -27,13 +27,12 @@ from tui.istio.analysis.model import (
     spec_of,
 )
 from tui.istio.injection import INJECTION_LABEL, REV_LABEL, find_conflict, pod_wants_injection
-from tui.istio.sidecar import SIDECAR_CONTAINER, has_sidecar, is_proxy_workload
+from tui.istio.sidecar import SIDECAR_CONTAINER, STATUS_ANNOTATION, has_sidecar, is_proxy_workload
 
 BOTH_LABELS = "IT0301"
 UNKNOWN_REVISION = "IT0302"
 MISSING_SIDECAR = "IT0303"
 PROXY_VERSION = "IT0304"
-_STATUS_ANNOTATION = "sidecar.istio.io/status"
 _WEBHOOK_NAMES = ("istio-sidecar-injector", "istio-revision-tag-")
 
 
@@ -144,7 +143,7 @@ def _control_planes(snapshot: Snapshot) -> dict[str, str]:
 
 def _revision_of(pod: Mapping[str, Any]) -> str:
     try:
-        status = json.loads(annotations_of(pod).get(_STATUS_ANNOTATION) or "{}")
+        status = json.loads(annotations_of(pod).get(STATUS_ANNOTATION) or "{}")
     except ValueError:
         status = {}
     rev = status.get("revision") if isinstance(status, dict) else None

@@ -17,67 +17,14 @@ from typing import Any
 import yaml
 from aiohttp import web
 
+from tui import yamlsafe
 from tui.sandbox.api.wire import JSON, PROTOBUF, api_error, bad_request
 
 MAX_BODY = 3 * 1024 * 1024  # kube-apiserver's MaxRequestBodyBytes
 MAX_DEPTH = 200
-ALIAS_FLOOR = 10_000  # an alias-expanded YAML document may grow to this many nodes...
-ALIAS_RATIO = 10  # ...or to this many times its distinct nodes, and no further
 INLINE_PARSE = 64 * 1024  # smaller bodies are parsed on the loop: a thread hop costs more than they do
 _PARSERS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="sandbox-body")
 YAML_TYPES = ("application/yaml", "application/apply-patch+yaml")
-
-
-_BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: 5x faster
-
-
-class _CountingComposer(_BaseLoader):  # type: ignore[valid-type,misc]
-    """A SafeLoader that refuses a document whose aliases would expand it far beyond its own size.
-
-    PyYAML shares aliased nodes, so loading is cheap; the blow-up comes later, when the shared structure is
-    serialised. Composing gives the node graph first, and its expanded size is counted (memoised, so the
-    count itself stays linear) before any Python object is built. A node that contains itself is refused.
-    """
-
-    def get_single_data(self) -> Any:
-        node = self.get_single_node()
-        if node is None:
-            return None
-        _check_expansion(node)
-        return self.construct_document(node)
-
-
-def _check_expansion(root: yaml.Node) -> None:
-    sizes: dict[int, int] = {}
-    open_nodes: set[int] = set()
-    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
-    while stack:
-        node, done = stack.pop()
-        ident = id(node)
-        children = _children(node)
-        if done:
-            open_nodes.discard(ident)
-            sizes[ident] = size = 1 + sum(sizes[id(c)] for c in children)
-            if size > ALIAS_FLOOR and size > ALIAS_RATIO * len(sizes):
-                raise bad_request("error decoding YAML body: yaml: document contains excessive aliasing")
-            continue
-        if ident in sizes:
-            continue
-        if ident in open_nodes:
-            raise bad_request("error decoding YAML body: yaml: document contains a recursive alias")
-        open_nodes.add(ident)
-        stack.append((node, True))
-        stack.extend((c, False) for c in children if id(c) not in sizes)
-        if len(open_nodes) > MAX_DEPTH * 2:
-            raise bad_request(f"error decoding YAML body: nesting deeper than {MAX_DEPTH} levels")
-
-
-def _children(node: yaml.Node) -> list[yaml.Node]:
-    if isinstance(node, yaml.SequenceNode):
-        return list(node.value)
-    if isinstance(node, yaml.MappingNode):
-        return [n for pair in node.value for n in pair]
-    return []
 
 
 def _check_depth(value: Any, data: bytes) -> None:
@@ -110,12 +57,10 @@ def decode(data: bytes, *, yaml_ok: bool) -> Any:
         if not yaml_ok:
             raise bad_request(f"couldn't decode the request body as JSON: {err}") from err
         try:
-            value = yaml.load(data, Loader=_CountingComposer)  # noqa: S506 - a SafeLoader subclass
+            value = yamlsafe.load(data, max_depth=MAX_DEPTH)
             value = json.loads(json.dumps(value, default=str))  # as the apiserver, YAML is read as JSON
-        except RecursionError as rerr:
-            raise bad_request(f"error decoding YAML body: nesting deeper than {MAX_DEPTH} levels") from rerr
         except yaml.YAMLError as yerr:
-            raise bad_request(f"error decoding YAML body: {str(yerr).splitlines()[0]}") from yerr
+            raise bad_request(f"error decoding YAML body: yaml: {str(yerr).splitlines()[0]}") from yerr
     _check_depth(value, data)
     return value
 

@@ -109,6 +109,15 @@ def pod_live(pod: Obj) -> bool:
     return (pod.get("status") or {}).get("phase") not in TERMINAL
 
 
+def condition(type_: str, ok: bool, reason: str, message: str, *, now: str, generation: Any = None) -> Obj:
+    """A status condition as controllers write it; ``generation`` for APIs that record observedGeneration."""
+    cond: Obj = {"type": type_, "status": "True" if ok else "False", "reason": reason, "message": message}
+    if generation is not None:
+        cond["observedGeneration"] = generation
+    cond["lastTransitionTime"] = now
+    return cond
+
+
 def set_condition(conditions: list[Obj], new: Obj, now: str) -> None:
     """Insert or update a condition, keeping its transition time while its status stays the same."""
     for i, cond in enumerate(conditions):

@@ -21,7 +21,8 @@ from __future__ import annotations
 from typing import Any
 
 from tui.errors import KubeError
-from tui.istio.ambient import WAYPOINT_CLASS, WAYPOINT_PORT
+from tui.istio.ambient import DATAPLANE_LABEL, OPT_OUT, WAYPOINT_CLASS, WAYPOINT_PORT
+from tui.sandbox.controllers import common
 from tui.sandbox.controllers.base import Reconciler
 from tui.sandbox.controllers.common import DEPLOYMENTS, canonical, meta, owner_ref, set_condition
 from tui.sandbox.gateway_routes import (
@@ -49,14 +50,8 @@ _ROUTE_KINDS = [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute"}]
 
 
 def condition(type_: str, ok: bool, reason: str, message: str, generation: Any) -> Obj:
-    return {
-        "type": type_,
-        "status": "True" if ok else "False",
-        "reason": reason,
-        "message": message,
-        "observedGeneration": generation,
-        "lastTransitionTime": now_rfc3339(),
-    }
+    """Gateway API conditions carry the generation they describe, stamped now."""
+    return common.condition(type_, ok, reason, message, now=now_rfc3339(), generation=generation)
 
 
 def merge_conditions(old: list[Obj] | None, new: list[Obj]) -> list[Obj]:
@@ -140,7 +135,7 @@ class GatewayController(Reconciler):
     def _deployment(self, ns: str, name: str, labels: Obj, owner: Obj, image: str, cls: str) -> Obj:
         pod_labels = {**labels, "sidecar.istio.io/inject": "false", "service.istio.io/canonical-name": name}
         if cls == WAYPOINT_CLASS:
-            pod_labels["istio.io/dataplane-mode"] = "none"
+            pod_labels[DATAPLANE_LABEL] = OPT_OUT
         ports = [{"containerPort": 15021, "name": "status-port", "protocol": "TCP"}]
         if cls == WAYPOINT_CLASS:
             ports.append({"containerPort": WAYPOINT_PORT, "name": "mesh", "protocol": "TCP"})

@@ -8,7 +8,7 @@ rely on (they leave ``spec.replicas`` out when autoscaling is on).
 from __future__ import annotations
 
 from tui.sandbox.controllers.base import Reconciler
-from tui.sandbox.controllers.common import as_int, meta, ns_name, set_condition
+from tui.sandbox.controllers.common import as_int, condition, meta, ns_name, set_condition
 from tui.sandbox.store import Obj, now_rfc3339
 
 HPAS = "horizontalpodautoscalers.autoscaling"
@@ -60,13 +60,13 @@ class HorizontalPodAutoscalerController(Reconciler):
         if target is None or target_key is None:
             set_condition(
                 conditions,
-                _condition(
+                condition(
                     "AbleToScale",
                     False,
                     "FailedGetScale",
                     f"the HPA controller was unable to get the target's current scale: {ref.get('kind')} "
                     f'"{ref.get("name")}" not found',
-                    now,
+                    now=now,
                 ),
                 now,
             )
@@ -90,26 +90,26 @@ class HorizontalPodAutoscalerController(Reconciler):
                 )
             set_condition(
                 conditions,
-                _condition(
-                    "AbleToScale", True, "ReadyForNewScale", "recommended size matches current size", now
+                condition(
+                    "AbleToScale", True, "ReadyForNewScale", "recommended size matches current size", now=now
                 ),
                 now,
             )
             set_condition(
                 conditions,
-                _condition(
+                condition(
                     "ScalingActive",
                     False,
                     "FailedGetResourceMetric",
                     "the HPA was unable to compute the replica count: the sandbox serves no metrics API",
-                    now,
+                    now=now,
                 ),
                 now,
             )
             limited = desired in (low, high) and current != desired
             set_condition(
                 conditions,
-                _condition(
+                condition(
                     "ScalingLimited",
                     limited,
                     ("TooFewReplicas" if desired == low else "TooManyReplicas")
@@ -121,7 +121,7 @@ class HorizontalPodAutoscalerController(Reconciler):
                         if limited
                         else "within the acceptable range"
                     ),
-                    now,
+                    now=now,
                 ),
                 now,
             )
@@ -137,13 +137,3 @@ class HorizontalPodAutoscalerController(Reconciler):
             o["status"]["observedGeneration"] = meta(o).get("generation", 1)
 
         self.store.update(HPAS, name, namespace=ns, mutate=mutate)
-
-
-def _condition(ctype: str, ok: bool, reason: str, message: str, now: str) -> Obj:
-    return {
-        "type": ctype,
-        "status": "True" if ok else "False",
-        "reason": reason,
-        "message": message,
-        "lastTransitionTime": now,
-    }

@@ -9,6 +9,7 @@ from __future__ import annotations
 from tui.labels import match_label_selector_object
 from tui.sandbox.controllers.base import Reconciler
 from tui.sandbox.controllers.common import (
+    condition,
     meta,
     ns_name,
     pod_live,
@@ -71,14 +72,14 @@ class DisruptionController(Reconciler):
             conditions = list(st.get("conditions") or [])
             set_condition(
                 conditions,
-                {
-                    "type": "DisruptionAllowed",
-                    "status": "True" if allowed else "False",
-                    "reason": "SufficientPods" if allowed else "InsufficientPods",
-                    "message": "",
-                    "observedGeneration": meta(o).get("generation", 1),
-                    "lastTransitionTime": now,
-                },
+                condition(
+                    "DisruptionAllowed",
+                    allowed > 0,
+                    "SufficientPods" if allowed else "InsufficientPods",
+                    "",
+                    now=now,
+                    generation=meta(o).get("generation", 1),
+                ),
                 now,
             )
             st.update(

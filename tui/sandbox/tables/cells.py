@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from tui.kubeprint import format_age
+from tui.kubeprint import format_age, parse_time
 
 Obj = dict[str, Any]
 Column = tuple[str, str, int]  # name, type, priority
@@ -16,15 +16,7 @@ Layout = tuple[list[Column], Row]
 
 def human_age(timestamp: str | None, *, now: datetime | None = None) -> str:
     """kubectl's short duration format (45s, 3m12s, 5h, 2d3h, 400d) for an RFC 3339 timestamp."""
-    if not timestamp:
-        return "<unknown>"
-    try:
-        then = datetime.fromisoformat(timestamp)
-    except ValueError:
-        return "<unknown>"
-    if then.tzinfo is None:
-        then = then.replace(tzinfo=UTC)
-    return format_age(then, now or datetime.now(UTC))
+    return format_age(parse_time(timestamp), now or datetime.now(UTC))
 
 
 def age(o: Obj) -> str:
