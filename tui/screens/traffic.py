@@ -35,12 +35,10 @@ from tui import kube
 from tui.errors import ConfigError, IstioTuiError
 from tui.istio import bookinfo
 from tui.istio.injection import namespace_mode
-from tui.istio.routing import expected_shares
+from tui.istio.routing import PresetPreview, RoutingView, expected_shares
 from tui.models import (
     BookinfoStatus,
     IngressInfo,
-    PresetPreview,
-    RoutingView,
     SplitRow,
     TallySnapshot,
     VerifyResult,
