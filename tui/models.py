@@ -187,6 +187,11 @@ class PodRow:
         return f"{self.ready}/{self.total}"
 
 
+def plural(n: int, noun: str, many: str = "") -> str:
+    """"1 pod", "2 pods", "0 pods": the one place English plurals are decided (``many`` for irregulars)."""
+    return f"{n} {noun if n == 1 else many or noun + 's'}"
+
+
 def pod_health(status: str, phase: str, ready: int, total: int) -> PodHealth:
     if status in ("Completed", "Succeeded") or (phase == "Succeeded" and status != "Terminating"):
         return PodHealth.DONE

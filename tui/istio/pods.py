@@ -7,7 +7,8 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from tui.istio.injection import INJECT_OVERRIDE, SIDECAR_CONTAINER, has_sidecar, wants_injection
+from tui.istio.injection import wants_injection
+from tui.istio.sidecar import INJECT_OVERRIDE, SIDECAR_CONTAINER, has_sidecar
 from tui.kubeprint import format_age, parse_time, pod_status
 from tui.models import SIDECAR_MISSING, SIDECAR_OK, PodRow, pod_health
 

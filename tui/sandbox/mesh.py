@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from tui.istio.routing import has_sidecar
+from tui.istio.sidecar import has_sidecar
 from tui.sandbox.ingress import IngressRoute
 from tui.sandbox.store import Obj, Store
 
