@@ -20,6 +20,7 @@ class OneLineParser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     from tui.istio import cli as install_cli
+    from tui.istio import upgrade_cli
     from tui.sandbox import cli as sandbox_cli
     from tui.traffic import cli as traffic_cli
 
@@ -33,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command")
     sandbox_cli.add_parser(sub)
     install_cli.add_parser(sub)
+    upgrade_cli.add_parser(sub)
     traffic_cli.add_parser(sub)
     return parser
 

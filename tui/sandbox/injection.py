@@ -6,6 +6,13 @@ before injection was enabled keep running without one until they are restarted. 
 that: it runs only on CREATE and only when the webhook configuration exists and one of its webhooks'
 ``namespaceSelector`` and ``objectSelector`` match.
 
+Revisions: every istiod revision R installs ``istio-sidecar-injector-R`` (the default one plain
+``istio-sidecar-injector``), and a revision tag is an ``istio-revision-tag-<tag>`` configuration pointing at a
+revision. Their selectors already say which namespace goes where (``istio.io/rev=R``, or
+``istio-injection=enabled`` for the default revision or the ``default`` tag), so the hook only has to call
+them in the API server's order (by name) and let the first match inject, with the proxy image and the
+``revision`` of the istiod it names (its ``istio.io/rev`` label).
+
 With a kubelet of 1.33 or newer, Istio's default ``ENABLE_NATIVE_SIDECARS=auto`` makes ``istio-proxy`` a
 native sidecar: an init container with ``restartPolicy: Always`` instead of an entry in ``containers``.
 """
@@ -24,6 +31,7 @@ log = logging.getLogger(__name__)
 
 WEBHOOK_KEY = "mutatingwebhookconfigurations.admissionregistration.k8s.io"
 WEBHOOK_PREFIX = "istio-sidecar-injector"
+TAG_PREFIX = "istio-revision-tag-"
 INJECT_ANNOTATION = "sidecar.istio.io/inject"
 STATUS_ANNOTATION = "sidecar.istio.io/status"
 DEFAULT_TAG = "1.28.0"
@@ -41,7 +49,11 @@ def kubelet_supports_native_sidecars(kubelet_version: str) -> bool:
 
 def injector_configs(store: Store) -> list[Obj]:
     items, _ = store.list(WEBHOOK_KEY)
-    return [c for c in items if str((c.get("metadata") or {}).get("name", "")).startswith(WEBHOOK_PREFIX)]
+    ours = [c for c in items if str((c.get("metadata") or {}).get("name", "")).startswith(_PREFIXES)]
+    return sorted(ours, key=lambda c: str((c.get("metadata") or {}).get("name", "")))
+
+
+_PREFIXES = (WEBHOOK_PREFIX, TAG_PREFIX)
 
 
 def _safe_match(selector: Any, labels: dict[str, str]) -> bool:
@@ -78,15 +90,15 @@ def should_inject(pod: Obj, namespace_labels: dict[str, str], configs: list[Obj]
 def proxy_image(store: Store, config: Obj) -> str:
     """The proxy image istiod would inject, from its injector ConfigMap's values, else the webhook's labels.
 
-    istiod reads ``global.hub``, ``global.tag`` and ``global.proxy.image`` from the ``istio-sidecar-injector``
-    ConfigMap in its namespace (the namespace its webhooks call).
+    istiod reads ``global.hub``, ``global.tag`` and ``global.proxy.image`` from its revision's
+    ``istio-sidecar-injector[-R]`` ConfigMap in its namespace (the namespace its webhooks call).
     """
     hub, image, tag = PROXY_HUB, "proxyv2", ""
+    revision = _revision(config)
+    cm_name = WEBHOOK_PREFIX if revision == "default" else f"{WEBHOOK_PREFIX}-{revision}"
     for hook in config.get("webhooks") or []:
         service = ((hook or {}).get("clientConfig") or {}).get("service") or {}
-        cm = store.try_get(
-            "configmaps", WEBHOOK_PREFIX, namespace=str(service.get("namespace") or ""), copy=False
-        )
+        cm = store.try_get("configmaps", cm_name, namespace=str(service.get("namespace") or ""), copy=False)
         if cm is None:
             continue
         try:
