@@ -4,7 +4,7 @@ One flow, as an operator runs it: the demo profile's istiod (revision default, p
 a second meshed namespace on it; ``istio-tui upgrade --yes --revision canary --namespaces bookinfo`` (proxies
 1.30.4) moves Bookinfo; removing the default revision is refused while the other namespace still runs its
 sidecars; ``--promote canary`` points the default tag at canary, so the other namespace (still labelled
-``istio-injection=enabled``) gets canary on restart; the removal then succeeds and istiod-canary keeps running.
+``istio-injection=enabled``) gets canary on restart; then the removal succeeds and istiod-canary runs on.
 """
 
 from __future__ import annotations
