@@ -26,7 +26,15 @@ from tui import kube
 from tui.errors import ConfigError, IstioTuiError, NotFound
 from tui.istio.choices import ISTIO_NAMESPACE, FieldError
 from tui.istio.helm import HelmRunner
-from tui.istio.injection import InjectionMode, LabelPlan, find_conflict, is_live, plan_change, valid_revision
+from tui.istio.injection import (
+    MESH_LABELS,
+    InjectionMode,
+    LabelPlan,
+    find_conflict,
+    is_live,
+    plan_change,
+    valid_revision,
+)
 from tui.istio.plan import InstallPlan, Release, build_plan
 from tui.istio.restarts import pod_owner, restart_deployments
 from tui.istio.revisions import (
@@ -36,9 +44,11 @@ from tui.istio.revisions import (
     chart_injector,
     deactivate_patch,
     injector_name,
+    namespace_revision,
     pods_on,
     release_name,
     tag_webhook_config,
+    tags_of,
 )
 from tui.istio.sidecar import is_proxy_workload, sidecar_revision
 
@@ -125,6 +135,11 @@ def check_options(opts: UpgradeOptions) -> None:
 
 def revision_plan(opts: UpgradeOptions) -> RevisionPlan:
     base = build_plan(istio_version=opts.istio_version, profile=None, chart_source=opts.chart_source)
+    if base.chart_source.kind == "sandbox":
+        raise ConfigError(
+            "the sandbox's own istiod chart serves only the default revision: give the official charts "
+            "(the Istio repository, a mirror, or a directory of the unpacked charts) as --chart-source"
+        )
     try:
         return RevisionPlan(
             istio_version=base.istio_version, chart_source=base.chart_source, revision=opts.revision
@@ -134,15 +149,21 @@ def revision_plan(opts: UpgradeOptions) -> RevisionPlan:
 
 
 def build_steps(
-    opts: UpgradeOptions, *, kubeconfig: str | None = None, context: str | None = None
+    opts: UpgradeOptions,
+    *,
+    kubeconfig: str | None = None,
+    context: str | None = None,
+    record: dict[str, dict[str, str]] | None = None,
 ) -> list[Step]:
+    """The steps in order. ``record`` collects each moved namespace's labels before the move (for
+    :func:`rollback_steps`)."""
     check_options(opts)
     steps: list[Step] = []
     if opts.revision:
         plan = revision_plan(opts)
         steps.append(_install_step(plan, kubeconfig=kubeconfig, context=context))
         for ns in opts.namespaces:
-            steps.append(move_step(ns, opts.revision))
+            steps.append(move_step(ns, opts.revision, record=record))
             steps.append(restart_step(ns, opts.revision, timeout_s=opts.timeout_s))
     if opts.promote:
         steps.append(promote_step(opts.promote))
@@ -188,9 +209,11 @@ def move_plan(cluster: Cluster, namespace: str, revision: str) -> tuple[LabelPla
     )
 
 
-def move_step(namespace: str, revision: str) -> Step:
+def move_step(namespace: str, revision: str, *, record: dict[str, dict[str, str]] | None = None) -> Step:
     def run(cluster: Cluster, say: Say, stop: threading.Event) -> None:
         plan, conflict = move_plan(cluster, namespace, revision)
+        if record is not None:
+            record.setdefault(namespace, {k: v for k, v in _labels_before(plan).items() if v is not None})
         if conflict:
             say(f"{conflict} Resolved: keeping {plan.target.label}.")
         if plan.is_noop:
@@ -217,6 +240,52 @@ def move_step(namespace: str, revision: str) -> Step:
         ),
         run,
     )
+
+
+def _labels_before(plan: LabelPlan) -> dict[str, str | None]:
+    """The mesh labels as they were before ``plan``: what a rollback puts back."""
+    before: dict[str, str | None] = {k: v for k, v in plan.labels_after.items() if k in MESH_LABELS}
+    for change in plan.changes:
+        before[change.key] = change.old
+    return before
+
+
+def move_back_step(namespace: str, labels: Mapping[str, str]) -> Step:
+    """Put a namespace's mesh labels back as they were before the upgrade moved it."""
+    patch = {"metadata": {"labels": {k: labels.get(k) for k in MESH_LABELS}}}
+    args = [f"{k}={labels[k]}" if k in labels else f"{k}-" for k in MESH_LABELS]
+
+    def run(cluster: Cluster, say: Say, stop: threading.Event) -> None:
+        cluster.patch(kube.NAMESPACES, namespace, patch)
+        shown = ", ".join(f"{k}={v}" for k, v in labels.items() if k in MESH_LABELS) or "no mesh label"
+        say(f"{namespace}: labels back to {shown}")
+
+    return Step(
+        f"move-back:{namespace}",
+        f"Move namespace {namespace} back to its labels before the upgrade",
+        (shlex.join(["kubectl", "label", "namespace", namespace, *args, "--overwrite"]),),
+        run,
+    )
+
+
+def rollback_steps(
+    originals: Mapping[str, Mapping[str, str]], *, timeout_s: float = WAIT_TIMEOUT_S
+) -> list[Step]:
+    """Rollback: each moved namespace gets its labels back and restarts onto the revision they select."""
+    steps: list[Step] = []
+    for namespace, labels in originals.items():
+        steps.append(move_back_step(namespace, labels))
+        steps.append(restart_step(namespace, None, timeout_s=timeout_s))
+    return steps
+
+
+def selected_revision(cluster: Cluster, namespace: str) -> str:
+    """The revision the namespace's labels select now (tags resolved); StepRefused when none injects it."""
+    labels = (cluster.get(kube.NAMESPACES, namespace).get("metadata") or {}).get("labels") or {}
+    revision = namespace_revision(labels, tags_of(cluster.list(kube.MUTATING_WEBHOOKS).items))
+    if revision is None:
+        raise StepRefused(f"namespace {namespace} asks for no sidecar injection")
+    return revision
 
 
 @dataclass(frozen=True)
@@ -273,13 +342,17 @@ def revision_progress(namespace: str, revision: str, pods: Iterable[Mapping[str,
     return RevisionProgress(namespace, revision, done, total, tuple(sorted(stale)))
 
 
-def restart_step(namespace: str, revision: str, *, timeout_s: float = WAIT_TIMEOUT_S) -> Step:
-    def run(cluster: Cluster, say: Say, stop: threading.Event) -> None:
-        restart_to_revision(cluster, namespace, revision, say=say, stop=stop, timeout_s=timeout_s)
+def restart_step(namespace: str, revision: str | None, *, timeout_s: float = WAIT_TIMEOUT_S) -> Step:
+    """``revision`` None: the one the namespace's labels select when the step runs."""
 
+    def run(cluster: Cluster, say: Say, stop: threading.Event) -> None:
+        target = revision or selected_revision(cluster, namespace)
+        restart_to_revision(cluster, namespace, target, say=say, stop=stop, timeout_s=timeout_s)
+
+    which = revision or "the revision its labels select"
     return Step(
         f"restart:{namespace}",
-        f"Restart the workloads of {namespace} and wait until every sidecar comes from {revision}",
+        f"Restart the workloads of {namespace} and wait until every sidecar comes from {which}",
         (
             shlex.join(["kubectl", "rollout", "restart", "deployment", "-n", namespace]),
             shlex.join(["kubectl", "rollout", "status", "deployment", "-n", namespace, "--timeout=300s"]),
