@@ -381,12 +381,23 @@ def restart_to_revision(
     done = restart_deployments(cluster, namespace, deployments)
     if done:
         say(f"{namespace}: restarted {', '.join(f'deployment/{d}' for d in done)}")
-    return wait_for_revision(cluster, namespace, revision, say=say, stop=stop, timeout_s=timeout_s)
+    return wait_for_revision(
+        cluster, namespace, revision, say=say, stop=stop, timeout_s=timeout_s, expect_pods=bool(done)
+    )
 
 
 def wait_for_revision(
-    cluster: Cluster, namespace: str, revision: str, *, say: Say, stop: threading.Event, timeout_s: float
+    cluster: Cluster,
+    namespace: str,
+    revision: str,
+    *,
+    say: Say,
+    stop: threading.Event,
+    timeout_s: float,
+    expect_pods: bool = True,
 ) -> RevisionProgress:
+    """Poll until every injected pod is ready on ``revision``. With ``expect_pods``, an empty namespace is
+    not done: right after a restart the old pods can be gone before the new ones exist."""
     deadline = time.monotonic() + timeout_s
     started = time.monotonic()
     last_line = ""
@@ -395,7 +406,7 @@ def wait_for_revision(
         progress = revision_progress(namespace, revision, cluster.list(kube.PODS, namespace=namespace).items)
         now = time.monotonic()
         line = progress.line()
-        if progress.finished:
+        if progress.finished and (progress.total or not expect_pods):
             say(f"{line} ({now - started:.1f}s)")
             return progress
         if (line != last_line or now - last_said >= 1.0) and now - started >= 1.0:
