@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from tui.errors import ConfigError
+from tui.istio.injector import check_webhooks
 from tui.istio.revisions import (
     chart_injector,
     control_planes,
@@ -160,3 +161,9 @@ def test_cli_bad_input_is_one_line_and_exit_2() -> None:
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2 and proc.stdout == ""
     assert len(proc.stderr.strip().splitlines()) == 1 and "only the default revision" in proc.stderr
+
+
+def test_injection_preflight_counts_a_tag_as_an_injector() -> None:
+    """After the old revision is removed only the default tag serves istio-injection=enabled."""
+    check = check_webhooks([tag("default", "canary")], {"istio-injection": "enabled"})
+    assert check.ok and "istio-revision-tag-default" in check.detail

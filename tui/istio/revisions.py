@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from tui import kube
 from tui.istio.choices import ISTIO_NAMESPACE
 from tui.istio.injection import INJECTION_LABEL, REV_LABEL, Labels, is_live
+from tui.istio.injector import INJECTOR_PREFIX, TAG_PREFIX
 from tui.istio.sidecar import is_proxy_workload, sidecar_revision
 
 if TYPE_CHECKING:
@@ -30,8 +31,6 @@ if TYPE_CHECKING:
 DEFAULT_REVISION = "default"
 DEFAULT_TAG = "default"
 TAG_LABEL = "istio.io/tag"
-TAG_PREFIX = "istio-revision-tag-"
-INJECTOR_PREFIX = "istio-sidecar-injector"
 ISTIOD_SELECTOR = "app=istiod"
 
 Obj = Mapping[str, Any]
