@@ -495,6 +495,14 @@ def remove_step(revision: str, *, kubeconfig: str | None, context: str | None) -
         blockers = removal_blockers(cluster.list(kube.PODS).items, revision)
         if blockers:
             raise StepRefused(blockers)
+        tags = tags_of(cluster.list(kube.MUTATING_WEBHOOKS).items)
+        still = sorted(
+            str(ns["metadata"]["name"])
+            for ns in cluster.list(kube.NAMESPACES).items
+            if namespace_revision((ns.get("metadata") or {}).get("labels"), tags) == revision
+        )
+        if still:
+            say(f"note: {', '.join(still)} still select revision {revision}; new pods there get no sidecar")
         started = time.monotonic()
         HelmRunner(InstallPlan(), kubeconfig=kubeconfig, context=context).uninstall([rel])
         say(f"{rel.name} uninstalled ({time.monotonic() - started:.1f}s)")

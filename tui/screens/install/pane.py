@@ -293,7 +293,6 @@ class InstallPane(WorkPane):
             "btn-up-plan": self.query_one(UpgradeStep).plan_steps,
             "btn-up-next": lambda: self._upgrade_action(UpgradeStep.run_next),
             "btn-up-rollback": lambda: self._upgrade_action(UpgradeStep.rollback),
-            "btn-up-refresh": self.query_one(UpgradeStep).scan,
         }
         action = actions.get(event.button.id or "")
         if action is not None:

@@ -17,6 +17,7 @@ from textual.message import Message
 from textual.widgets import Button, DataTable, Input, Static
 
 from tui.errors import ConfigError, IstioTuiError
+from tui.istio.plan import DEFAULT_ISTIO_VERSION
 from tui.istio.revisions import ControlPlane, read_control_planes
 from tui.istio.upgrade import Step, UpgradeOptions, build_steps, parse_namespaces, rollback_steps
 from tui.screens.confirm import ConfirmScreen
@@ -59,10 +60,10 @@ class UpgradeStep(VerticalScroll, WizardStep):
             self.index = index
             self.error = error
 
-    def __init__(self, *, chart_source: str = "") -> None:
+    def __init__(self) -> None:
         super().__init__(id="step-upgrade", classes="wiz-step")
-        self._chart_source = chart_source
         self.planes: list[ControlPlane] = []
+        self.scans = 0  # control-plane reads shown so far
         self.steps: list[Step] = []
         self.next_index = 0
         self.log_lines: list[str] = []
@@ -75,12 +76,19 @@ class UpgradeStep(VerticalScroll, WizardStep):
         table: DataTable[str] = DataTable(id="up-planes", cursor_type="row", zebra_stripes=True)
         table.add_columns("REVISION", "VERSION", "READY", "TAGS", "NAMESPACES", "PODS")
         yield table
-        yield from field_row("revision", "Revision", Input("canary", id="up-revision"), prefix="up-")
-        yield from field_row("version", "Istio version", Input("", id="up-version"), prefix="up-")
-        yield from field_row(
-            "source", "Chart source", Input(self._chart_source, id="up-source"), prefix="up-"
+        source_hint = "official repo, an https:// mirror or a charts directory"
+        fields = (
+            ("revision", "Revision", Input("canary", id="up-revision", compact=True)),
+            (
+                "version",
+                "Istio version",
+                Input(placeholder=DEFAULT_ISTIO_VERSION, id="up-version", compact=True),
+            ),
+            ("source", "Chart source", Input(placeholder=source_hint, id="up-source", compact=True)),
+            ("namespaces", "Namespaces", Input(placeholder="A,B", id="up-namespaces", compact=True)),
         )
-        yield from field_row("namespaces", "Namespaces", Input("", id="up-namespaces"), prefix="up-")
+        for name, label, widget in fields:
+            yield from field_row(name, label, widget, prefix="up-")
         yield Static("", id="up-status", classes="wiz-status")
         yield Static("", id="up-steps", markup=False)
         yield Static("", id="up-log", markup=False)
@@ -90,7 +98,6 @@ class UpgradeStep(VerticalScroll, WizardStep):
                 "Run next step…", id="btn-up-next", compact=True, variant="warning", disabled=self.readonly
             ),
             Button("Roll back…", id="btn-up-rollback", compact=True, disabled=self.readonly),
-            Button("Refresh", id="btn-up-refresh", compact=True),
         )
 
     # --- the table
@@ -111,14 +118,11 @@ class UpgradeStep(VerticalScroll, WizardStep):
         table = self.query_one("#up-planes", DataTable)
         table.clear()
         table.add_rows([plane_row(cp) for cp in self.planes])
-        if self._running_index is None:
+        self.scans += 1
+        if not self.steps:
             self.done(Text(f"{len(self.planes)} control plane(s)", style="dim"))
 
     # --- planning and running
-
-    @property
-    def _running_index(self) -> int | None:
-        return self.next_index if self.is_busy and self.steps else None
 
     def plan_steps(self) -> bool:
         """Build the steps from the form; False (with the reason shown) when a field is bad."""
