@@ -23,6 +23,7 @@ from tui.kube import Cluster
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.describe import PodDescribeScreen
 from tui.screens.install import InstallPane
+from tui.screens.install import run as run_step
 
 SIZE = (120, 36)
 DEADLINE_S = 20.0
@@ -442,3 +443,31 @@ async def test_choices_preview_is_readable_at_80x24(cluster: Cluster) -> None:
         region = quit_key.region
         assert region.width > 0 and region.right <= 80, region
         assert app.screen.get_widget_at(region.right - 1, region.y)[0] is quit_key
+
+
+async def test_a_failing_pod_poll_is_one_notification_and_the_install_goes_on(
+    cluster: Cluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(_cluster: Cluster) -> None:
+        raise RuntimeError("the poll broke")
+
+    monkeypatch.setattr(run_step, "install_progress", broken)
+    app = make_app(cluster, pane="install", sandbox=True)
+    async with app.run_test(size=SIZE) as pilot:
+        wizard = await ready(pilot)
+        app.query_one("#wiz-steps").focus()
+        await pilot.press("i")
+        await answer(pilot, "y", "Install Istio")
+
+        def broke() -> list[str]:
+            return [n.message for n in app._notifications if "the poll broke" in n.message]
+
+        await until(pilot, broke, "the error")
+        message = broke()[0]
+        assert message.startswith("install failed") and "Traceback" not in message
+        await until(
+            pilot,
+            lambda: "install" not in wizard.busy and bool(wizard.verify_report and wizard.verify_report.ok),
+            "the install to finish anyway",
+            limit=60,
+        )
