@@ -4,6 +4,7 @@ the steps confirmed one at a time with live progress, and rollback (labels back,
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -50,15 +51,24 @@ def table_rows(app: Any) -> list[list[str]]:
     return [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
 
 
-async def run_step(pilot: Pilot[Any], view: UpgradeStep, index: int) -> None:
+def poller_alive() -> bool:
+    return any(t.name == "stream-upgrade-planes" and t.is_alive() for t in threading.enumerate())
+
+
+async def run_step(pilot: Pilot[Any], view: UpgradeStep, index: int) -> bool:
+    """Run step ``index`` through its confirmation; True when the table poller was seen while it ran."""
     view.query_one("#btn-up-next", Button).press()
     await answer(pilot, "y", f"Step {index + 1} of {len(view.steps)}")
+    await until(pilot, lambda: poller_alive() or view.next_index > index, "the step to start")
+    seen = poller_alive()
     await until(
         pilot,
         lambda: view.next_index == index + 1 and not view.is_busy,
         f"step {index + 1} to finish ({view.query_one('#up-status', Static).content})",
         limit=60,
     )
+    await until(pilot, lambda: not poller_alive(), "the table poller to stop with the step")
+    return seen
 
 
 async def test_upgrade_view_moves_a_namespace_and_rolls_it_back(tmp_path: Path) -> None:
@@ -86,7 +96,9 @@ async def test_upgrade_view_moves_a_namespace_and_rolls_it_back(tmp_path: Path) 
             view.query_one("#up-namespaces", Input).value = "shop"
             view.query_one("#btn-up-plan", Button).press()
             await until(pilot, lambda: len(view.steps) == 3, "three planned steps")
-            for index in range(3):
+            # helm takes seconds: the table poller (a Stream thread, not a pool worker) runs meanwhile
+            assert await run_step(pilot, view, 0)
+            for index in (1, 2):
                 await run_step(pilot, view, index)
             assert revisions(cluster) == ["canary", "canary"]
             assert any("shop: 2/2 pods on canary" in line for line in view.log_lines), view.log_lines

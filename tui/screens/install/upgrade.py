@@ -1,8 +1,9 @@
 """Step 8: canary upgrade: the control planes as a table, the upgrade steps confirmed one at a time, rollback.
 
 The steps come from ``tui.istio.upgrade`` (the same ones ``istio-tui upgrade --yes`` runs). Each runs as a
-one-off thread worker; its progress lines and its end come back as typed messages. Namespaces moved here are
-remembered with their labels before the move, so rollback can put the labels back and restart them.
+one-off thread worker; its progress lines and its end come back as typed messages, and while it runs a
+poller on a ``Stream`` re-reads the control planes so the table's pod counts move live. Namespaces moved
+here are remembered with their labels before the move, so rollback can put the labels back and restart them.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from tui.istio.upgrade import Step, UpgradeOptions, build_steps, parse_namespace
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.install.run import helm_kubeconfig
 from tui.screens.install.step import WizardStep, button_row, field_row
+from tui.widgets.stream import Stream
 
 MAX_LOG_LINES = 200
 
@@ -38,6 +40,9 @@ def plane_row(cp: ControlPlane) -> tuple[str, ...]:
     )
 
 
+POLL_S = 1.0
+
+
 class UpgradeStep(VerticalScroll, WizardStep):
     KEY = "upgrade"
     STATUS_ID = "up-status"
@@ -51,6 +56,13 @@ class UpgradeStep(VerticalScroll, WizardStep):
         def __init__(self, line: str) -> None:
             super().__init__()
             self.line = line
+
+    class Crashed(Message):
+        """The control-plane poller failed on its thread."""
+
+        def __init__(self, error: BaseException) -> None:
+            super().__init__()
+            self.error = error
 
     class StepFinished(Message):
         """``error`` is "" when the step succeeded."""
@@ -70,6 +82,7 @@ class UpgradeStep(VerticalScroll, WizardStep):
         # namespace -> its labels before this view moved it: what rollback restores
         self.originals: dict[str, dict[str, str]] = {}
         self._stop = threading.Event()
+        self._poller: Stream | None = None
 
     def compose(self) -> ComposeResult:
         yield Static("8  Canary upgrade", classes="wiz-title")
@@ -191,7 +204,28 @@ class UpgradeStep(VerticalScroll, WizardStep):
         self.begin(f"step {index + 1}/{len(self.steps)}")
         self.mark("…")
         self._show_steps()
+        self._stop_poller()
+        self._poller = Stream(self._poll, name="upgrade-planes", on_error=self._poll_failed).start()
         self._run_step(index)
+
+    def _poll(self, stop: threading.Event) -> None:
+        """The table follows the step live: pods move between revisions while it runs."""
+        cluster = self.istio_app.cluster
+        while not stop.wait(POLL_S):
+            self.post_message(self.Planes(read_control_planes(cluster)))
+
+    def _poll_failed(self, err: BaseException) -> None:
+        self.post_message(self.Crashed(err))
+
+    @on(Crashed)
+    def _crashed(self, message: Crashed) -> None:
+        message.stop()
+        self.istio_app.report_error(message.error, "control planes")
+
+    def _stop_poller(self) -> None:
+        if self._poller is not None:
+            self._poller.stop()
+            self._poller = None
 
     @work(thread=True, exit_on_error=False, group="upgrade-step", description="upgrade step")
     def _run_step(self, index: int) -> None:
@@ -217,6 +251,7 @@ class UpgradeStep(VerticalScroll, WizardStep):
     @on(StepFinished)
     def _step_finished(self, message: StepFinished) -> None:
         message.stop()
+        self._stop_poller()
         if message.error:
             self.done(Text(f"✘ step {message.index + 1}: {message.error}", style="bold red"))
             self.mark("✘")
@@ -233,3 +268,4 @@ class UpgradeStep(VerticalScroll, WizardStep):
 
     def on_unmount(self) -> None:
         self._stop.set()
+        self._stop_poller()
