@@ -44,6 +44,7 @@ def mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tools]:
         tools = Tools(sb, tmp_path_factory.mktemp("canary"))
         tools.helm_install("istio-base", "base")
         tools.helm_install("istiod", "istiod", "--set", "profile=demo", "--set", "global.tag=1.30.3")
+        tools.helm_install("istio-ingressgateway", "gateway", "--set", "service.type=NodePort")
         for ns in ("bookinfo", "other"):
             tools.kubectl("create", "namespace", ns)
             tools.kubectl("label", "namespace", ns, "istio-injection=enabled")
@@ -63,9 +64,10 @@ def upgrade(tools: Tools, *flags: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(cmd, capture_output=True, text=True, env=tools.env, timeout=240)
 
 
-def sidecars(tools: Tools, ns: str) -> dict[str, tuple[str, str]]:
+def sidecars(tools: Tools, ns: str, app: str = "") -> dict[str, tuple[str, str]]:
     """Live pod -> (revision from sidecar.istio.io/status, proxy image tag)."""
-    pods = json.loads(tools.kubectl("get", "pods", "-n", ns, "-o", "json"))["items"]
+    selector = ["-l", f"app={app}"] if app else []
+    pods = json.loads(tools.kubectl("get", "pods", "-n", ns, *selector, "-o", "json"))["items"]
     out: dict[str, tuple[str, str]] = {}
     for pod in pods:
         if pod["metadata"].get("deletionTimestamp"):
@@ -108,7 +110,8 @@ def test_canary_moves_bookinfo_refuses_removal_then_promote_and_remove(mesh: Too
 
     refused = upgrade(mesh, "--yes", "--remove-revision", "default")
     assert refused.returncode == 1
-    assert "other/echo-" in refused.stderr and "namespace(s) other" in refused.stderr, refused.stderr
+    assert "other/echo-" in refused.stderr and "namespace(s) istio-system, other" in refused.stderr
+    assert "istio-system/istio-ingressgateway-" in refused.stderr, refused.stderr
     assert "istiod" in mesh.run([HELM, "list", "-n", NS, "-q"]).split()
 
     promoted = upgrade(mesh, "--yes", "--promote", "canary")
@@ -118,6 +121,7 @@ def test_canary_moves_bookinfo_refuses_removal_then_promote_and_remove(mesh: Too
     )
     assert tag["metadata"]["labels"]["istio.io/rev"] == "canary"
     mesh.kubectl("rollout", "restart", "deployment/echo", "-n", "other")
+    mesh.kubectl("rollout", "restart", "deployment/istio-ingressgateway", "-n", NS)
     wait_for(
         lambda: (
             set(sidecars(mesh, "other").values()) == {("canary", "1.30.4")}
@@ -125,6 +129,11 @@ def test_canary_moves_bookinfo_refuses_removal_then_promote_and_remove(mesh: Too
         ),
         timeout=60,
         what="the other namespace's pods on canary after the promote",
+    )
+    wait_for(
+        lambda: set(sidecars(mesh, NS, app="istio-ingressgateway").values()) == {("canary", "1.30.4")},
+        timeout=60,
+        what="the gateway on canary after the promote",
     )
 
     removed = upgrade(mesh, "--yes", "--remove-revision", "default")

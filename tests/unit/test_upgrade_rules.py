@@ -100,6 +100,9 @@ def test_removal_is_blocked_by_pods_naming_them() -> None:
     line = removal_blockers(pods, "default")
     assert "namespace(s) shop" in line and "shop/web-1" in line and "gone" not in line
     assert removal_blockers([pod("web-2", "canary")], "default") == ""
+    gateway = pod("gw", "default", ns="istio-system")
+    gateway["metadata"]["annotations"]["inject.istio.io/templates"] = "gateway"
+    assert "istio-system/gw" in removal_blockers([gateway], "default")
 
 
 def test_revision_progress_counts_ready_pods_on_the_revision_and_waits_for_terminating_ones() -> None:

@@ -23,7 +23,7 @@ from tui import kube
 from tui.istio.choices import ISTIO_NAMESPACE
 from tui.istio.injection import INJECTION_LABEL, REV_LABEL, Labels, is_live
 from tui.istio.injector import INJECTOR_PREFIX, TAG_PREFIX
-from tui.istio.sidecar import is_proxy_workload, sidecar_revision
+from tui.istio.sidecar import sidecar_revision
 
 if TYPE_CHECKING:
     from tui.kube import Cluster
@@ -67,10 +67,11 @@ def namespace_revision(labels: Labels | None, tags: Mapping[str, str]) -> str | 
 
 
 def pods_on(pods: Iterable[Obj], revision: str) -> list[str]:
-    """``namespace/name`` of the live application pods whose sidecar came from ``revision``."""
+    """``namespace/name`` of the live pods whose proxy came from ``revision``. Gateways count: their proxy
+    gets its configuration from that istiod as much as a sidecar does."""
     out: list[str] = []
     for pod in pods:
-        if not is_live(pod) or is_proxy_workload(pod) or sidecar_revision(pod) != revision:
+        if not is_live(pod) or sidecar_revision(pod) != revision:
             continue
         meta = pod.get("metadata") or {}
         out.append(f"{meta.get('namespace', '')}/{meta.get('name', '')}")

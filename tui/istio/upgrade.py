@@ -50,7 +50,7 @@ from tui.istio.revisions import (
     tag_webhook_config,
     tags_of,
 )
-from tui.istio.sidecar import is_proxy_workload, sidecar_revision
+from tui.istio.sidecar import sidecar_revision
 
 if TYPE_CHECKING:
     from tui.kube import Cluster
@@ -327,7 +327,7 @@ def revision_progress(namespace: str, revision: str, pods: Iterable[Mapping[str,
         meta = pod.get("metadata") or {}
         name = str(meta.get("name", ""))
         rev = sidecar_revision(pod)
-        if is_proxy_workload(pod) or rev is None:
+        if rev is None:
             continue
         if meta.get("deletionTimestamp"):
             stale.append(f"{name} (terminating)")
@@ -372,7 +372,7 @@ def restart_to_revision(
     owners = {
         pod_owner(p, replicasets)
         for p in pods
-        if is_live(p) and not is_proxy_workload(p) and sidecar_revision(p) != revision
+        if is_live(p) and sidecar_revision(p) != revision
     }
     deployments = sorted(o.split("/", 1)[1] for o in owners if o.startswith("Deployment/"))
     others = sorted(o for o in owners if not o.startswith("Deployment/"))
@@ -478,8 +478,9 @@ def removal_blockers(pods: Iterable[Mapping[str, Any]], revision: str) -> str:
     namespaces = sorted({p.split("/", 1)[0] for p in stuck})
     shown = ", ".join(stuck[:6]) + (f" and {len(stuck) - 6} more" if len(stuck) > 6 else "")
     return (
-        f"{len(stuck)} pod(s) in namespace(s) {', '.join(namespaces)} still run a sidecar from revision "
-        f"{revision}: {shown}; move those namespaces to another revision and restart them first"
+        f"{len(stuck)} pod(s) in namespace(s) {', '.join(namespaces)} still run a proxy from revision "
+        f"{revision}: {shown}; move those namespaces to another revision (a gateway: promote one) and "
+        "restart them first"
     )
 
 

@@ -24,6 +24,7 @@ import logging
 import re
 from typing import Any
 
+from tui.istio.sidecar import TEMPLATES_ANNOTATION
 from tui.labels import selector_matches
 from tui.sandbox.store import Obj, Store
 
@@ -289,8 +290,31 @@ _VOLUMES: list[Obj] = [
 ]
 
 
+def _inject_gateway(pod: Obj, *, image: str, revision: str) -> bool:
+    """The ``gateway`` template: the pod's own ``istio-proxy`` (image ``auto``) becomes the proxy; no init
+    container, no second proxy. False when the pod does not ask for that template."""
+    meta = pod.setdefault("metadata", {})
+    annotations = meta.setdefault("annotations", {})
+    if "gateway" not in str(annotations.get(TEMPLATES_ANNOTATION) or "").split(","):
+        return False
+    proxies = [c for c in (pod.get("spec") or {}).get("containers") or [] if c.get("name") == "istio-proxy"]
+    if not proxies:
+        return False
+    for proxy in proxies:
+        if proxy.get("image") in (None, "", "auto"):
+            proxy["image"] = image
+    annotations.setdefault("istio.io/rev", revision)
+    annotations[STATUS_ANNOTATION] = json.dumps(
+        {"initContainers": None, "containers": ["istio-proxy"], "volumes": None, "revision": revision},
+        separators=(",", ":"),
+    )
+    return True
+
+
 def inject(pod: Obj, *, image: str, native: bool, revision: str = "default") -> None:
     """Add ``istio-init`` and ``istio-proxy`` to ``pod`` in place, with the annotation istiod writes."""
+    if _inject_gateway(pod, image=image, revision=revision):
+        return
     meta = pod.setdefault("metadata", {})
     spec = pod.setdefault("spec", {})
     containers = spec.setdefault("containers", [])
