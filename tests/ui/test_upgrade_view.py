@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import Button, DataTable, Input, Static
+from textual.widgets import Button, Checkbox, DataTable, Input, Static
 
 from tests.helpers import make_app, until
 from tests.sandbox.test_official_charts import CHARTS, Tools, start
@@ -94,6 +94,21 @@ async def test_upgrade_view_moves_a_namespace_and_rolls_it_back(tmp_path: Path) 
             view.query_one("#up-source", Input).value = str(CHARTS)
             view.query_one("#up-version", Input).value = "1.30.4"
             view.query_one("#up-namespaces", Input).value = "shop"
+            # The whole procedure can be planned; this test runs its first three steps, then rolls back.
+            view.query_one("#up-remove", Input).value = "default"
+            view.query_one("#up-promote", Checkbox).value = True
+            view.query_one("#btn-up-plan", Button).press()
+            await until(pilot, lambda: len(view.steps) == 5, "five planned steps")
+            assert [s.key for s in view.steps] == [
+                "install",
+                "move:shop",
+                "restart:shop",
+                "promote",
+                "remove:default",
+            ]
+            assert "5. Uninstall revision default" in str(view.query_one("#up-steps", Static).content)
+            view.query_one("#up-remove", Input).value = ""
+            view.query_one("#up-promote", Checkbox).value = False
             view.query_one("#btn-up-plan", Button).press()
             await until(pilot, lambda: len(view.steps) == 3, "three planned steps")
             # helm takes seconds: the table poller (a Stream thread, not a pool worker) runs meanwhile

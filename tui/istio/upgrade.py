@@ -24,7 +24,7 @@ import yaml
 
 from tui import kube
 from tui.errors import ConfigError, IstioTuiError, NotFound
-from tui.istio.choices import ISTIO_NAMESPACE, FieldError
+from tui.istio.choices import ISTIO_NAMESPACE
 from tui.istio.helm import HelmRunner
 from tui.istio.injection import (
     MESH_LABELS,
@@ -140,12 +140,9 @@ def revision_plan(opts: UpgradeOptions) -> RevisionPlan:
             "the sandbox's own istiod chart serves only the default revision: give the official charts "
             "(the Istio repository, a mirror, or a directory of the unpacked charts) as --chart-source"
         )
-    try:
-        return RevisionPlan(
-            istio_version=base.istio_version, chart_source=base.chart_source, revision=opts.revision
-        )
-    except FieldError as err:
-        raise ConfigError(str(err)) from None
+    return RevisionPlan(
+        istio_version=base.istio_version, chart_source=base.chart_source, revision=opts.revision
+    )
 
 
 def build_steps(
@@ -369,11 +366,7 @@ def restart_to_revision(
     replicasets = {
         r["metadata"]["name"]: r for r in cluster.list(kube.REPLICASETS, namespace=namespace).items
     }
-    owners = {
-        pod_owner(p, replicasets)
-        for p in pods
-        if is_live(p) and sidecar_revision(p) != revision
-    }
+    owners = {pod_owner(p, replicasets) for p in pods if is_live(p) and sidecar_revision(p) != revision}
     deployments = sorted(o.split("/", 1)[1] for o in owners if o.startswith("Deployment/"))
     others = sorted(o for o in owners if not o.startswith("Deployment/"))
     if others:

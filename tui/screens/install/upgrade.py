@@ -9,13 +9,14 @@ here are remembered with their labels before the move, so rollback can put the l
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.message import Message
-from textual.widgets import Button, DataTable, Input, Static
+from textual.widgets import Button, Checkbox, DataTable, Input, Static
 
 from tui.errors import ConfigError, IstioTuiError
 from tui.istio.plan import DEFAULT_ISTIO_VERSION
@@ -99,9 +100,15 @@ class UpgradeStep(VerticalScroll, WizardStep):
             ),
             ("source", "Chart source", Input(placeholder=source_hint, id="up-source", compact=True)),
             ("namespaces", "Namespaces", Input(placeholder="A,B", id="up-namespaces", compact=True)),
+            (
+                "remove",
+                "Then remove",
+                Input(placeholder="old revision, e.g. default", id="up-remove", compact=True),
+            ),
         )
         for name, label, widget in fields:
             yield from field_row(name, label, widget, prefix="up-")
+        yield Checkbox("then point the default tag at the new revision", id="up-promote", compact=True)
         yield Static("", id="up-status", classes="wiz-status")
         yield Static("", id="up-steps", markup=False)
         yield Static("", id="up-log", markup=False)
@@ -146,7 +153,10 @@ class UpgradeStep(VerticalScroll, WizardStep):
                 istio_version=self.query_one("#up-version", Input).value.strip() or None,
                 chart_source=self.query_one("#up-source", Input).value.strip() or None,
                 namespaces=parse_namespaces(self.query_one("#up-namespaces", Input).value),
+                remove=self.query_one("#up-remove", Input).value.strip(),
             )
+            if self.query_one("#up-promote", Checkbox).value:
+                opts = replace(opts, promote=opts.revision)
             self.steps = build_steps(
                 opts,
                 kubeconfig=helm_kubeconfig(cluster.kubeconfig),
