@@ -45,12 +45,14 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
 
     if _command_of(argv or ()) != "traffic":
         from tui.istio import cli as install_cli
+        from tui.istio import upgrade_cli
         from tui.istio.analysis import cli as analyze_cli
         from tui.sandbox import cli as sandbox_cli
 
         sandbox_cli.add_parser(sub)
         install_cli.add_parser(sub)
         analyze_cli.add_parser(sub)
+        upgrade_cli.add_parser(sub)
     traffic_cli.add_parser(sub)
     return parser
 

@@ -19,7 +19,7 @@ import pytest
 from tests.conftest import KUBECTL
 from tests.helpers import sandbox_client, wait_for
 from tui.sandbox.cluster import Sandbox
-from tui.sandbox.injection import kubelet_supports_native_sidecars, should_inject
+from tui.sandbox.injection import inject, kubelet_supports_native_sidecars, should_inject
 
 CORE = "/api/v1/namespaces"
 WEBHOOKS = "/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations"
@@ -326,3 +326,17 @@ def test_host_network_and_already_injected_pods_are_skipped() -> None:
         "webhooks": [{"namespaceSelector": {"matchExpressions": [{"key": "k", "operator": "Bad"}]}}],
     }
     assert should_inject(pod, ns_labels, [broken]) is None
+
+
+def test_gateway_template_fills_the_pods_own_proxy_instead_of_adding_one() -> None:
+    """Istio's gateway chart runs ``istio-proxy`` (image ``auto``) itself; a second container of that name
+    would be an invalid pod. The template sets the image and the status, with the revision."""
+    gateway: dict[str, Any] = {
+        "metadata": {"name": "gw", "annotations": {"inject.istio.io/templates": "gateway"}},
+        "spec": {"containers": [{"name": "istio-proxy", "image": "auto"}]},
+    }
+    image = "docker.io/istio/proxyv2:1.30.4"
+    inject(gateway, image=image, native=True, revision="canary")
+    assert gateway["spec"]["containers"] == [{"name": "istio-proxy", "image": image}]
+    assert "initContainers" not in gateway["spec"]
+    assert json.loads(gateway["metadata"]["annotations"]["sidecar.istio.io/status"])["revision"] == "canary"

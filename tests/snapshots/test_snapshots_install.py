@@ -48,3 +48,34 @@ def test_install_choices_step_at_80x24(snap_compare: Any, cluster: Cluster) -> N
     """At 80 columns the preview sits under the form, full width, instead of a 2-column sliver beside it."""
     app = IstioApp(settings=Settings(sandbox=True), cluster=cluster, info=INFO, initial_pane="install")
     assert snap_compare(app, terminal_size=(80, 24), run_before=choices_step)
+
+
+async def upgrade_step(pilot: Pilot[Any]) -> None:
+    """Step 8 with no istiod (an empty table) and the form planned into its one step."""
+    from textual.widgets import Button
+
+    from tui.screens.install.upgrade import UpgradeStep
+
+    app = pilot.app
+    pane = app.query_one(InstallPane)
+    deadline = time.monotonic() + 20
+    while not pane.preflight_lines or pane.busy:
+        assert time.monotonic() < deadline, "preflight never finished"
+        await pilot.pause(0.05)
+    app.query_one("#wiz-steps", OptionList).focus()
+    await pilot.press("8")
+    view = app.query_one(UpgradeStep)
+    while not view.scans:
+        assert time.monotonic() < deadline, "the control planes were never read"
+        await pilot.pause(0.05)
+    view.query_one("#btn-up-plan", Button).press()
+    while not view.steps or view.is_busy:
+        assert time.monotonic() < deadline, "the upgrade step never settled"
+        await pilot.pause(0.05)
+    await pilot.pause()
+
+
+def test_upgrade_step_at_80x24(snap_compare: Any, cluster: Cluster) -> None:
+    """The control-plane table, the form and the planned steps fit 80 columns, buttons included."""
+    app = IstioApp(settings=Settings(sandbox=True), cluster=cluster, info=INFO, initial_pane="install")
+    assert snap_compare(app, terminal_size=(80, 24), run_before=upgrade_step)

@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from tui.kube import Cluster
 
 INJECTOR_PREFIX = "istio-sidecar-injector"
+# A revision tag's configuration injects too (``istio-revision-tag-default`` after a canary's promotion).
+TAG_PREFIX = "istio-revision-tag-"
 ADMISSION_API = "admissionregistration.k8s.io/v1"
 
 
@@ -69,7 +71,8 @@ class Preflight:
 
 def check_webhooks(configs: Iterable[Mapping[str, Any]], labels_after: Labels) -> PreflightCheck:
     """Does any injector webhook select a plain pod in a namespace carrying ``labels_after``?"""
-    injectors = [c for c in configs if (c.get("metadata") or {}).get("name", "").startswith(INJECTOR_PREFIX)]
+    prefixes = (INJECTOR_PREFIX, TAG_PREFIX)
+    injectors = [c for c in configs if (c.get("metadata") or {}).get("name", "").startswith(prefixes)]
     if not injectors:
         return PreflightCheck(
             "injector webhook",

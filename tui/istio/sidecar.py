@@ -8,6 +8,7 @@ API's plain dicts; no imports from the rest of the package, so the sandbox can u
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -16,6 +17,8 @@ INJECT_OVERRIDE = "sidecar.istio.io/inject"
 STATUS_ANNOTATION = "sidecar.istio.io/status"  # the injector records what it added
 # The injector template a gateway pod asks for (Istio's gateway chart sets it).
 TEMPLATES_ANNOTATION = "inject.istio.io/templates"
+# istiod writes it on every pod it injects; its "revision" names the control plane the proxy belongs to.
+STATUS_ANNOTATION = "sidecar.istio.io/status"
 
 
 def _named_proxy(containers: Any, *, native: bool) -> bool:
@@ -60,3 +63,17 @@ def is_proxy_workload(pod: Mapping[str, Any]) -> bool:
         or "gateway" in templates.split(",")
         or all(c.get("name") == SIDECAR_CONTAINER for c in containers)
     )
+
+
+def sidecar_revision(pod: Mapping[str, Any]) -> str | None:
+    """The istiod revision that injected the pod, from the status annotation; None for a pod istiod never
+    injected (or whose annotation is unreadable). Istio writes ``default`` for the unnamed revision."""
+    raw = ((pod.get("metadata") or {}).get("annotations") or {}).get(STATUS_ANNOTATION)
+    if not raw:
+        return None
+    try:
+        status = json.loads(raw)
+    except ValueError:
+        return None
+    revision = status.get("revision") if isinstance(status, dict) else None
+    return str(revision) if revision else "default"

@@ -6,6 +6,13 @@ before injection was enabled keep running without one until they are restarted. 
 that: it runs only on CREATE and only when the webhook configuration exists and one of its webhooks'
 ``namespaceSelector`` and ``objectSelector`` match.
 
+Revisions: every istiod revision R installs ``istio-sidecar-injector-R`` (the default one plain
+``istio-sidecar-injector``), and a revision tag is an ``istio-revision-tag-<tag>`` configuration pointing at a
+revision. Their selectors already say which namespace goes where (``istio.io/rev=R``, or
+``istio-injection=enabled`` for the default revision or the ``default`` tag), so the hook only has to call
+them in the API server's order (by name) and let the first match inject, with the proxy image and the
+``revision`` of the istiod it names (its ``istio.io/rev`` label).
+
 With a kubelet of 1.33 or newer, Istio's default ``ENABLE_NATIVE_SIDECARS=auto`` makes ``istio-proxy`` a
 native sidecar: an init container with ``restartPolicy: Always`` instead of an entry in ``containers``.
 """
@@ -17,7 +24,7 @@ import logging
 import re
 from typing import Any
 
-from tui.istio.sidecar import STATUS_ANNOTATION
+from tui.istio.sidecar import STATUS_ANNOTATION, TEMPLATES_ANNOTATION
 from tui.labels import selector_matches
 from tui.sandbox.store import Obj, Store
 
@@ -25,6 +32,7 @@ log = logging.getLogger(__name__)
 
 WEBHOOK_KEY = "mutatingwebhookconfigurations.admissionregistration.k8s.io"
 WEBHOOK_PREFIX = "istio-sidecar-injector"
+TAG_PREFIX = "istio-revision-tag-"
 INJECT_ANNOTATION = "sidecar.istio.io/inject"
 DEFAULT_TAG = "1.28.0"
 PROXY_HUB = "docker.io/istio"
@@ -41,7 +49,11 @@ def kubelet_supports_native_sidecars(kubelet_version: str) -> bool:
 
 def injector_configs(store: Store) -> list[Obj]:
     items, _ = store.list(WEBHOOK_KEY)
-    return [c for c in items if str((c.get("metadata") or {}).get("name", "")).startswith(WEBHOOK_PREFIX)]
+    ours = [c for c in items if str((c.get("metadata") or {}).get("name", "")).startswith(_PREFIXES)]
+    return sorted(ours, key=lambda c: str((c.get("metadata") or {}).get("name", "")))
+
+
+_PREFIXES = (WEBHOOK_PREFIX, TAG_PREFIX)
 
 
 def _safe_match(selector: Any, labels: dict[str, str]) -> bool:
@@ -78,15 +90,15 @@ def should_inject(pod: Obj, namespace_labels: dict[str, str], configs: list[Obj]
 def proxy_image(store: Store, config: Obj) -> str:
     """The proxy image istiod would inject, from its injector ConfigMap's values, else the webhook's labels.
 
-    istiod reads ``global.hub``, ``global.tag`` and ``global.proxy.image`` from the ``istio-sidecar-injector``
-    ConfigMap in its namespace (the namespace its webhooks call).
+    istiod reads ``global.hub``, ``global.tag`` and ``global.proxy.image`` from its revision's
+    ``istio-sidecar-injector[-R]`` ConfigMap in its namespace (the namespace its webhooks call).
     """
     hub, image, tag = PROXY_HUB, "proxyv2", ""
+    revision = _revision(config)
+    cm_name = WEBHOOK_PREFIX if revision == "default" else f"{WEBHOOK_PREFIX}-{revision}"
     for hook in config.get("webhooks") or []:
         service = ((hook or {}).get("clientConfig") or {}).get("service") or {}
-        cm = store.try_get(
-            "configmaps", WEBHOOK_PREFIX, namespace=str(service.get("namespace") or ""), copy=False
-        )
+        cm = store.try_get("configmaps", cm_name, namespace=str(service.get("namespace") or ""), copy=False)
         if cm is None:
             continue
         try:
@@ -277,8 +289,31 @@ _VOLUMES: list[Obj] = [
 ]
 
 
+def _inject_gateway(pod: Obj, *, image: str, revision: str) -> bool:
+    """The ``gateway`` template: the pod's own ``istio-proxy`` (image ``auto``) becomes the proxy; no init
+    container, no second proxy. False when the pod does not ask for that template."""
+    meta = pod.setdefault("metadata", {})
+    annotations = meta.setdefault("annotations", {})
+    if "gateway" not in str(annotations.get(TEMPLATES_ANNOTATION) or "").split(","):
+        return False
+    proxies = [c for c in (pod.get("spec") or {}).get("containers") or [] if c.get("name") == "istio-proxy"]
+    if not proxies:
+        return False
+    for proxy in proxies:
+        if proxy.get("image") in (None, "", "auto"):
+            proxy["image"] = image
+    annotations.setdefault("istio.io/rev", revision)
+    annotations[STATUS_ANNOTATION] = json.dumps(
+        {"initContainers": None, "containers": ["istio-proxy"], "volumes": None, "revision": revision},
+        separators=(",", ":"),
+    )
+    return True
+
+
 def inject(pod: Obj, *, image: str, native: bool, revision: str = "default") -> None:
     """Add ``istio-init`` and ``istio-proxy`` to ``pod`` in place, with the annotation istiod writes."""
+    if _inject_gateway(pod, image=image, revision=revision):
+        return
     meta = pod.setdefault("metadata", {})
     spec = pod.setdefault("spec", {})
     containers = spec.setdefault("containers", [])

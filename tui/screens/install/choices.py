@@ -153,7 +153,7 @@ class ChoicesStep(Horizontal, WizardStep):
                 ),
             )
             yield Static(
-                "Typing goes to the field; esc returns to the step list, where 1-7, p, i and ^s work.",
+                "Typing goes to the field; esc returns to the step list, where 1-8, p, i and ^s work.",
                 classes="wiz-hint",
             )
         with VerticalScroll(id="choices-preview"):

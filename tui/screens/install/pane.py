@@ -29,6 +29,7 @@ from tui.screens.install.preflight import PreflightStep
 from tui.screens.install.run import RunStep
 from tui.screens.install.step import WizardStep
 from tui.screens.install.uninstall import UninstallStep
+from tui.screens.install.upgrade import UpgradeStep
 from tui.screens.install.verify import VerifyStep
 from tui.screens.install.views import STEPS, ReleaseState, step_prompt
 from tui.widgets.pane import PaneAction, WorkPane
@@ -41,7 +42,7 @@ NARROW_COLUMNS = 110
 
 
 class InstallPane(WorkPane):
-    """Seven steps in a list on the left; the chosen step's view on the right."""
+    """Eight steps in a list on the left; the chosen step's view on the right."""
 
     PANE_ID = "install"
     TITLE = "Install"
@@ -113,7 +114,7 @@ class InstallPane(WorkPane):
         Binding("escape", "focus_steps", "Step list", show=False, id="install.focus-steps"),
     ]
     KEY_HELP: ClassVar[tuple[tuple[str, str], ...]] = (
-        ("1-7", "go to a wizard step (outside text fields)"),
+        ("1-8", "go to a wizard step (outside text fields)"),
         ("tab", "next field; the buttons do what the keys do"),
         ("esc", "leave a field for the step list, where the keys work"),
     )
@@ -204,6 +205,7 @@ class InstallPane(WorkPane):
                 yield AddonsStep()
                 yield MeshStep()
                 yield UninstallStep()
+                yield UpgradeStep()
 
     def on_mount(self) -> None:
         self._plan_changed()
@@ -261,6 +263,8 @@ class InstallPane(WorkPane):
             self._addons.refresh_plan()
         elif key == "uninstall":
             self._uninstall.scan()
+        elif key == "upgrade":
+            self.query_one(UpgradeStep).scan()
 
     @on(WizardStep.Marked)
     def _marked(self, event: WizardStep.Marked) -> None:
@@ -286,6 +290,9 @@ class InstallPane(WorkPane):
             "btn-register": self.action_register_vm,
             "btn-uninstall": self.action_uninstall,
             "btn-audit": self._uninstall.scan,
+            "btn-up-plan": self.query_one(UpgradeStep).plan_steps,
+            "btn-up-next": lambda: self._upgrade_action(UpgradeStep.run_next),
+            "btn-up-rollback": lambda: self._upgrade_action(UpgradeStep.rollback),
         }
         action = actions.get(event.button.id or "")
         if action is not None:
@@ -411,6 +418,10 @@ class InstallPane(WorkPane):
             return
         self.action_show_step("uninstall")
         self._uninstall.uninstall()
+
+    def _upgrade_action(self, action: Callable[[UpgradeStep], object]) -> None:
+        if not self.refuse_if_readonly("A canary upgrade step"):
+            action(self.query_one(UpgradeStep))
 
     @on(UninstallStep.Finished)
     def _uninstalled(self, event: UninstallStep.Finished) -> None:

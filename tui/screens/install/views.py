@@ -27,6 +27,7 @@ STEPS: tuple[tuple[str, str], ...] = (
     ("addons", "Addon access"),
     ("mesh", "Mesh expansion"),
     ("uninstall", "Uninstall"),
+    ("upgrade", "Canary upgrade"),
 )
 _MARK = {"pass": ("✔", "green"), "warn": ("!", "yellow"), "fail": ("✘", "red")}
 _STATE_STYLE = {

@@ -1,0 +1,281 @@
+"""Step 8: canary upgrade: the control planes as a table, the upgrade steps confirmed one at a time, rollback.
+
+The steps come from ``tui.istio.upgrade`` (the same ones ``istio-tui upgrade --yes`` runs). Each runs as a
+one-off thread worker; its progress lines and its end come back as typed messages, and while it runs a
+poller on a ``Stream`` re-reads the control planes so the table's pod counts move live. Namespaces moved
+here are remembered with their labels before the move, so rollback can put the labels back and restart them.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import replace
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.message import Message
+from textual.widgets import Button, Checkbox, DataTable, Input, Static
+
+from tui.errors import ConfigError, IstioTuiError
+from tui.istio.plan import DEFAULT_ISTIO_VERSION
+from tui.istio.revisions import ControlPlane, read_control_planes
+from tui.istio.upgrade import Step, UpgradeOptions, build_steps, parse_namespaces, rollback_steps
+from tui.screens.confirm import ConfirmScreen
+from tui.screens.install.run import helm_kubeconfig
+from tui.screens.install.step import WizardStep, button_row, field_row
+from tui.widgets.stream import Stream
+
+MAX_LOG_LINES = 200
+
+
+def plane_row(cp: ControlPlane) -> tuple[str, ...]:
+    return (
+        cp.revision,
+        cp.version,
+        cp.ready,
+        ",".join(cp.tags) or "-",
+        ",".join(cp.namespaces) or "-",
+        str(cp.pods),
+    )
+
+
+POLL_S = 1.0
+
+
+class UpgradeStep(VerticalScroll, WizardStep):
+    KEY = "upgrade"
+    STATUS_ID = "up-status"
+
+    class Planes(Message):
+        def __init__(self, planes: list[ControlPlane]) -> None:
+            super().__init__()
+            self.planes = planes
+
+    class Progress(Message):
+        def __init__(self, line: str) -> None:
+            super().__init__()
+            self.line = line
+
+    class Crashed(Message):
+        """The control-plane poller failed on its thread."""
+
+        def __init__(self, error: BaseException) -> None:
+            super().__init__()
+            self.error = error
+
+    class StepFinished(Message):
+        """``error`` is "" when the step succeeded."""
+
+        def __init__(self, index: int, error: str) -> None:
+            super().__init__()
+            self.index = index
+            self.error = error
+
+    def __init__(self) -> None:
+        super().__init__(id="step-upgrade", classes="wiz-step")
+        self.planes: list[ControlPlane] = []
+        self.scans = 0  # control-plane reads shown so far
+        self.steps: list[Step] = []
+        self.next_index = 0
+        self.log_lines: list[str] = []
+        # namespace -> its labels before this view moved it: what rollback restores
+        self.originals: dict[str, dict[str, str]] = {}
+        self._stop = threading.Event()
+        self._poller: Stream | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static("8  Canary upgrade", classes="wiz-title")
+        table: DataTable[str] = DataTable(id="up-planes", cursor_type="row", zebra_stripes=True)
+        table.add_columns("REVISION", "VERSION", "READY", "TAGS", "NAMESPACES", "PODS")
+        yield table
+        source_hint = "official repo, an https:// mirror or a charts directory"
+        fields = (
+            ("revision", "Revision", Input("canary", id="up-revision", compact=True)),
+            (
+                "version",
+                "Istio version",
+                Input(placeholder=DEFAULT_ISTIO_VERSION, id="up-version", compact=True),
+            ),
+            ("source", "Chart source", Input(placeholder=source_hint, id="up-source", compact=True)),
+            ("namespaces", "Namespaces", Input(placeholder="A,B", id="up-namespaces", compact=True)),
+            (
+                "remove",
+                "Then remove",
+                Input(placeholder="old revision, e.g. default", id="up-remove", compact=True),
+            ),
+        )
+        for name, label, widget in fields:
+            yield from field_row(name, label, widget, prefix="up-")
+        yield Checkbox("then point the default tag at the new revision", id="up-promote", compact=True)
+        yield Static("", id="up-status", classes="wiz-status")
+        yield Static("", id="up-steps", markup=False)
+        yield Static("", id="up-log", markup=False)
+        yield from button_row(
+            Button("Plan steps", id="btn-up-plan", compact=True),
+            Button(
+                "Run next step…", id="btn-up-next", compact=True, variant="warning", disabled=self.readonly
+            ),
+            Button("Roll back…", id="btn-up-rollback", compact=True, disabled=self.readonly),
+        )
+
+    # --- the table
+
+    def scan(self) -> None:
+        if not self.is_busy:
+            self.begin("reading the control planes")
+        self._scan()
+
+    @work(thread=True, exit_on_error=False, group="upgrade-scan", description="control planes")
+    def _scan(self) -> None:
+        self.post_message(self.Planes(read_control_planes(self.istio_app.cluster)))
+
+    @on(Planes)
+    def _planes(self, message: Planes) -> None:
+        message.stop()
+        self.planes = message.planes
+        table = self.query_one("#up-planes", DataTable)
+        table.clear()
+        table.add_rows([plane_row(cp) for cp in self.planes])
+        self.scans += 1
+        if not self.steps:
+            self.done(Text(f"{len(self.planes)} control plane(s)", style="dim"))
+
+    # --- planning and running
+
+    def plan_steps(self) -> bool:
+        """Build the steps from the form; False (with the reason shown) when a field is bad."""
+        try:
+            cluster = self.istio_app.cluster
+            opts = UpgradeOptions(
+                revision=self.query_one("#up-revision", Input).value.strip(),
+                istio_version=self.query_one("#up-version", Input).value.strip() or None,
+                chart_source=self.query_one("#up-source", Input).value.strip() or None,
+                namespaces=parse_namespaces(self.query_one("#up-namespaces", Input).value),
+                remove=self.query_one("#up-remove", Input).value.strip(),
+            )
+            if self.query_one("#up-promote", Checkbox).value:
+                opts = replace(opts, promote=opts.revision)
+            self.steps = build_steps(
+                opts,
+                kubeconfig=helm_kubeconfig(cluster.kubeconfig),
+                context=cluster.context,
+                record=self.originals,
+            )
+        except ConfigError as err:
+            self.done(Text(f"✘ {err}", style="bold red"))
+            return False
+        self.next_index = 0
+        self._show_steps()
+        self.done(Text(f"{len(self.steps)} step(s) planned: run them one at a time", style="dim"))
+        return True
+
+    def _show_steps(self) -> None:
+        lines = []
+        for i, step in enumerate(self.steps):
+            mark = "✔" if i < self.next_index else ("…" if i == self.next_index and self.is_busy else " ")
+            lines.append(f"{mark} {i + 1}. {step.title}")
+        self.query_one("#up-steps", Static).update("\n".join(lines))
+
+    def run_next(self) -> None:
+        if self.is_busy:
+            self.notify("a step is running", severity="warning")
+            return
+        if not self.steps and not self.plan_steps():
+            return
+        if self.next_index >= len(self.steps):
+            self.notify("every planned step has run", severity="information")
+            return
+        step = self.steps[self.next_index]
+        body = [step.title, "", "The same as:", *(f"  {c}" for c in step.commands)]
+        screen = ConfirmScreen(
+            f"Step {self.next_index + 1} of {len(self.steps)}?",
+            body,
+            context=self.istio_app.context_name,
+            confirm_label="Run",
+            destructive=step.key.startswith("remove:"),
+        )
+        self.app.push_screen(screen, lambda ok: self._start(self.next_index) if ok else None)
+
+    def rollback(self) -> None:
+        if self.is_busy:
+            self.notify("a step is running", severity="warning")
+            return
+        if not self.originals:
+            self.notify("no namespace was moved here: nothing to roll back", severity="warning")
+            return
+        self.steps = rollback_steps(dict(self.originals))
+        self.next_index = 0
+        self._show_steps()
+        self.run_next()
+
+    def _start(self, index: int) -> None:
+        self.begin(f"step {index + 1}/{len(self.steps)}")
+        self.mark("…")
+        self._show_steps()
+        self._stop_poller()
+        self._poller = Stream(self._poll, name="upgrade-planes", on_error=self._poll_failed).start()
+        self._run_step(index)
+
+    def _poll(self, stop: threading.Event) -> None:
+        """The table follows the step live: pods move between revisions while it runs."""
+        cluster = self.istio_app.cluster
+        while not stop.wait(POLL_S):
+            self.post_message(self.Planes(read_control_planes(cluster)))
+
+    def _poll_failed(self, err: BaseException) -> None:
+        self.post_message(self.Crashed(err))
+
+    @on(Crashed)
+    def _crashed(self, message: Crashed) -> None:
+        message.stop()
+        self.istio_app.report_error(message.error, "control planes")
+
+    def _stop_poller(self) -> None:
+        if self._poller is not None:
+            self._poller.stop()
+            self._poller = None
+
+    @work(thread=True, exit_on_error=False, group="upgrade-step", description="upgrade step")
+    def _run_step(self, index: int) -> None:
+        step = self.steps[index]
+
+        def say(line: str) -> None:
+            self.post_message(self.Progress(line))
+
+        try:
+            step.run(self.istio_app.cluster, say, self._stop)
+        except IstioTuiError as err:
+            self.post_message(self.StepFinished(index, str(err)))
+            return
+        self.post_message(self.StepFinished(index, ""))
+
+    @on(Progress)
+    def _progress(self, message: Progress) -> None:
+        message.stop()
+        self.log_lines = [*self.log_lines, message.line][-MAX_LOG_LINES:]
+        self.query_one("#up-log", Static).update("\n".join(self.log_lines[-8:]))
+        self.relabel(message.line)
+
+    @on(StepFinished)
+    def _step_finished(self, message: StepFinished) -> None:
+        message.stop()
+        self._stop_poller()
+        if message.error:
+            self.done(Text(f"✘ step {message.index + 1}: {message.error}", style="bold red"))
+            self.mark("✘")
+        else:
+            self.next_index = message.index + 1
+            finished = self.next_index >= len(self.steps)
+            text = "every step done" if finished else f"step {message.index + 1} done; confirm the next"
+            self.done(Text(f"✔ {text}", style="bold green"))
+            self.mark("✔" if finished else "")
+            if self.steps and self.steps[message.index].key.startswith("move-back:"):
+                self.originals.pop(self.steps[message.index].key.split(":", 1)[1], None)
+        self._show_steps()
+        self._scan()
+
+    def on_unmount(self) -> None:
+        self._stop.set()
+        self._stop_poller()
