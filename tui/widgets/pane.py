@@ -33,6 +33,11 @@ class PaneAction:
     show: bool = True
     short: str = ""  # footer label when ``title`` is too long for it
 
+    @property
+    def name(self) -> str:
+        """The method part of ``action``: Textual hands ``check_action`` ``preset`` for ``preset('x')``."""
+        return self.action.split("(", 1)[0]
+
 
 class WorkerErrors:
     """Mixin for any node that starts workers: route failures to the app's single error handler.
@@ -41,10 +46,14 @@ class WorkerErrors:
     finds this handler by name along the MRO, so a subclass's own handler does not replace it.
     """
 
+    @property
+    def istio_app(self) -> IstioApp:
+        """The app with its backends (cluster, settings), typed."""
+        return self.app  # type: ignore[attr-defined]
+
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state is WorkerState.ERROR:
-            app: IstioApp = self.app  # type: ignore[attr-defined]
-            app.report_worker_error(event.worker)
+            self.istio_app.report_worker_error(event.worker)
 
 
 class WorkPane(WorkerErrors, Container):
@@ -89,7 +98,7 @@ class WorkPane(WorkerErrors, Container):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Second line of defence: the palette and ``:`` commands cannot run a destructive action either."""
-        return not (self.readonly and any(a.destructive and a.action == action for a in self.ACTIONS))
+        return not (self.readonly and any(a.destructive and a.name == action for a in self.ACTIONS))
 
     def refuse_if_readonly(self, what: str) -> bool:
         """For destructive action bodies: True (and a notification) when the app must not change anything."""

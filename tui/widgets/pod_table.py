@@ -30,7 +30,8 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from tui.models import DATAPLANE_AMBIENT, DATAPLANE_SIDECAR, SIDECAR_MISSING, PodRow, format_age, pod_cells
+from tui.istio.pods import pod_cells
+from tui.models import DATAPLANE_AMBIENT, DATAPLANE_SIDECAR, SIDECAR_MISSING, PodRow, format_age
 from tui.widgets.pod_columns import GAP, INDENT, Column, Layout, clip, columns_for, fit
 
 NamespaceLabels = Mapping[str, Mapping[str, str]]
