@@ -79,6 +79,7 @@ class Shape:
         "declared",
         "default",
         "embedded",
+        "exact",
         "extra",
         "items",
         "keys",
@@ -104,6 +105,7 @@ class Shape:
         self.items: Obj = deref(node["items"]) if isinstance(node.get("items"), dict) else {}
         self.list_kind, self.keys = _list_type(node)
         self.types = _types(node)
+        self.exact = frozenset(c for t in self.types for c in JSON_CLASSES.get(t, ()))
         self.default = {k: sub["default"] for k, sub in self.props.items() if "default" in sub}
 
     def child(self, key: str) -> Obj | None:
@@ -117,6 +119,17 @@ def shape(node: Obj) -> Shape:
     if hit is not None and hit[0] is node:
         return hit[1]
     return memo(node, "shape", lambda: Shape(node))
+
+
+# The Python classes a JSON decoder gives each type (an int is a number too).
+JSON_CLASSES: dict[str, tuple[type, ...]] = {
+    "string": (str,),
+    "integer": (int,),
+    "number": (int, float),
+    "boolean": (bool,),
+    "object": (dict,),
+    "array": (list,),
+}
 
 
 def _types(node: Obj) -> tuple[str, ...]:

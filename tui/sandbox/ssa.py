@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import copy
 import json
-from datetime import UTC, datetime
 from typing import Any
 
 from tui.errors import Conflict
 from tui.sandbox.schema import FREE, shape
-from tui.sandbox.store import Obj, status_body
+from tui.sandbox.store import Obj, now_rfc3339, status_body
 
 Path = tuple[str, ...]
 _MISSING = object()
@@ -219,10 +218,6 @@ class Entry:
         return out
 
 
-def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def _entries(obj: Obj | None) -> list[Entry]:
     raw = ((obj or {}).get("metadata") or {}).get("managedFields") or []
     return [Entry(e) for e in raw if isinstance(e, dict)]
@@ -240,12 +235,12 @@ def _store(obj: Obj, entries: list[Entry]) -> None:
 def _own(entries: list[Entry], manager: str, operation: str, api_version: str, subresource: str) -> Entry:
     for e in entries:
         if e.same(manager, operation, api_version, subresource):
-            e.api_version, e.time = api_version, _now()
+            e.api_version, e.time = api_version, now_rfc3339()
             return e
     e = Entry(
         {"manager": manager, "operation": operation, "apiVersion": api_version, "subresource": subresource}
     )
-    e.time = _now()
+    e.time = now_rfc3339()
     entries.append(e)
     return e
 
