@@ -46,7 +46,10 @@ def _collect(v: Any, node: Obj, prefix: Path, out: set[Path]) -> None:
         if not v or (not sh.props and prefix):
             out.add(prefix)  # an empty object, or a map (rather than a struct) is itself a member
         for k, x in v.items():
-            _collect(x, sh.child(k) or FREE, (*prefix, f"f:{k}"), out)
+            if isinstance(x, dict | list):
+                _collect(x, sh.child(k) or FREE, (*prefix, f"f:{k}"), out)
+            else:
+                out.add((*prefix, f"f:{k}"))  # a scalar is a member whatever its schema
         return
     if isinstance(v, list) and v:
         if sh.list_kind == "map" and sh.keys and all(isinstance(i, dict) for i in v):
