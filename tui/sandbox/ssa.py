@@ -15,7 +15,7 @@ import json
 from typing import Any
 
 from tui.errors import Conflict
-from tui.sandbox.schema import FREE, shape
+from tui.sandbox.schema import FREE, Shape, shape
 from tui.sandbox.store import Obj, now_rfc3339, status_body
 
 Path = tuple[str, ...]
@@ -36,18 +36,20 @@ _UNTRACKED_META = frozenset(
 )
 
 
+_FREE = shape(FREE)
+
+
 def _key(item: Obj, keys: tuple[str, ...]) -> str:
     return "k:" + json.dumps({k: item[k] for k in keys if k in item}, sort_keys=True, separators=(",", ":"))
 
 
-def _collect(v: Any, node: Obj, prefix: Path, out: set[Path]) -> None:
-    sh = shape(node)
+def _collect(v: Any, sh: Shape, prefix: Path, out: set[Path]) -> None:
     if isinstance(v, dict) and not sh.atomic_map:
         if not v or (not sh.props and prefix):
             out.add(prefix)  # an empty object, or a map (rather than a struct) is itself a member
         for k, x in v.items():
             if isinstance(x, dict | list):
-                _collect(x, sh.child(k) or FREE, (*prefix, f"f:{k}"), out)
+                _collect(x, sh.sub(k) or _FREE, (*prefix, f"f:{k}"), out)
             else:
                 out.add((*prefix, f"f:{k}"))  # a scalar is a member whatever its schema
         return
@@ -56,7 +58,7 @@ def _collect(v: Any, node: Obj, prefix: Path, out: set[Path]) -> None:
             for item in v:
                 path = (*prefix, _key(item, sh.keys))
                 out.add(path)
-                _collect(item, sh.items, path, out)
+                _collect(item, sh.item, path, out)
             return
         if sh.list_kind == "set":
             out.update((*prefix, "v:" + json.dumps(x, sort_keys=True, separators=(",", ":"))) for x in v)
@@ -67,7 +69,7 @@ def _collect(v: Any, node: Obj, prefix: Path, out: set[Path]) -> None:
 def field_set(obj: Obj, schema: Obj) -> set[Path]:
     """The paths ``obj`` sets, minus the ones the API server never tracks (name, uid, resourceVersion...)."""
     out: set[Path] = set()
-    _collect(obj, schema, (), out)
+    _collect(obj, shape(schema), (), out)
     return {
         p
         for p in out

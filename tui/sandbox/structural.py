@@ -74,9 +74,8 @@ class _Walker:
         self.custom = custom
         self.f = findings
 
-    def value(self, v: Any, node: Obj, path: Path) -> bool:
-        """Check ``v`` against ``node``; False when it has the wrong type (the caller keeps it as is)."""
-        sh = shape(node)
+    def value(self, v: Any, sh: Shape, path: Path) -> bool:
+        """Check ``v`` against ``sh``; False when it has the wrong type (the caller keeps it as is)."""
         if sh.types and type(v) not in sh.exact and not any(_is(v, t) for t in sh.types):
             self._wrong_type(v, sh.types, path)
             return False
@@ -85,9 +84,9 @@ class _Walker:
         elif isinstance(v, list):
             for i, x in enumerate(v):
                 if x is not None:
-                    self.value(x, sh.items, (path, i))
+                    self.value(x, sh.item, (path, i))
         if self.custom:
-            self._bounds(v, node, _spell(path))
+            self._bounds(v, sh.node, _spell(path))
         return True
 
     def _wrong_type(self, v: Any, wanted: tuple[str, ...], path: Path) -> None:
@@ -109,14 +108,14 @@ class _Walker:
         for key in list(v):
             if (path is None and key in _SKIP_META) or (sh.embedded and key in _EMBEDDED_META):
                 continue
-            sub = sh.child(key)
+            sub = sh.sub(key)
             if sub is None:
                 if not sh.preserve:
                     self.f.unknown.append(_spell((path, key)))
                     del v[key]
                 continue
             if v[key] is None:
-                if self.custom and not sub.get("nullable"):
+                if self.custom and not sub.node.get("nullable"):
                     del v[key]  # the API server drops nulls a schema does not allow
                 continue
             self.value(v[key], sub, (path, key))
@@ -125,7 +124,7 @@ class _Walker:
         for key, default in sh.default.items():
             if key not in v:
                 v[key] = copy.deepcopy(default)
-                self.value(v[key], sh.props[key], (path, key))
+                self.value(v[key], shape(sh.props[key]), (path, key))
         for key in sh.node.get("required") or []:
             if key not in v:
                 self.f.cause(_spell((path, key)), "Required value", "FieldValueRequired")
@@ -186,7 +185,7 @@ def admit(rt: ResourceType, version: str, obj: Obj, root: Obj, *, field_validati
     422 Invalid (with one cause per field) for a custom resource that breaks its schema.
     """
     findings = Findings()
-    _Walker(custom=not rt.builtin, findings=findings).value(obj, root, None)
+    _Walker(custom=not rt.builtin, findings=findings).value(obj, shape(root), None)
     handled = f'{rt.kind} in version "{version}" cannot be handled as a {rt.kind}'
     if findings.type_errors:
         path, got, wanted = findings.type_errors[0]
