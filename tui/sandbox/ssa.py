@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from typing import Any
 
 from tui.errors import Conflict
@@ -37,10 +38,16 @@ _UNTRACKED_META = frozenset(
 
 
 _FREE = shape(FREE)
+_PLAIN = re.compile(r"[\x20\x21\x23-\x5b\x5d-\x7e]*")  # printable ASCII but quote and backslash
 
 
 def _key(item: Obj, keys: tuple[str, ...]) -> str:
-    return "k:" + json.dumps({k: item[k] for k in keys if k in item}, sort_keys=True, separators=(",", ":"))
+    fields = {k: item[k] for k in sorted(keys) if k in item}
+    if all(type(v) is int or (type(v) is str and _PLAIN.fullmatch(v)) for v in fields.values()):
+        # what json.dumps writes for these (the common case: a name, a port), without its overhead
+        inner = ",".join(f'"{k}":{v}' if type(v) is int else f'"{k}":"{v}"' for k, v in fields.items())
+        return "k:{" + inner + "}"
+    return "k:" + json.dumps(fields, sort_keys=True, separators=(",", ":"))
 
 
 def _collect(v: Any, sh: Shape, prefix: Path, out: set[Path]) -> None:
