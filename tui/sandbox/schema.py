@@ -75,10 +75,14 @@ class Shape:
     value type(s), how a list merges and whether unknown fields are kept."""
 
     __slots__ = (
+        "_extra_shape",
+        "_item_shape",
+        "_kids",
         "atomic_map",
         "declared",
         "default",
         "embedded",
+        "exact",
         "extra",
         "items",
         "keys",
@@ -104,12 +108,39 @@ class Shape:
         self.items: Obj = deref(node["items"]) if isinstance(node.get("items"), dict) else {}
         self.list_kind, self.keys = _list_type(node)
         self.types = _types(node)
+        self.exact = frozenset(c for t in self.types for c in JSON_CLASSES.get(t, ()))
         self.default = {k: sub["default"] for k, sub in self.props.items() if "default" in sub}
+        self._kids: dict[str, Shape] = {}
+        self._extra_shape: Shape | None = None
+        self._item_shape: Shape | None = None
 
     def child(self, key: str) -> Obj | None:
         """The schema of field ``key``; None when undeclared."""
         found = self.props.get(key)
         return found if found is not None else self.extra
+
+    def sub(self, key: str) -> Shape | None:
+        """The Shape of field ``key``; None when undeclared. Kept per field (child Shapes are worked out
+        lazily, as schemas recurse), so the write path's walks skip the memo lookups."""
+        hit = self._kids.get(key)
+        if hit is not None:
+            return hit
+        node = self.props.get(key)
+        if node is not None:
+            hit = self._kids[key] = shape(node)
+            return hit
+        if self.extra is None:
+            return None
+        if self._extra_shape is None:
+            self._extra_shape = shape(self.extra)
+        return self._extra_shape
+
+    @property
+    def item(self) -> Shape:
+        """The Shape of a list's items."""
+        if self._item_shape is None:
+            self._item_shape = shape(self.items)
+        return self._item_shape
 
 
 def shape(node: Obj) -> Shape:
@@ -117,6 +148,17 @@ def shape(node: Obj) -> Shape:
     if hit is not None and hit[0] is node:
         return hit[1]
     return memo(node, "shape", lambda: Shape(node))
+
+
+# The Python classes a JSON decoder gives each type (an int is a number too).
+JSON_CLASSES: dict[str, tuple[type, ...]] = {
+    "string": (str,),
+    "integer": (int,),
+    "number": (int, float),
+    "boolean": (bool,),
+    "object": (dict,),
+    "array": (list,),
+}
 
 
 def _types(node: Obj) -> tuple[str, ...]:

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import copy
 import json
-from datetime import UTC, datetime
+import re
 from typing import Any
 
 from tui.errors import Conflict
-from tui.sandbox.schema import FREE, shape
-from tui.sandbox.store import Obj, status_body
+from tui.sandbox.schema import FREE, Shape, shape
+from tui.sandbox.store import Obj, now_rfc3339, status_body
 
 Path = tuple[str, ...]
 _MISSING = object()
@@ -37,24 +37,35 @@ _UNTRACKED_META = frozenset(
 )
 
 
+_FREE = shape(FREE)
+_PLAIN = re.compile(r"[\x20\x21\x23-\x5b\x5d-\x7e]*")  # printable ASCII but quote and backslash
+
+
 def _key(item: Obj, keys: tuple[str, ...]) -> str:
-    return "k:" + json.dumps({k: item[k] for k in keys if k in item}, sort_keys=True, separators=(",", ":"))
+    fields = {k: item[k] for k in sorted(keys) if k in item}
+    if all(type(v) is int or (type(v) is str and _PLAIN.fullmatch(v)) for v in fields.values()):
+        # what json.dumps writes for these (the common case: a name, a port), without its overhead
+        inner = ",".join(f'"{k}":{v}' if type(v) is int else f'"{k}":"{v}"' for k, v in fields.items())
+        return "k:{" + inner + "}"
+    return "k:" + json.dumps(fields, sort_keys=True, separators=(",", ":"))
 
 
-def _collect(v: Any, node: Obj, prefix: Path, out: set[Path]) -> None:
-    sh = shape(node)
+def _collect(v: Any, sh: Shape, prefix: Path, out: set[Path]) -> None:
     if isinstance(v, dict) and not sh.atomic_map:
         if not v or (not sh.props and prefix):
             out.add(prefix)  # an empty object, or a map (rather than a struct) is itself a member
         for k, x in v.items():
-            _collect(x, sh.child(k) or FREE, (*prefix, f"f:{k}"), out)
+            if isinstance(x, dict | list):
+                _collect(x, sh.sub(k) or _FREE, (*prefix, f"f:{k}"), out)
+            else:
+                out.add((*prefix, f"f:{k}"))  # a scalar is a member whatever its schema
         return
     if isinstance(v, list) and v:
         if sh.list_kind == "map" and sh.keys and all(isinstance(i, dict) for i in v):
             for item in v:
                 path = (*prefix, _key(item, sh.keys))
                 out.add(path)
-                _collect(item, sh.items, path, out)
+                _collect(item, sh.item, path, out)
             return
         if sh.list_kind == "set":
             out.update((*prefix, "v:" + json.dumps(x, sort_keys=True, separators=(",", ":"))) for x in v)
@@ -65,7 +76,7 @@ def _collect(v: Any, node: Obj, prefix: Path, out: set[Path]) -> None:
 def field_set(obj: Obj, schema: Obj) -> set[Path]:
     """The paths ``obj`` sets, minus the ones the API server never tracks (name, uid, resourceVersion...)."""
     out: set[Path] = set()
-    _collect(obj, schema, (), out)
+    _collect(obj, shape(schema), (), out)
     return {
         p
         for p in out
@@ -219,10 +230,6 @@ class Entry:
         return out
 
 
-def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def _entries(obj: Obj | None) -> list[Entry]:
     raw = ((obj or {}).get("metadata") or {}).get("managedFields") or []
     return [Entry(e) for e in raw if isinstance(e, dict)]
@@ -240,12 +247,12 @@ def _store(obj: Obj, entries: list[Entry]) -> None:
 def _own(entries: list[Entry], manager: str, operation: str, api_version: str, subresource: str) -> Entry:
     for e in entries:
         if e.same(manager, operation, api_version, subresource):
-            e.api_version, e.time = api_version, _now()
+            e.api_version, e.time = api_version, now_rfc3339()
             return e
     e = Entry(
         {"manager": manager, "operation": operation, "apiVersion": api_version, "subresource": subresource}
     )
-    e.time = _now()
+    e.time = now_rfc3339()
     entries.append(e)
     return e
 

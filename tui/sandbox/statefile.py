@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from tui.errors import ConfigError
+from tui.sandbox.jsonfast import dumps
 
 BUSY_TIMEOUT = 0.25  # seconds a write waits for another process's lock, with the store lock held
 
@@ -104,7 +105,7 @@ class StateFile:
         db = self._db
         if db is None:
             return
-        body = json.dumps(obj)
+        body = dumps(obj).decode()
         try:
             db.execute("BEGIN IMMEDIATE")
             if type_ == "DELETED":

@@ -32,11 +32,11 @@ safe to read and serialise from any thread, but callers must not modify them. ``
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 import sqlite3
 import threading
+import time
 import uuid
 from bisect import bisect_left
 from collections import deque
@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from tui.errors import ConfigError, KubeError
+from tui.sandbox.jsonfast import deep_copy
 from tui.sandbox.statefile import Loaded, StateFile
 from tui.sandbox.statuses import (
     already_exists,
@@ -111,13 +112,22 @@ def resource_key(group: str, plural: str) -> str:
     return f"{plural}.{group}" if group else plural
 
 
+_stamp: tuple[int, str] = (0, "")
+
+
 def now_rfc3339() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """The current second as the API server writes timestamps; formatted once a second, as every write
+    stamps several fields."""
+    global _stamp
+    now = int(time.time())
+    if _stamp[0] != now:
+        _stamp = (now, datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
+    return _stamp[1]
 
 
 def _copy(obj: Obj) -> Obj:
     """Deep copy through JSON: faster than copy.deepcopy and proves the object is storable."""
-    result: Obj = json.loads(json.dumps(obj))
+    result: Obj = deep_copy(obj)
     return result
 
 
@@ -386,13 +396,16 @@ class Store:
         self._notify(ev)
         return obj
 
-    def replace(self, key: str, obj: Obj, *, check_rv: bool = True) -> Obj:
+    def replace(self, key: str, obj: Obj, *, check_rv: bool = True, copy: bool = True) -> Obj:
         """Replace a whole object, keeping uid and creationTimestamp.
 
         When ``check_rv`` and the body carries a resourceVersion that is not the stored one, raise
-        Conflict (reason Conflict). ``generation`` goes up by one when ``spec`` changed.
+        Conflict (reason Conflict). ``generation`` goes up by one when ``spec`` changed. ``copy=False``
+        hands ``obj`` over: a fresh top-level dict whose values may be shared with stored objects (which
+        nobody edits), so only ``metadata``, which the store fills in, is copied; a controller's status
+        write then costs no deep copy of the whole object.
         """
-        obj = _copy(obj)
+        obj = _copy(obj) if copy else {**obj, "metadata": dict(obj.get("metadata") or {})}
         obj.setdefault("metadata", {})
         ns, name = self._ns_name(obj)
         with self._lock:

@@ -15,17 +15,9 @@ from typing import Any
 
 from tui.errors import Invalid, KubeError
 from tui.sandbox.resources import ResourceType
-from tui.sandbox.schema import Shape, shape
+from tui.sandbox.schema import JSON_CLASSES, Shape, shape
 from tui.sandbox.store import Obj, status_body
 
-_TYPES: dict[str, tuple[type, ...]] = {
-    "string": (str,),
-    "integer": (int,),
-    "number": (int, float),
-    "boolean": (bool,),
-    "object": (dict,),
-    "array": (list,),
-}
 _SKIP_META = frozenset({"apiVersion", "kind"})
 _EMBEDDED_META = frozenset({"apiVersion", "kind", "metadata"})  # implied by x-kubernetes-embedded-resource
 
@@ -49,7 +41,7 @@ def _is(v: Any, t: str) -> bool:
         return False
     if t == "integer" and isinstance(v, float):
         return v.is_integer()
-    return isinstance(v, _TYPES.get(t, (object,)))
+    return isinstance(v, JSON_CLASSES.get(t, (object,)))
 
 
 def _quote(v: Any) -> str:
@@ -66,14 +58,14 @@ class Findings:
         self.causes.append({"type": type_, "message": message, "field": path})
 
 
-Path = tuple[Any, str] | None  # (parent, ".name" or "[i]"): built per field, spelled out only for a finding
+Path = tuple[Any, str | int] | None  # (parent, field name or list index): spelled out only for a finding
 
 
 def _spell(path: Path) -> str:
     parts: list[str] = []
     while path is not None:
         path, part = path
-        parts.append(part)
+        parts.append(f"[{part}]" if isinstance(part, int) else f".{part}")
     return "".join(reversed(parts)).lstrip(".")
 
 
@@ -82,10 +74,9 @@ class _Walker:
         self.custom = custom
         self.f = findings
 
-    def value(self, v: Any, node: Obj, path: Path) -> bool:
-        """Check ``v`` against ``node``; False when it has the wrong type (the caller keeps it as is)."""
-        sh = shape(node)
-        if sh.types and not any(_is(v, t) for t in sh.types):
+    def value(self, v: Any, sh: Shape, path: Path) -> bool:
+        """Check ``v`` against ``sh``; False when it has the wrong type (the caller keeps it as is)."""
+        if sh.types and type(v) not in sh.exact and not any(_is(v, t) for t in sh.types):
             self._wrong_type(v, sh.types, path)
             return False
         if isinstance(v, dict):
@@ -93,9 +84,9 @@ class _Walker:
         elif isinstance(v, list):
             for i, x in enumerate(v):
                 if x is not None:
-                    self.value(x, sh.items, (path, f"[{i}]"))
+                    self.value(x, sh.item, (path, i))
         if self.custom:
-            self._bounds(v, node, _spell(path))
+            self._bounds(v, sh.node, _spell(path))
         return True
 
     def _wrong_type(self, v: Any, wanted: tuple[str, ...], path: Path) -> None:
@@ -117,26 +108,26 @@ class _Walker:
         for key in list(v):
             if (path is None and key in _SKIP_META) or (sh.embedded and key in _EMBEDDED_META):
                 continue
-            sub = sh.child(key)
+            sub = sh.sub(key)
             if sub is None:
                 if not sh.preserve:
-                    self.f.unknown.append(_spell((path, f".{key}")))
+                    self.f.unknown.append(_spell((path, key)))
                     del v[key]
                 continue
             if v[key] is None:
-                if self.custom and not sub.get("nullable"):
+                if self.custom and not sub.node.get("nullable"):
                     del v[key]  # the API server drops nulls a schema does not allow
                 continue
-            self.value(v[key], sub, (path, f".{key}"))
+            self.value(v[key], sub, (path, key))
         if not self.custom:
             return
         for key, default in sh.default.items():
             if key not in v:
                 v[key] = copy.deepcopy(default)
-                self.value(v[key], sh.props[key], (path, f".{key}"))
+                self.value(v[key], shape(sh.props[key]), (path, key))
         for key in sh.node.get("required") or []:
             if key not in v:
-                self.f.cause(_spell((path, f".{key}")), "Required value", "FieldValueRequired")
+                self.f.cause(_spell((path, key)), "Required value", "FieldValueRequired")
 
     def _bounds(self, v: Any, node: Obj, path: str) -> None:
         enum = node.get("enum")
@@ -194,7 +185,7 @@ def admit(rt: ResourceType, version: str, obj: Obj, root: Obj, *, field_validati
     422 Invalid (with one cause per field) for a custom resource that breaks its schema.
     """
     findings = Findings()
-    _Walker(custom=not rt.builtin, findings=findings).value(obj, root, None)
+    _Walker(custom=not rt.builtin, findings=findings).value(obj, shape(root), None)
     handled = f'{rt.kind} in version "{version}" cannot be handled as a {rt.kind}'
     if findings.type_errors:
         path, got, wanted = findings.type_errors[0]

@@ -4,7 +4,6 @@ subresources and SelfSubjectAccessReview. Every answer is an object or a Status,
 from __future__ import annotations
 
 import contextlib
-import json
 from collections.abc import Callable
 from typing import Any
 
@@ -29,6 +28,7 @@ from tui.sandbox.api.wire import (
     selectors_of,
     wants_table,
 )
+from tui.sandbox.jsonfast import deep_copy
 from tui.sandbox.resources import STATUS_OWNED
 from tui.sandbox.store import Obj, Store, conflict, not_found, too_large
 
@@ -90,7 +90,7 @@ class Crud:
             return raw_json(head[:-1] + b',"rows":[' + b",".join(rows) + b"]}")
         head = dumps({"kind": t.rt.list_kind, "apiVersion": t.api_version, "metadata": meta})
         encoded = self.encoder.encoded_list(t, page.items)
-        return raw_json(head[:-1] + b',"items":[' + encoded + b"]}")
+        return raw_json(b"".join((head[:-1], b',"items":[', encoded, b"]}")))
 
     def _select(self, t: Target, ls: Any, fs: Any) -> tuple[list[Obj], str]:
         return self.store.list(t.rt.key, namespace=t.namespace, label_selector=ls, field_selector=fs)
@@ -288,7 +288,7 @@ class Crud:
             return result
 
         if dry_run(request):
-            draft = json.loads(json.dumps(existing))
+            draft = deep_copy(existing)
             return json_response(present(t, mutate(draft)))
         result = self.store.update(key, name, namespace=ns, mutate=mutate)
         return json_response(present(t, result))

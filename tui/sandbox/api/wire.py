@@ -6,13 +6,13 @@ records what stock kubectl 1.32 and helm 3.17 actually send and need.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
 
 from tui.errors import KubeError
+from tui.sandbox.jsonfast import dumps as dumps
 from tui.sandbox.resources import ResourceType
 from tui.sandbox.store import Obj, status_body
 
@@ -20,10 +20,6 @@ JSON = "application/json"
 AGGREGATED = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
 PROTOBUF = "application/vnd.kubernetes.protobuf"
 NOT_FOUND_PATH = "the server could not find the requested resource"
-
-
-def dumps(obj: Any) -> bytes:
-    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 class ApiError(KubeError):

@@ -44,8 +44,10 @@ class AmbientEnrolment(Reconciler):
     def _wanted(self, pod: Obj) -> bool:
         if not pod_live(pod) or meta(pod).get("deletionTimestamp"):
             return is_captured(pod)  # a finishing pod keeps what it had
+        if not self._ztunnel():  # first: without ztunnel nothing is captured, and it is the cheaper test
+            return False
         ns = self.store.try_get("namespaces", str(meta(pod).get("namespace") or ""), copy=False) or {}
-        return wants_ambient(pod, meta(ns).get("labels")) and self._ztunnel()
+        return wants_ambient(pod, meta(ns).get("labels"))
 
     def sync(self, ns: str, name: str) -> None:
         pod = self.store.try_get("pods", name, namespace=ns, copy=False)

@@ -7,7 +7,6 @@ phases a real node goes through; images that cannot exist and commands that exit
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -21,6 +20,7 @@ from tui.sandbox.controllers.podstatus import (
     set_pod_conditions,
 )
 from tui.sandbox.controllers.scheduler import Scheduler
+from tui.sandbox.jsonfast import deep_copy
 from tui.sandbox.procs import ProcessPods, runs_as_process
 from tui.sandbox.store import Obj, now_rfc3339
 
@@ -137,8 +137,9 @@ class Kubelet:
         """Write a kubelet change to ``pod``: ``mutate`` may edit ``status`` and top-level ``spec`` fields.
 
         Why not ``store.update``: that deep-copies the whole pod twice, and pod writes are most of the
-        sandbox's controller work. Here only the status is copied before ``replace`` copies once, with the
-        stored resourceVersion as the guard; on a conflict it retries from the fresh object.
+        sandbox's controller work. Here only the status is copied and ``replace`` takes the draft as is (the
+        rest stays shared with the stored, read-only pod), with the stored resourceVersion as the guard; on a
+        conflict it retries from the fresh object.
         """
         m = meta(pod)
         ns, name = str(m.get("namespace") or ""), str(m["name"])
@@ -146,11 +147,11 @@ class Kubelet:
             draft = {
                 **pod,
                 "spec": dict(pod.get("spec") or {}),
-                "status": json.loads(json.dumps(pod.get("status") or {})),
+                "status": deep_copy(pod.get("status") or {}),
             }
             mutate(draft)
             try:
-                return self.store.replace("pods", draft, check_rv=True)
+                return self.store.replace("pods", draft, check_rv=True, copy=False)
             except Conflict:
                 pod = self.store.get("pods", name, namespace=ns, copy=False)
                 if meta(pod).get("uid") != m.get("uid"):

@@ -163,6 +163,8 @@ class Controllers:
         if self._stopped:
             return
         for r in self.reconcilers:
+            if not self._dirty[r.key]:
+                continue
             batch, self._dirty[r.key] = self._dirty[r.key], set()
             for ns, name in sorted(batch):
                 try:
