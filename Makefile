@@ -10,8 +10,10 @@ export PATH := $(abspath $(BIN)):$(PATH)
 demo: $(VENV)/.installed tools
 	$(BIN)/istio-tui --sandbox
 
+# Three workers: most tests wait on a sandbox or a subprocess, so a third worker keeps both cores busy (the
+# suite took 12.5 min serially and 5.8 min with -n 3 on the same loaded 2-core machine).
 test: $(VENV)/.installed-test tools lint typecheck
-	$(BIN)/pytest -q -p no:cacheprovider
+	$(BIN)/pytest -q -p no:cacheprovider -n 3
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check tui tests bench
