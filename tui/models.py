@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -184,6 +183,11 @@ class PodRow:
         return f"{self.ready}/{self.total}"
 
 
+def plural(n: int, noun: str, many: str = "") -> str:
+    """"1 pod", "2 pods", "0 pods": the one place English plurals are decided (``many`` for irregulars)."""
+    return f"{n} {noun if n == 1 else many or noun + 's'}"
+
+
 def parse_time(value: str | None) -> datetime | None:
     """RFC 3339 as the API server writes it; None for a missing or malformed value."""
     if not value:
@@ -334,7 +338,7 @@ def pod_health(status: str, phase: str, ready: int, total: int) -> PodHealth:
 
 def default_container(pod: Mapping[str, Any]) -> str:
     """The container ``l`` shows: kubectl's default-container annotation, else the first app container."""
-    from tui.istio.injection import SIDECAR_CONTAINER
+    from tui.istio.sidecar import SIDECAR_CONTAINER
 
     names = [str(c.get("name", "")) for c in (pod.get("spec") or {}).get("containers") or ()]
     annotations = (pod.get("metadata") or {}).get("annotations") or {}
@@ -348,7 +352,7 @@ def default_container(pod: Mapping[str, Any]) -> str:
 
 
 def build_pod_row(pod: Mapping[str, Any]) -> PodRow:
-    from tui.istio.injection import INJECT_OVERRIDE, has_sidecar
+    from tui.istio.sidecar import INJECT_OVERRIDE, has_sidecar
 
     meta = pod.get("metadata") or {}
     spec = pod.get("spec") or {}
@@ -382,7 +386,8 @@ def build_pod_row(pod: Mapping[str, Any]) -> PodRow:
 
 def sidecar_mark(row: PodRow, namespace_labels: Mapping[str, str] | None) -> str:
     """✓ with a sidecar; ⚠ when the namespace asks for one the pod lacks (it needs a restart); else blank."""
-    from tui.istio.injection import INJECT_OVERRIDE, wants_injection
+    from tui.istio.injection import wants_injection
+    from tui.istio.sidecar import INJECT_OVERRIDE
 
     if row.has_sidecar:
         return SIDECAR_OK
@@ -493,6 +498,7 @@ class RouteMatch:
     value: str
     weights: Mapping[str, int]
     fault: str = ""
+    problem: str = ""  # e.g. "unsupported regex …": the rule is shown but never matches here
 
 
 @dataclass(frozen=True, slots=True)
@@ -512,21 +518,6 @@ class RoutingView:
     default_weights: Mapping[str, int] = field(default_factory=dict)
     matches: tuple[RouteMatch, ...] = ()
     default_fault: str = ""
-
-    def weights_for(self, user: str | None) -> Mapping[str, int]:
-        """The weights a request by ``user`` (None: logged out) gets, following the first matching rule."""
-        for m in self.matches:
-            if m.header == "end-user" and user is not None and _header_matches(m.kind, m.value, user):
-                return m.weights
-        return self.default_weights
-
-
-def _header_matches(kind: str, pattern: str, value: str) -> bool:
-    if kind == "exact":
-        return value == pattern
-    if kind == "prefix":
-        return value.startswith(pattern)
-    return re.fullmatch(pattern, value) is not None
 
 
 @dataclass(frozen=True, slots=True)

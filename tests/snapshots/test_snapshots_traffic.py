@@ -1,4 +1,4 @@
-"""The traffic pane at 120x36 mid-demo: 50/50 v1/v3 applied 15 s into a run, frozen cluster view and tallies.
+"""The traffic pane at 120x36 and 80x24 mid-demo: 50/50 v1/v3 applied 15 s into a run; frozen view, tallies.
 
 The cluster side (pods with their generated names, the random nodePort) is replaced by a fixed
 ``ClusterView`` through the pane's one reader, and the run by snapshots fed as the engine would feed them,
@@ -28,12 +28,14 @@ from tui.models import (
     TallySnapshot,
     VerifyResult,
 )
-from tui.screens import traffic
-from tui.screens.traffic import ClusterView, TrafficPane
+from tui.screens.traffic import TrafficPane
+from tui.screens.traffic import cluster as traffic_cluster
+from tui.screens.traffic.cluster import ClusterView
+from tui.screens.traffic.run import RunTally
 from tui.traffic.classify import CATEGORIES
 from tui.traffic.engine import TrafficConfig
 
-SIZE = (120, 36)
+SIZES = [(120, 36), (80, 24)]
 INFO = ClusterInfo(
     context="sandbox", server="https://127.0.0.1:6443", git_version="v1.32.0", major=1, minor=32
 )
@@ -119,12 +121,11 @@ async def mid_demo(pilot: Pilot[Any]) -> None:
     await wait_for(lambda: "bookinfo" in app.namespace_labels, "the namespace")
     await pilot.pause(0.3)
     pane.running = True
-    pane.run_config = TrafficConfig(url=URL, concurrency=8, rate=50, workers=0)
-    feed = snapshots()
-    for snap in feed:
-        pane.feed(snap)
-        if snap.elapsed_s == 15.0:
-            pane.baseline = snap
+    pane.tally = RunTally(TrafficConfig(url=URL, concurrency=8, rate=50, workers=0))
+    for snap in snapshots():
+        pane.tally.feed(snap)
+        if snap.elapsed_s == 14.0:
+            pane.tally.new_epoch()  # the preset lands; its epoch settles at 15 s
     pane.focus()
     await pilot.pause(0.5)
     pane._render_view()
@@ -132,16 +133,21 @@ async def mid_demo(pilot: Pilot[Any]) -> None:
     await pilot.pause(0.3)
 
 
-def test_traffic_pane_mid_demo(snap_compare: Any, cluster: Cluster, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_traffic_pane_mid_demo(
+    snap_compare: Any, cluster: Cluster, monkeypatch: pytest.MonkeyPatch, size: tuple[int, int]
+) -> None:
     body = {
         "apiVersion": "v1",
         "kind": "Namespace",
         "metadata": {"name": "bookinfo", "labels": {"istio-injection": "enabled"}},
     }
     cluster.create(kube.NAMESPACES, body)
-    monkeypatch.setattr(traffic, "read_cluster_view", lambda *a, namespace, **k: frozen_view(namespace))
+    monkeypatch.setattr(
+        traffic_cluster, "read_cluster_view", lambda *a, namespace, **k: frozen_view(namespace)
+    )
     moment = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
     app = IstioApp(
         settings=Settings(), cluster=cluster, info=INFO, clock=lambda: moment, initial_pane="traffic"
     )
-    assert snap_compare(app, terminal_size=SIZE, run_before=mid_demo)
+    assert snap_compare(app, terminal_size=size, run_before=mid_demo)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from textual.app import App, ComposeResult
 from textual.widgets import Static
 
+import tui
 from tui.screens.confirm import ConfirmScreen
 
 
@@ -64,3 +67,23 @@ async def test_mounted_dialog_focuses_cancel_and_answers_once() -> None:
         assert app.answers == [True]
         assert not isinstance(app.screen, ConfirmScreen)
     assert app.return_code in (0, None)
+
+
+class _StyledHost(_Host):
+    CSS_PATH = str(Path(tui.__file__).parent / "app.tcss")
+
+
+async def test_a_long_body_scrolls_and_the_buttons_stay_on_an_80x24_screen() -> None:
+    """A restart of many pods once pushed the title or the buttons off an 80x24 terminal."""
+    app = _StyledHost()
+    async with app.run_test(size=(80, 24)) as pilot:
+        lines = [f"  web-{i:02d}" for i in range(40)]
+        app.push_screen(ConfirmScreen("Restart 40 pods?", lines, context="sandbox"), app.answers.append)
+        await pilot.pause()
+        await pilot.pause()
+        for part in ("#confirm-title", "#confirm-context", "#confirm-yes", "#confirm-no"):
+            region = app.screen.query_one(part).region
+            assert region.height > 0 and region.y >= 0 and region.bottom <= 24, (part, region)
+        await pilot.press("y")
+        await pilot.pause()
+        assert app.answers == [True]

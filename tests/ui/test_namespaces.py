@@ -13,7 +13,7 @@ from textual.widgets import DataTable, Input, Static
 from tests.helpers import deployment_manifest, make_app, until
 from tui import kube
 from tui.app import IstioApp
-from tui.istio.injection import has_sidecar
+from tui.istio.sidecar import has_sidecar
 from tui.kube import Cluster
 from tui.sandbox.cluster import Sandbox
 from tui.screens.confirm import ConfirmScreen
@@ -190,7 +190,7 @@ async def test_toggle_sets_the_label_with_a_merge_patch(cluster: Cluster) -> Non
         # Toggling again disables it, again as a patch that names the label.
         await pilot.press("i")
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the second confirmation")
-        assert "set label istio-injection=disabled (now enabled)" in confirm_text(app)
+        assert "set label istio-injection=disabled (currently enabled)" in confirm_text(app)
         await pilot.press("y")
         await until(pilot, lambda: label(cluster, "shop", "istio-injection") == "disabled", "disabled")
         assert labels_of(cluster, "shop")["owner"] == "ops"
@@ -252,7 +252,8 @@ async def test_conflicting_labels_offer_a_choice(cluster: Cluster) -> None:
     app = make_app(cluster, pane="namespaces")
     async with app.run_test(size=SIZE) as pilot:
         await select(pilot, app, "shop")
-        assert "conflict" in cell(app, "shop", "mode")
+        assert cell(app, "shop", "mode").endswith("⚠")
+        assert "1 label conflict" in str(app.query_one("#ns-summary", Static).render())
         await pilot.press("i")
         await until(pilot, lambda: isinstance(app.screen, ConflictScreen), "the choice")
         buttons = {str(b.label) for b in app.screen.query("Button")}
@@ -260,7 +261,7 @@ async def test_conflicting_labels_offer_a_choice(cluster: Cluster) -> None:
         assert "Keep istio-injection=enabled (i)" in buttons
         await pilot.press("r")
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the confirmation")
-        assert "remove label istio-injection (now enabled)" in confirm_text(app)
+        assert "remove label istio-injection (currently enabled)" in confirm_text(app)
         await pilot.press("y")
         await until(pilot, lambda: "istio-injection" not in labels_of(cluster, "shop"), "the removal")
         assert labels_of(cluster, "shop")["istio.io/rev"] == "canary"
@@ -359,3 +360,75 @@ async def test_no_access_to_pods_is_not_shown_as_zero(sandbox: Sandbox, cluster:
         await until(pilot, lambda: "no access to pods" in str(summary.render()), "the no-access message")
         await until(pilot, lambda: "shop" in table(app).rows, "the namespace rows")
         await until(pilot, lambda: cell(app, "shop", "sidecars") == "?", "an unknown count, not 0/0")
+
+
+def create_gateway(cluster: Cluster, name: str) -> None:
+    """A gateway as our charts and istioctl make it: opted out of injection, istio-proxy as the workload."""
+    manifest = deployment_manifest(name, 1)
+    template = manifest["spec"]["template"]
+    template["metadata"]["labels"]["sidecar.istio.io/inject"] = "false"
+    template["spec"]["containers"] = [{"name": "istio-proxy", "image": "docker.io/istio/proxyv2:1.30.3"}]
+    cluster.create(kube.DEPLOYMENTS, manifest, namespace="istio-system")
+
+
+async def test_gateways_never_need_a_restart(cluster: Cluster) -> None:
+    """istio-system's ingress and egress gateways are proxies themselves: no restart count, r restarts
+    nothing, and no restart panel waits at 0/2 forever."""
+    create_injector(cluster)
+    create_namespace(cluster, "istio-system")
+    create_gateway(cluster, "istio-ingressgateway")
+    create_gateway(cluster, "istio-egressgateway")
+    app = make_app(cluster, pane="namespaces")
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: ratio(app, "istio-system") == "2/2", "the two gateways counted")
+        assert cell(app, "istio-system", "restart") == ""
+        summary = str(app.query_one("#ns-summary", Static).render())
+        assert "restart" not in summary, summary
+        await select(pilot, app, "istio-system")
+        await pilot.press("r")
+        await until(
+            pilot,
+            lambda: any("already matches" in n.message for n in app._notifications),
+            "the nothing-to-restart notice",
+        )
+        assert not isinstance(app.screen, ConfirmScreen)
+        assert app.query_one("#ns-restart").has_class("-hidden")
+        for name in ("istio-ingressgateway", "istio-egressgateway"):
+            template = cluster.get(kube.DEPLOYMENTS, name, namespace="istio-system")["spec"]["template"]
+            assert "kubectl.kubernetes.io/restartedAt" not in (template["metadata"].get("annotations") or {})
+
+
+async def test_j_and_k_move_the_cursor(cluster: Cluster) -> None:
+    for name in ("aa", "bb", "cc"):
+        create_namespace(cluster, name)
+    app = make_app(cluster, pane="namespaces")
+    async with app.run_test(size=SIZE) as pilot:
+        await select(pilot, app, "aa")
+        await pilot.press("j")
+        await until(pilot, lambda: pane(app).selected_namespace() == "bb", "j to move down")
+        await pilot.press("j", "j", "k")
+        await until(pilot, lambda: pane(app).selected_namespace() != "bb", "j j k to move")
+        assert table(app).cursor_row == table(app).get_row_index("bb") + 1
+
+
+async def test_label_notification_says_what_happened_and_one_pod_is_singular(cluster: Cluster) -> None:
+    create_namespace(cluster, "shop")
+    create_deployment(cluster, "shop", "web", replicas=1)
+    cluster.patch(kube.NAMESPACES, "shop", {"metadata": {"labels": {"istio-injection": "enabled"}}})
+    app = make_app(cluster, pane="namespaces")
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: ratio(app, "shop") == "0/1", "0/1")
+        assert cell(app, "shop", "restart") == "1 pod"
+        summary = app.query_one("#ns-summary", Static)
+        await until(pilot, lambda: "1 pod needs a restart" in str(summary.render()), "the singular summary")
+        await select(pilot, app, "shop")
+        await pilot.press("i")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the confirmation")
+        await pilot.press("y")
+        await until(pilot, lambda: label(cluster, "shop", "istio-injection") == "disabled", "disabled")
+        await until(
+            pilot, lambda: any("shop: changed label" in n.message for n in app._notifications), "the notice"
+        )
+        notes = [n.message for n in app._notifications]
+        assert "shop: changed label istio-injection from enabled to disabled" in notes, notes
+        assert not any("(now enabled)" in n for n in notes)

@@ -9,7 +9,7 @@ the jason test, which goes through a worker process and its login.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,12 +24,14 @@ from tui.app import IstioApp
 from tui.errors import ConfigError, NotFound
 from tui.istio import bookinfo
 from tui.kube import Cluster
-from tui.models import TallySnapshot
+from tui.models import SplitRow, TallySnapshot
 from tui.sandbox.cluster import Sandbox
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.export import ExportScreen
 from tui.screens.traffic import Knobs, TrafficPane, parse_knobs
+from tui.screens.traffic.run import RunTally
 from tui.widgets.split_history import stack
+from tui.widgets.split_table import SplitTable
 
 SIZE = (120, 36)
 DEADLINE_S = 20.0
@@ -156,7 +158,9 @@ async def test_deploy_into_injected_namespace_finds_gateway(cluster: Cluster, me
         assert f"GATEWAY_URL 127.0.0.1:{mesh}" in gateway and "/productpage answers 200" in gateway
 
 
-async def test_fifty_fifty_preset_splits_400_requests(bookinfo_mesh: tuple[Cluster, int]) -> None:
+async def test_fifty_fifty_preset_splits_400_requests(
+    bookinfo_mesh: tuple[Cluster, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
     cluster, mesh = bookinfo_mesh
     app = make_app(cluster, pane="traffic")
     async with app.run_test(size=SIZE) as pilot:
@@ -165,13 +169,13 @@ async def test_fifty_fifty_preset_splits_400_requests(bookinfo_mesh: tuple[Clust
         await until(pilot, lambda: p.view.reviews.preset == "reviews-v1-v3-50", "the preset")
         assert "v1 50% v3 50%" in text_of(app, "#traffic-routing")
         fed: list[TallySnapshot] = []
-        feed = p.feed
+        feed = RunTally.feed
 
-        def counting_feed(snapshot: TallySnapshot) -> None:
+        def counting_feed(self: RunTally, snapshot: TallySnapshot) -> None:
             fed.append(snapshot)
-            feed(snapshot)
+            feed(self, snapshot)
 
-        p.feed = counting_feed  # type: ignore[method-assign]
+        monkeypatch.setattr(RunTally, "feed", counting_feed)
         counts = await run_traffic(pilot, p, requests=400)
         # The screen hears from the engine at its fixed snapshot rate, not once per request.
         assert p.latest is not None and len(fed) <= p.latest.elapsed_s / 0.2 + 3 and len(fed) < 50
@@ -423,3 +427,103 @@ def test_parse_knobs_names_the_bad_field() -> None:
     ):
         with pytest.raises(ConfigError, match=says):
             parse_knobs({**good, "duration": "", field: value})
+
+
+async def start_endless_run(pilot: Pilot[Any], p: TrafficPane, *, rate: int = 200) -> None:
+    p.query_one("#knob-requests", Input).value = ""
+    p.query_one("#knob-duration", Input).value = ""
+    p.query_one("#knob-rate", Input).value = str(rate)
+    p.query_one("#knob-user", Input).value = ""
+    await pilot.pause()
+    p.focus()
+    await pilot.press("s")
+    await until(pilot, lambda: p.latest is not None and p.latest.requests >= 60, "the run to get going")
+
+
+async def stop_run(pilot: Pilot[Any], p: TrafficPane) -> None:
+    p.focus()
+    await pilot.press("s")
+    await until(pilot, lambda: not p.running, "the run to stop")
+
+
+def configured(rows: Sequence[SplitRow]) -> dict[str, float]:
+    return {r.version: r.configured for r in rows if r.configured}
+
+
+async def test_after_a_preset_new_weights_are_only_compared_with_new_counts(
+    bookinfo_mesh: tuple[Cluster, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """All red, then a preset sends everything to v1: no frame may show "≠ differs" on the way over, because
+    the counts under the old routing are not compared with the new weights."""
+    cluster, _ = bookinfo_mesh
+    drawn: list[list[SplitRow]] = []
+    show = SplitTable.show
+
+    def recording_show(self: SplitTable, rows: Sequence[SplitRow], **kwargs: Any) -> None:
+        drawn.append(list(rows))
+        show(self, rows, **kwargs)
+
+    monkeypatch.setattr(SplitTable, "show", recording_show)
+    app = make_app(cluster, pane="traffic")
+    async with app.run_test(size=SIZE) as pilot:
+        p = await ready_pane(pilot)
+        await apply_preset(pilot, p, "6", "v3")
+        await until(pilot, lambda: p.view.reviews.preset == "reviews-v3", "the v3 preset")
+        await start_endless_run(pilot, p)
+        await pilot.press("1")
+        await confirm(pilot, expect="v1")
+
+        def counted() -> bool:
+            rows, n = p.split_rows()
+            return configured(rows) == {"v1": 1.0} and n >= 60
+
+        await until(pilot, counted, "60 pages counted under the v1 preset")
+        await stop_run(pilot, p)
+        under_v1 = [rows for rows in drawn if configured(rows) == {"v1": 1.0}]
+        assert under_v1
+        assert not any(r.disagrees for rows in under_v1 for r in rows), [r for rows in under_v1 for r in rows]
+        rows, n = p.split_rows()
+        assert {r.version: r.observed for r in rows if r.observed} == {"v1": n}
+
+
+async def test_split_age_ticks(bookinfo_mesh: tuple[Cluster, int]) -> None:
+    cluster, _ = bookinfo_mesh
+    app = make_app(cluster, pane="traffic")
+    async with app.run_test(size=SIZE) as pilot:
+        p = await ready_pane(pilot)
+        await start_endless_run(pilot, p, rate=100)
+        await apply_preset(pilot, p, "3", "weight: 50")
+        await until(pilot, lambda: "split over the last" in text_of(app, "#traffic-stats"), "the split's age")
+
+        def age() -> str:
+            line = text_of(app, "#traffic-stats").splitlines()[2]
+            return line.split("split over the last", 1)[1].split("s")[0].strip()
+
+        first = age()
+        await until(pilot, lambda: age() != first, f"the age to move on from {first}", limit=5)
+        await stop_run(pilot, p)
+
+
+async def test_export_dialog_count_is_the_files_count(
+    bookinfo_mesh: tuple[Cluster, int], tmp_path: Path
+) -> None:
+    """The run goes on while the dialog is open: the file holds exactly the run the dialog named."""
+    cluster, _ = bookinfo_mesh
+    app = make_app(cluster, pane="traffic")
+    async with app.run_test(size=SIZE) as pilot:
+        p = await ready_pane(pilot)
+        await start_endless_run(pilot, p, rate=100)
+        await pilot.press("x")
+        await until(pilot, lambda: isinstance(app.screen, ExportScreen), "the export dialog")
+        body = str(app.screen.query_one("#export-body", Static).render())
+        shown = int(body.split(" requests over", 1)[0].split()[-1])
+        assert p.latest is not None
+        await until(pilot, lambda: p.latest is not None and p.latest.requests > shown + 30, "more requests")
+        field = app.screen.query_one("#export-path", Input)
+        field.value = str(tmp_path / "run.json")
+        await pilot.press("enter")
+        await until(pilot, lambda: not isinstance(app.screen, ExportScreen), "the dialog to close")
+        record = json.loads((tmp_path / "run.json").read_text())
+        assert record["run"]["requests"] == shown
+        assert sum(record["run"]["tally"].values()) == shown
+        await stop_run(pilot, p)

@@ -12,9 +12,11 @@ from tui.istio.routing import (
     expected_shares,
     fault_text,
     parse_duration,
+    regex_problem,
     route_weights,
     routing_of,
     rule_matches,
+    weights_for,
 )
 
 
@@ -59,13 +61,13 @@ def test_durations_and_fault_text() -> None:
 def test_routing_view_of_each_preset() -> None:
     jason = routing_of(bookinfo.preset("reviews-jason-v2").doc, namespace="bk")
     assert jason.exists and jason.managed and jason.preset == "reviews-jason-v2"
-    assert jason.weights_for("jason") == {"v2": 100}
-    assert jason.weights_for("bob") == {"v1": 100}
-    assert jason.weights_for(None) == {"v1": 100}
+    assert weights_for(jason, user="jason") == {"v2": 100}
+    assert weights_for(jason, user="bob") == {"v1": 100}
+    assert weights_for(jason, user=None) == {"v1": 100}
     abort = routing_of(bookinfo.preset("ratings-abort-jason").doc)
     assert abort.matches[0].fault == "abort 500 (100%)" and abort.default_fault == ""
     missing = routing_of(None, host="reviews", namespace="bk")
-    assert not missing.exists and missing.weights_for("jason") == {}
+    assert not missing.exists and weights_for(missing, user="jason") == {}
 
 
 def test_expected_shares() -> None:
@@ -97,7 +99,10 @@ def _pod(name: str, app: str, version: str, *, sidecar: bool, ready: bool = True
         "spec": {"containers": containers},
         "status": {
             "phase": "Running",
-            "containerStatuses": [{"name": c["name"], "ready": ready} for c in containers],
+            "containerStatuses": [
+                {"name": c["name"], "ready": ready, "state": {"running": {}} if ready else {"waiting": {}}}
+                for c in containers
+            ],
         },
     }
 
@@ -121,6 +126,37 @@ def test_status_counts_containers_and_warns_without_sidecar() -> None:
 def test_native_sidecar_counts() -> None:
     pod = _pod("productpage-v1-x", "productpage", "v1", sidecar=False)
     pod["spec"]["initContainers"] = [{"name": "istio-proxy", "restartPolicy": "Always"}]
-    pod["status"]["initContainerStatuses"] = [{"name": "istio-proxy", "ready": True}]
+    pod["status"]["initContainerStatuses"] = [
+        {"name": "istio-proxy", "ready": True, "started": True, "state": {"running": {}}}
+    ]
     (row,) = bookinfo.status_of("bk", [pod]).pods
     assert row.has_sidecar and row.ready_text == "2/2" and row.ready
+
+
+@pytest.mark.parametrize("pattern", [r"\pL+", r"\Qa.b\E", r"(?U)ja.*", r"jason\z", "(" * 1000 + ")" * 1000])
+def test_patterns_re2_accepts_but_re_rejects_are_unsupported_never_a_crash(pattern: str) -> None:
+    """Envoy (RE2) accepts these; Python's re does not. The rule is shown as unsupported and never matches."""
+    assert regex_problem(pattern).startswith("unsupported regex")
+    entry = {"headers": {"end-user": {"regex": pattern}}}
+    assert not rule_matches({"match": [entry]}, path="/", method="GET", headers={"end-user": "jason"})
+    vs = {
+        "metadata": {"name": "reviews", "namespace": "bookinfo"},
+        "spec": {
+            "hosts": ["reviews"],
+            "http": [
+                {"match": [entry], "route": [_dest("v2")]},
+                {"route": [_dest("v1")]},
+            ],
+        },
+    }
+    view = routing_of(vs)
+    assert view.matches[0].problem.startswith("unsupported regex")
+    assert weights_for(view, user="jason") == {"v1": 100}
+    assert expected_shares(view, user="jason", pods_per_subset={}) == {"v1": 1.0}
+
+
+def test_a_regex_re_understands_matches_in_full() -> None:
+    assert regex_problem("ja.*") == ""
+    entry = {"headers": {"end-user": {"regex": "ja.*"}}}
+    assert rule_matches({"match": [entry]}, path="/", method="GET", headers={"end-user": "jason"})
+    assert not rule_matches({"match": [entry]}, path="/", method="GET", headers={"end-user": "bjason"})

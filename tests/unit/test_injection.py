@@ -11,6 +11,7 @@ from tests.helpers import deployment_manifest, wait_for
 from tui import kube
 from tui.istio import injection as inj
 from tui.istio.injection import InjectionMode, ModeKind
+from tui.istio.sidecar import is_proxy_workload
 from tui.kube import Cluster
 
 INJECT = "sidecar.istio.io/inject"
@@ -30,14 +31,15 @@ def pod(
     """A pod as the API returns it; ``sidecar`` is "", "classic" or "native"."""
     containers: list[dict[str, Any]] = [{"name": "app", "image": "app:1"}]
     init: list[dict[str, Any]] = []
-    statuses = [{"name": "app", "ready": ready}]
+    state = {"running": {}} if ready else {"waiting": {"reason": "ContainerCreating"}}
+    statuses = [{"name": "app", "ready": ready, "state": state}]
     init_statuses: list[dict[str, Any]] = []
     if sidecar == "classic":
         containers.append({"name": "istio-proxy", "image": "proxyv2"})
-        statuses.append({"name": "istio-proxy", "ready": ready})
+        statuses.append({"name": "istio-proxy", "ready": ready, "state": state})
     elif sidecar == "native":
         init.append({"name": "istio-proxy", "image": "proxyv2", "restartPolicy": "Always"})
-        init_statuses.append({"name": "istio-proxy", "ready": ready})
+        init_statuses.append({"name": "istio-proxy", "ready": ready, "started": ready, "state": state})
     meta: dict[str, Any] = {"name": name, "namespace": "demo", "labels": labels or {}}
     if annotations:
         meta["annotations"] = annotations
@@ -133,7 +135,7 @@ def test_disable_plan_sets_disabled_and_drops_revision() -> None:
     assert plan.patch() == {"metadata": {"labels": {"istio-injection": "disabled", "istio.io/rev": None}}}
     assert plan.describe() == [
         "set label istio-injection=disabled",
-        "remove label istio.io/rev (now canary)",
+        "remove label istio.io/rev (currently canary)",
     ]
     assert plan.labels_after == {"team": "a", "istio-injection": "disabled"}
     assert plan.needs_restart
@@ -346,9 +348,49 @@ def test_namespace_row_counts() -> None:
     assert row.status == "Active"
 
 
+def gateway(name: str, *, labels: dict[str, str] | None = None, annotations: dict[str, str] | None = None
+            ) -> dict[str, Any]:
+    """A gateway pod: istio-proxy is its main (only) container."""
+    p = pod(name, labels=labels, annotations=annotations)
+    p["spec"]["containers"] = [{"name": "istio-proxy", "image": "proxyv2"}]
+    p["status"]["containerStatuses"] = [{"name": "istio-proxy", "ready": True}]
+    return p
+
+
+@pytest.mark.parametrize(
+    "ns_labels", [{}, {"istio-injection": "enabled"}, {"istio-injection": "disabled"}, {"istio.io/rev": "x"}]
+)
+def test_gateways_are_never_out_of_step(ns_labels: dict[str, str]) -> None:
+    """istio-system's gateways run istio-proxy as their workload: no restart can add or drop a sidecar."""
+    pods = [
+        gateway("istio-ingressgateway-1", labels={INJECT: "false"}),
+        gateway("istio-egressgateway-1", labels={INJECT: "false"}),
+        gateway("chart-gw", labels={INJECT: "true"}, annotations={"inject.istio.io/templates": "gateway"}),
+    ]
+    for p in pods:
+        assert is_proxy_workload(p)
+        assert not inj.out_of_step(ns_labels, p)
+    plan = inj.plan_restart("istio-system", ns_labels, pods, [])
+    assert plan.empty and not plan.deployments
+    ns = {"metadata": {"name": "istio-system", "labels": ns_labels}}
+    row = inj.row_from_facts(ns, Counter(f for f in map(inj.pod_facts, pods) if f is not None))
+    assert row.out_of_step == 0
+
+
+def test_a_sidecar_next_to_an_app_is_not_a_gateway() -> None:
+    assert not is_proxy_workload(pod("a", sidecar="classic"))
+    assert not is_proxy_workload(pod("a", sidecar="classic", labels={INJECT: "true"}))
+    assert not is_proxy_workload(pod("a"))
+    assert inj.out_of_step({"istio-injection": "disabled"}, pod("a", sidecar="classic"))
+    # Opted out, yet istio-proxy is in the template: the injector did not add it, so no restart removes it.
+    assert not inj.out_of_step({}, pod("a", sidecar="classic", labels={INJECT: "false"}))
+
+
 def test_pod_facts() -> None:
-    assert inj.pod_facts(pod("a", sidecar="native", annotations={INJECT: "false"})) == (True, "false", False)
-    assert inj.pod_facts(pod("b", labels={"istio.io/rev": "canary"})) == (False, None, True)
+    assert inj.pod_facts(pod("a", sidecar="native", annotations={INJECT: "false"})) == (
+        True, "false", False, False
+    )
+    assert inj.pod_facts(pod("b", labels={"istio.io/rev": "canary"})) == (False, None, True, False)
     assert inj.pod_facts(pod("c", deleting=True)) is None
     assert inj.pod_facts(pod("d", phase="Succeeded")) is None
 

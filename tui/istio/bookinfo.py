@@ -10,7 +10,7 @@ The traffic pane and the deploy screen use this API:
   :func:`wait_ready` (2/2 when injected; warnings when productpage has no sidecar, since VirtualService
   routing is applied by the caller's sidecar). The namespace's injection label is the namespaces pane's
   toggle (tui.istio.injection); offer it before deploying.
-* Configured vs observed: :func:`current_routing` gives a ``RoutingView`` (``weights_for(user)``) and
+* Configured vs observed: :func:`current_routing` gives a ``RoutingView`` and
   :func:`tui.istio.routing.expected_shares` turns it into expected shares per version, counting pods per
   version from :func:`pod_status` when no VirtualService exists (Istio then balances over all pods).
 * Expose: :func:`find_ingress` finds the gateway Service the way the Istio docs do (istio-system/
@@ -53,10 +53,10 @@ from tui.istio.routing import (
     PRESET_ANNOTATION,
     PRESET_TITLE_ANNOTATION,
     PREVIOUS_ANNOTATION,
-    has_sidecar,
     is_ours,
     routing_of,
 )
+from tui.istio.sidecar import has_sidecar
 from tui.models import (
     BookinfoPod,
     BookinfoStatus,
@@ -65,6 +65,9 @@ from tui.models import (
     PresetPreview,
     RoutingView,
     VerifyResult,
+)
+from tui.models import (
+    pod_status as kubectl_pod_status,
 )
 
 Obj = dict[str, Any]
@@ -254,14 +257,9 @@ def _try_get(cluster: kube.Cluster, res: kube.Resource, name: str, namespace: st
 
 
 def _pod_row(pod: Obj) -> BookinfoPod:
-    meta, spec, status = pod.get("metadata") or {}, pod.get("spec") or {}, pod.get("status") or {}
+    meta, status = pod.get("metadata") or {}, pod.get("status") or {}
     labels = meta.get("labels") or {}
-    sidecars = {c.get("name") for c in spec.get("initContainers") or [] if c.get("restartPolicy") == "Always"}
-    statuses = list(status.get("containerStatuses") or []) + [
-        s for s in status.get("initContainerStatuses") or [] if s.get("name") in sidecars
-    ]
-    total = len(spec.get("containers") or []) + len(sidecars)
-    ready_n = sum(1 for s in statuses if s.get("ready"))
+    _, ready_n, total, _ = kubectl_pod_status(pod)
     phase = str(status.get("phase") or "Pending")
     ready = phase == "Running" and total > 0 and ready_n == total and not meta.get("deletionTimestamp")
     return BookinfoPod(

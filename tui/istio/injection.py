@@ -18,8 +18,9 @@ from typing import TYPE_CHECKING, Any
 
 from tui import kube
 from tui.errors import NotFound
+from tui.istio.sidecar import has_sidecar, inject_override, is_proxy_workload, override_of
 from tui.labels import selector_matches
-from tui.models import NamespaceRow
+from tui.models import NamespaceRow, pod_status
 
 if TYPE_CHECKING:
     from tui.kube import Cluster, WatchEvent
@@ -27,8 +28,6 @@ if TYPE_CHECKING:
 INJECTION_LABEL = "istio-injection"
 REV_LABEL = "istio.io/rev"
 DATAPLANE_LABEL = "istio.io/dataplane-mode"
-INJECT_OVERRIDE = "sidecar.istio.io/inject"
-SIDECAR_CONTAINER = "istio-proxy"
 INJECTOR_PREFIX = "istio-sidecar-injector"
 ADMISSION_API = "admissionregistration.k8s.io/v1"
 # The injector itself refuses these namespaces whatever their labels say.
@@ -126,9 +125,8 @@ def wants_injection(
     The pod's ``sidecar.istio.io/inject`` label (or the older annotation) can opt out of a namespace that asks
     for injection, or opt in where the namespace carries no injection label at all.
     """
-    pod = pod_labels or {}
-    override = pod.get(INJECT_OVERRIDE, (pod_annotations or {}).get(INJECT_OVERRIDE))
-    return _wants(namespace_labels or {}, override, bool(pod.get(REV_LABEL)))
+    override = override_of(pod_labels, pod_annotations)
+    return _wants(namespace_labels or {}, override, bool((pod_labels or {}).get(REV_LABEL)))
 
 
 def _wants(ns: Labels, override: str | None, pod_revision: bool) -> bool:
@@ -141,24 +139,15 @@ def _wants(ns: Labels, override: str | None, pod_revision: bool) -> bool:
     return override == "true" or (pod_revision and override != "false")
 
 
-def _sidecar_in(containers: Any, *, native: bool) -> bool:
-    for c in containers or ():
-        if c.get("name") == SIDECAR_CONTAINER and (not native or c.get("restartPolicy") == "Always"):
-            return True
-    return False
-
-
-def has_sidecar(pod: Mapping[str, Any]) -> bool:
-    """Both forms count: a classic container, or a native sidecar (restartable init container, 1.33+)."""
-    spec = pod.get("spec") or {}
-    return _sidecar_in(spec.get("containers"), native=False) or _sidecar_in(
-        spec.get("initContainers"), native=True
-    )
-
-
 def pod_wants_injection(namespace_labels: Labels | None, pod: Mapping[str, Any]) -> bool:
-    meta = pod.get("metadata") or {}
-    return wants_injection(namespace_labels, meta.get("labels"), meta.get("annotations"))
+    labels = (pod.get("metadata") or {}).get("labels") or {}
+    return _wants(namespace_labels or {}, inject_override(pod), bool(labels.get(REV_LABEL)))
+
+
+def out_of_step(namespace_labels: Labels | None, pod: Mapping[str, Any]) -> bool:
+    """The pod's sidecar disagrees with what its namespace asks, so only a restart brings it in line.
+    A gateway runs ``istio-proxy`` as its workload, never as a sidecar, so it is never out of step."""
+    return not is_proxy_workload(pod) and has_sidecar(pod) != pod_wants_injection(namespace_labels, pod)
 
 
 # --- label plans
@@ -171,11 +160,20 @@ class LabelChange:
     new: str | None
 
     def describe(self) -> str:
+        """The change still to make, as the confirmation lists it."""
         if self.new is None:
-            return f"remove label {self.key} (now {self.old})"
+            return f"remove label {self.key} (currently {self.old})"
         if self.old is None:
             return f"set label {self.key}={self.new}"
-        return f"set label {self.key}={self.new} (now {self.old})"
+        return f"set label {self.key}={self.new} (currently {self.old})"
+
+    def done(self) -> str:
+        """The change once made, as the notification reports it."""
+        if self.new is None:
+            return f"removed label {self.key} (was {self.old})"
+        if self.old is None:
+            return f"set label {self.key}={self.new}"
+        return f"changed label {self.key} from {self.old} to {self.new}"
 
 
 @dataclass(frozen=True)
@@ -200,6 +198,9 @@ class LabelPlan:
 
     def describe(self) -> list[str]:
         return [c.describe() for c in self.changes]
+
+    def done(self) -> list[str]:
+        return [c.done() for c in self.changes]
 
 
 def plan_change(namespace: str, labels: Labels | None, target: InjectionMode) -> LabelPlan:
@@ -422,6 +423,12 @@ class RestartPlan:
     def empty(self) -> bool:
         return not self.pods
 
+    @property
+    def trouble(self) -> str:
+        """What is wrong with the pods, for "Pods that …" and "3 pods in shop …"."""
+        lacking = any(p.wants_sidecar for p in self.pods)
+        return "still lack a sidecar" if lacking else "still have a sidecar they should drop"
+
 
 def _controller(obj: Mapping[str, Any]) -> tuple[str, str] | None:
     for ref in (obj.get("metadata") or {}).get("ownerReferences") or ():
@@ -461,11 +468,10 @@ def plan_restart(
     for pod in pods:
         if not _is_live(pod):
             continue
-        have = has_sidecar(pod)
-        want = pod_wants_injection(namespace_labels, pod)
-        if have == want:
+        if not out_of_step(namespace_labels, pod):
             continue
-        out.append(PodRef(pod["metadata"]["name"], have, want, pod_owner(pod, rs_by_name)))
+        have = has_sidecar(pod)
+        out.append(PodRef(pod["metadata"]["name"], have, not have, pod_owner(pod, rs_by_name)))
     out.sort(key=lambda p: p.name)
     deployments = sorted({p.owner.split("/", 1)[1] for p in out if p.owner.startswith("Deployment/")})
     others = tuple(p for p in out if not p.owner.startswith("Deployment/"))
@@ -493,19 +499,6 @@ def restart_deployments(cluster: Cluster, namespace: str, names: Iterable[str]) 
 
 
 # --- restart progress
-
-
-def _ready_counts(pod: Mapping[str, Any]) -> tuple[int, int]:
-    """READY as kubectl counts it: app containers plus restartable (native sidecar) init containers."""
-    spec = pod.get("spec") or {}
-    status = pod.get("status") or {}
-    native = {c.get("name") for c in spec.get("initContainers") or () if c.get("restartPolicy") == "Always"}
-    total = len(spec.get("containers") or ()) + len(native)
-    ready = sum(1 for s in status.get("containerStatuses") or () if s.get("ready"))
-    ready += sum(
-        1 for s in status.get("initContainerStatuses") or () if s.get("name") in native and s.get("ready")
-    )
-    return ready, total
 
 
 @dataclass(frozen=True)
@@ -552,15 +545,14 @@ def restart_progress(
             continue
         meta = pod.get("metadata") or {}
         phase = str((pod.get("status") or {}).get("phase") or "Pending")
-        ready, count = _ready_counts(pod)
+        _, ready, count, _ = pod_status(pod)
         sidecar = has_sidecar(pod)
         if meta.get("deletionTimestamp"):
             steps.append(PodStep(meta.get("name", ""), "Terminating", ready, count, sidecar, False, True))
             continue
         if not _is_live(pod):
             continue
-        in_step = sidecar == pod_wants_injection(namespace_labels, pod)
-        done = phase == "Running" and ready == count and count > 0 and in_step
+        done = phase == "Running" and ready == count and count > 0 and not out_of_step(namespace_labels, pod)
         steps.append(PodStep(meta.get("name", ""), phase, ready, count, sidecar, done))
     steps.sort(key=lambda p: (p.done, p.terminating, p.name))
     live = [p for p in steps if not p.terminating]
@@ -575,18 +567,16 @@ def restart_progress(
 # --- namespace view rows
 
 
-# A live pod reduced to what its row needs: (has sidecar, inject override, pod asks for a revision).
-PodFacts = tuple[bool, str | None, bool]
+# A live pod reduced to what its row needs: (has sidecar, inject override, pod asks for a revision, gateway).
+PodFacts = tuple[bool, str | None, bool, bool]
 
 
 def pod_facts(pod: Mapping[str, Any]) -> PodFacts | None:
     """None for a pod that no longer counts (terminating or finished)."""
     if not _is_live(pod):
         return None
-    meta = pod.get("metadata") or {}
-    labels = meta.get("labels") or {}
-    override = labels.get(INJECT_OVERRIDE, (meta.get("annotations") or {}).get(INJECT_OVERRIDE))
-    return has_sidecar(pod), override, bool(labels.get(REV_LABEL))
+    labels = (pod.get("metadata") or {}).get("labels") or {}
+    return has_sidecar(pod), inject_override(pod), bool(labels.get(REV_LABEL)), is_proxy_workload(pod)
 
 
 def row_from_facts(namespace: Mapping[str, Any], facts: Mapping[PodFacts, int]) -> NamespaceRow:
@@ -594,11 +584,11 @@ def row_from_facts(namespace: Mapping[str, Any], facts: Mapping[PodFacts, int]) 
     meta = namespace.get("metadata") or {}
     labels = meta.get("labels") or {}
     mode = namespace_mode(labels)
-    total = sidecars = out_of_step = 0
-    for (have, override, pod_revision), n in facts.items():
+    total = sidecars = stale = 0
+    for (have, override, pod_revision, gateway), n in facts.items():
         total += n
         sidecars += n * have
-        out_of_step += n * (have != _wants(labels, override, pod_revision))
+        stale += n * (not gateway and have != _wants(labels, override, pod_revision))
     return NamespaceRow(
         name=meta.get("name", ""),
         uid=meta.get("uid", meta.get("name", "")),
@@ -607,7 +597,7 @@ def row_from_facts(namespace: Mapping[str, Any], facts: Mapping[PodFacts, int]) 
         mode_kind=mode.kind.value,
         pods=total,
         sidecars=sidecars,
-        out_of_step=out_of_step,
+        out_of_step=stale,
         conflict=find_conflict(meta.get("name", ""), labels) is not None,
         created=meta.get("creationTimestamp", ""),
     )

@@ -1,4 +1,4 @@
-"""Pure VirtualService semantics shared by the deploy/preset code and the sandbox data plane.
+r"""Pure VirtualService semantics shared by the deploy/preset code and the sandbox data plane.
 
 Both sides must agree on what a VirtualService means (which rule a request hits, how weights split, what a
 fault does), otherwise the traffic pane's "configured" column would disagree with what the sandbox serves for
@@ -10,8 +10,9 @@ Istio facts these follow:
 * ``http`` rules are tried in order; the first whose ``match`` list has one matching entry wins. A rule
   without ``match`` matches everything. Within one match entry all conditions must hold (uri, headers,
   method).
-* String matches are ``exact``, ``prefix`` or ``regex`` (RE2, full match; Python's ``re`` is close enough for
-  the patterns presets use).
+* String matches are ``exact``, ``prefix`` or ``regex`` (RE2, full match). Python's ``re`` agrees with RE2
+  on the patterns people write for headers, but rejects some that RE2 accepts (``\pL``, ``\Q…\E``,
+  ``(?U)``, ``\z``): such a rule is reported as an unsupported regex and never matches here.
 * A single destination without ``weight`` takes 100%. Several destinations split by ``weight``; when none has
   a weight the split is even.
 * A fault's ``percentage.value`` defaults to 100 when absent.
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 from tui.models import RouteMatch, RoutingView
@@ -34,23 +36,49 @@ PRESET_TITLE_ANNOTATION = "istio-tui/preset-title"
 # JSON of the spec a preset replaced on a VirtualService istio-tui did not create; revert puts it back.
 PREVIOUS_ANNOTATION = "istio-tui/previous-spec"
 ANY_SUBSET = "*"
-SIDECAR = "istio-proxy"
 
 
-def string_matches(rule: Mapping[str, Any], value: str | None) -> bool:
-    """An Istio StringMatch (exact / prefix / regex) against a value; a missing value never matches."""
+@lru_cache(maxsize=256)
+def _compiled(pattern: str) -> re.Pattern[str] | str:
+    try:
+        return re.compile(pattern)
+    except re.error as exc:
+        return str(exc)
+    except RecursionError:
+        return "too deeply nested"
+
+
+def regex_problem(pattern: str) -> str:
+    """"" when the pattern can be evaluated here, else one line: "unsupported regex '…': why"."""
+    compiled = _compiled(pattern)
+    return f"unsupported regex {pattern!r}: {compiled}" if isinstance(compiled, str) else ""
+
+
+def string_matches(kind: str, pattern: str, value: str | None) -> bool:
+    """An Istio StringMatch (``exact`` / ``prefix`` / ``regex``) against a value. A missing value, an unknown
+    kind and a regex this side cannot evaluate (see :func:`regex_problem`) never match."""
     if value is None:
         return False
-    if "exact" in rule:
-        return value == str(rule["exact"])
-    if "prefix" in rule:
-        return value.startswith(str(rule["prefix"]))
-    if "regex" in rule:
-        try:
-            return re.fullmatch(str(rule["regex"]), value) is not None
-        except re.error:
-            return False
+    if kind == "exact":
+        return value == pattern
+    if kind == "prefix":
+        return value.startswith(pattern)
+    if kind == "regex":
+        compiled = _compiled(pattern)
+        return not isinstance(compiled, str) and compiled.fullmatch(value) is not None
     return False
+
+
+def string_match_of(rule: Mapping[str, Any] | None) -> tuple[str, str]:
+    """(kind, pattern) of an Istio StringMatch dict; ("", "") when it names no kind we know."""
+    for kind in ("exact", "prefix", "regex"):
+        if kind in (rule or {}):
+            return kind, str((rule or {})[kind])
+    return "", ""
+
+
+def _rule_matches(rule: Mapping[str, Any] | None, value: str | None) -> bool:
+    return string_matches(*string_match_of(rule), value)
 
 
 def match_entry_matches(
@@ -59,14 +87,14 @@ def match_entry_matches(
     """One HTTPMatchRequest: every condition it names must hold. Unsupported conditions never match."""
     for key, cond in entry.items():
         if key == "uri":
-            if not string_matches(cond, path):
+            if not _rule_matches(cond, path):
                 return False
         elif key == "method":
-            if not string_matches(cond, method):
+            if not _rule_matches(cond, method):
                 return False
         elif key == "headers":
             for name, sm in (cond or {}).items():
-                if not string_matches(sm, headers.get(name.lower())):
+                if not _rule_matches(sm, headers.get(name.lower())):
                     return False
         elif key in ("name", "ignoreUriCase"):
             continue
@@ -137,16 +165,6 @@ def parse_duration(text: str | None) -> float:
     return float(m.group(1)) * {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}[m.group(2)]
 
 
-def has_sidecar(pod: Mapping[str, Any]) -> bool:
-    """Routing applies only from a pod with a sidecar: an ``istio-proxy`` container, or a native sidecar (an
-    init container with restartPolicy Always)."""
-    spec = pod.get("spec") or {}
-    if any(c.get("name") == SIDECAR for c in spec.get("containers") or []):
-        return True
-    init = spec.get("initContainers") or []
-    return any(c.get("name") == SIDECAR and c.get("restartPolicy") == "Always" for c in init)
-
-
 def is_ours(obj: Mapping[str, Any]) -> bool:
     labels = (obj.get("metadata") or {}).get("labels") or {}
     return labels.get(MANAGED_BY_LABEL) == MANAGED_BY
@@ -173,10 +191,12 @@ def routing_of(vs: Mapping[str, Any] | None, *, host: str = "", namespace: str =
             break
         for entry in rule["match"]:
             for name, sm in (entry.get("headers") or {}).items():
-                kind = next((k for k in ("exact", "prefix", "regex") if k in sm), "exact")
+                kind, value = string_match_of(sm)
+                problem = regex_problem(value) if kind == "regex" else ""
                 matches.append(
                     RouteMatch(
-                        header=name, kind=kind, value=str(sm.get(kind, "")), weights=weights, fault=fault
+                        header=name, kind=kind or "exact", value=value, weights=weights, fault=fault,
+                        problem=problem,
                     )
                 )
     hosts = spec.get("hosts") or []
@@ -192,13 +212,21 @@ def routing_of(vs: Mapping[str, Any] | None, *, host: str = "", namespace: str =
     )
 
 
+def weights_for(view: RoutingView, *, user: str | None) -> Mapping[str, int]:
+    """The weights a request by ``user`` (None: logged out) gets, following the first matching rule."""
+    for m in view.matches:
+        if m.header == "end-user" and user is not None and string_matches(m.kind, m.value, user):
+            return m.weights
+    return view.default_weights
+
+
 def expected_shares(
     view: RoutingView, *, user: str | None, pods_per_subset: Mapping[str, int]
 ) -> dict[str, float]:
     """The share of requests each subset should get: the configured weights, or, with no VirtualService,
     an even spread over the pods (Istio then balances across all endpoints of the Service)."""
     if view.exists:
-        weights = view.weights_for(user)
+        weights = weights_for(view, user=user)
         total = sum(weights.values())
         return {k: v / total for k, v in weights.items()} if total else {}
     pods = sum(pods_per_subset.values())

@@ -52,7 +52,8 @@ from typing import Any, Final
 from aiohttp import web
 
 from tui.errors import KubeError
-from tui.istio.routing import fault_percent, has_sidecar, parse_duration, rule_matches
+from tui.istio.routing import fault_percent, parse_duration, rule_matches
+from tui.istio.sidecar import has_sidecar
 from tui.sandbox import pages
 from tui.sandbox.store import Obj, Store
 

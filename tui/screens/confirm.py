@@ -8,13 +8,15 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
 
 class ConfirmScreen(ModalScreen[bool]):
     """Dismisses with True only on an explicit yes; ``esc``, ``n`` and the default button say no.
+
+    A long body (a restart of many pods, a big diff) scrolls, so the buttons stay on screen at 80x24.
 
     A key can reach the bindings before the dialog has mounted (typed ahead, or pressed in the same tick as
     the push), so nothing here may assume the widgets exist: focus goes through ``AUTO_FOCUS`` and the answer
@@ -47,7 +49,8 @@ class ConfirmScreen(ModalScreen[bool]):
         with Vertical(id="confirm-dialog"):
             yield Static(Text(self._title, style="bold"), id="confirm-title")
             yield Static(Text.assemble("context: ", (self._context_name, "bold")), id="confirm-context")
-            yield Static(Text("\n".join(self._body)), id="confirm-body")
+            with VerticalScroll(id="confirm-scroll", can_focus=False):
+                yield Static(Text("\n".join(self._body)), id="confirm-body")
             with Horizontal(id="confirm-buttons"):
                 yield Button(
                     f"{self._confirm_label} (y)",

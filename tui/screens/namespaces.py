@@ -1,58 +1,39 @@
-"""The namespace view: injection mode and sidecar count per namespace, the label toggle and the restart flow.
+"""The namespace view: injection mode and sidecar count per namespace, the label toggle and the restart panel.
 
-Two watches (namespaces, and pods in all namespaces) feed a ``NamespaceIndex`` from thread workers; a timer
-applies the net change to the table a few times a second, so a storm of pod events costs one repaint. Every
-change to the cluster goes through a confirmation that names the context and the exact labels, and is sent
-as a merge patch.
+Two watches (namespaces, and pods in all namespaces) feed a ``NamespaceIndex``, each on a ``Stream`` thread of
+its own; a timer applies the net change to the table a few times a second, so a storm of pod events costs one
+repaint. Label changes and restarts run through the shared ``InjectionFlow`` (every change behind a
+confirmation that names the context, sent as a merge patch); this pane shows its progress.
 """
 
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import ClassVar
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.coordinate import Coordinate
+from textual.message import Message
 from textual.widgets import DataTable, ProgressBar, Static
-from textual.worker import get_current_worker
 
 from tui import kube
 from tui.errors import Forbidden
 from tui.istio.injection import InjectionMode as Mode
-from tui.istio.injection import (
-    LabelPlan,
-    NamespaceIndex,
-    Preflight,
-    RestartPlan,
-    RestartProgress,
-    find_conflict,
-    find_restart_targets,
-    namespace_mode,
-    plan_change,
-    preflight_injection,
-    restart_deployments,
-    restart_progress,
-    toggle_target,
-)
-from tui.models import NamespaceRow
-from tui.screens.confirm import ConfirmScreen
-from tui.screens.injection import KEEP_REVISION, ConflictScreen, RevisionScreen
+from tui.istio.injection import NamespaceIndex, RestartProgress, namespace_mode, plan_change
+from tui.models import NamespaceRow, format_age, parse_time, plural
+from tui.screens.injection import RevisionScreen
+from tui.screens.injection_flow import InjectionFlow
 from tui.widgets.pane import PaneAction, WorkPane
-
-if TYPE_CHECKING:
-    from tui.app import IstioApp
+from tui.widgets.stream import Stream
 
 WATCH_TIMEOUT_S = 50
 APPLY_INTERVAL_S = 0.2
-FOLLOW_INTERVAL_S = 0.2
-FOLLOW_LIMIT_S = 600.0
 COLUMNS = (
     ("NAME", "name"),
     ("STATUS", "status"),
@@ -70,34 +51,17 @@ _MODE_STYLE = {
 }
 
 
-def format_age(created: str, now: datetime) -> str:
-    """k9s-style age: 45s, 12m, 5h, 3d."""
-    if not created:
-        return ""
-    try:
-        then = datetime.fromisoformat(created.replace("Z", "+00:00"))
-    except ValueError:
-        return ""
-    seconds = max(0, int((now - then).total_seconds()))
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
-
-
 def _cells(row: NamespaceRow, now: datetime, *, pods_known: bool = True) -> dict[str, Text | str]:
     mode = Text(row.mode, style=_MODE_STYLE.get(row.mode_kind, ""))
     if row.conflict:
-        mode.append("  ⚠ conflict", style="bold red")
+        mode.append(" ⚠", style="bold red")  # the summary line says what the mark means
     if not pods_known:
         sidecars = Text("?", style="red")
     elif not row.pods:
         sidecars = Text(row.sidecar_ratio, style="dim")
     else:
         sidecars = Text(row.sidecar_ratio, style="green" if row.sidecars == row.pods else "")
-    restart = Text(f"{row.out_of_step} pod{'s' if row.out_of_step != 1 else ''}", style="yellow") if (
-        row.out_of_step
-    ) else Text("")
+    restart = Text(plural(row.out_of_step, "pod"), style="yellow") if row.out_of_step else Text("")
     status = Text(row.status, style="red" if row.status != "Active" else "")
     return {
         "name": row.name,
@@ -105,12 +69,12 @@ def _cells(row: NamespaceRow, now: datetime, *, pods_known: bool = True) -> dict
         "mode": mode,
         "sidecars": sidecars,
         "restart": restart,
-        "age": format_age(row.created, now),
+        "age": _age(row, now),
     }
 
 
-def _deployments(names: Sequence[str]) -> str:
-    return f"Deployment {names[0]}" if len(names) == 1 else f"{len(names)} Deployments"
+def _age(row: NamespaceRow, now: datetime) -> str:
+    return format_age(parse_time(row.created), now) if row.created else ""
 
 
 class NamespacesPane(WorkPane):
@@ -123,6 +87,7 @@ class NamespacesPane(WorkPane):
             "enable or disable istio-injection on the selected namespace",
             key="i",
             destructive=True,
+            short="Inject",
         ),
         PaneAction(
             "use_revision",
@@ -130,6 +95,7 @@ class NamespacesPane(WorkPane):
             "label the selected namespace istio.io/rev=<revision>",
             key="v",
             destructive=True,
+            short="Revision",
         ),
         PaneAction(
             "use_ambient",
@@ -137,6 +103,7 @@ class NamespacesPane(WorkPane):
             "label the selected namespace istio.io/dataplane-mode=ambient (no restart)",
             key="a",
             destructive=True,
+            short="Ambient",
         ),
         PaneAction(
             "restart_out_of_step",
@@ -144,28 +111,38 @@ class NamespacesPane(WorkPane):
             "rollout-restart the Deployments whose pods lack, or should drop, the sidecar",
             key="r",
             destructive=True,
+            short="Restart",
         ),
     )
-    BINDINGS = [Binding("escape", "close_panel", "Close panel", show=False, id="namespaces.close_panel")]
+    BINDINGS = [
+        Binding("escape", "close_panel", "Close panel", show=False, id="namespaces.close_panel"),
+        Binding("j", "cursor('down')", "Down", show=False, id="namespaces.cursor_down"),
+        Binding("k", "cursor('up')", "Up", show=False, id="namespaces.cursor_up"),
+    ]
     KEY_HELP: ClassVar[tuple[tuple[str, str], ...]] = (
+        ("j/k", "move down/up"),
         ("enter", "show the selected namespace's pods"),
         ("esc", "close the restart panel"),
     )
+
+    class Denied(Message):
+        """A watch got 403: what it watched and the server's reason."""
+
+        def __init__(self, what: str, message: str) -> None:
+            super().__init__()
+            self.what = what
+            self.message = message
 
     def __init__(self) -> None:
         super().__init__(id="namespaces-pane")
         self.index = NamespaceIndex()
         self._rows: dict[str, NamespaceRow] = {}
+        self._streams: list[Stream] = []
         self._watches: list[kube.Watch] = []
         self._watch_lock = threading.Lock()
         self._started = False
-        self._stopping = threading.Event()
         self._age_tick = 0
         self.denied: dict[str, str] = {}
-
-    @property
-    def istio_app(self) -> IstioApp:
-        return self.app  # type: ignore[return-value]
 
     def compose(self) -> ComposeResult:
         yield Static("loading namespaces…", id="ns-summary")
@@ -177,6 +154,7 @@ class NamespacesPane(WorkPane):
             yield Static("", id="ns-restart-title")
             yield ProgressBar(id="ns-restart-progress", show_eta=False)
             yield Static("", id="ns-restart-pods")
+        yield InjectionFlow(id="ns-flow")
 
     def on_mount(self) -> None:
         self.set_interval(APPLY_INTERVAL_S, self._apply)
@@ -185,10 +163,11 @@ class NamespacesPane(WorkPane):
         self._start_watches()
 
     def on_unmount(self) -> None:
-        self._stopping.set()
         with self._watch_lock:
-            for w in self._watches:
-                w.stop()
+            for stream in self._streams:
+                stream.stop()
+            for watch in self._watches:
+                watch.stop()
 
     def focus_content(self) -> None:
         self._start_watches()
@@ -204,24 +183,36 @@ class NamespacesPane(WorkPane):
         self._watch(kube.NAMESPACES, "namespaces")
         self._watch(kube.PODS, "pods")
 
-    @work(thread=True, exit_on_error=False, group="ns-watch", description="namespace view watch")
     def _watch(self, res: kube.Resource, what: str) -> None:
+        apply = self.index.apply_namespace if what == "namespaces" else self.index.apply_pod
+        report = self.istio_app.report_error
+        stream = Stream(
+            lambda stop: self._follow(res, what, apply, stop),
+            name=f"ns-view-{what}",
+            on_error=lambda err: self.app.call_from_thread(report, err, f"{what} watch"),
+        )
+        self._streams.append(stream.start())
+
+    def _follow(
+        self, res: kube.Resource, what: str, apply: Callable[[kube.WatchEvent], None], stop: threading.Event
+    ) -> None:
         watch = self.istio_app.cluster.watch(res, timeout_seconds=WATCH_TIMEOUT_S)
         with self._watch_lock:
-            if self._stopping.is_set():
+            if stop.is_set():
+                watch.stop()
                 return
             self._watches.append(watch)
-        apply = self.index.apply_namespace if what == "namespaces" else self.index.apply_pod
         try:
             for event in watch:
                 apply(event)
         except Forbidden as err:
-            self.app.call_from_thread(self._denied, what, str(err))
+            self.post_message(self.Denied(what, str(err)))
 
-    def _denied(self, what: str, message: str) -> None:
+    @on(Denied)
+    def _denied(self, event: Denied) -> None:
         """A 403 must read as "no access", never as an empty namespace or a 0/0 that looks like no pods."""
-        self.denied[what] = message
-        if what == "pods":
+        self.denied[event.what] = event.message
+        if event.what == "pods":
             table = self.query_one("#ns-table", DataTable)
             for name in self._rows:
                 table.update_cell(name, "sidecars", Text("?", style="red"))
@@ -272,16 +263,20 @@ class NamespacesPane(WorkPane):
         table = self.query_one("#ns-table", DataTable)
         now = self.istio_app.clock()
         for name, row in self._rows.items():
-            table.update_cell(name, "age", format_age(row.created, now), update_width=True)
+            table.update_cell(name, "age", _age(row, now), update_width=True)
 
     def _update_summary(self) -> None:
         rows = self._rows.values()
         injecting = sum(1 for r in rows if r.mode_kind in ("enabled", "revision"))
         ambient = sum(1 for r in rows if r.mode_kind == "ambient")
         stale = sum(r.out_of_step for r in rows)
+        conflicts = sum(r.conflict for r in rows)
         text = Text(f"{len(self._rows)} namespaces · {injecting} injecting sidecars · {ambient} ambient")
         if stale:
-            text.append(f" · {stale} pods need a restart (r)", style="yellow")
+            need = "needs" if stale == 1 else "need"
+            text.append(f" · {plural(stale, 'pod')} {need} a restart (r)", style="yellow")
+        if conflicts:
+            text.append(f" · ⚠ {plural(conflicts, 'label conflict')} (i resolves)", style="bold red")
         if "namespaces" in self.denied:
             text = Text(f"⚠ no access to namespaces: {self.denied['namespaces']}", style="bold red")
         elif "pods" in self.denied:
@@ -316,29 +311,8 @@ class NamespacesPane(WorkPane):
             return
         name = self._target_namespace()
         if name is not None:
-            self.offer_injection_toggle(name)
-
-    def offer_injection_toggle(self, namespace: str, labels: Mapping[str, str] | None = None) -> None:
-        """Toggle sidecar injection for ``namespace`` through this area's whole flow (conflict choice,
-        preflight, confirmation, merge patch, restart offer), so other areas such as Traffic reuse it.
-        ``labels``: the namespace's labels when the caller has just read them (this area's watches may not
-        have seen a namespace created a moment ago); by default this area's index."""
-        if self.refuse_if_readonly("Changing injection labels"):
-            return
-        self._start_watches()  # the restart follow-up reads pods from these watches
-        current = dict(labels) if labels is not None else self.index.labels(namespace)
-        conflict = find_conflict(namespace, current)
-        if conflict is None:
-            self.propose(plan_change(namespace, current, toggle_target(current)))
-            return
-
-        def chosen(choice: str | None) -> None:
-            if choice:
-                fresh = self.index.labels(namespace) or current
-                keep = conflict.keep_revision if choice == KEEP_REVISION else conflict.keep_injection
-                self.propose(keep(fresh))
-
-        self.app.push_screen(ConflictScreen(conflict, context=self.istio_app.context_name), chosen)
+            self._start_watches()  # the labels come from these watches
+            self.query_one(InjectionFlow).toggle(name, self.index.labels(name))
 
     def action_use_revision(self) -> None:
         if self.refuse_if_readonly("Changing injection labels"):
@@ -350,7 +324,9 @@ class NamespacesPane(WorkPane):
 
         def chosen(revision: str | None) -> None:
             if revision:
-                self.propose(plan_change(name, self.index.labels(name), Mode.for_revision(revision)))
+                self.query_one(InjectionFlow).propose(
+                    plan_change(name, self.index.labels(name), Mode.for_revision(revision))
+                )
 
         self.app.push_screen(RevisionScreen(name, current=current), chosen)
 
@@ -359,175 +335,45 @@ class NamespacesPane(WorkPane):
             return
         name = self._target_namespace()
         if name is not None:
-            self.propose(plan_change(name, self.index.labels(name), Mode.ambient()))
-
-    def propose(self, plan: LabelPlan) -> None:
-        """Preflight first when the target injects sidecars, so the confirmation can tell the truth."""
-        if plan.is_noop:
-            self.notify(f"{plan.namespace} is already {plan.target.label}")
-            return
-        if plan.target.injects_sidecars:
-            self._preflight(plan)
-        else:
-            self._confirm(plan, None)
-
-    @work(thread=True, exit_on_error=False, group="ns-change", description="injection preflight")
-    def _preflight(self, plan: LabelPlan) -> None:
-        result = preflight_injection(self.istio_app.cluster, labels_after=plan.labels_after)
-        self.app.call_from_thread(self._confirm, plan, result)
-
-    def _confirm(self, plan: LabelPlan, preflight: Preflight | None) -> None:
-        if plan.current == plan.target:
-            summary = f"Namespace {plan.namespace} stays {plan.target.label}; the conflicting label goes."
-        else:
-            summary = f"Namespace {plan.namespace}: {plan.current.label} → {plan.target.label}"
-        lines = [summary, ""]
-        lines += [f"  • {line}" for line in plan.describe()]
-        lines += ["", "Sent as a JSON merge patch: every other label stays as it is."]
-        if preflight is not None and not preflight.ok:
-            lines += ["", f"⚠ Injection will NOT happen: {preflight.reason}"]
-        elif preflight is not None:
-            lines += ["", "✓ Preflight: the injector webhook will select this namespace."]
-        if plan.notes and (preflight is None or preflight.ok):
-            lines += ["", *plan.notes]
-        first = plan.changes[0]
-        if first.new is None:
-            title = f"Remove label {first.key} from namespace {plan.namespace}?"
-        else:
-            title = f"Set label {first.key}={first.new} on namespace {plan.namespace}?"
-
-        def answered(yes: bool | None) -> None:
-            if yes:
-                self._apply_plan(plan, preflight)
-
-        self.app.push_screen(
-            ConfirmScreen(title, lines, context=self.istio_app.context_name, confirm_label="Apply"), answered
-        )
-
-    @work(thread=True, exit_on_error=False, group="ns-change", description="namespace label change")
-    def _apply_plan(self, plan: LabelPlan, preflight: Preflight | None) -> None:
-        cluster = self.istio_app.cluster
-        cluster.patch(kube.NAMESPACES, plan.namespace, plan.patch(), patch_type="merge")
-        done = f"{plan.namespace}: {'; '.join(plan.describe())}"
-        self.app.call_from_thread(self.notify, done, markup=False)
-        if not plan.needs_restart:
-            return
-        if preflight is not None and not preflight.ok:
-            self.app.call_from_thread(
-                self.notify,
-                f"No restart offered: injection will not happen ({preflight.reason})",
-                severity="warning",
-                markup=False,
-            )
-            return
-        self.app.call_from_thread(self.offer_restart, find_restart_targets(cluster, plan.namespace))
-
-    # --- restarts
+            self.query_one(InjectionFlow).propose(plan_change(name, self.index.labels(name), Mode.ambient()))
 
     def action_restart_out_of_step(self) -> None:
         if self.refuse_if_readonly("Restarting Deployments"):
             return
         name = self._target_namespace()
         if name is not None:
-            self._find_restart_targets(name)
+            self.query_one(InjectionFlow).offer_restart(name)
 
-    @work(thread=True, exit_on_error=False, group="ns-change", description="finding pods to restart")
-    def _find_restart_targets(self, namespace: str) -> None:
-        plan = find_restart_targets(self.istio_app.cluster, namespace)
-        self.app.call_from_thread(self.offer_restart, plan)
+    def action_cursor(self, direction: str) -> None:
+        table = self.query_one("#ns-table", DataTable)
+        if direction == "down":
+            table.action_cursor_down()
+        else:
+            table.action_cursor_up()
 
-    def offer_restart(self, plan: RestartPlan) -> None:
-        """List the pods out of step in the panel, then ask before restarting their Deployments."""
-        if plan.empty:
-            self.notify(f"Every pod in {plan.namespace} already matches its injection label")
-            return
-        lacking = [p for p in plan.pods if p.wants_sidecar]
-        verb = "still lack a sidecar" if lacking else "still have a sidecar they should drop"
+    # --- the restart panel
+
+    @on(InjectionFlow.RestartListed)
+    def _restart_listed(self, event: InjectionFlow.RestartListed) -> None:
+        plan = event.plan
         self._show_panel(
-            f"{len(plan.pods)} pods in {plan.namespace} {verb}",
+            f"{plural(len(plan.pods), 'pod')} in {plan.namespace} {plan.trouble}",
             None,
             [f"{p.name}  ({p.owner})" for p in plan.pods],
         )
-        if not plan.deployments:
-            self.notify(
-                "None of them belongs to a Deployment; recreate them yourself: "
-                + ", ".join(p.name for p in plan.pods),
-                severity="warning",
-                markup=False,
-            )
-            return
-        lines = [f"Rollout restart in namespace {plan.namespace}:", ""]
-        lines += [f"  • Deployment {d}" for d in plan.deployments]
-        lines += ["", f"Pods that {verb}:"]
-        lines += [f"  {p.name}" for p in plan.pods if p.owner.startswith("Deployment/")]
-        if plan.others:
-            lines += ["", "Not restarted (no Deployment owns them):"]
-            lines += [f"  {p.name} ({p.owner})" for p in plan.others]
 
-        def answered(yes: bool | None) -> None:
-            if yes:
-                self._restart(plan)
-            else:
-                self._hide_panel()
+    @on(InjectionFlow.RestartDeclined)
+    def _restart_declined(self) -> None:
+        self._hide_panel()
 
-        self.app.push_screen(
-            ConfirmScreen(
-                f"Restart {_deployments(plan.deployments)} in {plan.namespace}?",
-                lines,
-                context=self.istio_app.context_name,
-                confirm_label="Restart",
-            ),
-            answered,
-        )
-
-    @work(thread=True, exit_on_error=False, exclusive=True, group="ns-restart", description="rollout restart")
-    def _restart(self, plan: RestartPlan) -> None:
-        cluster = self.istio_app.cluster
-        restarted = restart_deployments(cluster, plan.namespace, plan.deployments)
-        replicasets: dict[str, dict[str, Any]] = {}
-        looked_up: set[str] = set()
-        deadline = time.monotonic() + FOLLOW_LIMIT_S
-        last: RestartProgress | None = None
-        worker = get_current_worker()
-        while not (self._stopping.is_set() or worker.is_cancelled):
-            pods = self.index.pods(plan.namespace)
-            owners = {
-                ref.get("name", "")
-                for p in pods
-                for ref in p["metadata"].get("ownerReferences") or ()
-                if ref.get("kind") == "ReplicaSet"
-            }
-            # A new ReplicaSet appears once per rollout: look it up then, not on every tick.
-            if owners - replicasets.keys() - looked_up:
-                looked_up |= owners
-                listed = cluster.list(kube.REPLICASETS, namespace=plan.namespace).items
-                replicasets = {r["metadata"]["name"]: r for r in listed}
-            progress = restart_progress(plan.labels, pods, replicasets, restarted)
-            if progress != last:
-                self.app.call_from_thread(self._show_progress, plan, restarted, progress)
-                last = progress
-            if progress.finished:
-                return
-            if time.monotonic() > deadline:
-                waiting = ", ".join(progress.pending) or "no pods"
-                self.app.call_from_thread(
-                    self.notify,
-                    f"Stopped following the restart in {plan.namespace} after {FOLLOW_LIMIT_S / 60:.0f} min; "
-                    f"still waiting for: {waiting}",
-                    severity="warning",
-                    markup=False,
-                )
-                return
-            self._stopping.wait(FOLLOW_INTERVAL_S)
-
-    def _show_progress(
-        self, plan: RestartPlan, deployments: Sequence[str], progress: RestartProgress
-    ) -> None:
+    @on(InjectionFlow.RestartProgressed)
+    def _show_progress(self, event: InjectionFlow.RestartProgressed) -> None:
+        plan, deployments, progress = event.plan, event.deployments, event.progress
         namespace = plan.namespace
         wanted = namespace_mode(plan.labels).injects_sidecars
         sidecar = "with istio-proxy" if wanted else "without istio-proxy"
         names = ", ".join(deployments)
-        count = f"{progress.done}/{progress.total} pods ready {sidecar}"
+        count = f"{progress.done}/{plural(progress.total, 'pod')} ready {sidecar}"
         if progress.finished:
             title = f"✓ Restart of {names} in {namespace} done: {count}"
         else:

@@ -41,10 +41,14 @@ class WorkerErrors:
     finds this handler by name along the MRO, so a subclass's own handler does not replace it.
     """
 
+    @property
+    def istio_app(self) -> IstioApp:
+        """The app with its backends (cluster, settings), typed."""
+        return self.app  # type: ignore[attr-defined]
+
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state is WorkerState.ERROR:
-            app: IstioApp = self.app  # type: ignore[attr-defined]
-            app.report_worker_error(event.worker)
+            self.istio_app.report_worker_error(event.worker)
 
 
 class WorkPane(WorkerErrors, Container):

@@ -1,0 +1,219 @@
+"""The traffic area's two boxes, the live split (stats, bars, history, pods serving) and configured vs
+observed (routing, the statistical comparison, Bookinfo's pods), and the two status lines above them.
+
+Pure rendering: the pane sets what to show (a ``RunTally``, a ``ClusterView``) and these widgets draw it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import Static
+
+from tui.istio.injection import namespace_mode
+from tui.models import BookinfoStatus, RoutingView, SplitRow, TallySnapshot
+from tui.screens.traffic.cluster import ClusterView
+from tui.screens.traffic.run import MARGIN, RunTally, Window
+from tui.widgets.split_bars import SplitBars
+from tui.widgets.split_history import SplitHistory
+from tui.widgets.split_table import SplitTable
+
+
+def _weights_text(weights: Mapping[str, int]) -> str:
+    return " ".join(f"{subset} {pct}%" for subset, pct in sorted(weights.items())) or "no route"
+
+
+def routing_lines(view: RoutingView, *, sidecar: bool | None) -> Text:
+    """One or two lines per host: the default route and each header rule, with faults."""
+    text = Text()
+    text.append(f"{view.host}: ", style="bold")
+    if not view.exists:
+        text.append("no VirtualService", style="dim")
+        if view.host == "reviews":
+            text.append(" → round-robin over the pods", style="dim")
+        return text
+    if view.preset:
+        text.append(f"[{view.preset}] ", style="cyan")
+    elif not view.managed:
+        text.append("[not ours] ", style="magenta")
+    if view.default_weights:
+        text.append(_weights_text(view.default_weights))
+    if view.default_fault:
+        text.append(f" {view.default_fault}", style="yellow")
+    for m in view.matches:
+        text.append(f"\n  {m.header} {m.kind} {m.value!r} → {_weights_text(m.weights)}")
+        if m.fault:
+            text.append(f" {m.fault}", style="yellow")
+        if m.problem:
+            text.append(f"\n  ⚠ {m.problem}; treated as never matching", style="yellow")
+    if sidecar is False:
+        text.append("\n  ⚠ not applied: productpage has no sidecar", style="yellow")
+    return text
+
+
+def short_pod_name(name: str) -> str:
+    """A Deployment's pod by its Deployment: ``reviews-v2-5b9c8d7f6c-p7tzn`` → ``reviews-v2``."""
+    parts = name.rsplit("-", 2)
+    return parts[0] if len(parts) == 3 else name
+
+
+def pods_text(status: BookinfoStatus | None, *, compact: bool = False) -> Text:
+    """``compact``: name each pod by its Deployment (``reviews-v2``), without the generated suffix."""
+    text = Text(no_wrap=True, overflow="ellipsis")
+    if status is None:
+        return Text("reading pods…", style="dim")
+    if not status.pods and status.missing:
+        return Text(f"Bookinfo is not deployed in {status.namespace}: press d to deploy it", style="dim")
+    names = {p.name: short_pod_name(p.name) if compact else p.name for p in status.pods}
+    width = max((len(n) for n in names.values()), default=20)
+    for pod in status.pods:
+        mark, style = ("✓", "green") if pod.ready else ("…", "yellow")
+        text.append(f"{mark} ", style=style)
+        text.append(f"{names[pod.name]:<{width}} ")
+        text.append(f"{pod.phase[:11]:<11} ", style="" if pod.ready else "yellow")
+        text.append(f"{pod.ready_text:>3}", style=style)
+        text.append("\n" if pod.has_sidecar else " no sidecar\n", style="yellow")
+    for name in status.missing:
+        text.append(f"… {name:<{width}} missing\n", style="yellow")
+    for warning in status.warnings:
+        text.append(f"⚠ {warning}\n", style="bold yellow")
+    text.rstrip()
+    return text
+
+
+def namespace_line(labels: Mapping[str, str] | None, status: BookinfoStatus | None) -> Text:
+    text = Text(no_wrap=True, overflow="ellipsis")
+    if labels is None:
+        text.append("does not exist yet: d deploys into it (creates it), i labels it", style="yellow")
+        return text
+    mode = namespace_mode(labels)
+    if mode.injects_sidecars:
+        text.append(f"✓ {mode.label}", style="green")
+    else:
+        text.append(f"⚠ {mode.label}: no sidecars, so no routing", style="yellow")
+        text.append(" · press i to label it istio-injection=enabled", style="bold yellow")
+    if status is not None and status.pods:
+        ready = sum(1 for p in status.pods if p.ready)
+        style = "green" if status.ready else "yellow"
+        text.append(f" · pods {ready}/{len(status.pods) + len(status.missing)} ready", style=style)
+        counts = sorted({p.ready_text for p in status.pods})
+        text.append(f" ({', '.join(counts)})", style=style)
+    return text
+
+
+def gateway_line(view: ClusterView, *, narrow: bool = False) -> Text:
+    """``narrow``: leave out the Service's name, so the page check still fits in 80 columns."""
+    text = Text(no_wrap=True, overflow="ellipsis")
+    text.append("GATEWAY_URL ", style="bold")
+    ingress = view.ingress
+    if ingress is None:
+        text.append(view.ingress_error or "looking for the ingress gateway…", style="yellow")
+        return text
+    text.append(ingress.gateway_url, style="bold cyan")
+    text.append(f"  {ingress.service_type}", style="dim")
+    if not narrow:
+        text.append(f" {ingress.namespace}/{ingress.service}", style="dim")
+    if ingress.pending_load_balancer:
+        text.append("  LoadBalancer pending: g patches it to NodePort", style="bold yellow")
+    verify = view.verify
+    if verify is not None and verify.ok:
+        text.append(f"  ✓ /productpage answers {verify.status_code}", style="green")
+    elif verify is not None and verify.status_code == 404 and not (view.status and view.status.pods):
+        text.append("  /productpage: 404, no route yet (d deploys Bookinfo)", style="yellow")
+    elif verify is not None:
+        text.append(f"  ✗ {verify.message}", style="bold red")
+    return text
+
+
+def stats_line(snap: TallySnapshot | None, window: Window, *, knobs: str) -> Text:
+    if snap is None:
+        return Text("no run yet · " + knobs, style="dim")
+    lat = snap.latency
+    planned = f"/{snap.planned}" if snap.planned else ""
+    text = Text(no_wrap=True, overflow="ellipsis")
+    text.append(f"{snap.requests}{planned}", style="bold")
+    text.append(f" requests in {snap.elapsed_s:.1f} s · ")
+    text.append(f"{snap.rps:.0f} rps", style="bold")
+    text.append(f"\nlatency ms  p50 {lat.p50_ms:.1f}  p90 {lat.p90_ms:.1f}  p99 {lat.p99_ms:.1f}")
+    text.append(f"  max {lat.max_ms:.1f}\n")
+    if window.settling:
+        text.append("routing changed: counting afresh…", style="bold cyan")
+    elif window.since_s is not None:
+        since = f"split over the last {window.since_s:.0f} s, since the routing changed"
+        text.append(since, style="bold cyan")
+    else:
+        text.append("split over the whole run", style="cyan")
+    return text
+
+
+class LiveSplit(Vertical):
+    """The left box: what the pages showed, counted over the current epoch."""
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="traffic-stats")
+        yield SplitBars(id="traffic-bars")
+        yield SplitHistory(id="traffic-history")
+        yield Static("", id="traffic-serving")
+
+    def on_mount(self) -> None:
+        self.border_title = "Live split"
+
+    def show(self, tally: RunTally, *, knobs: str, compact: bool = False) -> None:
+        window = tally.window()
+        self.query_one(SplitBars).counts = dict(window.counts)
+        self.query_one(SplitHistory).set_buckets(tally.series.counts())
+        self.query_one("#traffic-stats", Static).update(stats_line(tally.latest, window, knobs=knobs))
+        serving = Text("pods serving: ", style="bold", no_wrap=False)
+        if window.by_pod:
+            named = ((short_pod_name(p) if compact else p, n) for p, n in sorted(window.by_pod.items()))
+            serving.append(" · ".join(f"{name} {n}" for name, n in named))
+        else:
+            serving.append("counting afresh…" if window.settling else "none yet", style="dim")
+        self.query_one("#traffic-serving", Static).update(serving)
+
+
+class ConfiguredVsObserved(Vertical):
+    """The right box: the routing in force, the comparison with what was observed, and the pods."""
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="traffic-routing")
+        yield SplitTable("", id="traffic-split")
+        yield Static("", id="traffic-pods")
+
+    def on_mount(self) -> None:
+        self.border_title = "Configured vs observed"
+
+    def show_view(self, view: ClusterView, *, compact: bool = False) -> None:
+        sidecar = view.status.productpage_sidecar if view.status else None
+        routing = routing_lines(view.reviews, sidecar=sidecar)
+        routing.append("\n")
+        routing.append_text(routing_lines(view.ratings, sidecar=sidecar))
+        self.query_one("#traffic-routing", Static).update(routing)
+        pods = Text(view.error, style="bold red") if view.error else pods_text(view.status, compact=compact)
+        self.query_one("#traffic-pods", Static).update(pods)
+
+    def show_split(
+        self,
+        rows: list[SplitRow],
+        n: int,
+        *,
+        user: str | None,
+        view: ClusterView,
+        settling: bool,
+        compact: bool,
+    ) -> None:
+        """``compact``: without the interval and NEED columns, for a box about 40 columns wide."""
+        who = f"as {user}" if user else "logged out"
+        note = f"{n} pages showing a version ({who})"
+        if not compact:
+            note += f"; NEED: pages for ±{MARGIN * 100:.0f} points at 95%"
+        if settling:
+            note = "routing changed: counting afresh from now on…"
+        if rows and not view.routing_applies():
+            note += " · CONF: no routing applies, so an even spread over the reviews pods"
+        if any(r.disagrees for r in rows):
+            note += " · ≠: configured share is outside the interval"
+        self.query_one(SplitTable).show(rows, n=n, note=note, compact=compact)
