@@ -58,10 +58,13 @@ async def until(
         await pilot.pause(0.05)
 
 
-def make_app(cluster: Cluster, *, pane: str, readonly: bool = False) -> IstioApp:
-    """The app against ``cluster`` opened on ``pane``."""
+def make_app(cluster: Cluster, *, pane: str, readonly: bool = False, sandbox: bool = False) -> IstioApp:
+    """The app against ``cluster`` opened on ``pane``; ``sandbox`` as if launched with ``--sandbox``."""
     return IstioApp(
-        settings=Settings(readonly=readonly), cluster=cluster, info=cluster.info(), initial_pane=pane
+        settings=Settings(readonly=readonly, sandbox=sandbox),
+        cluster=cluster,
+        info=cluster.info(),
+        initial_pane=pane,
     )
 
 

@@ -8,6 +8,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from tui.kubeprint import format_age as format_age
+from tui.kubeprint import parse_time as parse_time
+from tui.kubeprint import pod_status as pod_status
+
 # --------------------------------------------------------------------------------------------------
 # traffic (owner: traffic-core). Built by tui.traffic.tally / tui.traffic.stats; rendered by the
 # traffic pane.
@@ -188,138 +192,6 @@ def plural(n: int, noun: str, many: str = "") -> str:
     return f"{n} {noun if n == 1 else many or noun + 's'}"
 
 
-def parse_time(value: str | None) -> datetime | None:
-    """RFC 3339 as the API server writes it; None for a missing or malformed value."""
-    if not value:
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-
-
-def format_age(created: datetime | None, now: datetime) -> str:
-    """kubectl's human duration: ``45s``, ``3m20s``, ``5h12m``, ``3d4h``, ``120d``, ``2y30d``."""
-    if created is None:
-        return "<unknown>"
-    seconds = int((now - created).total_seconds())
-    if seconds < 0:
-        return "0s"
-    if seconds < 120:
-        return f"{seconds}s"
-    minutes = seconds // 60
-    if minutes < 10:
-        rest = seconds % 60
-        return f"{minutes}m{rest}s" if rest else f"{minutes}m"
-    if minutes < 180:
-        return f"{minutes}m"
-    hours = minutes // 60
-    if hours < 8:
-        rest = minutes % 60
-        return f"{hours}h{rest}m" if rest else f"{hours}h"
-    if hours < 48:
-        return f"{hours}h"
-    days = hours // 24
-    if days < 8:
-        rest = hours % 24
-        return f"{days}d{rest}h" if rest else f"{days}d"
-    if days < 365 * 2:
-        return f"{days}d"
-    years, rest_days = divmod(days, 365)
-    if years < 8:
-        return f"{years}y{rest_days}d" if rest_days else f"{years}y"
-    return f"{years}y"
-
-
-def _restartable(container: Mapping[str, Any] | None) -> bool:
-    return bool(container) and (container or {}).get("restartPolicy") == "Always"
-
-
-def _terminated_reason(state: Mapping[str, Any], prefix: str = "") -> str:
-    term = state.get("terminated") or {}
-    if term.get("reason"):
-        return prefix + str(term["reason"])
-    if term.get("signal"):
-        return f"{prefix}Signal:{term['signal']}"
-    return f"{prefix}ExitCode:{term.get('exitCode', 0)}"
-
-
-def pod_status(pod: Mapping[str, Any]) -> tuple[str, int, int, int]:
-    """STATUS, ready, total and restarts exactly as ``kubectl get pods`` computes them.
-
-    Restartable init containers (native sidecars such as istio-proxy on 1.33+) count towards READY, so an
-    injected pod reads 2/2 in both injection modes.
-    """
-    spec = pod.get("spec") or {}
-    status = pod.get("status") or {}
-    meta = pod.get("metadata") or {}
-    init_specs = {c.get("name"): c for c in spec.get("initContainers") or ()}
-    total = len(spec.get("containers") or ()) + sum(1 for c in init_specs.values() if _restartable(c))
-    ready = 0
-    restarts = 0
-    sidecar_restarts = 0
-    phase = str(status.get("phase") or "Pending")
-    reason = str(status.get("reason") or phase)
-    for cond in status.get("conditions") or ():
-        if cond.get("type") == "PodScheduled" and cond.get("reason") == "SchedulingGated":
-            reason = "SchedulingGated"
-
-    initializing = False
-    init_statuses = status.get("initContainerStatuses") or ()
-    for index, cs in enumerate(init_statuses):
-        count = int(cs.get("restartCount") or 0)
-        restarts += count
-        state = cs.get("state") or {}
-        if _restartable(init_specs.get(cs.get("name"))):
-            sidecar_restarts += count
-            if cs.get("started"):
-                if cs.get("ready"):
-                    ready += 1
-                continue
-        term = state.get("terminated")
-        waiting = state.get("waiting") or {}
-        if term is not None and int(term.get("exitCode") or 0) == 0:
-            continue
-        if term is not None:
-            reason = _terminated_reason(state, "Init:")
-        elif waiting.get("reason") and waiting.get("reason") != "PodInitializing":
-            reason = f"Init:{waiting['reason']}"
-        else:
-            reason = f"Init:{index}/{len(init_specs)}"
-        initializing = True
-        break
-
-    initialized = any(
-        c.get("type") == "Initialized" and c.get("status") == "True" for c in status.get("conditions") or ()
-    )
-    if not initializing or initialized:
-        restarts = sidecar_restarts
-        has_running = False
-        for cs in reversed(status.get("containerStatuses") or ()):
-            restarts += int(cs.get("restartCount") or 0)
-            state = cs.get("state") or {}
-            waiting = state.get("waiting") or {}
-            if waiting.get("reason"):
-                reason = str(waiting["reason"])
-            elif state.get("terminated") is not None:
-                reason = _terminated_reason(state)
-            elif cs.get("ready") and state.get("running") is not None:
-                has_running = True
-                ready += 1
-        if reason == "Completed" and has_running:
-            pod_ready = any(
-                c.get("type") == "Ready" and c.get("status") == "True" for c in status.get("conditions") or ()
-            )
-            reason = "Running" if pod_ready else "NotReady"
-
-    if meta.get("deletionTimestamp"):
-        if status.get("reason") == "NodeLost":
-            reason = "Unknown"
-        elif phase not in ("Succeeded", "Failed"):
-            reason = "Terminating"
-    return reason, ready, total, restarts
-
-
 def pod_health(status: str, phase: str, ready: int, total: int) -> PodHealth:
     if status in ("Completed", "Succeeded") or (phase == "Succeeded" and status != "Terminating"):
         return PodHealth.DONE
@@ -334,84 +206,6 @@ def pod_health(status: str, phase: str, ready: int, total: int) -> PodHealth:
     if status == "Running" and ready == total:
         return PodHealth.OK
     return PodHealth.PENDING
-
-
-def default_container(pod: Mapping[str, Any]) -> str:
-    """The container ``l`` shows: kubectl's default-container annotation, else the first app container."""
-    from tui.istio.sidecar import SIDECAR_CONTAINER
-
-    names = [str(c.get("name", "")) for c in (pod.get("spec") or {}).get("containers") or ()]
-    annotations = (pod.get("metadata") or {}).get("annotations") or {}
-    annotated = annotations.get("kubectl.kubernetes.io/default-container")
-    if annotated in names:
-        return str(annotated)
-    for name in names:
-        if name != SIDECAR_CONTAINER:
-            return name
-    return names[0] if names else ""
-
-
-def build_pod_row(pod: Mapping[str, Any]) -> PodRow:
-    from tui.istio.sidecar import INJECT_OVERRIDE, has_sidecar
-
-    meta = pod.get("metadata") or {}
-    spec = pod.get("spec") or {}
-    status = pod.get("status") or {}
-    reason, ready, total, restarts = pod_status(pod)
-    phase = str(status.get("phase") or "Pending")
-    init_names = [
-        str(c.get("name", "")) for c in spec.get("initContainers") or () if c.get("restartPolicy") == "Always"
-    ]
-    return PodRow(
-        uid=str(meta.get("uid") or f"{meta.get('namespace')}/{meta.get('name')}"),
-        namespace=str(meta.get("namespace") or ""),
-        name=str(meta.get("name") or ""),
-        ready=ready,
-        total=total,
-        status=reason,
-        health=pod_health(reason, phase, ready, total),
-        restarts=restarts,
-        created=parse_time(meta.get("creationTimestamp")),
-        ip=str(status.get("podIP") or ""),
-        node=str(spec.get("nodeName") or ""),
-        phase=phase,
-        has_sidecar=has_sidecar(pod),
-        terminal=phase in ("Succeeded", "Failed") or bool(meta.get("deletionTimestamp")),
-        labels=dict(meta.get("labels") or {}),
-        inject_annotation=(meta.get("annotations") or {}).get(INJECT_OVERRIDE),
-        containers=tuple(str(c.get("name", "")) for c in spec.get("containers") or ()) + tuple(init_names),
-        default_container=default_container(pod),
-    )
-
-
-def sidecar_mark(row: PodRow, namespace_labels: Mapping[str, str] | None) -> str:
-    """✓ with a sidecar; ⚠ when the namespace asks for one the pod lacks (it needs a restart); else blank."""
-    from tui.istio.injection import wants_injection
-    from tui.istio.sidecar import INJECT_OVERRIDE
-
-    if row.has_sidecar:
-        return SIDECAR_OK
-    if row.terminal or namespace_labels is None:
-        return ""
-    annotations = {INJECT_OVERRIDE: row.inject_annotation} if row.inject_annotation is not None else None
-    return SIDECAR_MISSING if wants_injection(namespace_labels, row.labels, annotations) else ""
-
-
-def pod_cells(
-    row: PodRow, *, now: datetime, namespace_labels: Mapping[str, str] | None, all_namespaces: bool
-) -> tuple[str, ...]:
-    """The table's text cells in column order (NAMESPACE only when showing all namespaces)."""
-    cells = (
-        row.name,
-        row.ready_text,
-        sidecar_mark(row, namespace_labels),
-        row.status,
-        str(row.restarts),
-        format_age(row.created, now),
-        row.ip or "<none>",
-        row.node or "<none>",
-    )
-    return (row.namespace, *cells) if all_namespaces else cells
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -490,55 +284,6 @@ class VerifyResult:
 
 
 @dataclass(frozen=True, slots=True)
-class RouteMatch:
-    """A header-matched rule of a VirtualService, e.g. end-user exact "jason" → {"v2": 100}."""
-
-    header: str
-    kind: str  # exact, prefix or regex
-    value: str
-    weights: Mapping[str, int]
-    fault: str = ""
-    problem: str = ""  # e.g. "unsupported regex …": the rule is shown but never matches here
-
-
-@dataclass(frozen=True, slots=True)
-class RoutingView:
-    """The configured routing of one host (reviews, ratings) read from its VirtualService.
-
-    ``default_weights`` is the route for requests no header rule matches, in percent per subset; empty when
-    the VirtualService is missing (Istio then balances over all pods). ``preset`` names the istio-tui preset
-    it came from, if any; ``managed`` says whether istio-tui created it (revert then deletes it).
-    """
-
-    host: str
-    namespace: str
-    exists: bool
-    managed: bool = False
-    preset: str = ""
-    default_weights: Mapping[str, int] = field(default_factory=dict)
-    matches: tuple[RouteMatch, ...] = ()
-    default_fault: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class PresetPreview:
-    """What applying a preset would change: a unified diff of the VirtualService spec, before and after."""
-
-    key: str
-    title: str
-    host: str
-    namespace: str
-    creates: bool
-    diff: tuple[str, ...]
-    before: RoutingView
-    after: RoutingView
-
-    @property
-    def changes(self) -> bool:
-        return bool(self.diff)
-
-
-@dataclass(frozen=True, slots=True)
 class CleanupResult:
     """Objects cleanup deleted ("Kind/name"), VirtualServices it restored, and foreign ones it left alone."""
 
@@ -598,80 +343,6 @@ def pod_yaml(pod: Mapping[str, Any]) -> str:
     meta = dict(pod.get("metadata") or {})
     meta.pop("managedFields", None)
     return str(yaml.safe_dump({**pod, "metadata": meta}, sort_keys=False, default_flow_style=False))
-
-
-def _describe_state(state: Mapping[str, Any]) -> str:
-    for name in ("running", "waiting", "terminated"):
-        if name in state:
-            detail = state[name] or {}
-            reason = detail.get("reason") or ""
-            extra = f" ({reason})" if reason else ""
-            if name == "terminated":
-                extra += f" exit code {detail.get('exitCode', 0)}"
-            return f"{name.capitalize()}{extra}"
-    return "Unknown"
-
-
-def describe_pod(pod: Mapping[str, Any], events: Sequence[Mapping[str, Any]], *, now: datetime) -> str:
-    """A ``kubectl describe pod`` style summary: identity, containers with their state, conditions, events."""
-    meta = pod.get("metadata") or {}
-    spec = pod.get("spec") or {}
-    status = pod.get("status") or {}
-    row = build_pod_row(pod)
-    lines = [
-        f"Name:          {row.name}",
-        f"Namespace:     {row.namespace}",
-        f"Node:          {row.node or '<none>'}",
-        f"Start Time:    {meta.get('creationTimestamp', '<unknown>')} ({format_age(row.created, now)} ago)",
-        f"Labels:        {_kv(meta.get('labels'))}",
-        f"Annotations:   {_kv(meta.get('annotations'))}",
-        f"Status:        {row.status}",
-        f"Ready:         {row.ready_text}",
-        f"IP:            {row.ip or '<none>'}",
-        f"Sidecar:       {'istio-proxy' if row.has_sidecar else '<none>'}",
-    ]
-    owners = [f"{o.get('kind')}/{o.get('name')}" for o in meta.get("ownerReferences") or ()]
-    lines.append(f"Controlled By: {', '.join(owners) or '<none>'}")
-    statuses = {
-        cs.get("name"): cs
-        for cs in [*(status.get("initContainerStatuses") or ()), *(status.get("containerStatuses") or ())]
-    }
-    sections = (("Init Containers", spec.get("initContainers")), ("Containers", spec.get("containers")))
-    for title, containers in sections:
-        if not containers:
-            continue
-        lines.append(f"{title}:")
-        for c in containers:
-            cs = statuses.get(c.get("name")) or {}
-            sidecar = "  (native sidecar)" if c.get("restartPolicy") == "Always" else ""
-            lines.append(f"  {c.get('name')}:{sidecar}")
-            lines.append(f"    Image:         {c.get('image', '')}")
-            ports = ", ".join(
-                f"{p.get('containerPort')}/{p.get('protocol', 'TCP')}" for p in c.get("ports") or ()
-            )
-            lines.append(f"    Ports:         {ports or '<none>'}")
-            lines.append(f"    State:         {_describe_state(cs.get('state') or {})}")
-            lines.append(f"    Ready:         {bool(cs.get('ready'))}")
-            lines.append(f"    Restart Count: {cs.get('restartCount', 0)}")
-    lines.append("Conditions:")
-    for cond in status.get("conditions") or ():
-        lines.append(f"  {cond.get('type', ''):<26}{cond.get('status', '')}")
-    lines.append("Events:")
-    if not events:
-        lines.append("  <none>")
-    for ev in sorted(events, key=lambda e: str(e.get("lastTimestamp") or e.get("eventTime") or "")):
-        when = parse_time(ev.get("lastTimestamp") or ev.get("eventTime") or ev.get("firstTimestamp"))
-        age = format_age(when, now) if when else "<unknown>"
-        source = (ev.get("source") or {}).get("component") or ev.get("reportingComponent") or ""
-        kind, reason = ev.get("type", "Normal"), ev.get("reason", "")
-        lines.append(f"  {kind:<8}{reason:<18}{age:>8}  {source:<18}{ev.get('message', '')}")
-    return "\n".join(lines)
-
-
-def _kv(mapping: Mapping[str, Any] | None) -> str:
-    if not mapping:
-        return "<none>"
-    return ("\n" + " " * 15).join(f"{k}={v}" for k, v in sorted(mapping.items()))
 
 
 def events_for(

@@ -40,5 +40,5 @@ async def choices_step(pilot: Pilot[Any]) -> None:
 
 
 def test_install_choices_step(snap_compare: Any, cluster: Cluster) -> None:
-    app = IstioApp(settings=Settings(), cluster=cluster, info=INFO, initial_pane="install")
+    app = IstioApp(settings=Settings(sandbox=True), cluster=cluster, info=INFO, initial_pane="install")
     assert snap_compare(app, terminal_size=SIZE, run_before=choices_step)

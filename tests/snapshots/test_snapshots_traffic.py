@@ -18,13 +18,13 @@ from textual.pilot import Pilot
 from tui import kube
 from tui.app import IstioApp
 from tui.config import Settings
+from tui.istio.routing import RoutingView
 from tui.kube import Cluster, ClusterInfo
 from tui.models import (
     BookinfoPod,
     BookinfoStatus,
     IngressInfo,
     LatencySummary,
-    RoutingView,
     TallySnapshot,
     VerifyResult,
 )

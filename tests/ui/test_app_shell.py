@@ -7,8 +7,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from textual.app import App, ComposeResult
 from textual.command import CommandList, CommandPalette
-from textual.widgets import Static
+from textual.widgets import Static, TabbedContent
 
 from tests.helpers import until
 from tui.__main__ import build_parser, main
@@ -19,6 +20,8 @@ from tui.kube import Cluster
 from tui.sandbox.cluster import Sandbox
 from tui.screens.describe import PodDescribeScreen
 from tui.screens.help import HelpScreen
+from tui.widgets.pane import PaneAction, WorkPane
+from tui.widgets.prompt import PromptInput
 
 SIZE = (120, 36)
 
@@ -109,6 +112,56 @@ async def test_command_prompt_rejects_unknown_words(cluster: Cluster) -> None:
         assert app.return_code == 0
 
 
+PANE_KEYS = {"install": "f1", "pods": "f2", "namespaces": "f3", "traffic": "f4"}
+
+
+@pytest.mark.parametrize(
+    ("start", "command", "target"),
+    [
+        ("pods", "traffic", "traffic"),
+        ("install", "pods", "pods"),
+        ("pods", "ns", "namespaces"),
+        ("traffic", "install", "install"),
+        ("namespaces", "traffic", "traffic"),
+    ],
+)
+async def test_prompt_draws_each_key_and_the_work_area_stays(
+    cluster: Cluster, start: str, command: str, target: str
+) -> None:
+    """Typed right after switching tabs, one key at a time: every key lands in the prompt (drawn), none
+    reaches a pane (``p`` on Install would re-run preflight), and the chosen tab is still active 2 s later."""
+    app = make_app(cluster)
+    async with app.run_test(size=SIZE) as pilot:
+        tabs = app.query_one("#work-areas", TabbedContent)
+        prompt = app.query_one("#command-prompt", PromptInput)
+        await pilot.press(PANE_KEYS[start], "colon")
+        assert tabs.active == start
+        for typed in (command[:i] for i in range(1, len(command) + 1)):
+            await pilot.press(typed[-1])
+            await pilot.pause(0.1)
+            assert app.focused is prompt, f"focus moved to {app.focused} after {typed!r}"
+            assert prompt.value == typed
+            assert typed in prompt_line(app)
+        await pilot.press("enter")
+        await until(pilot, lambda: tabs.active == target, f"the {target} tab")
+        assert not prompt.is_open
+        for _ in range(20):
+            await pilot.pause(0.1)
+            assert tabs.active == target, f"jumped back to {tabs.active}"
+        assert app.focused is not None and target in {n.id for n in app.focused.ancestors_with_self}
+
+
+def prompt_line(app: IstioApp) -> str:
+    """The prompt's line as the terminal shows it: the topmost widget there must be the prompt (the footer
+    once covered it, so typed keys worked but were never seen)."""
+    prompt = app.query_one("#command-prompt", PromptInput)
+    region = prompt.region
+    assert region.height > 0, "the prompt has no room on screen"
+    top, _ = app.screen.get_widget_at(region.x + region.width // 2, region.y)
+    assert top is prompt, f"{top} covers the prompt"
+    return prompt.render_line(0).text
+
+
 def test_unreachable_cluster_fails_before_the_ui(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -161,3 +214,24 @@ def test_bad_kubeconfig_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPa
 
     with pytest.raises(IstioTuiError):
         run_tui(build_parser().parse_args(["--kubeconfig", str(bad)]))
+
+
+class _PresetPane(WorkPane):
+    PANE_ID = "presets"
+    ACTIONS = (PaneAction("preset('canary')", "Canary", "a destructive preset", destructive=True),)
+
+
+class _ReadOnlyApp(App[None]):
+    readonly = True
+
+    def compose(self) -> ComposeResult:
+        yield _PresetPane()
+
+
+async def test_read_only_refuses_destructive_actions_with_arguments() -> None:
+    """Textual passes ``check_action`` the bare name ``preset``; the pane declared ``preset('canary')``."""
+    app = _ReadOnlyApp()
+    async with app.run_test():
+        pane = app.query_one(_PresetPane)
+        assert pane.check_action("preset", ("canary",)) is False
+        assert pane.check_action("other", ()) is True

@@ -3,12 +3,15 @@ addon Ingresses, a WorkloadEntry, uninstall to an empty leftover audit, read-onl
 
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import Checkbox, DataTable, Input, Select, Static
+from textual.widgets import Checkbox, DataTable, Input, Select, Static, TabbedContent
+from textual.worker import WorkerState
 
 from tests.helpers import PREFLIGHT_KEYS, make_app, until
 from tui import kube
@@ -17,6 +20,7 @@ from tui.errors import NotFound
 from tui.istio.uninstall import installed_releases
 from tui.kube import Cluster
 from tui.screens.confirm import ConfirmScreen
+from tui.screens.describe import PodDescribeScreen
 from tui.screens.install import InstallPane
 
 SIZE = (120, 36)
@@ -98,7 +102,7 @@ BAD_VALUES = [
 
 
 async def test_preflight_then_form_rejects_each_bad_value(cluster: Cluster, tmp_path: Path) -> None:
-    app = make_app(cluster, pane="install")
+    app = make_app(cluster, pane="install", sandbox=True)
     async with app.run_test(size=SIZE) as pilot:
         wizard = await ready(pilot)
         lines = {line.key: line for line in wizard.preflight_lines}
@@ -153,7 +157,7 @@ async def test_preflight_then_form_rejects_each_bad_value(cluster: Cluster, tmp_
 
 
 async def test_install_verify_addons_vm_uninstall(cluster: Cluster, kubectl: Any) -> None:
-    app = make_app(cluster, pane="install")
+    app = make_app(cluster, pane="install", sandbox=True)
     async with app.run_test(size=SIZE) as pilot:
         wizard = await ready(pilot)
         await set_value(pilot, "#f-profile", "demo")
@@ -266,6 +270,10 @@ async def test_install_verify_addons_vm_uninstall(cluster: Cluster, kubectl: Any
         # Uninstall with the namespace and the CRDs: the leftover audit ends empty.
         await pilot.press("7")
         await until(pilot, lambda: "kiali" in text_of(app, "#un-found"), "the release scan")
+        await until(pilot, lambda: "uninstall" not in wizard.busy, "the scan summary")
+        # Nothing is uninstalled yet, so nothing is "left over": the audit is what an uninstall will remove.
+        assert "leftover" not in text_of(app, "#un-status")
+        assert "5 release(s) installed" in text_of(app, "#un-status")
         await set_value(pilot, "#un-namespace", True)
         await set_value(pilot, "#un-crds", True)
         app.query_one("#wiz-steps").focus()
@@ -283,8 +291,77 @@ async def test_install_verify_addons_vm_uninstall(cluster: Cluster, kubectl: Any
         assert not [c for c in cluster.list(kube.CRDS).items if c["metadata"]["name"].endswith(".istio.io")]
 
 
+def run_in_flight(app: IstioApp) -> list[str]:
+    """Workers and stream threads the install pane started that are still running."""
+    wizard = pane(app)
+    workers = [
+        w.description or w.name
+        for w in app.workers
+        if wizard in getattr(w.node, "ancestors_with_self", ())
+        and w.state in (WorkerState.PENDING, WorkerState.RUNNING)
+    ]
+    return workers + [t.name for t in threading.enumerate() if t.name.startswith("stream-install")]
+
+
+async def test_cancelled_reinstall_ends_its_work_and_the_next_run_goes_green(cluster: Cluster) -> None:
+    """The walkthrough that hung: install, visit the other areas, re-install, cancel, install again, then
+    describe a pod. A cancel must end every worker and stream of its run so later jobs always get a thread."""
+    app = make_app(cluster, pane="install", sandbox=True)
+    async with app.run_test(size=SIZE) as pilot:
+        wizard = await ready(pilot)
+        app.query_one("#wiz-steps").focus()
+        await pilot.press("i")
+        await answer(pilot, "y", "Install Istio")
+        await until(
+            pilot,
+            lambda: "install" not in wizard.busy and bool(wizard.verify_report and wizard.verify_report.ok),
+            "the first install",
+            limit=60,
+        )
+        await pilot.press("f3", "f4", "f1")
+        await until(pilot, lambda: app.query_one("#work-areas", TabbedContent).active == "install", "Install")
+
+        await pilot.press("i")
+        await answer(pilot, "y", "Install Istio")
+        await until(pilot, lambda: any(s.state == "running" for s in wizard.release_states), "the re-run")
+        await pilot.press("x")
+        await until(pilot, lambda: "install" not in wizard.busy, "the cancelled run to stop")
+        assert "cancelled" in text_of(app, "#inst-status")
+        await until(pilot, lambda: not run_in_flight(app), "the cancelled run's workers and streams", limit=5)
+
+        await pilot.press("i")
+        await answer(pilot, "y", "Install Istio")
+        await until(
+            pilot,
+            lambda: "install" not in wizard.busy and wizard.verify_report is not None,
+            "the install after the cancel",
+            limit=60,
+        )
+        report = wizard.verify_report
+        assert report is not None and report.ok and report.ingress is not None
+        assert report.ingress.gateway_url in text_of(app, "#verify-address")
+        await until(pilot, lambda: not run_in_flight(app), "the finished run's workers and streams", limit=5)
+
+        await pilot.press("colon", *"ns istio-system", "enter")
+
+        async def describe_opened() -> bool:
+            await pilot.press("d")
+            await pilot.pause(0.1)
+            return isinstance(app.screen, PodDescribeScreen)
+
+        deadline = time.monotonic() + DEADLINE_S
+        while not await describe_opened():
+            assert time.monotonic() < deadline, "no pod to describe in istio-system"
+        await until(
+            pilot,
+            lambda: "Status:" in str(app.screen.query_one("#viewer-text", Static).content),
+            "the pod description",
+            limit=5,
+        )
+
+
 async def test_read_only_binds_no_install(cluster: Cluster) -> None:
-    app = make_app(cluster, pane="install", readonly=True)
+    app = make_app(cluster, pane="install", readonly=True, sandbox=True)
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
         app.query_one("#wiz-steps").focus()
@@ -302,7 +379,7 @@ async def test_without_helm_the_plan_still_shows_and_saves(
     empty = tmp_path / "bin"
     empty.mkdir()
     monkeypatch.setenv("PATH", str(empty))
-    app = make_app(cluster, pane="install")
+    app = make_app(cluster, pane="install", sandbox=True)
     async with app.run_test(size=SIZE) as pilot:
         wizard = await ready(pilot)
         helm = next(line for line in wizard.preflight_lines if line.key == "helm")
@@ -334,3 +411,15 @@ async def test_without_helm_the_plan_still_shows_and_saves(
         assert not isinstance(app.screen, ConfirmScreen)
         await until(pilot, lambda: "install helm" in text_of(app, "#inst-status"), "the helm hint on step 3")
         assert not istio_installed(cluster)
+
+
+async def test_a_context_named_sandbox_is_not_the_sandbox(cluster: Cluster) -> None:
+    """Only ``--sandbox`` (settings) means the embedded cluster; a real cluster's context may be named so."""
+    assert cluster.context == "sandbox"
+    app = make_app(cluster, pane="install")
+    async with app.run_test(size=SIZE) as pilot:
+        wizard = await ready(pilot)
+        assert not wizard.is_sandbox
+        assert app.query_one("#f-profile", Select).value == "default"
+        assert app.query_one("#f-chart_source", Input).value == ""
+        assert wizard.plan is not None and wizard.plan.chart_source.kind == "repo"

@@ -53,6 +53,8 @@ from tui.istio.routing import (
     PRESET_ANNOTATION,
     PRESET_TITLE_ANNOTATION,
     PREVIOUS_ANNOTATION,
+    PresetPreview,
+    RoutingView,
     is_ours,
     routing_of,
 )
@@ -62,8 +64,6 @@ from tui.models import (
     BookinfoStatus,
     CleanupResult,
     IngressInfo,
-    PresetPreview,
-    RoutingView,
     VerifyResult,
 )
 from tui.models import (

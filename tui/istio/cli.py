@@ -13,13 +13,16 @@ it exits 1 with the reason when a preflight check fails, a step fails, or verify
 from __future__ import annotations
 
 import argparse
-import sys
+from collections.abc import Sequence
 from typing import Any
 
 from tui import cliargs
-from tui.errors import ConfigError, IstioTuiError, print_error
+from tui.errors import ConfigError, print_error
 from tui.inputs import check_printable
+from tui.istio.helm import StepEvent
+from tui.istio.installer import Installer, InstallListener
 from tui.istio.plan import ADDONS, DEFAULT_ISTIO_VERSION, INGRESS_TYPES, PROFILES, InstallPlan, build_plan
+from tui.models import CheckLine
 
 
 def add_parser(sub: Any) -> None:
@@ -118,46 +121,54 @@ def run(args: argparse.Namespace) -> int:
     return _install(plan, args, timeout_s=args.timeout)
 
 
-def _install(plan: InstallPlan, args: argparse.Namespace, *, timeout_s: float) -> int:
-    from tui.config import load_settings
-    from tui.istio.helm import HelmRunner, StepEvent
-    from tui.istio.preflight import run_preflight
-    from tui.istio.verify import wait_for_verify
-    from tui.kube import Cluster
+def _check_line(stage: str, line: CheckLine) -> str:
+    return f"{stage} {line.status:4} {line.title}: {line.reason}" + (f" -> {line.fix}" if line.fix else "")
 
-    settings = load_settings(args)
-    cluster = Cluster.from_kubeconfig(path=settings.kubeconfig, context=settings.context)
-    print(f"plan: {plan.summary()}")
-    failed = False
-    for line in run_preflight(cluster, istio_version=plan.istio_version, ingress_type=plan.ingress_type):
-        print(
-            f"preflight {line.status:4} {line.title}: {line.reason}" + (f" -> {line.fix}" if line.fix else "")
-        )
-        failed = failed or line.status == "fail"
-    if failed:
-        print("istio-tui install: preflight failed; nothing was installed", file=sys.stderr)
-        return 1
 
-    def show(event: StepEvent) -> None:
+class _Printer(InstallListener):
+    """``--yes`` output: the preflight lines, one line per finished helm step, the verify checklist."""
+
+    def preflight(self, lines: Sequence[CheckLine]) -> None:
+        for line in lines:
+            print(_check_line("preflight", line))
+
+    def step(self, event: StepEvent) -> None:
         step = f"[{event.index + 1}/{event.total}] {event.release}"
         if event.kind == "done":
             print(f"{step}: installed ({event.elapsed_s:.1f}s)", flush=True)
         elif event.kind == "failed":
             print(f"{step}: FAILED: {event.line}", flush=True)
 
-    try:
-        runner = HelmRunner(plan, kubeconfig=settings.kubeconfig, context=settings.context, on_event=show)
-        runner.install()
-    except IstioTuiError as err:
-        print_error("istio-tui install", err)
+
+def _install(plan: InstallPlan, args: argparse.Namespace, *, timeout_s: float) -> int:
+    from tui.config import load_settings
+    from tui.kube import Cluster
+
+    settings = load_settings(args)
+    cluster = Cluster.from_kubeconfig(path=settings.kubeconfig, context=settings.context)
+    print(f"plan: {plan.summary()}")
+    installer = Installer(
+        cluster,
+        plan=plan,
+        kubeconfig=settings.kubeconfig,
+        context=settings.context,
+        listener=_Printer(),
+        verify_timeout_s=timeout_s,
+    )
+    result = installer.run()
+    if result.outcome == "blocked":
+        print_error("istio-tui install", "preflight failed; nothing was installed")
         return 1
-    report = wait_for_verify(cluster, plan=plan, timeout_s=timeout_s)
+    if result.report is None:
+        print_error("istio-tui install", result.reason)
+        return 1
+    report = result.report
     for line in report.lines:
-        print(f"verify {line.status:4} {line.title}: {line.reason}" + (f" -> {line.fix}" if line.fix else ""))
+        print(_check_line("verify", line))
     if report.ingress is not None and report.ingress.host and report.ingress.port:
         print(f"INGRESS_HOST:PORT={report.ingress.gateway_url}")
     bad = [line for line in report.lines if line.status == "fail"]
     if bad:
-        print(f"istio-tui install: verify failed: {bad[0].title}: {bad[0].reason}", file=sys.stderr)
+        print_error("istio-tui install", f"verify failed: {bad[0].title}: {bad[0].reason}")
         return 1
     return 0

@@ -22,10 +22,60 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from tui.models import RouteMatch, RoutingView
+
+@dataclass(frozen=True, slots=True)
+class RouteMatch:
+    """A header-matched rule of a VirtualService, e.g. end-user exact "jason" → {"v2": 100}."""
+
+    header: str
+    kind: str  # exact, prefix or regex
+    value: str
+    weights: Mapping[str, int]
+    fault: str = ""
+    problem: str = ""  # e.g. "unsupported regex …": the rule is shown but never matches here
+
+
+@dataclass(frozen=True, slots=True)
+class RoutingView:
+    """The configured routing of one host (reviews, ratings) read from its VirtualService.
+
+    ``default_weights`` is the route for requests no header rule matches, in percent per subset; empty when
+    the VirtualService is missing (Istio then balances over all pods). ``preset`` names the istio-tui preset
+    it came from, if any; ``managed`` says whether istio-tui created it (revert then deletes it).
+    """
+
+    host: str
+    namespace: str
+    exists: bool
+    managed: bool = False
+    preset: str = ""
+    default_weights: Mapping[str, int] = field(default_factory=dict)
+    matches: tuple[RouteMatch, ...] = ()
+    default_fault: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PresetPreview:
+    """What applying a preset would change: a unified diff of the VirtualService spec, before and after."""
+
+    key: str
+    title: str
+    host: str
+    namespace: str
+    creates: bool
+    diff: tuple[str, ...]
+    before: RoutingView
+    after: RoutingView
+
+    @property
+    def changes(self) -> bool:
+        return bool(self.diff)
+
+
 
 Obj = dict[str, Any]
 

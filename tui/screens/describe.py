@@ -21,7 +21,8 @@ from textual.worker import Worker, WorkerState
 
 from tui import kube
 from tui.errors import Invalid
-from tui.models import PodRow, describe_pod, events_for, pod_yaml
+from tui.istio.pods import describe_pod
+from tui.models import PodRow, events_for, pod_yaml
 from tui.widgets.pane import WorkerErrors
 
 if TYPE_CHECKING:

@@ -19,7 +19,8 @@ from textual.widgets import Static
 
 from tui import kube
 from tui.errors import Forbidden, Invalid, IstioTuiError
-from tui.models import PodRow, build_pod_row
+from tui.istio.pods import build_pod_row
+from tui.models import PodRow
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.describe import PodDescribeScreen, PodLogsScreen, PodYamlScreen
 from tui.widgets.pane import PaneAction, WorkPane

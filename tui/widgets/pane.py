@@ -33,6 +33,11 @@ class PaneAction:
     show: bool = True
     short: str = ""  # footer label when ``title`` is too long for it
 
+    @property
+    def name(self) -> str:
+        """The method part of ``action``: Textual hands ``check_action`` ``preset`` for ``preset('x')``."""
+        return self.action.split("(", 1)[0]
+
 
 class WorkerErrors:
     """Mixin for any node that starts workers: route failures to the app's single error handler.
@@ -93,7 +98,7 @@ class WorkPane(WorkerErrors, Container):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Second line of defence: the palette and ``:`` commands cannot run a destructive action either."""
-        return not (self.readonly and any(a.destructive and a.action == action for a in self.ACTIONS))
+        return not (self.readonly and any(a.destructive and a.name == action for a in self.ACTIONS))
 
     def refuse_if_readonly(self, what: str) -> bool:
         """For destructive action bodies: True (and a notification) when the app must not change anything."""

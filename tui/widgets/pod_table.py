@@ -30,7 +30,8 @@ from textual.geometry import Region, Spacing
 from textual.widgets import DataTable
 from textual.widgets.data_table import CellKey, RowKey
 
-from tui.models import SIDECAR_MISSING, SIDECAR_OK, PodHealth, PodRow, format_age, pod_cells
+from tui.istio.pods import pod_cells
+from tui.models import SIDECAR_MISSING, SIDECAR_OK, PodHealth, PodRow, format_age
 
 NamespaceLabels = Mapping[str, Mapping[str, str]]
 Clock = Callable[[], datetime]

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from tui.models import format_age
+from tui.kubeprint import format_age
 
 Obj = dict[str, Any]
 Column = tuple[str, str, int]  # name, type, priority

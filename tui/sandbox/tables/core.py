@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tui.models import pod_status
+from tui.kubeprint import pod_status
 from tui.sandbox.tables.cells import (
     Layout,
     Obj,

@@ -20,7 +20,8 @@ from tui import kube
 from tui.errors import ConfigError
 from tui.istio import bookinfo
 from tui.istio.injection import namespace_mode
-from tui.models import BookinfoStatus, IngressInfo, PresetPreview, RoutingView, plural
+from tui.istio.routing import PresetPreview, RoutingView
+from tui.models import BookinfoStatus, IngressInfo, plural
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.injection_flow import InjectionFlow
 from tui.widgets.pane import READ_ONLY_REASON, WorkerErrors

@@ -18,7 +18,8 @@ from textual.message_pump import MessagePump
 from tui import kube
 from tui.errors import IstioTuiError
 from tui.istio import bookinfo
-from tui.models import BookinfoStatus, IngressInfo, RoutingView, VerifyResult
+from tui.istio.routing import RoutingView
+from tui.models import BookinfoStatus, IngressInfo, VerifyResult
 from tui.widgets.stream import ErrorSink, Stream
 
 POLL_INTERVAL_S = 1.0

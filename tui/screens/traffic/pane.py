@@ -25,7 +25,8 @@ from textual.widgets import Input, Label, Static
 
 from tui.errors import ConfigError
 from tui.istio import bookinfo
-from tui.models import RoutingView, SplitRow, TallySnapshot
+from tui.istio.routing import RoutingView
+from tui.models import SplitRow, TallySnapshot
 from tui.screens.export import ExportScreen, write_export
 from tui.screens.injection_flow import InjectionFlow
 from tui.screens.traffic.actions import BookinfoActions

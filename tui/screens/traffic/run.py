@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from tui.istio.routing import expected_shares
-from tui.models import RoutingView, SplitRow, TallySnapshot
+from tui.istio.routing import RoutingView, expected_shares
+from tui.models import SplitRow, TallySnapshot
 from tui.traffic.engine import TrafficConfig
 from tui.traffic.stats import VERSION_OF_CATEGORY, SplitSeries, compare_split
 

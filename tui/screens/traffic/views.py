@@ -14,7 +14,8 @@ from textual.containers import Vertical
 from textual.widgets import Static
 
 from tui.istio.injection import namespace_mode
-from tui.models import BookinfoStatus, RoutingView, SplitRow, TallySnapshot
+from tui.istio.routing import RoutingView
+from tui.models import BookinfoStatus, SplitRow, TallySnapshot
 from tui.screens.traffic.cluster import ClusterView
 from tui.screens.traffic.run import MARGIN, RunTally, Window
 from tui.widgets.split_bars import SplitBars

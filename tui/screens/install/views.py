@@ -15,6 +15,7 @@ from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 
+from tui.istio.helm import StepEvent
 from tui.istio.plan import InstallPlan
 from tui.models import CheckLine, IngressInfo, LeftoverItem, PodProgress
 
@@ -47,6 +48,24 @@ class ReleaseState:
     state: str = "waiting"
     elapsed_s: float = 0.0
     detail: str = ""
+
+
+def apply_step(states: list[ReleaseState], event: StepEvent, *, done: str) -> bool:
+    """One helm step event onto the release states (``done``: "deployed" or "uninstalled"); False if it
+    changes none (output lines, unknown steps)."""
+    if event.kind == "output" or event.index >= len(states):
+        return False
+    state = states[event.index]
+    if event.kind == "start":
+        state.state, state.detail = "running", ""
+    elif event.kind == "done":
+        state.state, state.elapsed_s = done, event.elapsed_s
+    elif event.kind == "failed":
+        state.state, state.detail, state.elapsed_s = "failed", event.line, event.elapsed_s
+    elif event.kind == "cancelled":
+        for rest in states[event.index :]:
+            rest.state = "cancelled"
+    return True
 
 
 def step_prompt(index: int, title: str, mark: str) -> Text:

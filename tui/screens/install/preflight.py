@@ -1,0 +1,88 @@
+"""Step 1: can Istio be installed here? The checklist, with what to fix; it runs when the tab first opens."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.message import Message
+from textual.widgets import Button, Static
+
+from tui.istio.preflight import run_preflight
+from tui.models import CheckLine
+from tui.screens.install.step import WizardStep, button_row
+from tui.screens.install.views import checklist
+
+
+class PreflightStep(VerticalScroll, WizardStep):
+    KEY = "preflight"
+    STATUS_ID = "pre-status"
+
+    class Checked(Message):
+        """A new checklist: from this step's own run or from the one an install starts with."""
+
+        def __init__(self, lines: Sequence[CheckLine]) -> None:
+            super().__init__()
+            self.lines = tuple(lines)
+
+    def __init__(self) -> None:
+        super().__init__(id="step-preflight", classes="wiz-step")
+        self.lines: tuple[CheckLine, ...] = ()
+
+    def compose(self) -> ComposeResult:
+        yield Static("1  Preflight: can Istio be installed on this cluster?", classes="wiz-title")
+        yield Static("", id="pre-status", classes="wiz-status")
+        yield Static("", id="pre-lines")
+        yield from button_row(
+            Button("Run again (p)", id="btn-preflight", compact=True),
+            Button("Next: choices (2)", id="btn-go-choices", compact=True),
+        )
+
+    def on_mount(self) -> None:
+        self.set_status(Text("preflight runs when you open this tab", style="dim"))
+
+    @property
+    def helm_problem(self) -> str:
+        """Why helm cannot run ("" when it can): installing is blocked, saving the plan is not."""
+        helm = next((line for line in self.lines if line.key == "helm"), None)
+        return f"{helm.reason}: {helm.fix}" if helm is not None and helm.status == "fail" else ""
+
+    @property
+    def load_balancer_missing(self) -> bool:
+        lb = next((line for line in self.lines if line.key == "load-balancer"), None)
+        return lb is not None and lb.status == "warn"
+
+    def run(self, *, istio_version: str, ingress_type: str | None) -> None:
+        if self.is_busy:
+            return
+        self.begin("running preflight checks")
+        self.mark("…")
+        self._check(istio_version, ingress_type)
+
+    @work(thread=True, exit_on_error=False, group="install-preflight", description="preflight checks")
+    def _check(self, istio_version: str, ingress_type: str | None) -> None:
+        lines = run_preflight(self.istio_app.cluster, istio_version=istio_version, ingress_type=ingress_type)
+        self.post_message(self.Checked(lines))
+
+    def show(self, lines: Sequence[CheckLine]) -> None:
+        self.lines = tuple(lines)
+        self.query_one("#pre-lines", Static).update(checklist(lines))
+        fails = [line for line in lines if line.status == "fail"]
+        warns = [line for line in lines if line.status == "warn"]
+        if fails:
+            summary = Text(
+                f"✘ {len(fails)} check(s) failed: installing is blocked until they pass", style="bold red"
+            )
+            if self.helm_problem:
+                summary.append("\n  The plan can still be previewed and saved on step 2 (ctrl+s).", style="")
+        elif warns:
+            summary = Text(
+                f"! passed with {len(warns)} warning(s); next: step 2, Choices", style="bold yellow"
+            )
+        else:
+            summary = Text("✔ all checks passed; next: step 2, Choices", style="bold green")
+        self.done(summary)
+        self.mark("✘" if fails else ("!" if warns else "✔"))
