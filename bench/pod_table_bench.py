@@ -3,9 +3,14 @@
 Prints, with no asserts:
 - the time from app start until every pod is a row of the all-namespaces table;
 - key-press-to-screen latency (median, p99) for cursor moves while the sandbox makes 200 pod changes/s;
-- the app process's memory (RSS; the sandbox runs in a child process so it is not counted).
+- the app process's memory (RSS; the sandbox runs in a child process so it is not counted);
+- the table's rows once the churn stopped and the watch caught up, next to the server's pod count.
 
     .venv/bin/python bench/pod_table_bench.py [--pods 10000] [--namespaces 50] [--rate 200] [--presses 200]
+        [--json]
+
+``--json`` prints only one JSON object: pods, namespaces, rows_shown_s, key_latency_ms {p50, p99, max},
+rss_mb_loaded, rss_mb_after_churn, rows_after_churn, server_pods_after_churn and load_avg_1m (at the end).
 
 The child seeds pods straight into the sandbox's store (its Python API) because 10,000 HTTP creates would
 measure the sandbox, not the table; the app still receives everything over HTTPS list+watch.
@@ -16,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
 import resource
 import statistics
@@ -75,7 +81,8 @@ def serve(args: argparse.Namespace) -> int:
         interval = 1.0 / args.rate
         next_at = time.monotonic()
         while not stop.is_set():
-            ns, name = rng.choice(names)
+            index = rng.randrange(len(names))
+            ns, name = names[index]
             roll = rng.random()
             try:
                 if roll < 0.8:
@@ -88,7 +95,8 @@ def serve(args: argparse.Namespace) -> int:
                     store.update("pods", name, namespace=ns, mutate=bump)
                 elif roll < 0.9:
                     store.delete("pods", name, namespace=ns)
-                    names.remove((ns, name))
+                    names[index] = names[-1]  # O(1): a list.remove per delete costs the child 10% of a core
+                    names.pop()
                 else:
                     serial += 1
                     new = (ns, f"new-{serial:06d}")
@@ -109,6 +117,7 @@ def serve(args: argparse.Namespace) -> int:
             break
     if worker.is_alive():
         worker.join(2)
+    done["pods"] = len(store.list("pods")[0])
     print(json.dumps(done), flush=True)
     sb.stop()
     return 0
@@ -121,7 +130,12 @@ def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-async def drive(kubeconfig: str, args: argparse.Namespace, child: subprocess.Popen[str]) -> None:
+def say(args: argparse.Namespace, text: str) -> None:
+    if not args.json:
+        print(text, flush=True)
+
+
+async def drive(kubeconfig: str, args: argparse.Namespace, child: subprocess.Popen[str]) -> dict[str, Any]:
     from textual import events
 
     from tui.app import IstioApp
@@ -140,9 +154,10 @@ async def drive(kubeconfig: str, args: argparse.Namespace, child: subprocess.Pop
                 break
         await pilot.pause()
         loaded = time.perf_counter() - started
-        print(f"rows shown: {table.row_count} of {args.pods} pods in {args.namespaces} namespaces")
-        print(f"time until all rows shown: {loaded:.2f} s")
-        print(f"app RSS after load: {rss_mb():.0f} MB")
+        rss_loaded = rss_mb()
+        say(args, f"rows shown: {table.row_count} of {args.pods} pods in {args.namespaces} namespaces")
+        say(args, f"time until all rows shown: {loaded:.2f} s")
+        say(args, f"app RSS after load: {rss_loaded:.0f} MB")
 
         assert child.stdin is not None
         child.stdin.write("churn\n")
@@ -174,18 +189,41 @@ async def drive(kubeconfig: str, args: argparse.Namespace, child: subprocess.Pop
                 probe.clear()
                 latencies.append(5000.0)
             await asyncio.sleep(rng.uniform(0.02, 0.08))
+        table.render_lines = render_lines  # type: ignore[method-assign]
         child.stdin.write("stop\n")
         child.stdin.flush()
+        assert child.stdout is not None
+        done = json.loads(await asyncio.to_thread(child.stdout.readline) or "{}")
+        server_pods = int(done.get("pods", -1))
+        settle = time.perf_counter()
+        while table.row_count != server_pods and time.perf_counter() - settle < 15:
+            await pilot.pause(0.1)
+        await pilot.pause(0.5)  # one more apply period: anything still arriving would change the count
         latencies.sort()
+        p50 = statistics.median(latencies)
         p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
-        print(
+        say(
+            args,
             f"key-press-to-screen latency during {args.rate} changes/s: "
-            f"median {statistics.median(latencies):.1f} ms, p99 {p99:.1f} ms, max {latencies[-1]:.1f} ms "
-            f"({len(latencies)} presses)"
+            f"median {p50:.1f} ms, p99 {p99:.1f} ms, max {latencies[-1]:.1f} ms ({len(latencies)} presses)",
         )
-        print(f"rows shown after churn: {table.row_count}")
-        print(f"app RSS after churn: {rss_mb():.0f} MB")
+        say(args, f"pod changes made by the sandbox while measuring: {done.get('changes', '?')}")
+        say(args, f"rows shown after churn: {table.row_count} (the server has {server_pods} pods)")
+        rss_churned = rss_mb()
+        say(args, f"app RSS after churn: {rss_churned:.0f} MB")
+        rows_after = table.row_count
     cluster.close()
+    return {
+        "pods": args.pods,
+        "namespaces": args.namespaces,
+        "rows_shown_s": round(loaded, 2),
+        "key_latency_ms": {"p50": round(p50, 1), "p99": round(p99, 1), "max": round(latencies[-1], 1)},
+        "rss_mb_loaded": round(rss_loaded, 1),
+        "rss_mb_after_churn": round(rss_churned, 1),
+        "rows_after_churn": rows_after,
+        "server_pods_after_churn": server_pods,
+        "load_avg_1m": round(os.getloadavg()[0], 2),  # the machine may be shared: read figures with this
+    }
 
 
 def main() -> int:
@@ -194,6 +232,7 @@ def main() -> int:
     parser.add_argument("--namespaces", type=int, default=50)
     parser.add_argument("--rate", type=int, default=200, help="pod changes per second while measuring")
     parser.add_argument("--presses", type=int, default=200)
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--workdir", default="", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -223,10 +262,11 @@ def main() -> int:
         try:
             assert child.stdout is not None
             ready = json.loads(child.stdout.readline())
-            print(f"sandbox seeded with {args.pods} Running pods in {time.perf_counter() - seeding:.1f} s")
-            asyncio.run(drive(ready["kubeconfig"], args, child))
-            done = json.loads(child.stdout.readline() or "{}")
-            print(f"pod changes made by the sandbox while measuring: {done.get('changes', '?')}")
+            seeded = time.perf_counter() - seeding
+            say(args, f"sandbox seeded with {args.pods} Running pods in {seeded:.1f} s")
+            figures = asyncio.run(drive(ready["kubeconfig"], args, child))
+            if args.json:
+                print(json.dumps(figures))
         finally:
             if child.poll() is None:
                 child.terminate()

@@ -128,8 +128,11 @@ class NamespaceRow:
 # pods (owner: ui-shell + pods). Built by build_pod_row from Pod dicts; rendered by the pod table.
 # ----------------------------------------------------------------------------------------------------
 
-SIDECAR_OK = "✓"
+DATAPLANE_SIDECAR = "sidecar"
+DATAPLANE_AMBIENT = "ambient"
 SIDECAR_MISSING = "⚠"
+# What istio-cni writes on a pod once ztunnel captures its traffic (ambient mode).
+AMBIENT_REDIRECTION = "ambient.istio.io/redirection"
 _FAILING_REASONS = frozenset(
     {
         "CrashLoopBackOff",
@@ -181,6 +184,7 @@ class PodRow:
     inject_annotation: str | None = None
     containers: tuple[str, ...] = ()
     default_container: str = ""
+    ambient: bool = False
 
     @property
     def ready_text(self) -> str:

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.helpers import sandbox_client
+from tests.helpers import sandbox_client, wait_for
 from tui.sandbox.cluster import Sandbox
 
 AGGREGATED = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
@@ -595,6 +595,8 @@ def test_delete_collection_by_label(api: httpx.Client) -> None:
 
 def test_pod_log(api: httpx.Client) -> None:
     api.post("/api/v1/namespaces/default/pods", json=pod("p"))
+    # A container still being created has no log yet (400), as on a real cluster.
+    wait_for(lambda: api.get("/api/v1/namespaces/default/pods/p/log").status_code == 200, "p started")
     r = api.get("/api/v1/namespaces/default/pods/p/log?container=c")
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain")
     assert len(r.text.splitlines()) >= 2

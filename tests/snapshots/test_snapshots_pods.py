@@ -1,4 +1,4 @@
-"""The pod table at 120x36 with a frozen clock and a fixed set of pods covering every STATUS colour.
+"""The pod table at 120x36 and 80x24 with a frozen clock and a fixed set of pods covering every STATUS colour.
 
 The sandbox cannot produce crash loops or image-pull failures, and its pod names and IPs vary per run, so this
 snapshot alone feeds the app from an in-memory backend implementing just what the panes call. Every
@@ -54,6 +54,7 @@ def pod(
     phase: str = "Running",
     ip: str = "",
     terminating: bool = False,
+    annotations: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     containers = [{"name": name.split("-")[0], "image": "example/app:1"}]
     statuses = [{"name": containers[0]["name"], **app[0]}]
@@ -76,6 +77,8 @@ def pod(
     }
     if terminating:
         meta["deletionTimestamp"] = _ago(seconds=5)
+    if annotations:
+        meta["annotations"] = annotations
     return {"metadata": meta, "spec": spec, "status": status}
 
 
@@ -84,6 +87,7 @@ NAMESPACES = [
     namespace("istio-system"),
     namespace("shop", **{"istio-injection": "enabled"}),
     namespace("batch"),
+    namespace("payments", **{"istio.io/dataplane-mode": "ambient"}),
 ]
 PODS = [
     pod(
@@ -130,6 +134,14 @@ PODS = [
     ),
     pod("bookinfo", "details-v1-79f774bdb9-qw5ce", age={"days": 12}, app=[running()], ip="10.244.0.9"),
     pod("istio-system", "istiod-5d8f9c7b6f-8kz2p", age={"days": 12}, app=[running()], ip="10.244.0.5"),
+    pod(
+        "payments",
+        "ledger-reconciliation-worker-5f6d7c8b9a-q8w7e",
+        age={"hours": 9},
+        app=[running()],
+        ip="10.244.214.150",
+        annotations={"ambient.istio.io/redirection": "enabled"},
+    ),
     pod(
         "shop", "web-6f7b8c9d5e-abcde", age={"hours": 30}, app=[waiting("ImagePullBackOff")], phase="Pending"
     ),
@@ -231,3 +243,8 @@ def test_pod_table_filtered_and_sorted(snap_compare: Any) -> None:
         await pilot.press("slash", *"review", "enter", "R")
 
     assert snap_compare(_app(), terminal_size=(120, 36), run_before=filtered)
+
+
+def test_pod_table_80x24(snap_compare: Any) -> None:
+    """Narrow: NAME shortened with …, whole columns dropped and named in the title, the IP never cut."""
+    assert snap_compare(_app(), terminal_size=(80, 24), run_before=_settle)

@@ -8,6 +8,8 @@ import os
 import re
 import subprocess
 import sys
+import threading
+import time
 from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any
@@ -16,7 +18,7 @@ import pytest
 import yaml
 
 import tui.kube.client as kube_client
-from tests.helpers import closed_port, deployment_manifest
+from tests.helpers import closed_port, deployment_manifest, wait_for
 from tui.errors import ConfigError, Conflict, Forbidden, Invalid, NotFound, Unauthorized, Unreachable
 from tui.kube import (
     CONFIGMAPS,
@@ -489,11 +491,32 @@ def test_pod_logs(cluster: Cluster) -> None:
         "spec": {"containers": [{"name": "main", "image": "busybox"}]},
     }
     cluster.create(PODS, pod)
-    text = cluster.pod_logs("logger", namespace="default", tail_lines=5)
-    assert isinstance(text, str)
-    assert len(text.splitlines()) <= 5
+
+    def started() -> str | None:
+        try:
+            return cluster.pod_logs("logger", namespace="default", tail_lines=5)
+        except Invalid as err:  # still being created: no log yet, as on a real cluster
+            assert "is waiting to start" in str(err)
+            return None
+
+    text = wait_for(started, "the container to start")
+    assert 1 <= len(text.splitlines()) <= 5
     with pytest.raises(Invalid, match="container ghost is not valid"):
         cluster.pod_logs("logger", namespace="default", container="ghost")
+    with pytest.raises(Invalid, match="previous terminated container"):
+        cluster.pod_logs("logger", namespace="default", previous=True)
+    stamped = cluster.pod_logs("logger", namespace="default", tail_lines=None, timestamps=True)
+    assert stamped.splitlines()[0].split(" ", 1)[0].endswith("Z")
+
+    follow = cluster.follow_pod_logs("logger", namespace="default", tail_lines=1)
+    lines = iter(follow)
+    assert next(lines)
+    stopper = threading.Timer(0.3, follow.stop)
+    stopper.start()
+    began = time.monotonic()
+    rest = list(lines)  # a quiet container: stop() from another thread must end the iteration
+    assert time.monotonic() - began < 5
+    assert all(isinstance(line, str) for line in rest)
 
 
 def test_kubernetes_exceptions_never_escape(cluster: Cluster) -> None:

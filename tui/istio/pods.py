@@ -1,5 +1,5 @@
-"""Pods as the app shows them: table rows, the sidecar column and ``describe``, which need Istio's sidecar
-rules; ``tui.models`` holds only the plain rows."""
+"""Pods as the app shows them: table rows, the DATAPLANE column and ``describe``, which need Istio's sidecar
+and ambient rules; ``tui.models`` holds only the plain rows."""
 
 from __future__ import annotations
 
@@ -10,7 +10,14 @@ from typing import Any
 from tui.istio.injection import wants_injection
 from tui.istio.sidecar import INJECT_OVERRIDE, SIDECAR_CONTAINER, has_sidecar
 from tui.kubeprint import format_age, parse_time, pod_status
-from tui.models import SIDECAR_MISSING, SIDECAR_OK, PodRow, pod_health
+from tui.models import (
+    AMBIENT_REDIRECTION,
+    DATAPLANE_AMBIENT,
+    DATAPLANE_SIDECAR,
+    SIDECAR_MISSING,
+    PodRow,
+    pod_health,
+)
 
 
 def default_container(pod: Mapping[str, Any]) -> str:
@@ -24,6 +31,12 @@ def default_container(pod: Mapping[str, Any]) -> str:
         if name != SIDECAR_CONTAINER:
             return name
     return names[0] if names else ""
+
+
+def in_ambient_mesh(pod: Mapping[str, Any]) -> bool:
+    """Captured by ztunnel: istio-cni has marked the pod, whatever its namespace label says."""
+    annotations = (pod.get("metadata") or {}).get("annotations") or {}
+    return annotations.get(AMBIENT_REDIRECTION) == "enabled"
 
 
 def build_pod_row(pod: Mapping[str, Any]) -> PodRow:
@@ -54,13 +67,17 @@ def build_pod_row(pod: Mapping[str, Any]) -> PodRow:
         inject_annotation=(meta.get("annotations") or {}).get(INJECT_OVERRIDE),
         containers=tuple(str(c.get("name", "")) for c in spec.get("containers") or ()) + tuple(init_names),
         default_container=default_container(pod),
+        ambient=in_ambient_mesh(pod),
     )
 
 
-def sidecar_mark(row: PodRow, namespace_labels: Mapping[str, str] | None) -> str:
-    """✓ with a sidecar; ⚠ when the namespace asks for one the pod lacks (it needs a restart); else blank."""
+def dataplane_mark(row: PodRow, namespace_labels: Mapping[str, str] | None) -> str:
+    """``sidecar`` or ``ambient``; ⚠ when the namespace asks for a sidecar the pod lacks (it needs a
+    restart); else blank."""
     if row.has_sidecar:
-        return SIDECAR_OK
+        return DATAPLANE_SIDECAR
+    if row.ambient:
+        return DATAPLANE_AMBIENT
     if row.terminal or namespace_labels is None:
         return ""
     annotations = {INJECT_OVERRIDE: row.inject_annotation} if row.inject_annotation is not None else None
@@ -74,7 +91,7 @@ def pod_cells(
     cells = (
         row.name,
         row.ready_text,
-        sidecar_mark(row, namespace_labels),
+        dataplane_mark(row, namespace_labels),
         row.status,
         str(row.restarts),
         format_age(row.created, now),
@@ -84,16 +101,23 @@ def pod_cells(
     return (row.namespace, *cells) if all_namespaces else cells
 
 
-def _describe_state(state: Mapping[str, Any]) -> str:
+def _describe_state(title: str, state: Mapping[str, Any]) -> list[str]:
+    """``kubectl describe``'s State / Last State block: the state, then its reason, exit code and times."""
     for name in ("running", "waiting", "terminated"):
         if name in state:
             detail = state[name] or {}
-            reason = detail.get("reason") or ""
-            extra = f" ({reason})" if reason else ""
-            if name == "terminated":
-                extra += f" exit code {detail.get('exitCode', 0)}"
-            return f"{name.capitalize()}{extra}"
-    return "Unknown"
+            lines = [f"    {title + ':':<15}{name.capitalize()}"]
+            fields = (
+                ("Reason", detail.get("reason")),
+                ("Message", detail.get("message")),
+                ("Exit Code", detail.get("exitCode") if name == "terminated" else None),
+                ("Signal", detail.get("signal")),
+                ("Started", detail.get("startedAt")),
+                ("Finished", detail.get("finishedAt")),
+            )
+            lines += [f"      {label + ':':<13}{value}" for label, value in fields if value not in (None, "")]
+            return lines
+    return [f"    {title + ':':<15}Unknown"] if title == "State" else []
 
 
 def describe_pod(pod: Mapping[str, Any], events: Sequence[Mapping[str, Any]], *, now: datetime) -> str:
@@ -112,7 +136,7 @@ def describe_pod(pod: Mapping[str, Any], events: Sequence[Mapping[str, Any]], *,
         f"Status:        {row.status}",
         f"Ready:         {row.ready_text}",
         f"IP:            {row.ip or '<none>'}",
-        f"Sidecar:       {'istio-proxy' if row.has_sidecar else '<none>'}",
+        f"Data plane:    {dataplane_mark(row, None) or '<none>'}",
     ]
     owners = [f"{o.get('kind')}/{o.get('name')}" for o in meta.get("ownerReferences") or ()]
     lines.append(f"Controlled By: {', '.join(owners) or '<none>'}")
@@ -134,7 +158,8 @@ def describe_pod(pod: Mapping[str, Any], events: Sequence[Mapping[str, Any]], *,
                 f"{p.get('containerPort')}/{p.get('protocol', 'TCP')}" for p in c.get("ports") or ()
             )
             lines.append(f"    Ports:         {ports or '<none>'}")
-            lines.append(f"    State:         {_describe_state(cs.get('state') or {})}")
+            lines += _describe_state("State", cs.get("state") or {})
+            lines += _describe_state("Last State", cs.get("lastState") or {})
             lines.append(f"    Ready:         {bool(cs.get('ready'))}")
             lines.append(f"    Restart Count: {cs.get('restartCount', 0)}")
     lines.append("Conditions:")
@@ -156,3 +181,4 @@ def _kv(mapping: Mapping[str, Any] | None) -> str:
     if not mapping:
         return "<none>"
     return ("\n" + " " * 15).join(f"{k}={v}" for k, v in sorted(mapping.items()))
+

@@ -12,6 +12,7 @@ Modules: ``config`` (kubeconfig), ``errors`` (server and transport failures → 
 from __future__ import annotations
 
 from tui.kube.client import CONNECT_TIMEOUT, FIELD_MANAGER, READ_TIMEOUT, Cluster
+from tui.kube.logs import LogFollow
 from tui.kube.resources import (
     CONFIGMAPS,
     CRDS,
@@ -71,6 +72,7 @@ __all__ = [
     "Cluster",
     "ClusterInfo",
     "EventType",
+    "LogFollow",
     "Obj",
     "ObjectList",
     "PatchType",

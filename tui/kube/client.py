@@ -26,6 +26,7 @@ from kubernetes.config.config_exception import ConfigException
 from tui.errors import ConfigError, Invalid, KubeError, NotFound, Unreachable
 from tui.kube.config import load_configuration
 from tui.kube.errors import describe_transport_error, one_line, status_error
+from tui.kube.logs import LogFollow, log_query
 from tui.kube.resources import BUILTINS, DEPLOYMENTS, PODS, ClusterInfo, Obj, ObjectList, PatchType, Resource
 from tui.kube.watch import Watch
 
@@ -361,14 +362,36 @@ class Cluster:
         return stored
 
     def pod_logs(
-        self, name: str, *, namespace: str, container: str | None = None, tail_lines: int = 500
+        self,
+        name: str,
+        *,
+        namespace: str,
+        container: str | None = None,
+        tail_lines: int | None = 500,
+        previous: bool = False,
+        timestamps: bool = False,
     ) -> str:
-        query = {"tailLines": str(tail_lines)}
-        if container:
-            query["container"] = container
+        """``tail_lines`` None reads the whole log; ``previous`` the run before a restart (kubectl -p)."""
+        query = log_query(container, tail_lines, previous=previous, timestamps=timestamps)
         path = self._object_path(PODS, name, namespace) + "/log"
         data = self._call("GET", path, query=query, accept="text/plain", what=f"logs of pod {name}")
         return data.decode("utf-8", "replace")
+
+    def follow_pod_logs(
+        self,
+        name: str,
+        *,
+        namespace: str,
+        container: str | None = None,
+        tail_lines: int | None = None,
+        timestamps: bool = False,
+    ) -> LogFollow:
+        """``kubectl logs -f``: iterate the lines as the container writes them (blocking; use a Stream).
+
+        Like kubectl, the whole log first unless ``tail_lines`` limits it."""
+        query = {**log_query(container, tail_lines, previous=False, timestamps=timestamps), "follow": "true"}
+        path = self._object_path(PODS, name, namespace) + "/log"
+        return LogFollow(self, path, query, what=f"logs of pod {name}")
 
     def can_i(self, *, verb: str, resource: str, group: str = "", namespace: str | None = None) -> bool:
         """SelfSubjectAccessReview."""

@@ -253,10 +253,7 @@ class Watch:
         finally:
             with self._lock:
                 self._live = None
-            with contextlib.suppress(Exception):
-                resp.close()
-            with contextlib.suppress(Exception):
-                resp.release_conn()
+            _close_response(resp)
 
     def _handle_line(self, line: bytes) -> bool:
         try:
@@ -319,6 +316,14 @@ def _iter_lines(resp: urllib3.BaseHTTPResponse) -> Iterator[bytes]:
                 yield line
     if buf.strip():
         yield buf
+
+
+def _close_response(resp: urllib3.BaseHTTPResponse) -> None:
+    """Done with a streamed response: close it and hand its connection back, whatever state it is in."""
+    with contextlib.suppress(Exception):
+        resp.close()
+    with contextlib.suppress(Exception):
+        resp.release_conn()
 
 
 def _shutdown_response(resp: urllib3.BaseHTTPResponse) -> None:

@@ -1,4 +1,4 @@
-"""Full-screen viewers for one pod: describe (with events), YAML and logs. ``esc`` goes back.
+"""Full-screen viewers for one pod: describe (with events) and YAML (logs: ``tui.screens.logs``).
 
 Each viewer fetches in a thread worker; a failure lands in the app's single error handler and the viewer
 says what it could not load instead of staying blank.
@@ -16,7 +16,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Footer, Log, Static
+from textual.widgets import Footer, Static
 from textual.worker import Worker, WorkerState
 
 from tui import kube
@@ -27,8 +27,6 @@ from tui.widgets.pane import WorkerErrors
 
 if TYPE_CHECKING:
     from tui.app import IstioApp
-
-LOG_TAIL_LINES = 500
 
 
 class _PodScreen(WorkerErrors, Screen[None]):
@@ -64,6 +62,16 @@ class _PodScreen(WorkerErrors, Screen[None]):
 
 
 class _TextPodScreen(_PodScreen):
+    BINDINGS: ClassVar[list[Binding]] = [
+        *_PodScreen.BINDINGS,
+        Binding("G,end", "bottom", "End", show=False),
+        Binding("g,home", "top", "Top", show=False),
+        Binding("j", "scroll_down", "Down", show=False),
+        Binding("k", "scroll_up", "Up", show=False),
+        Binding("ctrl+f,pagedown", "page_down", "Page down", show=False),
+        Binding("ctrl+b,pageup", "page_up", "Page up", show=False),
+    ]
+
     def compose(self) -> ComposeResult:
         yield Static(self._title(), classes="viewer-title")
         with VerticalScroll(classes="viewer-body"):
@@ -83,6 +91,28 @@ class _TextPodScreen(_PodScreen):
 
     def fetch(self) -> RenderableType:
         raise NotImplementedError
+
+    @property
+    def _body(self) -> VerticalScroll:
+        return self.query_one(".viewer-body", VerticalScroll)
+
+    def action_bottom(self) -> None:
+        self._body.scroll_end(animate=False)
+
+    def action_top(self) -> None:
+        self._body.scroll_home(animate=False)
+
+    def action_scroll_down(self) -> None:
+        self._body.scroll_down(animate=False)
+
+    def action_scroll_up(self) -> None:
+        self._body.scroll_up(animate=False)
+
+    def action_page_down(self) -> None:
+        self._body.scroll_page_down(animate=False)
+
+    def action_page_up(self) -> None:
+        self._body.scroll_page_up(animate=False)
 
     def show_failure(self, message: str) -> None:
         self.query_one("#viewer-text", Static).update(Text(message, style="bold"))
@@ -113,65 +143,3 @@ class PodYamlScreen(_TextPodScreen):
     def fetch(self) -> RenderableType:
         pod = self.istio_app.cluster.get(kube.PODS, self.pod_name, namespace=self.pod_namespace)
         return Syntax(pod_yaml(pod), "yaml", theme="ansi_dark", background_color="default")
-
-
-class PodLogsScreen(_PodScreen):
-    """The app container by default (never istio-proxy unless asked); ``c`` cycles through the containers."""
-
-    KIND = "Logs"
-    BINDINGS: ClassVar[list[Binding]] = [
-        Binding("escape,q", "close", "Back"),
-        Binding("r", "reload", "Reload"),
-        Binding("c", "next_container", "Container"),
-    ]
-
-    def __init__(self, row: PodRow) -> None:
-        super().__init__(row.namespace, row.name)
-        self.containers = row.containers or (row.default_container,)
-        self.container = row.default_container or self.containers[0]
-
-    def _title(self) -> Text:
-        return Text.assemble(
-            (self.KIND, "bold"),
-            f"  {self.pod_namespace}/{self.pod_name}  container ",
-            (self.container, "bold"),
-            ("   esc back · r reload · c next container", "dim"),
-        )
-
-    def compose(self) -> ComposeResult:
-        yield Static(self._title(), classes="viewer-title", id="logs-title")
-        yield Log(id="logs-body", classes="viewer-body", highlight=False)
-        yield Footer()
-
-    def on_mount(self) -> None:
-        self.action_reload()
-
-    def action_reload(self) -> None:
-        self.query_one("#logs-title", Static).update(self._title())
-        log = self.query_one(Log)
-        log.clear()
-        log.write_line(f"loading logs of {self.container}…")
-        self._load(self.container)
-
-    def action_next_container(self) -> None:
-        if len(self.containers) > 1:
-            index = (self.containers.index(self.container) + 1) % len(self.containers)
-            self.container = self.containers[index]
-            self.action_reload()
-
-    @work(thread=True, exit_on_error=False, group="viewer", exclusive=True, description="pod logs")
-    def _load(self, container: str) -> None:
-        text = self.istio_app.cluster.pod_logs(
-            self.pod_name, namespace=self.pod_namespace, container=container, tail_lines=LOG_TAIL_LINES
-        )
-        self.app.call_from_thread(self._show, text)
-
-    def _show(self, text: str) -> None:
-        log = self.query_one(Log)
-        log.clear()
-        log.write_lines(text.splitlines() or ["(no log lines)"])
-
-    def show_failure(self, message: str) -> None:
-        log = self.query_one(Log)
-        log.clear()
-        log.write_line(message)

@@ -1,8 +1,9 @@
 """The Pods work area: a live pod table per namespace (or all), with k9s keys.
 
-One list+watch per view runs in a thread worker and feeds a ``WatchFeed``; a timer applies the net change a
-few times a second. Switching namespace or label selector stops that watch and starts another. A 403 is
-shown as "no access to pods in X" in place of the table, never as an empty table.
+One list+watch per view runs on its own ``Stream`` thread and feeds a ``WatchFeed`` (pods become rows on that
+thread); a timer applies the net change, one batch per frame, a few times a second. Switching namespace or
+label selector stops that watch and starts another. A 403 is shown as "no access to pods in X" in place of
+the table, never as an empty table.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from tui.errors import Forbidden, Invalid, IstioTuiError
 from tui.istio.pods import build_pod_row
 from tui.models import PodRow
 from tui.screens.confirm import ConfirmScreen
-from tui.screens.describe import PodDescribeScreen, PodLogsScreen, PodYamlScreen
+from tui.screens.describe import PodDescribeScreen, PodYamlScreen
+from tui.screens.logs import PodLogsScreen
 from tui.widgets.pane import PaneAction, WorkPane
 from tui.widgets.pod_table import PodTable
 from tui.widgets.prompt import PromptInput
@@ -37,6 +39,7 @@ AGE_INTERVAL_S = 1.0
 # after a sync is long-lived by nature, so it moves to the permanent generation; pod dicts hold no cycles,
 # so the ones deleted later are still freed by reference counting.
 GC_FREEZE_INTERVAL_S = 5.0
+GC_FREEZE_ROWS = 1_000  # also right after a batch this big, so a loading list never meets a full collection
 WATCH_TIMEOUT_S = 50
 _SELECTOR_SPLIT = re.compile(r"(?:^|\s)-l\s*(\S.*)?$")
 
@@ -71,7 +74,16 @@ class PodsPane(WorkPane):
             "describe", "Describe pod", "describe the selected pod, with its events", "d", short="Describe"
         ),
         PaneAction("yaml", "Pod YAML", "show the selected pod's YAML", "y", short="YAML"),
-        PaneAction("logs", "Pod logs", "logs of the app container (c switches container)", "l", short="Logs"),
+        PaneAction(
+            "logs", "Pod logs", "logs of the app container (f follow, c container, 0 all)", "l", short="Logs"
+        ),
+        PaneAction(
+            "logs_previous",
+            "Previous logs",
+            "logs of the app container's previous run (before its last restart)",
+            "p",
+            show=False,
+        ),
         PaneAction(
             "delete",
             "Delete pod",
@@ -119,6 +131,8 @@ class PodsPane(WorkPane):
         self.filter_text = ""
         self.error = ""
         self.reconnecting = ""
+        self._shown_title = Text()
+        self._shown_hint: str | None = None
 
     @property
     def istio_app(self) -> IstioApp:
@@ -197,9 +211,12 @@ class PodsPane(WorkPane):
             self.synced = True
             self._render_title()
             self._freeze_gc()
-        if batch.upserts or batch.deletes:
-            self.table.apply(batch.upserts, batch.deletes, labels=self.istio_app.namespace_labels)
+        table = self.table
+        if batch.upserts or batch.deletes or table.behind:
+            table.apply(batch.upserts, batch.deletes, labels=self.istio_app.namespace_labels)
             self._render_title()
+            if len(batch.upserts) >= GC_FREEZE_ROWS or table.behind:
+                self._freeze_gc()
 
     def _freeze_gc(self) -> None:
         gc.freeze()
@@ -249,9 +266,16 @@ class PodsPane(WorkPane):
             parts.append(("  -l " + self.selector, "bold"))
         arrow = "↓" if table.sort_reverse else "↑"
         parts.append(f"  sort: {table.sort_column}{arrow}")
+        if table.hidden_columns:
+            hidden = table.hidden_columns
+            parts.append((f"  +{len(hidden)} cols", "bold"))
+            parts.append((f" ({' '.join(hidden)}: widen the terminal)", "dim"))
         if self.reconnecting:
             parts.append(("  reconnecting…", "bold"))
-        self.query_one("#pods-title", Static).update(Text.assemble(*parts))
+        title = Text.assemble(*parts)
+        if title != self._shown_title:  # a title is one line: no layout pass, and none at all when unchanged
+            self._shown_title = title
+            self.query_one("#pods-title", Static).update(title, layout=False)
         self._render_empty(total)
 
     def _render_empty(self, total: int) -> None:
@@ -268,6 +292,9 @@ class PodsPane(WorkPane):
                     f"\nSeed the sandbox from a shell:  kubectl --kubeconfig {kubeconfig} "
                     "create deployment web --image=nginx --replicas=2"
                 )
+        if hint == self._shown_hint:
+            return
+        self._shown_hint = hint
         empty = self.query_one("#pods-empty", Static)
         empty.update(Text(hint))
         empty.set_class(not hint, "-hidden")
@@ -359,6 +386,10 @@ class PodsPane(WorkPane):
     def _row_selected(self) -> None:
         self.action_describe()
 
+    @on(PodTable.ColumnsHidden)
+    def _columns_hidden(self) -> None:
+        self._render_title()
+
     def _selected(self) -> PodRow | None:
         row = self.table.selected()
         if row is None:
@@ -376,6 +407,10 @@ class PodsPane(WorkPane):
     def action_logs(self) -> None:
         if (row := self._selected()) is not None:
             self.app.push_screen(PodLogsScreen(row))
+
+    def action_logs_previous(self) -> None:
+        if (row := self._selected()) is not None:
+            self.app.push_screen(PodLogsScreen(row, previous=True))
 
     def action_delete(self) -> None:
         if self.refuse_if_readonly("delete"):

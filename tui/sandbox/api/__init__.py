@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 from tui.sandbox.api.dispatch import ApiServer, ForbidRule, new_event_loop
-from tui.sandbox.api.logs import pod_log_lines
 from tui.sandbox.api.wire import dumps
 
-__all__ = ["ApiServer", "ForbidRule", "dumps", "new_event_loop", "pod_log_lines"]
+__all__ = ["ApiServer", "ForbidRule", "dumps", "new_event_loop"]
