@@ -22,7 +22,7 @@ import pytest
 from tests.helpers import wait_for
 from tui import kube
 from tui.errors import ConfigError
-from tui.istio import bookinfo
+from tui.istio import addons, bookinfo
 from tui.kube import Cluster
 from tui.models import IngressInfo
 from tui.sandbox.cluster import Sandbox
@@ -560,3 +560,98 @@ def test_route_to_an_undefined_subset_fails_like_istio(
     finally:
         bookinfo.deploy(routing, namespace=NS)
     assert tally(client, found.productpage_url, 3) == Counter({"red": 3})
+
+
+def addon_backend(cluster: Cluster, name: str, port: int) -> None:
+    """A stand-in addon: a Deployment and a Service ``name`` in istio-system."""
+    labels = {"app": name}
+    cluster.apply(
+        [
+            {
+                "apiVersion": "apps/v1",
+                "kind": "Deployment",
+                "metadata": {"name": name, "namespace": "istio-system"},
+                "spec": {
+                    "selector": {"matchLabels": labels},
+                    "template": {
+                        "metadata": {"labels": labels},
+                        "spec": {"containers": [{"name": name, "image": f"example/{name}:1"}]},
+                    },
+                },
+            },
+            {
+                "apiVersion": "v1",
+                "kind": "Service",
+                "metadata": {"name": name, "namespace": "istio-system"},
+                "spec": {"selector": labels, "ports": [{"name": "http", "port": port}]},
+            },
+        ]
+    )
+
+
+def test_addon_ingresses_route_by_host_on_the_gateway_node_port(
+    mesh: tuple[Sandbox, Cluster, IngressInfo], client: httpx.Client
+) -> None:
+    _, cluster, info = mesh
+    base = f"http://{info.host}:{info.port}"
+    addon_backend(cluster, "kiali", 20001)
+    wait_for(lambda: running_pod(cluster, "app=kiali"), what="the kiali stand-in to run")
+    addons.apply_addon_ingresses(cluster, ["kiali", "grafana"], ingress_class="nginx")
+    ignored = client.get(f"{base}/kiali", headers={"Host": "kiali.istio.io"})
+    assert ignored.status_code == 404  # class nginx: Istio's gateway does not serve it
+
+    addons.apply_addon_ingresses(cluster, ["kiali", "grafana"], ingress_class="istio")
+    ingress_class = cluster.get(kube.INGRESS_CLASSES, "istio")
+    assert ingress_class["spec"]["controller"] == "istio.io/ingress-controller"
+
+    def kiali_page() -> httpx.Response | None:
+        r = client.get(f"{base}/kiali", headers={"Host": "kiali.istio.io"})
+        return r if r.status_code == 200 else None
+
+    page = wait_for(kiali_page, what="the kiali Ingress to answer").text
+    pod = next(
+        p["metadata"]["name"]
+        for p in cluster.list(kube.PODS, namespace="istio-system", label_selector="app=kiali").items
+    )
+    assert "<h1>Kiali</h1>" in page and "istio-system/kiali:20001" in page and pod in page
+    no_backend = client.get(f"{base}/", headers={"Host": "grafana.istio.io"})
+    assert no_backend.status_code == 503 and no_backend.text == "no healthy upstream"
+    assert client.get(f"{base}/productpage").status_code == 200  # Bookinfo's routes are untouched
+
+    lines = addons.hosts_lines("127.0.0.1", ["kiali"], port=info.port)
+    assert lines == [f"127.0.0.1  kiali.istio.io  # open http://kiali.istio.io:{info.port}/kiali"]
+    assert addons.gateway_port(cluster) == info.port
+    probes = {line.key: line for line in addons.probe_addons(info.host, info.port, ["kiali", "grafana"])}
+    assert probes["addon-kiali"].status == "pass" and probes["addon-grafana"].status == "fail"
+    assert f":{info.port}/kiali" in probes["addon-kiali"].title
+    for addon in ("kiali", "grafana"):
+        cluster.delete(kube.INGRESSES, f"{addon}-ingress", namespace="istio-system")
+
+
+def test_gateway_node_port_answers_on_every_node(tmp_path: Path, client: httpx.Client) -> None:
+    sb = Sandbox(port=0, seed=1, pod_start_seconds=0.05, nodes=2).start()
+    cluster = Cluster.from_kubeconfig(path=str(sb.write_kubeconfig(tmp_path / "kc")), context="sandbox")
+    try:
+        port = install_istio(cluster)
+        wait_for(lambda: running_pod(cluster, "istio=ingressgateway"), what="the gateway pod")
+        for ip in ("127.0.0.1", "127.0.0.2"):
+            r = wait_for(
+                lambda ip=ip: _try_get(client, f"http://{ip}:{port}/productpage"),
+                what=f"{ip}:{port} to answer",
+            )
+            assert r.status_code == 404 and r.headers["server"] == "istio-envoy"  # listening, no route yet
+    finally:
+        cluster.close()
+        sb.stop()
+
+
+def running_pod(cluster: Cluster, selector: str) -> str:
+    pods = cluster.list(kube.PODS, namespace="istio-system", label_selector=selector).items
+    return next((p["metadata"]["name"] for p in pods if p["status"].get("phase") == "Running"), "")
+
+
+def _try_get(client: httpx.Client, url: str) -> httpx.Response | None:
+    try:
+        return client.get(url)
+    except httpx.HTTPError:
+        return None

@@ -508,3 +508,10 @@ def test_cli_yes_refuses_the_tui_sandbox_flag(capsys: pytest.CaptureFixture[str]
     assert main(["--sandbox", "install", "--yes", "--profile", "demo"]) == 2
     err = capsys.readouterr().err
     assert "--sandbox only serves the TUI" in err and len(err.strip().splitlines()) == 1
+
+
+def test_jaeger_addon_turns_tracing_on_unless_turned_off() -> None:
+    assert build_plan(addons="prometheus,jaeger").tracing is True
+    assert build_plan(addons="jaeger", tracing=False).tracing is False
+    assert build_plan(addons="kiali").tracing is False
+    assert "tracing 1%" in build_plan(addons="jaeger").summary()

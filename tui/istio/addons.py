@@ -3,11 +3,17 @@
 How the UI uses this module
 ---------------------------
 * ``validate_ingress_class(raw)`` checks the ingressClassName field (``FieldError`` with ``field ==
-  "ingress_class"``); ``DEFAULT_INGRESS_CLASS`` pre-fills it.
+  "ingress_class"``); ``DEFAULT_INGRESS_CLASS`` (``istio``) pre-fills it: Istio's own ingress gateway serves
+  Kubernetes Ingress, so a cluster needs no other controller. Istio only takes Ingresses whose class is an
+  IngressClass with controller ``istio.io/ingress-controller`` (the Istio docs have you create it), so
+  ``apply_addon_ingresses`` creates that IngressClass when it is missing and the class is ``istio``.
 * ``addon_ingresses(addons, ingress_class=...)`` returns the Ingress manifests (pure; show them as a preview).
 * ``apply_addon_ingresses(cluster, addons, ingress_class=...)`` creates or updates them in istio-system and
   returns the stored objects (blocking: call from a worker).
-* ``node_ip(cluster)`` finds the address the hosts lines should use; ``hosts_lines(ip, addons)`` formats them.
+* ``node_ip(cluster)`` finds the address the hosts lines should use, ``gateway_port(cluster)`` the gateway
+  port the addon hosts answer on (the http2 nodePort, or 80 behind a LoadBalancer); ``hosts_lines(ip,
+  addons, port=...)`` formats the lines, each followed by the URL to open, port included.
+* ``probe_addons(ip, port, addons)`` asks the gateway for each addon host and reports what answered.
 
 Hosts and backends: prometheus.istio.io -> prometheus-server:80, grafana.istio.io -> grafana:80,
 kiali.istio.io -> kiali:20001 (UI under /kiali), tracing.istio.io -> jaeger-query:16686, i.e. the Services the
@@ -21,14 +27,21 @@ import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+import httpx
+
 from tui import kube
-from tui.errors import KubeError
+from tui.errors import KubeError, NotFound
+from tui.istio.ingress import read_ingress
 from tui.istio.plan import ADDON_CHARTS, ADDONS, ISTIO_NAMESPACE, FieldError
+from tui.models import CheckLine
 
 if TYPE_CHECKING:
     from tui.kube import Cluster
 
-DEFAULT_INGRESS_CLASS = "nginx"
+DEFAULT_INGRESS_CLASS = "istio"
+ISTIO_INGRESS_CONTROLLER = "istio.io/ingress-controller"
+INGRESS_SERVICE = "istio-ingressgateway"
+ADDON_PATHS = {"kiali": "/kiali"}
 MANAGED_BY = "istio-tui"
 _DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 
@@ -98,9 +111,24 @@ def addon_ingresses(
     return docs
 
 
+def istio_ingress_class() -> dict[str, Any]:
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "IngressClass",
+        "metadata": {"name": DEFAULT_INGRESS_CLASS, "labels": {"app.kubernetes.io/managed-by": MANAGED_BY}},
+        "spec": {"controller": ISTIO_INGRESS_CONTROLLER},
+    }
+
+
 def apply_addon_ingresses(
     cluster: Cluster, addons: Iterable[str], *, ingress_class: str, namespace: str = ISTIO_NAMESPACE
 ) -> list[dict[str, Any]]:
+    """Create or update the Ingresses; with class ``istio``, first the IngressClass unless one exists."""
+    if ingress_class == DEFAULT_INGRESS_CLASS:
+        try:
+            cluster.get(kube.INGRESS_CLASSES, DEFAULT_INGRESS_CLASS)
+        except NotFound:
+            cluster.create(kube.INGRESS_CLASSES, istio_ingress_class())
     return cluster.apply(
         addon_ingresses(addons, ingress_class=ingress_class, namespace=namespace), namespace=namespace
     )
@@ -128,6 +156,54 @@ def node_ip(cluster: Cluster) -> str:
     return "127.0.0.1"
 
 
-def hosts_lines(ip: str, addons: Iterable[str]) -> list[str]:
-    """``/etc/hosts`` lines, one per addon host, e.g. ``192.168.49.2  kiali.istio.io``."""
-    return [f"{ip}  {ADDON_CHARTS[a].host}" for a in _addons(addons)]
+def gateway_port(cluster: Cluster) -> int:
+    """The port addon hosts answer on: the gateway's http2 nodePort, or its port behind a LoadBalancer."""
+    try:
+        svc = cluster.get(kube.SERVICES, INGRESS_SERVICE, namespace=ISTIO_NAMESPACE)
+    except KubeError:
+        return 0
+    return read_ingress(cluster, svc, running_only=False).port
+
+
+def addon_url(addon: str, port: int) -> str:
+    """``http://kiali.istio.io:31380/kiali``; the port is left out when it is 80."""
+    host = ADDON_CHARTS[addon].host
+    shown = f":{port}" if port and port != 80 else ""
+    return f"http://{host}{shown}{ADDON_PATHS.get(addon, '/')}"
+
+
+def hosts_lines(ip: str, addons: Iterable[str], *, port: int = 0) -> list[str]:
+    """``/etc/hosts`` lines, one per addon host, e.g. ``192.168.49.2  kiali.istio.io``.
+
+    With ``port`` each line ends in a comment with the URL to open: a hosts file maps names, not ports, and
+    a NodePort gateway answers on its nodePort, not 80.
+    """
+    return [
+        f"{ip}  {ADDON_CHARTS[a].host}" + (f"  # open {addon_url(a, port)}" if port else "")
+        for a in _addons(addons)
+    ]
+
+
+def probe_addons(ip: str, port: int, addons: Iterable[str], *, timeout: float = 3.0) -> list[CheckLine]:
+    """Ask the gateway at ``ip:port`` for each addon host (Host header set, no /etc/hosts needed)."""
+    lines = []
+    with httpx.Client(timeout=timeout, follow_redirects=False) as client:
+        for addon in _addons(addons):
+            url = addon_url(addon, port)
+            title = f"{addon} at {url}"
+            try:
+                resp = client.get(
+                    f"http://{ip}:{port}{ADDON_PATHS.get(addon, '/')}",
+                    headers={"Host": ADDON_CHARTS[addon].host},
+                )
+            except httpx.HTTPError as err:
+                lines.append(
+                    CheckLine(f"addon-{addon}", title, "fail", f"no answer: {err}", "check the gateway")
+                )
+                continue
+            if resp.status_code < 400:
+                lines.append(CheckLine(f"addon-{addon}", title, "pass", f"HTTP {resp.status_code}"))
+            else:
+                hint = "is the addon running? is its Ingress class istio?"
+                lines.append(CheckLine(f"addon-{addon}", title, "fail", f"HTTP {resp.status_code}", hint))
+    return lines

@@ -60,9 +60,15 @@ def add_parser(sub: Any) -> None:
     c.add_argument(
         "--egress-gateway", action="store_true", help="also install istio-egressgateway (ClusterIP)"
     )
-    c.add_argument("--tracing", action="store_true", help="turn on tracing (meshConfig.enableTracing)")
     c.add_argument(
-        "--sampling", metavar="R", help="trace sampling percentage 0-100 (with --tracing; default 1)"
+        "--tracing",
+        action="store_true",
+        default=None,
+        help="turn on tracing (meshConfig.enableTracing); on by default with the jaeger addon",
+    )
+    c.add_argument("--no-tracing", dest="tracing", action="store_false", help="tracing off, even with jaeger")
+    c.add_argument(
+        "--sampling", metavar="R", help="trace sampling percentage 0-100 (with tracing on; default 1)"
     )
     c.add_argument("--addons", metavar="A,B", help=f"comma-separated subset of {','.join(ADDONS)}")
     c.add_argument(
@@ -74,9 +80,7 @@ def add_parser(sub: Any) -> None:
 
 
 def plan_from_args(args: argparse.Namespace) -> InstallPlan:
-    if args.sampling is not None and not args.tracing:
-        raise ConfigError("--sampling needs --tracing")
-    return build_plan(
+    plan = build_plan(
         istio_version=args.istio_version,
         profile=args.profile,
         ingress_type=args.ingress_type,
@@ -88,6 +92,9 @@ def plan_from_args(args: argparse.Namespace) -> InstallPlan:
         addons=args.addons,
         chart_source=args.chart_source,
     )
+    if args.sampling is not None and not plan.tracing:
+        raise ConfigError("--sampling needs --tracing")
+    return plan
 
 
 def _usage_error(message: str) -> int:

@@ -14,7 +14,7 @@ field                  accepted input (strings from widgets are fine; the normal
 ``node_port_http2``    empty/None (the cluster picks one) or an integer 30000-32767; NodePort only
 ``node_port_https``    same as above
 ``egress_gateway``     bool (or "yes"/"no"/"true"/"false"/"on"/"off")
-``tracing``            bool (same spellings)
+``tracing``            bool (same spellings); None (not chosen): on exactly when the jaeger addon is chosen
 ``sampling``           percentage 0-100 (float), the share of requests traced when tracing is on
 ``addons``             iterable or comma-separated subset of ``prometheus,grafana,jaeger,kiali``
 ``chart_source``       "" (official Istio Helm repository), an ``https://`` mirror URL, ``sandbox`` (the
@@ -541,12 +541,16 @@ def build_plan(
     node_port_http2: Any = None,
     node_port_https: Any = None,
     egress_gateway: Any = False,
-    tracing: Any = False,
+    tracing: Any = None,
     sampling: Any = None,
     addons: Any = None,
     chart_source: Any = None,
 ) -> InstallPlan:
-    """Validate raw form/CLI input field by field, then the cross-field rules. Raises ``FieldError``."""
+    """Validate raw form/CLI input field by field, then the cross-field rules. Raises ``FieldError``.
+
+    Choosing the Jaeger addon is asking for traces: unless ``tracing`` is given, it follows that choice.
+    """
+    chosen = validate_field("addons", addons)
     return InstallPlan(
         istio_version=validate_field("istio_version", istio_version),
         profile=validate_field("profile", profile),
@@ -554,9 +558,9 @@ def build_plan(
         node_port_http2=validate_field("node_port_http2", node_port_http2),
         node_port_https=validate_field("node_port_https", node_port_https),
         egress_gateway=validate_field("egress_gateway", egress_gateway),
-        tracing=validate_field("tracing", tracing),
+        tracing=validate_field("tracing", tracing) if tracing is not None else "jaeger" in chosen,
         sampling=validate_field("sampling", sampling),
-        addons=validate_field("addons", addons),
+        addons=chosen,
         chart_source=validate_field("chart_source", chart_source),
     )
 

@@ -3,9 +3,10 @@
 How the UI uses this module (from thread workers: every function here calls the API server)
 ------------------------------------------------------------------------------------------
 * ``run_verify(cluster, plan=plan)`` -> ``VerifyReport``: ``lines`` (``CheckLine``, keys ``istiod``,
-  ``injector``, ``validator``, ``crds``, ``gateway``, ``tracing``, ``version``), ``ingress`` (an
-  ``IngressInfo`` whose ``gateway_url`` is the ``INGRESS_HOST:PORT`` to show, or None), ``version`` (the
-  control plane's) and ``ok``. ``plan`` may be None to verify whatever is installed.
+  ``injector``, ``validator``, ``crds``, ``gateway``, ``tracing``, ``node-agents`` (ambient plans only),
+  ``version``), ``ingress`` (an ``IngressInfo`` whose ``gateway_url`` is the ``INGRESS_HOST:PORT`` to show,
+  or None), ``version`` (the control plane's) and ``ok``. ``plan`` may be None to verify whatever is
+  installed.
 * ``wait_for_verify(cluster, plan=..., timeout_s=..., stop=event)`` polls ``run_verify`` until it is green,
   the deadline passes or ``stop`` is set, and returns the last report (the progress view can show each one via
   ``on_report``).
@@ -122,6 +123,40 @@ def check_istiod(cluster: Cluster) -> tuple[CheckLine, str]:
         f"istiod {ready}/{want} ready",
         "see the pod list below for the reason (image pull, resources)",
     ), version
+
+
+NODE_AGENTS = ("ztunnel", "istio-cni-node")
+
+
+def check_node_agents(cluster: Cluster) -> CheckLine:
+    """Ambient needs ztunnel and the CNI agent Ready on every node, or pods there get no mesh."""
+    title = "ztunnel and istio-cni on every node"
+    nodes = len(cluster.list(kube.NODES).items)
+    problems = []
+    for name in NODE_AGENTS:
+        ds = _get(cluster, kube.DAEMONSETS, name, ISTIO_NAMESPACE)
+        if ds is None:
+            problems.append(f"no DaemonSet {name}")
+            continue
+        st = ds.get("status") or {}
+        observed = int(st.get("observedGeneration") or 0) >= int(
+            ds.get("metadata", {}).get("generation") or 1
+        )
+        ready = int(st.get("numberReady") or 0)
+        updated = int(st.get("updatedNumberScheduled") or 0)
+        if not observed or ready < nodes or updated < nodes:
+            problems.append(f"{name} ready on {ready}/{nodes} nodes")
+    if problems:
+        return CheckLine(
+            "node-agents",
+            title,
+            "fail",
+            "; ".join(problems),
+            "install the cni and ztunnel charts (profile ambient)",
+        )
+    return CheckLine(
+        "node-agents", title, "pass", f"{' and '.join(NODE_AGENTS)} ready on {nodes}/{nodes} nodes"
+    )
 
 
 def _requires_injection_label(hook: Mapping[str, Any]) -> bool:
@@ -293,6 +328,8 @@ def run_verify(cluster: Cluster, *, plan: InstallPlan | None = None) -> VerifyRe
         gateway,
         check_tracing(cluster, plan),
     ]
+    if plan is not None and plan.profile == "ambient":
+        lines.append(check_node_agents(cluster))
     title = "Control plane version"
     if not version:
         lines.append(CheckLine("version", title, "fail", "istiod runs no image with a version tag", ""))

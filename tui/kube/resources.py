@@ -35,8 +35,10 @@ SERVICEACCOUNTS = Resource("", "v1", "serviceaccounts", "ServiceAccount", True)
 EVENTS = Resource("", "v1", "events", "Event", True)
 DEPLOYMENTS = Resource("apps", "v1", "deployments", "Deployment", True)
 REPLICASETS = Resource("apps", "v1", "replicasets", "ReplicaSet", True)
+DAEMONSETS = Resource("apps", "v1", "daemonsets", "DaemonSet", True)
 JOBS = Resource("batch", "v1", "jobs", "Job", True)
 INGRESSES = Resource("networking.k8s.io", "v1", "ingresses", "Ingress", True)
+INGRESS_CLASSES = Resource("networking.k8s.io", "v1", "ingressclasses", "IngressClass", False)
 MUTATING_WEBHOOKS = Resource(
     "admissionregistration.k8s.io",
     "v1",

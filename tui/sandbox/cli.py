@@ -45,6 +45,7 @@ def add_parser(sub: Any) -> None:
     serve.add_argument(
         "--kubelet-version", default="v1.32.0", help="node kubelet version; v1.33+ uses native sidecars"
     )
+    serve.add_argument("--nodes", type=str, default="1", help="how many nodes the sandbox has (default 1)")
     serve.set_defaults(run=run_serve)
 
 
@@ -58,6 +59,8 @@ def run_serve(args: argparse.Namespace) -> int:
     port = _port(str(args.port))
     if not re.fullmatch(r"v\d+\.\d+\.\d+", args.kubelet_version):
         raise ConfigError(f"--kubelet-version {args.kubelet_version!r} is not a version", hint="e.g. v1.32.0")
+    if not str(args.nodes).isdigit() or not 1 <= int(args.nodes) <= 50:
+        raise ConfigError(f"--nodes {args.nodes!r} is not a node count", hint="use a number from 1 to 50")
     for flag, value in (("--kubeconfig", args.kubeconfig), ("--state", args.state)):
         if value is not None:
             check_printable(value, what=flag)
@@ -77,7 +80,9 @@ def run_serve(args: argparse.Namespace) -> int:
         stop.set()
 
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
-    sandbox = Sandbox(port=port, state_file=args.state, kubelet_version=args.kubelet_version)
+    sandbox = Sandbox(
+        port=port, state_file=args.state, kubelet_version=args.kubelet_version, nodes=int(args.nodes)
+    )
     try:
         sandbox.start()
         try:

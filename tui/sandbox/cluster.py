@@ -14,7 +14,6 @@ import errno
 import importlib
 import logging
 import os
-import platform
 import secrets
 import threading
 from collections.abc import Iterable
@@ -27,13 +26,13 @@ from aiohttp import web
 from tui.errors import KubeError, PortInUse
 from tui.sandbox import tls, validation
 from tui.sandbox.api import ApiServer, ForbidRule, new_event_loop
+from tui.sandbox.nodes import seed_nodes
 from tui.sandbox.resources import Registry
 from tui.sandbox.store import Obj, Store
 
 log = logging.getLogger(__name__)
 
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
-NODE_NAME = "sandbox"
 START_TIMEOUT = 20.0
 
 
@@ -42,6 +41,7 @@ class Sandbox:
 
     ``port=0`` picks a free port. ``state_file`` keeps objects, the resourceVersion sequence, the token and
     the certificates across restarts. ``pod_start_seconds`` is how long a pod takes from Pending to Running.
+    ``nodes`` is how many Node objects pods (and DaemonSets) spread over.
     """
 
     def __init__(
@@ -53,6 +53,7 @@ class Sandbox:
         seed: int = 0,
         pod_start_seconds: float = 0.3,
         git_version: str = "v1.32.0",
+        nodes: int = 1,
     ) -> None:
         self.requested_port = port
         self.state_file = Path(state_file) if state_file is not None else None
@@ -60,6 +61,7 @@ class Sandbox:
         self.seed = seed
         self.pod_start_seconds = pod_start_seconds
         self.git_version = git_version
+        self.nodes = max(1, nodes)
         self.port = 0
         self.token = ""
         self.store: Store | None = None
@@ -311,15 +313,7 @@ class Sandbox:
                 store.create(
                     "namespaces", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}
                 )
-        node = _node(self.kubelet_version)
-        if store.try_get("nodes", NODE_NAME, copy=False) is None:
-            store.create("nodes", node)
-        else:
-
-            def refresh(o: Obj) -> None:
-                o["status"] = node["status"]
-
-            store.update("nodes", NODE_NAME, mutate=refresh)
+        seed_nodes(store, count=self.nodes, kubelet_version=self.kubelet_version)
         if store.try_get("services", "kubernetes", namespace="default", copy=False) is None:
             with contextlib.suppress(KubeError):
                 store.create(
@@ -339,69 +333,3 @@ class Sandbox:
                         },
                     },
                 )
-
-
-def _node(kubelet_version: str) -> Obj:
-    resources = {"cpu": "4", "memory": "8Gi", "pods": "110", "ephemeral-storage": "100Gi"}
-    return {
-        "apiVersion": "v1",
-        "kind": "Node",
-        "metadata": {
-            "name": NODE_NAME,
-            "labels": {
-                "kubernetes.io/hostname": NODE_NAME,
-                "kubernetes.io/os": "linux",
-                "kubernetes.io/arch": "amd64",
-                "beta.kubernetes.io/os": "linux",
-                "beta.kubernetes.io/arch": "amd64",
-                "node-role.kubernetes.io/control-plane": "",
-            },
-        },
-        "spec": {"podCIDR": "10.244.0.0/24", "podCIDRs": ["10.244.0.0/24"]},
-        "status": {
-            "addresses": [
-                {"type": "InternalIP", "address": "127.0.0.1"},
-                {"type": "Hostname", "address": NODE_NAME},
-            ],
-            "capacity": resources,
-            "allocatable": resources,
-            "conditions": [
-                {
-                    "type": "Ready",
-                    "status": "True",
-                    "reason": "KubeletReady",
-                    "message": "kubelet is posting ready status",
-                },
-                {
-                    "type": "MemoryPressure",
-                    "status": "False",
-                    "reason": "KubeletHasSufficientMemory",
-                    "message": "kubelet has sufficient memory available",
-                },
-                {
-                    "type": "DiskPressure",
-                    "status": "False",
-                    "reason": "KubeletHasNoDiskPressure",
-                    "message": "kubelet has no disk pressure",
-                },
-                {
-                    "type": "PIDPressure",
-                    "status": "False",
-                    "reason": "KubeletHasSufficientPID",
-                    "message": "kubelet has sufficient PID available",
-                },
-            ],
-            "nodeInfo": {
-                "kubeletVersion": kubelet_version,
-                "kubeProxyVersion": kubelet_version,
-                "osImage": "istio-tui sandbox",
-                "kernelVersion": platform.release(),
-                "containerRuntimeVersion": "containerd://1.7.24",
-                "operatingSystem": "linux",
-                "architecture": "amd64",
-                "machineID": "sandbox",
-                "systemUUID": "sandbox",
-                "bootID": "sandbox",
-            },
-        },
-    }

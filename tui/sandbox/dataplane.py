@@ -8,6 +8,12 @@ What it does, following what Istio would do with the same objects:
   loses the nodePort, or has no Running pod left. Automatically allocated nodePorts skip ports already bound
   on the host; an explicitly requested one that cannot be bound is retried every 2 s, logged once and
   reported as a ``NodePortInUse`` Warning Event on the Service (see :attr:`DataPlane.errors`).
+* **Every node.** The site also listens on the other nodes' loopback InternalIPs (127.0.0.2, ...), so the
+  ``hostIP:nodePort`` of a gateway pod on any node answers, as kube-proxy makes a nodePort answer everywhere.
+* **Kubernetes Ingress.** On Istio's ingress gateway (``istio: ingressgateway``) the rules of Istio's
+  Ingresses (:mod:`tui.sandbox.ingress`) route by Host: an Ingress naming the exact host wins, then the
+  VirtualServices, then wildcard Ingress rules. The backend answers with :mod:`tui.sandbox.addon_page`, which
+  names the addon, its Service and the Running pod that would answer (503 with no such pod).
 * **Edge routing.** A request is matched against the ``http`` rules of VirtualServices bound (``gateways``) to
   a Gateway whose selector matches the gateway pods and whose server port is the Service's ``http2`` port.
   No rule matches → 404, as Envoy's "route not found". The destination must be Bookinfo's productpage;
@@ -45,7 +51,6 @@ import logging
 import random
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -53,8 +58,22 @@ from aiohttp import web
 
 from tui.errors import KubeError
 from tui.istio.routing import fault_percent, parse_duration, rule_matches
-from tui.istio.sidecar import has_sidecar
-from tui.sandbox import pages
+from tui.sandbox import addon_page, ingress, pages
+from tui.sandbox.controllers.scheduler import node_ip
+from tui.sandbox.mesh import (
+    DESTINATION_RULES,
+    FAILED,
+    VIRTUAL_SERVICES,
+    Call,
+    Edge,
+    MeshPod,
+    MeshService,
+    Snapshot,
+    running,
+    selects,
+    short_host,
+    subset_pods,
+)
 from tui.sandbox.store import Obj, Store
 
 log = logging.getLogger(__name__)
@@ -68,129 +87,15 @@ PRODUCTPAGE_TRIES: Final = 2
 RATINGS_TIMEOUT: Final = {"v2": 10.0, "v3": 2.5}
 SESSION_COOKIE: Final = "session"
 
-_VS = "virtualservices.networking.istio.io"
-_DR = "destinationrules.networking.istio.io"
+_VS = VIRTUAL_SERVICES
 _GW = "gateways.networking.istio.io"
-_ROUTING_KEYS: Final = frozenset({"pods", "services", _VS, _DR, _GW})
+_ROUTING_KEYS: Final = frozenset(
+    {"pods", "services", _VS, DESTINATION_RULES, _GW, ingress.INGRESSES, ingress.INGRESS_CLASSES}
+)
 _LISTENER_KEYS: Final = frozenset({"pods", "services", _GW})
 _NO_UPSTREAM: Final = b"no healthy upstream"
 _HTML: Final = "text/html"
 _SERVER_HEADERS: Final = {"server": "istio-envoy"}
-
-
-@dataclass(frozen=True, slots=True)
-class _Pod:
-    name: str
-    labels: Mapping[str, str]
-    sidecar: bool
-
-
-@dataclass(slots=True)
-class _Service:
-    name: str
-    pods: list[_Pod]
-    vs: list[Mapping[str, Any]] | None = None  # the http rules of its VirtualService
-    subsets: dict[str, Mapping[str, str]] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class _Call:
-    """The result of one mesh call: the pod that answered, or a failure; and the injected delay."""
-
-    pod: _Pod | None
-    delay: float = 0.0
-
-    @property
-    def ok(self) -> bool:
-        return self.pod is not None
-
-
-_FAILED: Final = _Call(None)
-
-
-@dataclass(slots=True)
-class _Edge:
-    """What one gateway port serves: (VirtualService namespace, hosts, http rules) in order."""
-
-    routes: list[tuple[str, tuple[str, ...], list[Mapping[str, Any]]]]
-
-
-class _Snapshot:
-    """Routing state as of one store generation; meshes per namespace are built on first use."""
-
-    def __init__(self, store: Store, generation: int) -> None:
-        self.generation = generation
-        self._store = store
-        self.edges: dict[int, _Edge] = {}
-        self._meshes: dict[str, dict[str, _Service]] = {}
-
-    def mesh(self, namespace: str) -> dict[str, _Service]:
-        services = self._meshes.get(namespace)
-        if services is None:
-            services = self._meshes[namespace] = _build_mesh(self._store, namespace)
-        return services
-
-
-def _running(pod: Obj) -> bool:
-    meta, status = pod.get("metadata") or {}, pod.get("status") or {}
-    if status.get("phase") != "Running" or meta.get("deletionTimestamp"):
-        return False
-    for cond in status.get("conditions") or []:
-        if cond.get("type") == "Ready":
-            return cond.get("status") == "True"
-    return True
-
-
-def _selects(selector: Mapping[str, str], labels: Mapping[str, str]) -> bool:
-    return bool(selector) and all(labels.get(k) == v for k, v in selector.items())
-
-
-def _subset_pods(svc: _Service, subset: str) -> list[_Pod]:
-    """The Running pods of a DestinationRule subset; none for an undefined subset (Istio answers 503)."""
-    if not subset:
-        return svc.pods
-    labels = svc.subsets.get(subset)
-    if labels is None:
-        return []
-    return [p for p in svc.pods if not labels or _selects(labels, p.labels)]
-
-
-def _short_host(host: str, namespace: str) -> str:
-    """Short Service name: "reviews", "reviews.ns" and "reviews.ns.svc.cluster.local" all name reviews."""
-    parts = host.split(".")
-    if len(parts) == 1:
-        return host
-    if parts[1] == namespace and (len(parts) == 2 or parts[2:] in (["svc"], ["svc", "cluster", "local"])):
-        return parts[0]
-    return host
-
-
-def _build_mesh(store: Store, namespace: str) -> dict[str, _Service]:
-    pods = [
-        _Pod(p["metadata"]["name"], p["metadata"].get("labels") or {}, has_sidecar(p))
-        for p in store.list("pods", namespace=namespace)[0]
-        if _running(p)
-    ]
-    services: dict[str, _Service] = {}
-    for svc in store.list("services", namespace=namespace)[0]:
-        selector = (svc.get("spec") or {}).get("selector") or {}
-        name = svc["metadata"]["name"]
-        services[name] = _Service(name, [p for p in pods if _selects(selector, p.labels)])
-    for vs in store.list(_VS, namespace=namespace)[0]:
-        spec = vs.get("spec") or {}
-        if spec.get("gateways") and "mesh" not in spec["gateways"]:
-            continue  # bound to gateways only: not applied inside the mesh
-        for host in spec.get("hosts") or []:
-            target = services.get(_short_host(str(host), namespace))
-            if target is not None and target.vs is None:
-                target.vs = list(spec.get("http") or [])
-    for dr in store.list(_DR, namespace=namespace)[0]:
-        spec = dr.get("spec") or {}
-        target = services.get(_short_host(str(spec.get("host") or ""), namespace))
-        if target is not None:
-            for subset in spec.get("subsets") or []:
-                target.subsets.setdefault(str(subset.get("name")), subset.get("labels") or {})
-    return services
 
 
 class DataPlane:
@@ -212,7 +117,7 @@ class DataPlane:
         self._rng = random.Random(seed)
         self._pages = pages.Pages()
         self._generation = 0
-        self._snap: _Snapshot | None = None
+        self._snap: Snapshot | None = None
         self._rr: dict[tuple[str, str, str], int] = {}
         self._users: dict[str, str | None] = {}
         self._runners: dict[int, tuple[str, web.ServerRunner]] = {}
@@ -285,7 +190,7 @@ class DataPlane:
             spec, meta = svc.get("spec") or {}, svc.get("metadata") or {}
             svc_selector = spec.get("selector") or {}
             labels = meta.get("labels") or {}
-            if not any(_selects(s, svc_selector) or _selects(s, labels) for s in selectors):
+            if not any(selects(s, svc_selector) or selects(s, labels) for s in selectors):
                 continue
             port = next((p for p in spec.get("ports") or [] if p.get("name") == GATEWAY_PORT_NAME), None)
             if port is None or not port.get("nodePort") or not svc_selector:
@@ -293,7 +198,7 @@ class DataPlane:
             namespace = str(meta.get("namespace") or "")
             pods = self._store.list("pods", namespace=namespace)[0]
             if any(
-                _running(p) and _selects(svc_selector, (p.get("metadata") or {}).get("labels") or {})
+                running(p) and selects(svc_selector, (p.get("metadata") or {}).get("labels") or {})
                 for p in pods
             ):
                 wanted[int(port["nodePort"])] = f"{namespace}/{meta.get('name')}"
@@ -333,10 +238,20 @@ class DataPlane:
                 log.warning("%s", self.errors[port])
                 self._report_unbound(owner, port)
             return
+        for host in self._other_node_ips():
+            try:
+                await web.TCPSite(runner, host, port, reuse_address=True).start()
+            except OSError as exc:
+                log.debug("gateway %s: not listening on %s:%d: %s", owner, host, port, exc)
         self.errors.pop(port, None)
         self._runners[port] = (owner, runner)
         self._generation += 1  # the snapshot only routes ports that are open
         log.info("gateway %s listening on %s:%d", owner, self._host, port)
+
+    def _other_node_ips(self) -> list[str]:
+        """The other nodes' loopback InternalIPs: a nodePort answers on every node, as kube-proxy makes it."""
+        ips = {node_ip(n) for n in self._store.list("nodes")[0]}
+        return sorted(ip for ip in ips if ip != self._host and ip.startswith("127."))
 
     def _report_unbound(self, owner: str, port: int) -> None:
         """A Warning Event on the gateway Service, so ``kubectl describe`` and the TUI show why its nodePort
@@ -379,15 +294,15 @@ class DataPlane:
         await runner.cleanup()
 
     # ------------------------------------------------------------------------------------------- routing
-    def _snapshot(self) -> _Snapshot:
+    def _snapshot(self) -> Snapshot:
         snap = self._snap
         generation = self._generation
         if snap is None or snap.generation != generation:
             snap = self._snap = self._build(generation)
         return snap
 
-    def _build(self, generation: int) -> _Snapshot:
-        snap = _Snapshot(self._store, generation)
+    def _build(self, generation: int) -> Snapshot:
+        snap = Snapshot(self._store, generation)
         gateways = self._store.list(_GW)[0]
         services = self._store.list("services")[0]
         vss = sorted(
@@ -403,13 +318,13 @@ class DataPlane:
             pod_labels = [
                 (p.get("metadata") or {}).get("labels") or {}
                 for p in self._store.list("pods", namespace=namespace)[0]
-                if _running(p)
+                if running(p)
             ]
             bound = set()
             for gw in gateways:
                 gspec = gw.get("spec") or {}
                 sel = gspec.get("selector") or {}
-                if not any(_selects(sel, labels) for labels in pod_labels):
+                if not any(selects(sel, labels) for labels in pod_labels):
                     continue
                 if not any(
                     (s.get("port") or {}).get("number") == port.get("port")
@@ -433,10 +348,12 @@ class DataPlane:
                             list(vspec.get("http") or []),
                         )
                     )
-            snap.edges[int(port["nodePort"])] = _Edge(routes)
+            serves_ingress = selects(DEFAULT_GATEWAY_SELECTOR, spec.get("selector") or {})
+            snap.edges[int(port["nodePort"])] = Edge(routes, serves_ingress)
+        snap.ingress = ingress.istio_routes(self._store)
         return snap
 
-    def _round_robin(self, key: tuple[str, str, str], pods: list[_Pod]) -> _Pod:
+    def _round_robin(self, key: tuple[str, str, str], pods: list[MeshPod]) -> MeshPod:
         n = self._rr.get(key, 0)
         self._rr[key] = n + 1
         return pods[n % len(pods)]
@@ -460,16 +377,16 @@ class DataPlane:
         return pct >= 100.0 or (pct > 0 and self._rng.random() * 100.0 < pct)
 
     def _call(
-        self, namespace: str, mesh: dict[str, _Service], host: str, *, sidecar: bool, user: str | None
-    ) -> _Call:
+        self, namespace: str, mesh: dict[str, MeshService], host: str, *, sidecar: bool, user: str | None
+    ) -> Call:
         """One request from a pod (``sidecar``: whether it has one) to Service ``host`` in the namespace."""
         svc = mesh.get(host)
         if svc is None:
-            return _FAILED
+            return FAILED
         if not sidecar or svc.vs is None:
             if not svc.pods:
-                return _FAILED
-            return _Call(self._round_robin((namespace, host, ""), svc.pods))
+                return FAILED
+            return Call(self._round_robin((namespace, host, ""), svc.pods))
         headers = {"end-user": user} if user else {}
         for rule in svc.vs:
             if not rule_matches(rule, path="/", method="GET", headers=headers):
@@ -477,27 +394,27 @@ class DataPlane:
             delay = 0.0
             fault = rule.get("fault") or {}
             if fault.get("abort") and self._hit(fault["abort"]):
-                return _FAILED
+                return FAILED
             if fault.get("delay") and self._hit(fault["delay"]):
                 delay = parse_duration(
                     fault["delay"].get("fixedDelay") or fault["delay"].get("exponentialDelay")
                 )
             route = rule.get("route") or []
             if not route:
-                return _FAILED
+                return FAILED
             dest = self._weighted(route).get("destination") or {}
-            target = mesh.get(_short_host(str(dest.get("host") or host), namespace))
+            target = mesh.get(short_host(str(dest.get("host") or host), namespace))
             if target is None:
-                return _FAILED
+                return FAILED
             subset = str(dest.get("subset") or "")
-            pods = _subset_pods(target, subset)
+            pods = subset_pods(target, subset)
             if not pods:
-                return _FAILED
-            return _Call(self._round_robin((namespace, target.name, subset), pods), delay)
-        return _FAILED  # no rule matched: Envoy answers 404 route-not-found
+                return FAILED
+            return Call(self._round_robin((namespace, target.name, subset), pods), delay)
+        return FAILED  # no rule matched: Envoy answers 404 route-not-found
 
     def _reviews(
-        self, namespace: str, mesh: dict[str, _Service], *, sidecar: bool, user: str | None
+        self, namespace: str, mesh: dict[str, MeshService], *, sidecar: bool, user: str | None
     ) -> tuple[pages.ReviewsState, bool, str, float]:
         """Productpage's reviews call with its timeout and one retry: (state, ratings ok, pod, seconds)."""
         elapsed = 0.0
@@ -545,6 +462,10 @@ class DataPlane:
         path = request.rel_url.path
         host = (request.host or "").rsplit(":", 1)[0]
         dest = None
+        if edge is not None and edge.ingress:
+            exact = ingress.pick(snap.ingress, host, path, exact_host=True)
+            if exact is not None:
+                return self._addon(snap, exact, path)
         if edge is not None:
             for vs_ns, hosts, rules in edge.routes:
                 if "*" not in hosts and host not in hosts:
@@ -558,17 +479,22 @@ class DataPlane:
                 if dest is not None:
                     break
         if dest is None:
+            wildcard = (
+                ingress.pick(snap.ingress, host, path, exact_host=False) if edge and edge.ingress else None
+            )
+            if wildcard is not None:
+                return self._addon(snap, wildcard, path)
             return web.Response(status=404, headers=_SERVER_HEADERS)
         namespace, destination = dest
         mesh = snap.mesh(namespace)
-        service = _short_host(str(destination.get("host") or ""), namespace)
+        service = short_host(str(destination.get("host") or ""), namespace)
         svc = mesh.get(service)
         if service != "productpage" or svc is None:
             return web.Response(
                 status=503, body=_NO_UPSTREAM, content_type="text/plain", headers=_SERVER_HEADERS
             )
         subset = str(destination.get("subset") or "")
-        candidates = _subset_pods(svc, subset)
+        candidates = subset_pods(svc, subset)
         if not candidates:
             return web.Response(
                 status=503, body=_NO_UPSTREAM, content_type="text/plain", headers=_SERVER_HEADERS
@@ -576,8 +502,28 @@ class DataPlane:
         productpage = self._round_robin((namespace, "productpage", subset), candidates)
         return await self._productpage(request, path, namespace, mesh, productpage)
 
+    def _addon(self, snap: Snapshot, route: ingress.IngressRoute, path: str) -> web.StreamResponse:
+        """An Ingress backend answers with the page naming the addon, its Service and the chosen pod."""
+        svc = snap.mesh(route.namespace).get(route.service)
+        if svc is None or not svc.pods:
+            return web.Response(
+                status=503, body=_NO_UPSTREAM, content_type="text/plain", headers=_SERVER_HEADERS
+            )
+        pod = self._round_robin((route.namespace, route.service, ""), svc.pods)
+        stored = self._store.try_get("pods", pod.name, namespace=route.namespace, copy=False) or {}
+        body = addon_page.render(
+            addon=route.name,
+            namespace=route.namespace,
+            service=route.service,
+            port=route.port,
+            pod=pod.name,
+            pod_ip=str((stored.get("status") or {}).get("podIP") or ""),
+            path=path,
+        )
+        return web.Response(body=body, content_type=_HTML, charset="utf-8", headers=_SERVER_HEADERS)
+
     async def _productpage(
-        self, request: web.BaseRequest, path: str, namespace: str, mesh: dict[str, _Service], pod: _Pod
+        self, request: web.BaseRequest, path: str, namespace: str, mesh: dict[str, MeshService], pod: MeshPod
     ) -> web.StreamResponse:
         if path == "/productpage":
             user = self._user(request)
@@ -616,7 +562,9 @@ class DataPlane:
             return web.Response(status=404, headers=_SERVER_HEADERS)
         return self._api(path, namespace, mesh, pod)
 
-    def _api(self, path: str, namespace: str, mesh: dict[str, _Service], pod: _Pod) -> web.StreamResponse:
+    def _api(
+        self, path: str, namespace: str, mesh: dict[str, MeshService], pod: MeshPod
+    ) -> web.StreamResponse:
         parts = [p for p in path.split("/") if p]
         if parts[:3] != ["api", "v1", "products"]:
             return web.Response(status=404, headers=_SERVER_HEADERS)

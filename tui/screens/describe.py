@@ -22,7 +22,7 @@ from textual.worker import Worker, WorkerState
 from tui import kube
 from tui.errors import Invalid
 from tui.istio.pods import describe_pod
-from tui.models import PodRow, events_for, pod_yaml
+from tui.models import events_for, pod_yaml
 from tui.widgets.pane import WorkerErrors
 
 if TYPE_CHECKING:

@@ -127,7 +127,8 @@ class AddonsStep(VerticalScroll, WizardStep):
             stored = addon_access.apply_addon_ingresses(cluster, addons, ingress_class=ingress_class)
             created = [f"{o['metadata']['name']} -> {o['spec']['rules'][0]['host']}" for o in stored]
         ip = addon_access.node_ip(cluster)
-        self.post_message(self.Found(created, addon_access.hosts_lines(ip, addons), bool(ingress_class)))
+        lines = addon_access.hosts_lines(ip, addons, port=addon_access.gateway_port(cluster))
+        self.post_message(self.Found(created, lines, bool(ingress_class)))
 
     @on(Found)
     def _found(self, message: Found) -> None:
