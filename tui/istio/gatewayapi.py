@@ -137,6 +137,13 @@ def backend_weights(refs: Sequence[Mapping[str, Any]] | None, *, host: str) -> d
     return {k: round(100 * v / total) for k, v in weights.items()} if total else {}
 
 
+def _matches_all(entry: Mapping[str, Any]) -> bool:
+    """No condition but the path ``/`` prefix, which the API server fills in for a rule without matches."""
+    path = entry.get("path") or {}
+    plain = not any(entry.get(k) for k in ("headers", "queryParams", "method"))
+    return plain and (not path or (path.get("type", "PathPrefix") == "PathPrefix" and path.get("value") == "/"))
+
+
 def route_routing(route: Mapping[str, Any] | None, *, host: str, namespace: str) -> RoutingView:
     """The configured routing of an HTTPRoute whose parent is ``host``'s Service, as the traffic pane shows
     it: header matches become :class:`RouteMatch` rows, the first rule without matches is the default."""
@@ -147,7 +154,7 @@ def route_routing(route: Mapping[str, Any] | None, *, host: str, namespace: str)
     for rule in (route.get("spec") or {}).get("rules") or ():
         weights = backend_weights(rule.get("backendRefs"), host=host)
         entries = rule.get("matches") or ()
-        if not entries or all(not e for e in entries):
+        if not entries or any(_matches_all(e) for e in entries):
             default = weights
             break
         for entry in entries:
