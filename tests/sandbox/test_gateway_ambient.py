@@ -10,7 +10,8 @@ import pytest
 
 from tui import kube
 from tui.errors import ConfigError, IstioTuiError
-from tui.istio import ambient, bookinfo, gatewayapi
+from tui.istio import bookinfo, gatewayapi
+from tui.istio import waypoints as ambient
 from tui.istio.presets import apply_preset, current_routing, preview_preset, revert
 from tui.kube import Cluster
 

@@ -141,7 +141,8 @@ def _matches_all(entry: Mapping[str, Any]) -> bool:
     """No condition but the path ``/`` prefix, which the API server fills in for a rule without matches."""
     path = entry.get("path") or {}
     plain = not any(entry.get(k) for k in ("headers", "queryParams", "method"))
-    return plain and (not path or (path.get("type", "PathPrefix") == "PathPrefix" and path.get("value") == "/"))
+    root = path.get("type", "PathPrefix") == "PathPrefix" and path.get("value") == "/"
+    return plain and (not path or root)
 
 
 def route_routing(route: Mapping[str, Any] | None, *, host: str, namespace: str) -> RoutingView:
