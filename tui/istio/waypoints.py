@@ -20,18 +20,19 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import yaml
+
 from tui import kube
-from tui.errors import NotFound
+from tui.errors import ConfigError, NotFound
+from tui.istio.ambient import USE_WAYPOINT_LABEL, WAYPOINT_CLASS, waypoint_ref
 from tui.istio.gatewayapi import targets_service
 from tui.istio.injection import DATAPLANE_LABEL
+from tui.istio.presets import manifests_dir
 from tui.istio.routing import MANAGED_BY, MANAGED_BY_LABEL
 
 Obj = dict[str, Any]
 
-WAYPOINT_CLASS = "istio-waypoint"
-USE_WAYPOINT = "istio.io/use-waypoint"
-WAYPOINT_FOR = "istio.io/waypoint-for"
-HBONE_PORT = 15008
+USE_WAYPOINT = USE_WAYPOINT_LABEL
 DEFAULT_WAYPOINT = "waypoint"
 ZTUNNEL = "ztunnel"
 
@@ -41,20 +42,17 @@ def is_ambient(labels: Mapping[str, str] | None) -> bool:
 
 
 def waypoint_doc(*, name: str = DEFAULT_WAYPOINT, namespace: str) -> Obj:
-    """The Gateway ``istioctl waypoint apply -n NS`` writes, labelled as ours so cleanup can find it."""
-    return {
-        "apiVersion": "gateway.networking.k8s.io/v1",
-        "kind": "Gateway",
-        "metadata": {
-            "name": name,
-            "namespace": namespace,
-            "labels": {WAYPOINT_FOR: "service", MANAGED_BY_LABEL: MANAGED_BY},
-        },
-        "spec": {
-            "gatewayClassName": WAYPOINT_CLASS,
-            "listeners": [{"name": "mesh", "port": HBONE_PORT, "protocol": "HBONE"}],
-        },
-    }
+    """``manifests/ambient/waypoint.yaml`` (what ``istioctl waypoint apply`` writes) for ``namespace``,
+    labelled as ours so cleanup can find it."""
+    path = manifests_dir().parent / "ambient" / "waypoint.yaml"
+    try:
+        (doc,) = [d for d in yaml.safe_load_all(path.read_text()) if d]
+    except (OSError, ValueError, yaml.YAMLError) as exc:
+        raise ConfigError(f"cannot read {path}: {exc}", hint="reinstall istio-tui") from exc
+    meta = doc["metadata"]
+    meta.update(name=name, namespace=namespace)
+    meta.setdefault("labels", {})[MANAGED_BY_LABEL] = MANAGED_BY
+    return dict(doc)
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,23 +98,15 @@ class WaypointUse:
     source: str  # "service", "namespace" or ""
 
 
-def waypoint_of(
-    namespace_labels: Mapping[str, str] | None, service_labels: Mapping[str, str] | None
-) -> WaypointUse:
-    own = (service_labels or {}).get(USE_WAYPOINT)
-    if own:
-        return WaypointUse("", "" if own == "none" else own, "service")
-    inherited = (namespace_labels or {}).get(USE_WAYPOINT)
-    return WaypointUse("", inherited or "", "namespace" if inherited else "")
-
-
 def usage(namespace_labels: Mapping[str, str] | None, services: Iterable[Obj]) -> list[WaypointUse]:
     """Every Service of a namespace with the waypoint it uses (sorted by name)."""
     out = []
     for svc in services:
         meta = svc.get("metadata") or {}
-        use = waypoint_of(namespace_labels, meta.get("labels"))
-        out.append(WaypointUse(str(meta.get("name")), use.waypoint, use.source))
+        labels = meta.get("labels") or {}
+        ref = waypoint_ref(labels, namespace_labels, namespace=str(meta.get("namespace") or ""))
+        source = "service" if USE_WAYPOINT_LABEL in labels else "namespace" if ref else ""
+        out.append(WaypointUse(str(meta.get("name")), ref[1] if ref else "", source))
     return sorted(out, key=lambda u: u.service)
 
 

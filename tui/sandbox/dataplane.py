@@ -24,6 +24,9 @@ What it does, following what Istio would do with the same objects:
   pod has an ``istio-proxy`` sidecar and the callee has a VirtualService, its rules apply (``end-user`` header
   from the session, weights, DestinationRule subsets by label, faults); otherwise the call is balanced
   round-robin over all Running pods of the Service.
+* **Gateway API.** An Istio-class Gateway's ``<name>-istio`` Service serves its HTTP listeners' nodePorts
+  by HTTPRoutes (:mod:`tui.sandbox.gateway_routes`). In the mesh, a Service's GAMMA HTTPRoute comes before
+  its VirtualService; both need a sidecar or a waypoint (:func:`tui.istio.ambient.l7_applies`).
 * **Timeouts and faults.** Productpage gives reviews 3 s and tries twice; reviews v2 gives ratings 10 s,
   v3 2.5 s (the real services' hard-coded timeouts). So a 7 s ratings delay for jason makes v2 pages "reviews
   unavailable" and v3 pages "ratings unavailable". An abort makes ratings fail at once. **Time is simulated**:
@@ -49,16 +52,14 @@ import contextlib
 import json
 import logging
 import random
-import uuid
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any, Final
 
 from aiohttp import web
 
-from tui.errors import KubeError
+from tui.istio.ambient import l7_applies
 from tui.istio.routing import fault_percent, parse_duration, rule_matches
-from tui.sandbox import addon_page, ingress, pages
+from tui.sandbox import addon_page, gateway_routes, ingress, pages
 from tui.sandbox.controllers.scheduler import node_ip
 from tui.sandbox.mesh import (
     DESTINATION_RULES,
@@ -74,6 +75,7 @@ from tui.sandbox.mesh import (
     short_host,
     subset_pods,
 )
+from tui.sandbox.nodeport_events import report_unbound
 from tui.sandbox.store import Obj, Store
 
 log = logging.getLogger(__name__)
@@ -89,10 +91,11 @@ SESSION_COOKIE: Final = "session"
 
 _VS = VIRTUAL_SERVICES
 _GW = "gateways.networking.istio.io"
+_API_KEYS: Final = (gateway_routes.GATEWAYS, gateway_routes.HTTPROUTES, "namespaces")
 _ROUTING_KEYS: Final = frozenset(
-    {"pods", "services", _VS, DESTINATION_RULES, _GW, ingress.INGRESSES, ingress.INGRESS_CLASSES}
+    {"pods", "services", _VS, DESTINATION_RULES, _GW, ingress.INGRESSES, ingress.INGRESS_CLASSES, *_API_KEYS}
 )
-_LISTENER_KEYS: Final = frozenset({"pods", "services", _GW})
+_LISTENER_KEYS: Final = frozenset({"pods", "services", _GW, *_API_KEYS})
 _NO_UPSTREAM: Final = b"no healthy upstream"
 _HTML: Final = "text/html"
 _SERVER_HEADERS: Final = {"server": "istio-envoy"}
@@ -202,7 +205,8 @@ class DataPlane:
                 for p in pods
             ):
                 wanted[int(port["nodePort"])] = f"{namespace}/{meta.get('name')}"
-        return wanted
+        listeners = gateway_routes.listeners(self._store, running=running)
+        return wanted | {port: owner for port, (owner, _) in listeners.items()}
 
     async def _reconcile(self) -> None:
         while True:
@@ -236,7 +240,7 @@ class DataPlane:
             self.errors[port] = f"cannot listen on {self._host}:{port} for {owner}: {exc.strerror or exc}"
             if first:
                 log.warning("%s", self.errors[port])
-                self._report_unbound(owner, port)
+                report_unbound(self._store, owner, port, retry=BIND_RETRY_SECONDS)
             return
         for host in self._other_node_ips():
             try:
@@ -252,41 +256,6 @@ class DataPlane:
         """The other nodes' loopback InternalIPs: a nodePort answers on every node, as kube-proxy makes it."""
         ips = {node_ip(n) for n in self._store.list("nodes")[0]}
         return sorted(ip for ip in ips if ip != self._host and ip.startswith("127."))
-
-    def _report_unbound(self, owner: str, port: int) -> None:
-        """A Warning Event on the gateway Service, so ``kubectl describe`` and the TUI show why its nodePort
-        serves nothing (another program or sandbox on this machine holds it)."""
-        namespace, _, name = owner.partition("/")
-        svc = self._store.try_get("services", name, namespace=namespace)
-        if svc is None:
-            return
-        meta = svc.get("metadata") or {}
-        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        event = {
-            "apiVersion": "v1",
-            "kind": "Event",
-            "metadata": {"name": f"{name}.{uuid.uuid4().hex[:16]}", "namespace": namespace},
-            "involvedObject": {
-                "kind": "Service",
-                "namespace": namespace,
-                "name": name,
-                "uid": meta.get("uid", ""),
-                "apiVersion": "v1",
-                "resourceVersion": meta.get("resourceVersion", ""),
-            },
-            "reason": "NodePortInUse",
-            "message": f"nodePort {port} is already in use on this machine; the gateway is not reachable "
-            f"there until it is freed (retrying every {BIND_RETRY_SECONDS:g}s)",
-            "source": {"component": "sandbox-dataplane"},
-            "firstTimestamp": now,
-            "lastTimestamp": now,
-            "count": 1,
-            "type": "Warning",
-            "reportingComponent": "sandbox-dataplane",
-            "reportingInstance": "",
-        }
-        with contextlib.suppress(KubeError):
-            self._store.create("events", event)
 
     async def _close(self, port: int) -> None:
         _, runner = self._runners.pop(port)
@@ -350,6 +319,9 @@ class DataPlane:
                     )
             serves_ingress = selects(DEFAULT_GATEWAY_SELECTOR, spec.get("selector") or {})
             snap.edges[int(port["nodePort"])] = Edge(routes, serves_ingress)
+        for port, (_, listener) in gateway_routes.listeners(self._store, running=running).items():
+            if port in self._runners:
+                snap.edges[port] = Edge([], api=listener)
         snap.ingress = ingress.istio_routes(self._store)
         return snap
 
@@ -377,17 +349,25 @@ class DataPlane:
         return pct >= 100.0 or (pct > 0 and self._rng.random() * 100.0 < pct)
 
     def _call(
-        self, namespace: str, mesh: dict[str, MeshService], host: str, *, sidecar: bool, user: str | None
+        self, namespace: str, mesh: dict[str, MeshService], host: str, *, caller: MeshPod, user: str | None
     ) -> Call:
-        """One request from a pod (``sidecar``: whether it has one) to Service ``host`` in the namespace."""
+        """One request from ``caller`` to Service ``host`` in the namespace; L7 rules apply where a sidecar
+        or a waypoint would apply them (HTTPRoutes on the Service first, then its VirtualService)."""
         svc = mesh.get(host)
         if svc is None:
             return FAILED
-        if not sidecar or svc.vs is None:
+        headers = {"end-user": user} if user else {}
+        l7 = l7_applies(caller_sidecar=caller.sidecar, caller_captured=caller.captured, waypoint=svc.waypoint)
+        if l7 and svc.route is not None:
+            pick = svc.route.pick(path="/", method="GET", headers=headers, query={}, rng=self._rng)
+            if pick is not None:
+                svc = mesh.get(pick.backend.service) if pick.backend else None
+                if svc is None:
+                    return FAILED
+        if not l7 or svc.vs is None or svc.route is not None:
             if not svc.pods:
                 return FAILED
-            return Call(self._round_robin((namespace, host, ""), svc.pods))
-        headers = {"end-user": user} if user else {}
+            return Call(self._round_robin((namespace, svc.name, ""), svc.pods))
         for rule in svc.vs:
             if not rule_matches(rule, path="/", method="GET", headers=headers):
                 continue
@@ -414,19 +394,19 @@ class DataPlane:
         return FAILED  # no rule matched: Envoy answers 404 route-not-found
 
     def _reviews(
-        self, namespace: str, mesh: dict[str, MeshService], *, sidecar: bool, user: str | None
+        self, namespace: str, mesh: dict[str, MeshService], *, caller: MeshPod, user: str | None
     ) -> tuple[pages.ReviewsState, bool, str, float]:
         """Productpage's reviews call with its timeout and one retry: (state, ratings ok, pod, seconds)."""
         elapsed = 0.0
         for _ in range(PRODUCTPAGE_TRIES):
-            call = self._call(namespace, mesh, "reviews", sidecar=sidecar, user=user)
+            call = self._call(namespace, mesh, "reviews", caller=caller, user=user)
             if call.pod is None:
                 continue
             version = call.pod.labels.get("version", "v1")
             spent = call.delay
             ratings_ok = True
             if version in RATINGS_TIMEOUT:
-                rcall = self._call(namespace, mesh, "ratings", sidecar=call.pod.sidecar, user=user)
+                rcall = self._call(namespace, mesh, "ratings", caller=call.pod, user=user)
                 limit = RATINGS_TIMEOUT[version]
                 if rcall.pod is None:
                     ratings_ok = False
@@ -462,6 +442,8 @@ class DataPlane:
         path = request.rel_url.path
         host = (request.host or "").rsplit(":", 1)[0]
         dest = None
+        if edge is not None and edge.api is not None:
+            return await self._routed(request, snap, edge.api, host)
         if edge is not None and edge.ingress:
             exact = ingress.pick(snap.ingress, host, path, exact_host=True)
             if exact is not None:
@@ -486,21 +468,38 @@ class DataPlane:
                 return self._addon(snap, wildcard, path)
             return web.Response(status=404, headers=_SERVER_HEADERS)
         namespace, destination = dest
-        mesh = snap.mesh(namespace)
         service = short_host(str(destination.get("host") or ""), namespace)
+        return await self._upstream(request, snap, namespace, service, str(destination.get("subset") or ""))
+
+    async def _routed(
+        self, request: web.BaseRequest, snap: Snapshot, listener: gateway_routes.Listener, host: str
+    ) -> web.StreamResponse:
+        """A Gateway API listener: its HTTPRoutes pick the backend (no route 404, no backend 500)."""
+        table = gateway_routes.table_for(listener, host)
+        url, services = request.rel_url, set(snap.mesh(listener.namespace))
+        pick = table and table.pick(path=url.path, method=request.method, headers=request.headers,
+                                    query=url.query, rng=self._rng, host=host, services=services)
+        if not pick:
+            return web.Response(status=404, headers=_SERVER_HEADERS)
+        if pick.backend is None:
+            return web.Response(status=500, headers=_SERVER_HEADERS)
+        resp = await self._upstream(request, snap, pick.backend.namespace, pick.backend.service, "")
+        gateway_routes.modify_headers(resp.headers, pick.response_headers)
+        return resp
+
+    async def _upstream(
+        self, request: web.BaseRequest, snap: Snapshot, namespace: str, service: str, subset: str
+    ) -> web.StreamResponse:
+        """The edge's backend must be Bookinfo's productpage with a Running pod (else 503)."""
+        mesh = snap.mesh(namespace)
         svc = mesh.get(service)
-        if service != "productpage" or svc is None:
-            return web.Response(
-                status=503, body=_NO_UPSTREAM, content_type="text/plain", headers=_SERVER_HEADERS
-            )
-        subset = str(destination.get("subset") or "")
-        candidates = subset_pods(svc, subset)
+        candidates = subset_pods(svc, subset) if svc is not None and service == "productpage" else []
         if not candidates:
             return web.Response(
                 status=503, body=_NO_UPSTREAM, content_type="text/plain", headers=_SERVER_HEADERS
             )
         productpage = self._round_robin((namespace, "productpage", subset), candidates)
-        return await self._productpage(request, path, namespace, mesh, productpage)
+        return await self._productpage(request, request.rel_url.path, namespace, mesh, productpage)
 
     def _addon(self, snap: Snapshot, route: ingress.IngressRoute, path: str) -> web.StreamResponse:
         """An Ingress backend answers with the page naming the addon, its Service and the chosen pod."""
@@ -527,10 +526,10 @@ class DataPlane:
     ) -> web.StreamResponse:
         if path == "/productpage":
             user = self._user(request)
-            details = self._call(namespace, mesh, "details", sidecar=pod.sidecar, user=user)
+            details = self._call(namespace, mesh, "details", caller=pod, user=user)
             details_ok = details.ok and details.delay < PRODUCTPAGE_TIMEOUT
             state, ratings_ok, reviews_pod, seconds = self._reviews(
-                namespace, mesh, sidecar=pod.sidecar, user=user
+                namespace, mesh, caller=pod, user=user
             )
             seconds += min(details.delay, PRODUCTPAGE_TIMEOUT)
             if seconds > 0 and self._delay_scale > 0:
@@ -574,17 +573,17 @@ class DataPlane:
         if rest[0] != str(pages.PRODUCT_ID) or len(rest) > 2:
             return web.Response(status=404, headers=_SERVER_HEADERS)
         if len(rest) == 1:
-            ok = self._call(namespace, mesh, "details", sidecar=pod.sidecar, user=None).ok
+            ok = self._call(namespace, mesh, "details", caller=pod, user=None).ok
             return _json(pages.details_json()) if ok else _json(b'{"error": "details unavailable"}', 503)
         if rest[1] == "reviews":
-            state, ratings_ok, reviews_pod, _ = self._reviews(namespace, mesh, sidecar=pod.sidecar, user=None)
+            state, ratings_ok, reviews_pod, _ = self._reviews(namespace, mesh, caller=pod, user=None)
             if state == "unavailable":
                 return _json(
                     b'{"error": "Sorry, product reviews are currently unavailable for this book."}', 503
                 )
             return _json(pages.reviews_json(pod=reviews_pod, state=state, ratings_ok=ratings_ok))
         if rest[1] == "ratings":
-            ok = self._call(namespace, mesh, "ratings", sidecar=pod.sidecar, user=None).ok
+            ok = self._call(namespace, mesh, "ratings", caller=pod, user=None).ok
             return _json(pages.ratings_json()) if ok else _json(b'{"error": "ratings unavailable"}', 503)
         return web.Response(status=404, headers=_SERVER_HEADERS)
 

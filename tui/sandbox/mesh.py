@@ -7,7 +7,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from tui.istio.ambient import is_captured
 from tui.istio.sidecar import has_sidecar
+from tui.sandbox.gateway_routes import Listener, RouteTable, mesh_tables, waypointed
 from tui.sandbox.ingress import IngressRoute
 from tui.sandbox.store import Obj, Store
 
@@ -20,6 +22,7 @@ class MeshPod:
     name: str
     labels: Mapping[str, str]
     sidecar: bool
+    captured: bool = False  # in the ambient mesh (ztunnel)
 
 
 @dataclass(slots=True)
@@ -28,6 +31,8 @@ class MeshService:
     pods: list[MeshPod]
     vs: list[Mapping[str, Any]] | None = None  # the http rules of its VirtualService
     subsets: dict[str, Mapping[str, str]] = field(default_factory=dict)
+    route: RouteTable | None = None  # HTTPRoutes whose parentRef is this Service (GAMMA)
+    waypoint: bool = False  # it uses a waypoint that runs
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +56,7 @@ class Edge:
 
     routes: list[tuple[str, tuple[str, ...], list[Mapping[str, Any]]]]
     ingress: bool = False  # Istio's ingress gateway: it also serves Kubernetes Ingress rules
+    api: Listener | None = None  # a Gateway API Gateway's listener: HTTPRoutes instead of VirtualServices
 
 
 class Snapshot:
@@ -106,7 +112,7 @@ def short_host(host: str, namespace: str) -> str:
 
 def build_mesh(store: Store, namespace: str) -> dict[str, MeshService]:
     pods = [
-        MeshPod(p["metadata"]["name"], p["metadata"].get("labels") or {}, has_sidecar(p))
+        MeshPod(p["metadata"]["name"], p["metadata"].get("labels") or {}, has_sidecar(p), is_captured(p))
         for p in store.list("pods", namespace=namespace)[0]
         if running(p)
     ]
@@ -123,6 +129,11 @@ def build_mesh(store: Store, namespace: str) -> dict[str, MeshService]:
             target = services.get(short_host(str(host), namespace))
             if target is not None and target.vs is None:
                 target.vs = list(spec.get("http") or [])
+    for name, table in mesh_tables(store, namespace).items():
+        if name in services:
+            services[name].route = table
+    for name in waypointed(store, namespace, running=running):
+        services[name].waypoint = True
     for dr in store.list(DESTINATION_RULES, namespace=namespace)[0]:
         spec = dr.get("spec") or {}
         target = services.get(short_host(str(spec.get("host") or ""), namespace))

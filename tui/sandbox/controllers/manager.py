@@ -14,6 +14,7 @@ import random
 import threading
 
 from tui.errors import KubeError
+from tui.sandbox.controllers.ambient import AmbientEnrolment
 from tui.sandbox.controllers.base import Reconciler
 from tui.sandbox.controllers.common import meta, ns_name
 from tui.sandbox.controllers.cronjob import CronJobController
@@ -21,8 +22,10 @@ from tui.sandbox.controllers.daemonset import DaemonSetController
 from tui.sandbox.controllers.deployment import DeploymentController
 from tui.sandbox.controllers.endpoints import EndpointsController
 from tui.sandbox.controllers.events import EventRecorder
+from tui.sandbox.controllers.gateway import GatewayController
 from tui.sandbox.controllers.gc import GarbageCollector
 from tui.sandbox.controllers.hpa import HorizontalPodAutoscalerController
+from tui.sandbox.controllers.httproute import HTTPRouteController
 from tui.sandbox.controllers.job import JobController
 from tui.sandbox.controllers.kubelet import Kubelet
 from tui.sandbox.controllers.pdb import DisruptionController
@@ -47,6 +50,9 @@ RECONCILERS: tuple[type[Reconciler], ...] = (
     JobController,
     EndpointsController,
     DisruptionController,
+    GatewayController,
+    HTTPRouteController,
+    AmbientEnrolment,
 )
 
 
