@@ -40,6 +40,7 @@ import httpx
 
 from tui import kube
 from tui.errors import ConfigError, IstioTuiError, KubeError, NotFound
+from tui.istio.ambient import is_captured
 from tui.istio.gatewayapi import find_gateway_ingress
 from tui.istio.ingress import HTTP_PORT_NAME, http_port, read_ingress
 from tui.istio.presets import (
@@ -213,6 +214,7 @@ def _pod_row(pod: Obj) -> BookinfoPod:
         ready=ready,
         ready_text=f"{ready_n}/{total}",
         has_sidecar=has_sidecar(pod),
+        ambient=is_captured(pod),
     )
 
 
@@ -229,13 +231,13 @@ def status_of(namespace: str, pods: list[Obj]) -> BookinfoStatus:
     pp = [r for r in rows if r.app == "productpage"]
     pp_sidecar = None if not pp else all(r.has_sidecar for r in pp)
     warnings: list[str] = []
-    if pp_sidecar is False:
+    if pp_sidecar is False and not all(r.ambient for r in pp):
         warnings.append(
             "productpage has no istio-proxy sidecar, so VirtualService routing (the presets) does not apply: "
             f"label namespace {namespace} istio-injection=enabled and restart the Bookinfo pods"
         )
-    if rows and any(r.has_sidecar for r in rows) and not all(r.has_sidecar for r in rows):
-        bare = ", ".join(r.name for r in rows if not r.has_sidecar)
+    if rows and any(r.has_sidecar for r in rows) and not all(r.has_sidecar or r.ambient for r in rows):
+        bare = ", ".join(r.name for r in rows if not (r.has_sidecar or r.ambient))
         warnings.append(f"some Bookinfo pods have no sidecar ({bare}): restart them to inject it")
     return BookinfoStatus(
         namespace=namespace,

@@ -228,12 +228,6 @@ def find_gateway_ingress(cluster: kube.Cluster, *, name: str, namespace: str) ->
     )
     if not host:
         raise IstioTuiError(f"no running pod of {service} in {namespace} yet", hint="wait for it to start")
-    return IngressInfo(
-        service,
-        namespace,
-        svc_type,
-        host,
-        node_port,
-        "node-port",
-        pending_load_balancer=svc_type == "LoadBalancer",
-    )
+    # A LoadBalancer without an address still answers on its nodePort; istiod owns the Service, so the
+    # fix is the Gateway annotation above, never a patch to the Service.
+    return IngressInfo(service, namespace, svc_type, host, node_port, "node-port")
