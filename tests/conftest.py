@@ -21,10 +21,7 @@ Kubectl = Callable[..., subprocess.CompletedProcess[str]]
 @pytest.fixture(autouse=True)
 def private_state(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     """Choices the app remembers per cluster go to a private state dir, never the user's."""
-    if "XDG_STATE_HOME" not in os.environ or not os.environ["XDG_STATE_HOME"].startswith(
-        str(tmp_path_factory.getbasetemp())
-    ):
-        monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("state")))
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("state")))
 
 
 @pytest.fixture
