@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import subprocess
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -89,23 +90,21 @@ def bundled_crds() -> list[Obj]:
     return list(json.loads(gzip.decompress(data))["items"])
 
 
-def install_command(*, kubeconfig: str | None, context: str) -> list[str]:
+def install_command(*, context: str) -> list[str]:
     """``kubectl apply --server-side`` of the pinned upstream release, as Istio's docs run it."""
-    cmd = ["kubectl", "apply", "--server-side", "-f", BUNDLE_URL, "--context", context]
-    return cmd + (["--kubeconfig", kubeconfig] if kubeconfig else [])
+    return ["kubectl", "apply", "--server-side", "-f", BUNDLE_URL, "--context", context]
 
 
-def install_crds(
-    cluster: kube.Cluster, *, sandbox: bool, kubeconfig: str | None = None, run: Runner = subprocess.run
-) -> CrdState:
+def install_crds(cluster: kube.Cluster, *, sandbox: bool, run: Runner = subprocess.run) -> CrdState:
     """Install the standard channel: on the sandbox from the bundled data, elsewhere from the upstream
     release through kubectl. Failures raise with kubectl's own last line."""
     if sandbox:
         cluster.apply(bundled_crds())
         return crd_state(cluster)
-    cmd = install_command(kubeconfig=kubeconfig, context=cluster.context)
+    cmd = install_command(context=cluster.context)
+    env = {**os.environ, **({"KUBECONFIG": cluster.kubeconfig} if cluster.kubeconfig else {})}
     try:
-        done = run(cmd, capture_output=True, text=True, timeout=120, check=False)
+        done = run(cmd, capture_output=True, text=True, timeout=120, check=False, env=env)
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise IstioTuiError(f"kubectl apply of {BUNDLE_URL} failed: {exc}", hint="is kubectl on PATH?") from (
             exc
