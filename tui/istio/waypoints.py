@@ -99,10 +99,13 @@ class WaypointUse:
 
 
 def usage(namespace_labels: Mapping[str, str] | None, services: Iterable[Obj]) -> list[WaypointUse]:
-    """Every Service of a namespace with the waypoint it uses (sorted by name)."""
+    """Every Service of a namespace with the waypoint it uses (sorted by name). Services Istio made for a
+    Gateway (the gateways' own and the waypoints') are proxies, not destinations, and are left out."""
     out = []
     for svc in services:
         meta = svc.get("metadata") or {}
+        if any(o.get("kind") == "Gateway" for o in meta.get("ownerReferences") or ()):
+            continue
         labels = meta.get("labels") or {}
         ref = waypoint_ref(labels, namespace_labels, namespace=str(meta.get("namespace") or ""))
         source = "service" if USE_WAYPOINT_LABEL in labels else "namespace" if ref else ""

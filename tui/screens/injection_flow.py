@@ -154,7 +154,8 @@ class InjectionFlow(WorkerErrors, Widget):
     @on(_ZtunnelChecked)
     def _ztunnel_checked(self, event: _ZtunnelChecked) -> None:
         ztunnel = event.ztunnel
-        line = f"⚠ {ztunnel.warning}" if ztunnel.warning else f"✓ ztunnel runs on {ztunnel.ready} nodes."
+        ready = f"✓ ztunnel runs on {plural(ztunnel.ready, 'node')}."
+        line = f"⚠ {ztunnel.warning}" if ztunnel.warning else ready
         self._confirm(event.plan, None, extra=[line])
 
     @work(thread=True, exit_on_error=False, group="injection-flow", description="injection preflight")

@@ -226,7 +226,11 @@ class TrafficPane(WorkPane):
         view = event.view
         if view.namespace != self.namespace or view.api != self.api:
             return
-        routing_changed = (view.reviews, view.ratings) != (self.view.reviews, self.view.ratings)
+        routing_changed = (view.reviews, view.ratings, view.routing_applies()) != (
+            self.view.reviews,
+            self.view.ratings,
+            self.view.routing_applies(),
+        )
         self.view = view
         if routing_changed and self.running:
             self.tally.new_epoch()
