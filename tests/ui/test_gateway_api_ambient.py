@@ -101,7 +101,7 @@ async def test_api_choice_is_remembered_and_presets_are_httproutes(cluster: Clus
         p.focus()
         await pilot.press("a")
         p = await gateway_api_pane(pilot)
-        assert "Gateway API GATEWAY_URL" in text_of(app, "#traffic-gateway")
+        assert "Gateway API (a) GATEWAY_URL" in text_of(app, "#traffic-gateway")
         assert "bookinfo/bookinfo-gateway-istio" in text_of(app, "#traffic-gateway")
         assert "reviews: no HTTPRoute" in text_of(app, "#traffic-routing")
         await pilot.press("3")

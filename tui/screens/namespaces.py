@@ -112,7 +112,7 @@ class NamespacesPane(WorkPane):
             "apply a waypoint (class istio-waypoint) and label the namespace istio.io/use-waypoint",
             key="w",
             destructive=True,
-            short="Waypoint",
+            show=False,
         ),
         PaneAction(
             "show_waypoints",

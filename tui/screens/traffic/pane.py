@@ -77,7 +77,7 @@ class TrafficPane(WorkPane):
             "Routing API",
             "switch between Istio APIs (Gateway, VirtualService) and the Gateway API (Gateway, HTTPRoute)",
             key="a",
-            short="API",
+            show=False,
         ),
         PaneAction(
             "gateway",

@@ -114,7 +114,7 @@ def namespace_line(labels: Mapping[str, str] | None, status: BookinfoStatus | No
 def gateway_line(view: ClusterView, *, narrow: bool = False) -> Text:
     """``narrow``: leave out the Service's name, so the page check still fits in 80 columns."""
     text = Text(no_wrap=True, overflow="ellipsis")
-    text.append(f"{API_TITLES[view.api]} ", style="bold magenta")
+    text.append(f"{API_TITLES[view.api]} (a) ", style="bold magenta")
     text.append("GATEWAY_URL ", style="bold")
     ingress = view.ingress
     if ingress is None:
