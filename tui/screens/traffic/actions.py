@@ -139,7 +139,8 @@ class BookinfoActions(WorkerErrors, Widget):
             lines += [
                 "⚠ The namespace does not inject sidecars: pods come up 1/1",
                 "  and routing presets will not apply. Cancel and press i",
-                "  to label it istio-injection=enabled first.",
+                "  to label it istio-injection=enabled first (or make it",
+                "  ambient: a in Namespaces, no restart needed).",
             ]
         self._confirm(
             f"Deploy Bookinfo into {namespace}?",
