@@ -676,19 +676,23 @@ async def test_a_big_list_arrives_over_frames_and_stays_sorted() -> None:
 async def test_dataplane_column_says_ambient_for_captured_pods(cluster: Cluster) -> None:
     """Issue 11: SIDECAR became DATAPLANE; istio-cni's redirection annotation marks a pod ambient."""
     ns(cluster, "amb", {"istio.io/dataplane-mode": "ambient"})
-    body = {
-        "metadata": {
-            "name": "captured",
-            "namespace": "amb",
-            "annotations": {"ambient.istio.io/redirection": "enabled"},
-        },
-        "spec": {"containers": [{"name": "app", "image": "nginx:1.27"}]},
-    }
-    cluster.create(kube.PODS, body, namespace="amb")
-    pod(cluster, "amb", "not-yet")
+    labels = {"app": "ztunnel"}
+    ztunnel = {"metadata": {"labels": labels}, "spec": {"containers": [{"name": "z", "image": "ztunnel"}]}}
+    cluster.apply(
+        [
+            {
+                "apiVersion": "apps/v1",
+                "kind": "DaemonSet",
+                "metadata": {"name": "ztunnel", "namespace": "default"},
+                "spec": {"selector": {"matchLabels": labels}, "template": ztunnel},
+            }
+        ]
+    )
+    pod(cluster, "amb", "captured")  # the sandbox's istio-cni marks it once ztunnel exists
+    pod(cluster, "amb", "not-yet", {"istio.io/dataplane-mode": "none"})  # the pod opts out
     app = make_app(cluster, namespace="amb")
     async with app.run_test(size=SIZE) as pilot:
         await until(pilot, lambda: len(rows(app)) == 2, "both pods")
-        assert rows(app)["captured"]["dataplane"] == "ambient"
+        await until(pilot, lambda: rows(app)["captured"]["dataplane"] == "ambient", "the capture")
         assert rows(app)["not-yet"]["dataplane"] == ""
         assert "DATAPLANE" in drawn(app)[0] and "SIDECAR" not in drawn(app)[0]
