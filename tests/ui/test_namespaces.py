@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -432,3 +433,12 @@ async def test_label_notification_says_what_happened_and_one_pod_is_singular(clu
         notes = [n.message for n in app._notifications]
         assert "shop: changed label istio-injection from enabled to disabled" in notes, notes
         assert not any("(now enabled)" in n for n in notes)
+
+
+async def test_watches_run_on_streams_not_in_the_worker_pool(cluster: Cluster) -> None:
+    app = make_app(cluster, pane="namespaces")
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, lambda: "default" in table(app).rows, "the rows")
+        names = {t.name for t in threading.enumerate()}
+        assert {"stream-ns-view-namespaces", "stream-ns-view-pods"} <= names, names
+        assert not [w for w in app.workers if w.group == "ns-watch"]

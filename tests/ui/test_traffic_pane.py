@@ -9,6 +9,7 @@ the jason test, which goes through a worker process and its login.
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ from tui.app import IstioApp
 from tui.errors import ConfigError, NotFound
 from tui.istio import bookinfo
 from tui.kube import Cluster
-from tui.models import SplitRow, TallySnapshot
+from tui.models import LatencySummary, SplitRow, TallySnapshot
 from tui.sandbox.cluster import Sandbox
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.export import ExportScreen
@@ -527,3 +528,40 @@ async def test_export_dialog_count_is_the_files_count(
         assert record["run"]["requests"] == shown
         assert sum(record["run"]["tally"].values()) == shown
         await stop_run(pilot, p)
+
+
+def test_a_routing_change_opens_a_new_epoch() -> None:
+    """Nothing is compared while the change settles; afterwards only pages counted since then are."""
+    zeros = dict.fromkeys(("no_stars", "black", "red"), 0)
+
+    def snap(t: float, **counts: int) -> TallySnapshot:
+        tally = {**zeros, **counts}
+        total = sum(tally.values())
+        return TallySnapshot(
+            url="u", elapsed_s=t, requests=total, counts=tally, details_unavailable=0, by_pod={},
+            status_codes={200: total}, latency=LatencySummary(), transport_errors={},
+        )
+
+    run = RunTally()
+    run.feed(snap(1.0, red=50))
+    assert run.window().counts["red"] == 50 and run.window().since_s is None
+    run.new_epoch()
+    run.feed(snap(1.5, red=60))
+    assert run.settling and run.window().counts == {}
+    run.feed(snap(2.0, red=61, no_stars=5))
+    assert not run.settling
+    run.feed(snap(3.0, red=61, no_stars=30))
+    window = run.window()
+    assert window.counts == {"no_stars": 25} and window.since_s == 1.0
+
+
+async def test_background_reads_run_on_streams_not_in_the_worker_pool(cluster: Cluster) -> None:
+    """The Bookinfo poller and the namespace view's watches never end: they must not hold pool threads."""
+    app = make_app(cluster, pane="traffic")
+    async with app.run_test(size=SIZE) as pilot:
+        p = pane(app)
+        await until(pilot, lambda: p.view.status is not None, "the first Bookinfo view")
+        names = {t.name for t in threading.enumerate()}
+        assert "stream-bookinfo-status" in names, names
+        long_lived = [w for w in app.workers if w.group in ("traffic-poll", "ns-watch")]
+        assert not long_lived, long_lived

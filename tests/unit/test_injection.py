@@ -10,8 +10,10 @@ import pytest
 from tests.helpers import deployment_manifest, wait_for
 from tui import kube
 from tui.istio import injection as inj
+from tui.istio import injector, restarts
+from tui.istio import namespace_index as nsi
 from tui.istio.injection import InjectionMode, ModeKind
-from tui.istio.sidecar import is_proxy_workload
+from tui.istio.sidecar import has_sidecar, is_proxy_workload
 from tui.kube import Cluster
 
 INJECT = "sidecar.istio.io/inject"
@@ -111,14 +113,14 @@ def test_wants_injection(
 
 
 def test_has_sidecar_both_forms() -> None:
-    assert inj.has_sidecar(pod("a", sidecar="classic"))
-    assert inj.has_sidecar(pod("a", sidecar="native"))
-    assert not inj.has_sidecar(pod("a"))
+    assert has_sidecar(pod("a", sidecar="classic"))
+    assert has_sidecar(pod("a", sidecar="native"))
+    assert not has_sidecar(pod("a"))
     # An ordinary init container named istio-proxy (no restartPolicy Always) is not a running sidecar.
     plain_init = pod("a")
     plain_init["spec"]["initContainers"] = [{"name": "istio-proxy", "image": "proxyv2"}]
-    assert not inj.has_sidecar(plain_init)
-    assert not inj.has_sidecar({})
+    assert not has_sidecar(plain_init)
+    assert not has_sidecar({})
 
 
 def test_enable_plan_is_a_merge_patch_of_one_label() -> None:
@@ -242,12 +244,12 @@ def istio_injector(name: str = "istio-sidecar-injector", revision: str = "defaul
 
 def test_webhook_check_passes_for_enabled_and_the_installed_revision() -> None:
     hooks = [istio_injector()]
-    assert inj.check_webhooks(hooks, {"istio-injection": "enabled"}).ok
-    assert inj.check_webhooks(hooks, {"istio.io/rev": "default"}).ok
+    assert injector.check_webhooks(hooks, {"istio-injection": "enabled"}).ok
+    assert injector.check_webhooks(hooks, {"istio.io/rev": "default"}).ok
 
 
 def test_webhook_check_explains_a_missing_revision() -> None:
-    check = inj.check_webhooks([istio_injector()], {"istio.io/rev": "canary"})
+    check = injector.check_webhooks([istio_injector()], {"istio.io/rev": "canary"})
     assert not check.ok
     assert "istio.io/rev=canary" in check.detail
     assert "istio.io/rev In [default]" in check.detail
@@ -255,11 +257,11 @@ def test_webhook_check_explains_a_missing_revision() -> None:
 
 def test_webhook_check_object_webhook_alone_does_not_count() -> None:
     # With no labels only the object webhook matches, and only pods that opt in reach it.
-    assert not inj.check_webhooks([istio_injector()], {}).ok
+    assert not injector.check_webhooks([istio_injector()], {}).ok
 
 
 def test_webhook_check_without_injector() -> None:
-    check = inj.check_webhooks([{"metadata": {"name": "cert-manager-webhook"}, "webhooks": []}], {})
+    check = injector.check_webhooks([{"metadata": {"name": "cert-manager-webhook"}, "webhooks": []}], {})
     assert not check.ok
     assert "no istio-sidecar-injector MutatingWebhookConfiguration" in check.detail
 
@@ -268,7 +270,7 @@ def test_webhook_check_ignores_hooks_that_do_not_see_pod_creation() -> None:
     hook = istio_injector()
     for w in hook["webhooks"]:
         w["rules"] = [{"operations": ["UPDATE"], "resources": ["pods"]}]
-    assert not inj.check_webhooks([hook], {"istio-injection": "enabled"}).ok
+    assert not injector.check_webhooks([hook], {"istio-injection": "enabled"}).ok
 
 
 def test_plan_restart_after_enabling() -> None:
@@ -283,7 +285,7 @@ def test_plan_restart_after_enabling() -> None:
         pod("job-x", owner=("ReplicaSet", "orphan-rs"), phase="Succeeded"),
     ]
     rss = [rs("web-5d4f", "web"), rs("api-77", "api")]
-    plan = inj.plan_restart("demo", {"istio-injection": "enabled"}, pods, rss)
+    plan = restarts.plan_restart("demo", {"istio-injection": "enabled"}, pods, rss)
     assert [p.name for p in plan.pods] == ["bare", "db-0", "web-5d4f-a"]
     assert plan.deployments == ("web",)
     assert {p.owner for p in plan.others} == {"Pod", "StatefulSet/db"}
@@ -296,7 +298,7 @@ def test_plan_restart_after_disabling_is_the_reverse() -> None:
         pod("web-5d4f-b"),
         pod("api-77-a", owner=("ReplicaSet", "api-77")),
     ]
-    plan = inj.plan_restart(
+    plan = restarts.plan_restart(
         "demo", {"istio-injection": "disabled"}, pods, [rs("web-5d4f", "web"), rs("api-77", "api")]
     )
     assert [p.name for p in plan.pods] == ["web-5d4f-a"]
@@ -313,7 +315,7 @@ def test_restart_progress() -> None:
         pod("web-new-b", owner=("ReplicaSet", "web-new"), sidecar="classic", phase="Pending", ready=False),
         pod("other", owner=("ReplicaSet", "nope")),
     ]
-    progress = inj.restart_progress(ns, mid, rss, ["web"])
+    progress = restarts.restart_progress(ns, mid, rss, ["web"])
     assert (progress.done, progress.total) == (1, 2)
     assert progress.pending == ("web-5d4f-a", "web-new-b")
     steps = {p.name: p for p in progress.pods}
@@ -327,8 +329,8 @@ def test_restart_progress() -> None:
         pod("web-new-a", owner=("ReplicaSet", "web-new"), sidecar="native"),
         pod("web-new-b", owner=("ReplicaSet", "web-new"), sidecar="classic"),
     ]
-    assert inj.restart_progress(ns, end, rss, ["web"]).finished
-    assert not inj.restart_progress(ns, [], rss, ["web"]).finished
+    assert restarts.restart_progress(ns, end, rss, ["web"]).finished
+    assert not restarts.restart_progress(ns, [], rss, ["web"]).finished
 
 
 def test_namespace_row_counts() -> None:
@@ -342,7 +344,7 @@ def test_namespace_row_counts() -> None:
         "status": {"phase": "Active"},
     }
     pods = [pod("a", sidecar="classic"), pod("b", sidecar="native"), pod("c"), pod("d", deleting=True)]
-    row = inj.row_from_facts(ns, Counter(f for f in map(inj.pod_facts, pods) if f is not None))
+    row = nsi.row_from_facts(ns, Counter(f for f in map(nsi.pod_facts, pods) if f is not None))
     assert row.sidecar_ratio == "2/3"
     assert row.out_of_step == 1
     assert row.mode == "istio-injection=enabled"
@@ -372,10 +374,10 @@ def test_gateways_are_never_out_of_step(ns_labels: dict[str, str]) -> None:
     for p in pods:
         assert is_proxy_workload(p)
         assert not inj.out_of_step(ns_labels, p)
-    plan = inj.plan_restart("istio-system", ns_labels, pods, [])
+    plan = restarts.plan_restart("istio-system", ns_labels, pods, [])
     assert plan.empty and not plan.deployments
     ns = {"metadata": {"name": "istio-system", "labels": ns_labels}}
-    row = inj.row_from_facts(ns, Counter(f for f in map(inj.pod_facts, pods) if f is not None))
+    row = nsi.row_from_facts(ns, Counter(f for f in map(nsi.pod_facts, pods) if f is not None))
     assert row.out_of_step == 0
 
 
@@ -389,12 +391,12 @@ def test_a_sidecar_next_to_an_app_is_not_a_gateway() -> None:
 
 
 def test_pod_facts() -> None:
-    assert inj.pod_facts(pod("a", sidecar="native", annotations={INJECT: "false"})) == (
+    assert nsi.pod_facts(pod("a", sidecar="native", annotations={INJECT: "false"})) == (
         True, "false", False, False
     )
-    assert inj.pod_facts(pod("b", labels={"istio.io/rev": "canary"})) == (False, None, True, False)
-    assert inj.pod_facts(pod("c", deleting=True)) is None
-    assert inj.pod_facts(pod("d", phase="Succeeded")) is None
+    assert nsi.pod_facts(pod("b", labels={"istio.io/rev": "canary"})) == (False, None, True, False)
+    assert nsi.pod_facts(pod("c", deleting=True)) is None
+    assert nsi.pod_facts(pod("d", phase="Succeeded")) is None
 
 
 def test_namespace_index_batches_and_recomputes_changed_namespaces() -> None:
@@ -409,7 +411,7 @@ def test_namespace_index_batches_and_recomputes_changed_namespaces() -> None:
         p["metadata"]["namespace"] = ns_name
         return p
 
-    index = inj.NamespaceIndex()
+    index = nsi.NamespaceIndex()
     assert index.take_rows() is None
     index.apply_namespace(WatchEvent("SYNCED", objects={"a": ns("demo", **{"istio-injection": "enabled"})}))
     a = with_uid(pod("a", sidecar="classic"), "demo")
@@ -460,21 +462,21 @@ def _create_injector(cluster: Cluster, revision: str = "default") -> None:
 
 def test_preflight_without_admission_api() -> None:
     fake = cast(Cluster, _NoAdmissionApi())
-    result = inj.preflight_injection(fake, labels_after={"istio-injection": "enabled"})
+    result = injector.preflight_injection(fake, labels_after={"istio-injection": "enabled"})
     assert not result.ok
     assert "does not serve admissionregistration.k8s.io/v1" in result.reason
 
 
 def test_preflight_against_the_sandbox(cluster: Cluster) -> None:
     enabled = {"istio-injection": "enabled"}
-    missing = inj.preflight_injection(cluster, labels_after=enabled)
+    missing = injector.preflight_injection(cluster, labels_after=enabled)
     assert not missing.ok
     assert missing.checks[0].ok  # the API is served
     assert "no istio-sidecar-injector MutatingWebhookConfiguration" in missing.reason
     _create_injector(cluster, revision="1-24")
-    assert inj.preflight_injection(cluster, labels_after=enabled).ok
-    assert inj.preflight_injection(cluster, labels_after={"istio.io/rev": "1-24"}).ok
-    wrong_rev = inj.preflight_injection(cluster, labels_after={"istio.io/rev": "canary"})
+    assert injector.preflight_injection(cluster, labels_after=enabled).ok
+    assert injector.preflight_injection(cluster, labels_after={"istio.io/rev": "1-24"}).ok
+    wrong_rev = injector.preflight_injection(cluster, labels_after={"istio.io/rev": "canary"})
     assert not wrong_rev.ok
     assert "istio.io/rev=canary" in wrong_rev.reason
 
@@ -491,17 +493,17 @@ def test_restart_targets_and_rollout_restart_against_the_sandbox(cluster: Cluste
     wait_for(lambda: len(live_pods()) == 2, "two pods")
     plan = inj.plan_change("shop", {}, InjectionMode.enabled())
     cluster.patch(kube.NAMESPACES, "shop", plan.patch())
-    targets = inj.find_restart_targets(cluster, "shop")
+    targets = restarts.find_restart_targets(cluster, "shop")
     assert targets.deployments == ("web",)
     assert len(targets.pods) == 2
     assert all(p.owner == "Deployment/web" and p.wants_sidecar for p in targets.pods)
-    assert inj.restart_deployments(cluster, "shop", [*targets.deployments, "gone"]) == ["web"]
+    assert restarts.restart_deployments(cluster, "shop", [*targets.deployments, "gone"]) == ["web"]
 
     def finished() -> bool:
         rss = {r["metadata"]["name"]: r for r in cluster.list(kube.REPLICASETS, namespace="shop").items}
         items = cluster.list(kube.PODS, namespace="shop").items
-        return inj.restart_progress({"istio-injection": "enabled"}, items, rss, ["web"]).finished
+        return restarts.restart_progress({"istio-injection": "enabled"}, items, rss, ["web"]).finished
 
     wait_for(finished, "the restarted pods to be ready with sidecars")
-    assert all(inj.has_sidecar(p) for p in live_pods())
-    assert inj.find_restart_targets(cluster, "shop").empty
+    assert all(has_sidecar(p) for p in live_pods())
+    assert restarts.find_restart_targets(cluster, "shop").empty

@@ -20,19 +20,14 @@ from textual.widget import Widget
 
 from tui import kube
 from tui.istio import waypoints
-from tui.istio.injection import (
-    LabelPlan,
-    ModeKind,
-    Preflight,
+from tui.istio.injection import LabelPlan, ModeKind, find_conflict, plan_change, toggle_target
+from tui.istio.injector import Preflight, preflight_injection
+from tui.istio.restarts import (
     RestartPlan,
     RestartProgress,
-    find_conflict,
     find_restart_targets,
-    plan_change,
-    preflight_injection,
     restart_deployments,
     restart_progress,
-    toggle_target,
 )
 from tui.models import plural
 from tui.screens.confirm import ConfirmScreen

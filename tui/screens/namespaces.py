@@ -25,7 +25,9 @@ from textual.widgets import DataTable, ProgressBar, Static
 from tui import kube
 from tui.errors import Forbidden
 from tui.istio.injection import InjectionMode as Mode
-from tui.istio.injection import ModeKind, NamespaceIndex, RestartProgress, namespace_mode, plan_change
+from tui.istio.injection import ModeKind, namespace_mode, plan_change
+from tui.istio.namespace_index import NamespaceIndex
+from tui.istio.restarts import RestartProgress
 from tui.models import NamespaceRow, format_age, parse_time, plural
 from tui.screens.injection import RevisionScreen
 from tui.screens.injection_flow import InjectionFlow

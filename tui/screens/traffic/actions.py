@@ -2,8 +2,9 @@
 patch, routing presets, revert and cleanup. Every change goes through a ConfirmScreen naming the context.
 
 ``BookinfoActions`` is a non-visual child of the pane: the pane calls down with the namespace, each change
-runs as a one-off thread worker, and results come back up as messages (``StatusRead``, ``RoutingRead``,
-``Changed``). The injection label is the shared ``InjectionFlow``, the same one the Namespaces area runs.
+runs as a one-off thread worker (following a deploy's pods, which can take minutes, runs on a ``Stream``),
+and results come back up as messages (``StatusRead``, ``RoutingRead``, ``Changed``). The injection label is
+the shared ``InjectionFlow``, the same one the Namespaces area runs.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from tui.models import BookinfoStatus, IngressInfo, plural
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.injection_flow import InjectionFlow
 from tui.widgets.pane import READ_ONLY_REASON, WorkerErrors
+from tui.widgets.stream import Stream
 
 DIFF_LINES = 24
 
@@ -60,6 +62,13 @@ class BookinfoActions(WorkerErrors, Widget):
             self.name = name
             self.labels = labels
 
+    class _Deployed(Message):
+        bubble = False
+
+        def __init__(self, name: str) -> None:
+            super().__init__()
+            self.name = name
+
     class _PendingLoadBalancer(Message):
         bubble = False
 
@@ -78,14 +87,15 @@ class BookinfoActions(WorkerErrors, Widget):
 
     def __init__(self, *, id: str | None = None) -> None:  # noqa: A002 - Textual's own keyword
         super().__init__(id=id)
-        self._stopping = threading.Event()
+        self._follow: Stream | None = None
         self.api: RoutingApi = "istio"  # set by the pane: which API routes Bookinfo
 
     def compose(self) -> ComposeResult:
         yield InjectionFlow(id="traffic-flow")
 
     def on_unmount(self) -> None:
-        self._stopping.set()
+        if self._follow is not None:
+            self._follow.stop()
 
     def _confirm(
         self,
@@ -160,11 +170,27 @@ class BookinfoActions(WorkerErrors, Widget):
             message += f" Left alone (not ours): {', '.join(result.skipped)}"
         self.notify(message, markup=False)
         self.post_message(self.Changed(verify=False))
+        self.post_message(self._Deployed(namespace))
+
+    @on(_Deployed)
+    def _follow_pods(self, event: _Deployed) -> None:
+        """Following the pods can take minutes: a Stream of its own, not a slot of the worker pool."""
+        if self._follow is not None:
+            self._follow.stop()
+        report = self.istio_app.report_error
+        self._follow = Stream(
+            lambda stop: self._wait_ready(event.name, stop),
+            name=f"bookinfo-ready-{event.name}",
+            on_error=lambda err: self.app.call_from_thread(report, err, "following the Bookinfo pods"),
+        ).start()
+
+    def _wait_ready(self, namespace: str, stop: threading.Event) -> None:
         def read(status: BookinfoStatus) -> None:
             self.post_message(self.StatusRead(status))
 
-        status = bookinfo.wait_ready(cluster, namespace=namespace, on_update=read, cancel=self._stopping)
-        if self._stopping.is_set():
+        cluster = self.istio_app.cluster
+        status = bookinfo.wait_ready(cluster, namespace=namespace, on_update=read, cancel=stop)
+        if stop.is_set():
             return
         self.post_message(self.Changed(verify=True))
         if status.ready:
