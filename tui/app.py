@@ -19,6 +19,7 @@ from textual import events, on
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.message import Message
 from textual.notifications import SeverityLevel
 from textual.reactive import var
 from textual.screen import Screen
@@ -162,6 +163,15 @@ class IstioApp(WorkerErrors, App[None]):
         ],
     ]
 
+    class StreamFailed(Message):
+        """A stream of the app's own failed on its thread; ``post_message`` is thread-safe and, unlike
+        ``call_from_thread``, harmless while the app is closing."""
+
+        def __init__(self, error: BaseException, what: str) -> None:
+            super().__init__()
+            self.error = error
+            self.what = what
+
     namespace: var[str | None] = var(None, init=False)
     namespace_labels: var[NamespaceLabels] = var(MappingProxyType({}), init=False)
 
@@ -229,7 +239,7 @@ class IstioApp(WorkerErrors, App[None]):
         feed.start(
             lambda: self.cluster.watch(kube.NAMESPACES, timeout_seconds=WATCH_TIMEOUT_S),
             name="namespaces",
-            on_error=lambda err: self.call_from_thread(self.report_error, err, "namespace watch"),
+            on_error=self._namespace_watch_failed,
         )
 
     def _apply_namespaces(self) -> None:
@@ -320,6 +330,13 @@ class IstioApp(WorkerErrors, App[None]):
         for pane in self.main_screen.query(WorkPane):
             if pane_id == pane.PANE_ID:
                 self.call_later(self.run_action, action, pane)
+
+    def _namespace_watch_failed(self, err: BaseException) -> None:
+        self.post_message(self.StreamFailed(err, "namespace watch"))
+
+    @on(StreamFailed)
+    def _stream_failed(self, event: StreamFailed) -> None:
+        self.report_error(event.error, event.what)
 
     @on(TabbedContent.TabActivated)
     def _tab_activated(self, event: TabbedContent.TabActivated) -> None:

@@ -42,3 +42,9 @@ async def choices_step(pilot: Pilot[Any]) -> None:
 def test_install_choices_step(snap_compare: Any, cluster: Cluster) -> None:
     app = IstioApp(settings=Settings(sandbox=True), cluster=cluster, info=INFO, initial_pane="install")
     assert snap_compare(app, terminal_size=SIZE, run_before=choices_step)
+
+
+def test_install_choices_step_at_80x24(snap_compare: Any, cluster: Cluster) -> None:
+    """At 80 columns the preview sits under the form, full width, instead of a 2-column sliver beside it."""
+    app = IstioApp(settings=Settings(sandbox=True), cluster=cluster, info=INFO, initial_pane="install")
+    assert snap_compare(app, terminal_size=(80, 24), run_before=choices_step)

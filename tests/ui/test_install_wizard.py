@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 from textual.widgets import Checkbox, DataTable, Input, Select, Static, TabbedContent
+from textual.widgets._footer import FooterKey
 from textual.worker import WorkerState
 
 from tests.helpers import PREFLIGHT_KEYS, make_app, until
@@ -22,6 +23,7 @@ from tui.kube import Cluster
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.describe import PodDescribeScreen
 from tui.screens.install import InstallPane
+from tui.screens.install import run as run_step
 
 SIZE = (120, 36)
 DEADLINE_S = 20.0
@@ -426,6 +428,52 @@ async def test_a_context_named_sandbox_is_not_the_sandbox(cluster: Cluster) -> N
         assert wizard.plan is not None and wizard.plan.chart_source.kind == "repo"
 
 
+async def test_choices_preview_is_readable_at_80x24(cluster: Cluster) -> None:
+    app = make_app(cluster, pane="install", sandbox=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot)
+        app.query_one("#wiz-steps").focus()
+        await pilot.press("2")
+        await pilot.pause()
+        preview = app.query_one("#choices-preview")
+        assert preview.region.width >= 50, preview.region
+        assert preview.region.height >= 4, preview.region
+        assert app.query_one("#choices-form").region.width >= 50
+        quit_key = next(k for k in app.query(FooterKey) if k.key == "q")
+        # Drawn whole: the palette hint covers what does not fit, which once left "q" without "Quit".
+        region = quit_key.region
+        assert region.width > 0 and region.right <= 80, region
+        assert app.screen.get_widget_at(region.right - 1, region.y)[0] is quit_key
+
+
+async def test_a_failing_pod_poll_is_one_notification_and_the_install_goes_on(
+    cluster: Cluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(_cluster: Cluster) -> None:
+        raise RuntimeError("the poll broke")
+
+    monkeypatch.setattr(run_step, "install_progress", broken)
+    app = make_app(cluster, pane="install", sandbox=True)
+    async with app.run_test(size=SIZE) as pilot:
+        wizard = await ready(pilot)
+        app.query_one("#wiz-steps").focus()
+        await pilot.press("i")
+        await answer(pilot, "y", "Install Istio")
+
+        def broke() -> list[str]:
+            return [n.message for n in app._notifications if "the poll broke" in n.message]
+
+        await until(pilot, broke, "the error")
+        message = broke()[0]
+        assert message.startswith("install failed") and "Traceback" not in message
+        await until(
+            pilot,
+            lambda: "install" not in wizard.busy and bool(wizard.verify_report and wizard.verify_report.ok),
+            "the install to finish anyway",
+            limit=60,
+        )
+
+
 async def test_preflight_installs_the_gateway_api_crds_on_g(cluster: Cluster) -> None:
     app = make_app(cluster, pane="install", sandbox=True)
     async with app.run_test(size=SIZE) as pilot:
@@ -442,4 +490,3 @@ async def test_preflight_installs_the_gateway_api_crds_on_g(cluster: Cluster) ->
 
         await until(pilot, lambda: gateway_line() == "pass Gateway API CRDs v1.6.1 standard", "the new check")
         assert cluster.has_api("gateway.networking.k8s.io/v1")
-

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, ClassVar
 
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
@@ -35,6 +35,9 @@ from tui.widgets.pane import PaneAction, WorkPane
 
 if TYPE_CHECKING:
     from tui.app import IstioApp
+
+# Step list 22 + form 50 + a readable preview: narrower panes stack the preview under the form.
+NARROW_COLUMNS = 110
 
 
 class InstallPane(WorkPane):
@@ -64,7 +67,7 @@ class InstallPane(WorkPane):
             "write the values files, install.sh and uninstall.sh to 'Save to'",
             key="ctrl+s",
             key_display="^s",
-            short="Save plan",
+            short="Save",
         ),
         PaneAction(
             "install",
@@ -74,11 +77,16 @@ class InstallPane(WorkPane):
             destructive=True,
             short="Install",
         ),
+        # x and v are on their steps' buttons; the footer keeps room for q Quit at 80 columns.
         PaneAction(
-            "cancel_install", "Cancel install", "stop after the current helm step", key="x", short="Cancel"
+            "cancel_install", "Cancel install", "stop after the current helm step", key="x", show=False
         ),
         PaneAction(
-            "verify", "Verify", "check istiod, webhooks, CRDs, the gateway address and the version", key="v"
+            "verify",
+            "Verify",
+            "check istiod, webhooks, CRDs, the gateway address and the version",
+            key="v",
+            show=False,
         ),
         PaneAction(
             "create_ingresses",
@@ -207,6 +215,9 @@ class InstallPane(WorkPane):
 
     def on_mount(self) -> None:
         self._plan_changed()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.set_class(event.size.width < NARROW_COLUMNS, "-narrow")
 
     def on_show(self) -> None:
         self._start()

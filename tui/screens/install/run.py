@@ -92,6 +92,13 @@ class RunStep(Vertical, WizardStep):
             super().__init__()
             self.result = result
 
+    class Crashed(Message):
+        """The run or the pod poll failed unexpectedly (on its own thread); the app's one handler shows it."""
+
+        def __init__(self, error: BaseException) -> None:
+            super().__init__()
+            self.error = error
+
     def __init__(self) -> None:
         super().__init__(id="step-install", classes="wiz-step")
         self.releases: list[ReleaseState] = []
@@ -208,7 +215,12 @@ class RunStep(Vertical, WizardStep):
         return True
 
     def _stream_failed(self, err: BaseException) -> None:
-        self.app.call_from_thread(self.istio_app.report_error, err, "install")
+        self.post_message(self.Crashed(err))
+
+    @on(Crashed)
+    def _crashed(self, message: Crashed) -> None:
+        message.stop()
+        self.istio_app.report_error(message.error, "install")
 
     def _poll_pods(self, stop: threading.Event) -> None:
         cluster = self.istio_app.cluster
