@@ -602,6 +602,11 @@ async def test_follow_streams_on_its_own_thread_and_stops(
         screen = app.screen
         assert isinstance(screen, PodLogsScreen)
         await until(pilot, lambda: "INFO ready" in log_text(app), "the first read")
+        await pilot.press("p")  # never restarted: one line in place, no error toast
+        await until(pilot, lambda: "previous terminated container" in log_text(app), "no previous run")
+        assert not any(n.severity == "error" for n in app._notifications)
+        await pilot.press("p")
+        await until(pilot, lambda: "INFO ready" in log_text(app), "the current run again")
         await pilot.press("f")
         assert "following" in str(screen.query_one("#logs-title", Static).render())
         await until(pilot, lambda: log_text(app).count("GET /healthz") >= 3, "followed lines")

@@ -20,6 +20,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, RichLog, Static
 from textual.worker import Worker, WorkerState
 
+from tui.errors import Invalid
 from tui.kube import LogFollow
 from tui.models import PodRow
 from tui.widgets.pane import WorkerErrors
@@ -107,11 +108,12 @@ class PodLogsScreen(WorkerErrors, Screen[None]):
             "wrap" if self.wrap else "",
             "timestamps" if self.timestamps else "",
         ]
-        return Text.assemble(
+        return Text.assemble(  # the modes first: a long pod name must not push them off an 80-column line
             ("Logs", "bold"),
-            f"  {self.pod_namespace}/{self.pod_name}  ",
+            "  ",
             (which, "bold"),
-            ("   " + " · ".join(f for f in flags if f), "dim"),
+            ("  " + " · ".join(f for f in flags if f), "dim"),
+            f"  {self.pod_namespace}/{self.pod_name}",
         )
 
     # --- one-off reads
@@ -128,14 +130,17 @@ class PodLogsScreen(WorkerErrors, Screen[None]):
         cluster = self.istio_app.cluster
         lines: list[str] = []
         for container in containers:
-            text = cluster.pod_logs(
-                self.pod_name,
-                namespace=self.pod_namespace,
-                container=container,
-                tail_lines=tail,
-                previous=previous,
-                timestamps=timestamps,
-            )
+            try:
+                text = cluster.pod_logs(
+                    self.pod_name,
+                    namespace=self.pod_namespace,
+                    container=container,
+                    tail_lines=tail,
+                    previous=previous,
+                    timestamps=timestamps,
+                )
+            except Invalid as err:  # no log to read (no previous run, still pulling): say so here, no alarm
+                text = f"({err})"
             got = text.splitlines()
             lines += [f"[{container}] {line}" for line in got] if len(containers) > 1 else got
         self.app.call_from_thread(self._replace, lines or ["(no log lines)"])
