@@ -8,6 +8,7 @@ requests for a wide tolerance; the data plane's weighted picks are seeded, so ru
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -61,7 +62,8 @@ def client() -> Iterator[httpx.Client]:
 
 
 def url(tools: Tools, ns: str, path: str = "/productpage") -> str:
-    svc = get(tools, f"/api/v1/namespaces/{ns}/services/bookinfo-gateway-istio")
+    name = "shared-istio" if ns == "ingress" else "bookinfo-gateway-istio"
+    svc = get(tools, f"/api/v1/namespaces/{ns}/services/{name}")
     node_port = next(p["nodePort"] for p in svc["spec"]["ports"] if p["name"] == "http")
     return f"http://127.0.0.1:{node_port}{path}"
 
@@ -130,6 +132,32 @@ def test_sidecars_split_in_thirds_then_the_gamma_route_gives_fifty_fifty(
     assert halves(counts), counts
 
 
+JASON = """apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: reviews}
+spec:
+  parentRefs: [{group: "", kind: Service, name: reviews, port: 9080}]
+  rules:
+  - matches: [{headers: [{name: end-user, value: jason}]}]
+    backendRefs: [{name: reviews-v2, port: 9080}]
+  - backendRefs: [{name: reviews-v1, port: 9080}]
+"""
+
+
+def test_a_header_match_sends_the_logged_in_user_to_v2(mesh: Tools, tmp_path: Path) -> None:
+    """productpage passes the session's user as ``end-user``; a GAMMA route matches on it."""
+    manifest = tmp_path / "jason.yaml"
+    manifest.write_text(JASON)
+    mesh.kubectl("apply", "-n", "sc", "-f", str(manifest))
+    target = url(mesh, "sc")
+    with httpx.Client(timeout=10) as anonymous, httpx.Client(timeout=10) as jason:
+        wait_for(lambda: set(tally(anonymous, target, 20)) == {"no_stars"}, what="everyone else on v1")
+        login = jason.post(url(mesh, "sc", "/login"), data={"username": "jason", "passwd": "x"})
+        assert login.status_code == 302
+        assert tally(jason, target, 30) == Counter({"black": 30})
+    mesh.kubectl("apply", "-n", "sc", "-f", str(GATEWAY_API / "route-reviews-50-v3.yaml"))
+
+
 def test_ambient_label_captures_running_pods_without_restart(mesh: Tools) -> None:
     before = get(mesh, "/api/v1/namespaces/amb/pods")["items"]
     assert not any(REDIRECTION in (p["metadata"].get("annotations") or {}) for p in before)
@@ -172,6 +200,8 @@ def test_ambient_route_needs_a_waypoint_the_namespace_uses(mesh: Tools, client: 
     assert halves(tally(client, url(mesh, "sc")))
     svc = get(mesh, "/api/v1/namespaces/amb/services/waypoint")
     assert svc["spec"]["type"] == "ClusterIP" and 15008 in [p["port"] for p in svc["spec"]["ports"]]
+    gw = get(mesh, "/apis/gateway.networking.k8s.io/v1/namespaces/amb/gateways/waypoint")
+    assert gw["status"]["addresses"] == [{"type": "IPAddress", "value": svc["spec"]["clusterIP"]}]
 
 
 def test_route_status_names_a_missing_parent_and_backend(mesh: Tools, tmp_path: Path) -> None:
@@ -222,6 +252,14 @@ spec:
         return r if r.headers.get("x-route") == "matched" else None
 
     assert wait_for(matched, what="the regex/header/query route").status_code == 200
+    gone = tmp_path / "gone.yaml"
+    gone.write_text(
+        "apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: gone}\n"
+        "spec:\n  parentRefs: [{name: bookinfo-gateway}]\n  hostnames: [gone.example]\n"
+        "  rules: [{backendRefs: [{name: no-such-service, port: 9080}]}]\n"
+    )
+    mesh.kubectl("apply", "-n", "sc", "-f", str(gone))
+    wait_for(lambda: client.get(target, headers={"Host": "gone.example"}).status_code == 500, what="a 500")
     assert "x-route" not in client.get(target, params={"v": "2"}, headers=headers).headers
     assert "x-route" not in client.get(target, params={"v": "1"}, headers={"Host": "match.example"}).headers
 
@@ -257,3 +295,144 @@ def test_deleting_a_gateway_removes_what_it_owned_and_unbinds_its_routes(mesh: T
         return accepted["status"] == "False" and accepted["reason"] == "NoMatchingParent"
 
     wait_for(unbound, what="the route to report its missing parent")
+
+
+SHARED = """apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: shared, namespace: ingress}
+spec:
+  gatewayClassName: istio
+  listeners:
+  - {name: http, port: 80, protocol: HTTP, allowedRoutes: {namespaces: {from: All}}}
+"""
+
+ROUTE = """apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: via-shared, namespace: NS}
+spec:
+  parentRefs: [{name: shared, namespace: ingress}]
+  hostnames: [NS.example]
+  rules: [{backendRefs: [{name: productpage, port: 9080}]}]
+"""
+
+
+def test_one_gateway_for_a_sidecar_and_an_ambient_namespace(
+    mesh: Tools, client: httpx.Client, tmp_path: Path
+) -> None:
+    """Mixed namespaces behind one shared Gateway: each split follows its own data plane."""
+    mesh.kubectl("create", "namespace", "ingress")
+    manifest = tmp_path / "shared.yaml"
+    manifest.write_text("---\n".join([SHARED, ROUTE.replace("NS", "sc"), ROUTE.replace("NS", "amb")]))
+    mesh.kubectl("apply", "-f", str(manifest))
+    mesh.kubectl("wait", "-n", "ingress", "--for=condition=programmed", "gtw/shared", "--timeout=9s")
+    mesh.kubectl("label", "namespace", "amb", "istio.io/use-waypoint-")
+    target = url(mesh, "ingress")
+    wait_for(
+        lambda: client.get(target, headers={"Host": "sc.example"}).status_code == 200,
+        what="the shared gateway",
+    )
+    assert halves(tally(client, target, headers={"Host": "sc.example"})), "sidecar callers route client-side"
+    wait_for(lambda: "black" in tally(client, target, 30, headers={"Host": "amb.example"}), what="L4 only")
+    assert thirds(tally(client, target, headers={"Host": "amb.example"})), (
+        "ambient without a waypoint: L4 only"
+    )
+    assert client.get(target, headers={"Host": "other.example"}).status_code == 404
+
+
+def test_a_waypoint_for_workloads_leaves_service_traffic_at_l4(mesh: Tools, client: httpx.Client) -> None:
+    target, host = url(mesh, "ingress"), {"Host": "amb.example"}
+    mesh.kubectl("label", "-n", "amb", "gtw/waypoint", "istio.io/waypoint-for=workload", "--overwrite")
+    mesh.kubectl("label", "namespace", "amb", "istio.io/use-waypoint=waypoint", "--overwrite")
+    assert thirds(tally(client, target, headers=host))
+    mesh.kubectl("label", "-n", "amb", "gtw/waypoint", "istio.io/waypoint-for=service", "--overwrite")
+    wait_for(lambda: "black" not in tally(client, target, 20, headers=host), what="the waypoint for Services")
+    assert halves(tally(client, target, headers=host))
+
+
+def test_calls_across_a_sidecar_and_an_ambient_namespace(mesh: Tools, client: httpx.Client) -> None:
+    """productpage's REVIEWS_HOSTNAME sends its reviews calls to the other namespace. A sidecar caller routes
+    client-side even to an ambient Service without a waypoint; an ambient caller of a sidecar Service (no
+    waypoint there) gets L4 only: the sidecar's inbound side does not route."""
+    shared, sc_host, amb_host = url(mesh, "ingress"), {"Host": "sc.example"}, {"Host": "amb.example"}
+    mesh.kubectl("label", "namespace", "amb", "istio.io/use-waypoint-")  # amb keeps its 50/50 VirtualService
+    mesh.kubectl("delete", "-n", "sc", "httproute", "reviews")
+    wait_for(lambda: "black" in tally(client, shared, 30, headers=sc_host), what="sc's own reviews, no route")
+    mesh.kubectl("set", "env", "-n", "sc", "deployment/productpage-v1", "REVIEWS_HOSTNAME=reviews.amb")
+    mesh.kubectl("rollout", "status", "-n", "sc", "deployment/productpage-v1", "--timeout=20s")
+    wait_for(
+        lambda: "black" not in tally(client, shared, 30, headers=sc_host), what="amb's route, client-side"
+    )
+    assert halves(tally(client, shared, headers=sc_host))
+    assert thirds(tally(client, shared, headers=amb_host)), "amb's own ambient callers still see L4"
+    mesh.kubectl("apply", "-n", "sc", "-f", str(GATEWAY_API / "route-reviews-50-v3.yaml"))
+    mesh.kubectl(
+        "set",
+        "env",
+        "-n",
+        "amb",
+        "deployment/productpage-v1",
+        "REVIEWS_HOSTNAME=reviews.sc.svc.cluster.local",
+    )
+    mesh.kubectl("rollout", "status", "-n", "amb", "deployment/productpage-v1", "--timeout=20s")
+    wait_for(lambda: captured_productpage(mesh), what="the new ambient productpage to be captured")
+    assert thirds(tally(client, shared, headers=amb_host)), "no waypoint on sc's reviews: L4 from ambient"
+    assert reviews_pods(client, shared, amb_host) == names(mesh, "sc", "app%3Dreviews")
+    answered = reviews_pods(client, shared, sc_host)
+    assert answered <= names(mesh, "amb", "app%3Dreviews") and len(answered) == 2  # amb's v1 and v3
+
+
+def names(mesh: Tools, ns: str, selector: str) -> set[str]:
+    return {
+        p["metadata"]["name"]
+        for p in get(mesh, f"/api/v1/namespaces/{ns}/pods?labelSelector={selector}")["items"]
+    }
+
+
+def reviews_pods(client: httpx.Client, target: str, headers: dict[str, str]) -> set[str]:
+    """The reviews pods that answered, as the page names them (over enough pages to see them all)."""
+    pages = (client.get(target, headers=headers).text for _ in range(60))
+    return {m for page in pages for m in re.findall(r"reviews-v[123]-[a-z0-9]+-[a-z0-9]+", page)}
+
+
+def captured_productpage(mesh: Tools) -> bool:
+    pods = get(mesh, "/api/v1/namespaces/amb/pods?labelSelector=app%3Dproductpage")["items"]
+    return len(pods) == 1 and (pods[0]["metadata"].get("annotations") or {}).get(REDIRECTION) == "enabled"
+
+
+CROSS = """apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: cross, namespace: ingress}
+spec:
+  parentRefs: [{name: shared}]
+  hostnames: [cross.example]
+  rules: [{backendRefs: [{name: productpage, namespace: sc, port: 9080}]}]
+"""
+
+GRANT = """apiVersion: gateway.networking.k8s.io/v1beta1
+kind: ReferenceGrant
+metadata: {name: from-ingress, namespace: sc}
+spec:
+  from: [{group: gateway.networking.k8s.io, kind: HTTPRoute, namespace: ingress}]
+  to: [{group: "", kind: Service, name: productpage}]
+"""
+
+
+def test_a_backend_in_another_namespace_needs_a_reference_grant(
+    mesh: Tools, client: httpx.Client, tmp_path: Path
+) -> None:
+    target, host = url(mesh, "ingress"), {"Host": "cross.example"}
+    (tmp_path / "cross.yaml").write_text(CROSS)
+    mesh.kubectl("apply", "-f", str(tmp_path / "cross.yaml"))
+
+    def resolved() -> tuple[str, str] | None:
+        route = get(mesh, "/apis/gateway.networking.k8s.io/v1/namespaces/ingress/httproutes/cross")
+        parents = (route.get("status") or {}).get("parents") or []
+        conds = {c["type"]: (c["status"], c["reason"]) for c in parents[0]["conditions"]} if parents else {}
+        return conds.get("ResolvedRefs")
+
+    assert wait_for(resolved, what="the route's status") == ("False", "RefNotPermitted")
+    assert client.get(target, headers=host).status_code == 500
+    (tmp_path / "grant.yaml").write_text(GRANT)
+    mesh.kubectl("apply", "-f", str(tmp_path / "grant.yaml"))
+    wait_for(lambda: resolved() == ("True", "ResolvedRefs"), what="the grant to resolve the backend")
+    assert client.get(target, headers=host).status_code == 200

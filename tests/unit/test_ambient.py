@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tui.istio.ambient import dataplane_of, l7_applies, wants_ambient, waypoint_ref
+from tui.istio.ambient import dataplane_of, l7_applies, serves_services, wants_ambient, waypoint_ref
 
 AMBIENT_NS = {"istio.io/dataplane-mode": "ambient"}
 
@@ -57,3 +57,9 @@ def test_l7_runs_in_a_sidecar_or_a_waypoint_never_in_ztunnel_alone() -> None:
     assert not l7_applies(caller_sidecar=False, caller_captured=True, waypoint=False)
     assert l7_applies(caller_sidecar=False, caller_captured=True, waypoint=True)
     assert not l7_applies(caller_sidecar=False, caller_captured=False, waypoint=True)
+
+
+def test_a_waypoint_serves_services_unless_it_is_for_workloads_only() -> None:
+    assert serves_services({}) and serves_services({"istio.io/waypoint-for": "all"})
+    assert not serves_services({"istio.io/waypoint-for": "workload"})
+    assert not serves_services({"istio.io/waypoint-for": "none"})

@@ -8,7 +8,8 @@ as pure functions over the API's plain dicts (no I/O). Istio's rules, as documen
   pod with the annotation ``ambient.istio.io/redirection: enabled``, without restarting it.
 * ``istio.io/use-waypoint`` on a Service, else on its namespace, names the waypoint (a Gateway of class
   ``istio-waypoint``) that serves it; ``istio.io/use-waypoint-namespace`` points at another namespace; the
-  value ``none`` on the Service opts it out of its namespace's waypoint.
+  value ``none`` on the Service opts it out of its namespace's waypoint. A waypoint serves Services unless
+  its ``istio.io/waypoint-for`` label says ``workload`` or ``none``.
 * L7 routing (HTTPRoute on a Service, VirtualService matches and weights) runs in a sidecar (client side) or
   in a waypoint (for an in-mesh caller of a Service that uses one). ztunnel alone is L4: it ignores them.
 """
@@ -28,6 +29,7 @@ REDIRECTION_ENABLED = "enabled"
 USE_WAYPOINT_LABEL = "istio.io/use-waypoint"
 USE_WAYPOINT_NAMESPACE_LABEL = "istio.io/use-waypoint-namespace"
 WAYPOINT_CLASS = "istio-waypoint"
+WAYPOINT_FOR_LABEL = "istio.io/waypoint-for"
 WAYPOINT_PORT = 15008
 
 
@@ -70,6 +72,11 @@ def waypoint_ref(
             return None
         return str(labels.get(USE_WAYPOINT_NAMESPACE_LABEL) or namespace), str(name)
     return None
+
+
+def serves_services(waypoint_labels: Mapping[str, str] | None) -> bool:
+    """Whether a waypoint takes traffic addressed to Services (``service``, the default, or ``all``)."""
+    return (waypoint_labels or {}).get(WAYPOINT_FOR_LABEL, "service") in ("service", "all")
 
 
 def l7_applies(*, caller_sidecar: bool, caller_captured: bool, waypoint: bool) -> bool:

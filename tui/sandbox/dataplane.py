@@ -91,7 +91,7 @@ SESSION_COOKIE: Final = "session"
 
 _VS = VIRTUAL_SERVICES
 _GW = "gateways.networking.istio.io"
-_API_KEYS: Final = (gateway_routes.GATEWAYS, gateway_routes.HTTPROUTES, "namespaces")
+_API_KEYS: Final = (*gateway_routes.ROUTING_KEYS, "namespaces")
 _ROUTING_KEYS: Final = frozenset(
     {"pods", "services", _VS, DESTINATION_RULES, _GW, ingress.INGRESSES, ingress.INGRESS_CLASSES, *_API_KEYS}
 )
@@ -351,8 +351,11 @@ class DataPlane:
     def _call(
         self, namespace: str, mesh: dict[str, MeshService], host: str, *, caller: MeshPod, user: str | None
     ) -> Call:
-        """One request from ``caller`` to Service ``host`` in the namespace; L7 rules apply where a sidecar
-        or a waypoint would apply them (HTTPRoutes on the Service first, then its VirtualService)."""
+        """One request from ``caller`` to Service ``host`` (in its namespace, unless its env names another);
+        L7 rules apply where a sidecar or waypoint would (the Service's HTTPRoutes, else VirtualService)."""
+        target_ns, host = caller.hosts.get(host, (caller.namespace or namespace, host))
+        if target_ns != namespace:
+            namespace, mesh = target_ns, self._snapshot().mesh(target_ns)
         svc = mesh.get(host)
         if svc is None:
             return FAILED
@@ -476,13 +479,11 @@ class DataPlane:
     ) -> web.StreamResponse:
         """A Gateway API listener: its HTTPRoutes pick the backend (no route 404, no backend 500)."""
         table = gateway_routes.table_for(listener, host)
-        url, services = request.rel_url, set(snap.mesh(listener.namespace))
+        url = request.rel_url
         pick = table and table.pick(path=url.path, method=request.method, headers=request.headers,
-                                    query=url.query, rng=self._rng, host=host, services=services)
-        if not pick:
-            return web.Response(status=404, headers=_SERVER_HEADERS)
-        if pick.backend is None:
-            return web.Response(status=500, headers=_SERVER_HEADERS)
+                                    query=url.query, rng=self._rng, host=host)
+        if not pick or pick.backend is None or pick.backend.service not in snap.mesh(pick.backend.namespace):
+            return web.Response(status=500 if pick else 404, headers=_SERVER_HEADERS)
         resp = await self._upstream(request, snap, pick.backend.namespace, pick.backend.service, "")
         gateway_routes.modify_headers(resp.headers, pick.response_headers)
         return resp

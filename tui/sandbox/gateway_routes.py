@@ -10,8 +10,9 @@
   query matches, then the older route. A rule without matches matches ``PathPrefix /``. PathPrefix matches
   whole path elements (``/static`` matches ``/static/x``, not ``/staticx``); regular expressions must
   match the whole value.
-* **Backends.** ``backendRefs`` split by ``weight`` (default 1; 0 takes no traffic) over Services; a rule
-  whose backends are all missing answers 500, as Istio does. A ``ResponseHeaderModifier`` (set, add,
+* **Backends.** ``backendRefs`` split by ``weight`` (default 1; 0 takes no traffic) over Services; the
+  share of a missing Service, or of one in another namespace that no ReferenceGrant there opens to the
+  route's namespace, answers 500, as Istio does. A ``ResponseHeaderModifier`` (set, add,
   remove) travels with the pick; request header changes are not modelled (Bookinfo ignores them).
 """
 
@@ -23,7 +24,7 @@ from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from tui.istio.ambient import WAYPOINT_CLASS, waypoint_ref
+from tui.istio.ambient import WAYPOINT_CLASS, serves_services, waypoint_ref
 from tui.labels import selector_matches
 from tui.sandbox.store import Obj, Store
 
@@ -31,6 +32,8 @@ GROUP: Final = "gateway.networking.k8s.io"
 GATEWAYS: Final = f"gateways.{GROUP}"
 HTTPROUTES: Final = f"httproutes.{GROUP}"
 GATEWAY_CLASSES: Final = f"gatewayclasses.{GROUP}"
+REFERENCE_GRANTS: Final = f"referencegrants.{GROUP}"
+ROUTING_KEYS: Final = (GATEWAYS, HTTPROUTES, REFERENCE_GRANTS)  # what the data plane's routes depend on
 GATEWAY_NAME_LABEL: Final = "gateway.networking.k8s.io/gateway-name"
 ISTIO_CLASS: Final = "istio"
 HTTP_PROTOCOLS: Final = ("HTTP", "HTTPS")
@@ -156,13 +159,12 @@ def _precedence(match: Mapping[str, Any]) -> tuple[int, int, int, int, int]:
 class Backend:
     namespace: str
     service: str
-    port: int | None
     weight: int
 
 
 @dataclass(frozen=True, slots=True)
 class Pick:
-    """Where one request goes; ``backend`` None means no backend resolves (Istio answers 500)."""
+    """Where one request goes; ``backend`` None means the rule has none (Istio answers 500)."""
 
     backend: Backend | None
     response_headers: Mapping[str, Any]
@@ -175,13 +177,19 @@ class RouteTable:
     entries: list[tuple[tuple[Any, ...], Mapping[str, Any], Obj, str, tuple[str, ...]]] = field(
         default_factory=list
     )
+    denied: set[tuple[str, str]] = field(default_factory=set)  # (namespace, Service) no grant opens
 
-    def add(self, route: Obj, order: int) -> None:
+    def add(self, route: Obj, order: int, *, store: Store | None = None) -> None:
+        """``store``: check cross-namespace backends against its ReferenceGrants."""
         ns = _ns(route)
         hosts = tuple(str(h) for h in (route.get("spec") or {}).get("hostnames") or [])
         for i, rule in enumerate((route.get("spec") or {}).get("rules") or []):
             for match in rule.get("matches") or [{"path": {"type": "PathPrefix", "value": "/"}}]:
                 self.entries.append(((*_precedence(match), order, i), match, rule, ns, hosts))
+            for b in rule.get("backendRefs") or []:
+                target = (str(b.get("namespace") or ns), str(b.get("name")))
+                if store is not None and not backend_permitted(store, route_ns=ns, backend=target):
+                    self.denied.add(target)
         self.entries.sort(key=lambda e: e[0])
 
     def pick(
@@ -193,12 +201,11 @@ class RouteTable:
         query: Mapping[str, str],
         rng: random.Random,
         host: str = "",
-        services: set[str] | None = None,
     ) -> Pick | None:
         """The first matching rule's weighted backend; None when no rule matches (404).
 
         ``host``: the request's Host, checked against the routes' hostnames ("" skips the check, as for mesh
-        calls). ``services``: the Service names that exist in the backend's namespace (others are missing).
+        calls).
         """
         best: tuple[int, Obj, str] | None = None
         for _, match, rule, ns, hosts in self.entries:
@@ -207,7 +214,32 @@ class RouteTable:
                 continue
             if match_applies(match, path=path, method=method, headers=headers, query=query):
                 best = (score, rule, ns)
-        return _pick_rule(best[1], best[2], rng, services) if best is not None else None
+        if best is None:
+            return None
+        pick = _pick_rule(best[1], best[2], rng)
+        if pick.backend is not None and (pick.backend.namespace, pick.backend.service) in self.denied:
+            return Pick(None, pick.response_headers)
+        return pick
+
+
+def backend_permitted(store: Store, *, route_ns: str, backend: tuple[str, str]) -> bool:
+    """A Service in another namespace needs a ReferenceGrant there from HTTPRoutes of ``route_ns``."""
+    ns, name = backend
+    if ns == route_ns:
+        return True
+    for grant in store.list(REFERENCE_GRANTS, namespace=ns)[0]:
+        spec = grant.get("spec") or {}
+        sources = any(
+            f.get("group") == GROUP and f.get("kind") == "HTTPRoute" and f.get("namespace") == route_ns
+            for f in spec.get("from") or []
+        )
+        targets = any(
+            t.get("group", "") in ("", "core") and t.get("kind") == "Service" and t.get("name", name) == name
+            for t in spec.get("to") or []
+        )
+        if sources and targets:
+            return True
+    return False
 
 
 def _host_score(hosts: tuple[str, ...], host: str) -> int | None:
@@ -227,12 +259,11 @@ def _filters(rule: Obj, kind: str) -> Mapping[str, Any]:
     return {}
 
 
-def _pick_rule(rule: Obj, ns: str, rng: random.Random, services: set[str] | None) -> Pick:
+def _pick_rule(rule: Obj, ns: str, rng: random.Random) -> Pick:
     backends = [
         Backend(
             str(b.get("namespace") or ns),
             str(b.get("name")),
-            b.get("port") if isinstance(b.get("port"), int) else None,
             int(b.get("weight", 1)),
         )
         for b in rule.get("backendRefs") or []
@@ -248,8 +279,6 @@ def _pick_rule(rule: Obj, ns: str, rng: random.Random, services: set[str] | None
                 chosen = b
                 break
         chosen = chosen or live[-1]
-        if services is not None and chosen.namespace == ns and chosen.service not in services:
-            chosen = None
     return Pick(chosen, _filters(rule, "ResponseHeaderModifier"))
 
 
@@ -276,8 +305,6 @@ def modify_headers(headers: MutableMapping[str, str], modifier: Mapping[str, Any
 class Listener:
     """What one Istio-class Gateway serves on one nodePort."""
 
-    namespace: str
-    gateway: str
     tables: list[tuple[str, RouteTable]]  # (listener hostname, routes) for the listeners on that port
 
 
@@ -321,11 +348,11 @@ def listeners(store: Store, *, running: Any) -> dict[int, tuple[str, Listener]]:
             table = RouteTable()
             for order, route in enumerate(routes):
                 if accepts_route(gw, lis, route, store):
-                    table.add(route, order)
+                    table.add(route, order, store=store)
             by_port.setdefault(int(node_port), []).append((str(lis.get("hostname") or ""), table))
         for node_port, tables in by_port.items():
             owner = f"{ns}/{svc['metadata']['name']}"
-            out[node_port] = (owner, Listener(ns, name, tables))
+            out[node_port] = (owner, Listener(tables))
     return out
 
 
@@ -361,7 +388,11 @@ def waypointed(store: Store, namespace: str, *, running: Any) -> set[str]:
             continue
         if ref not in live:
             gw = store.try_get(GATEWAYS, ref[1], namespace=ref[0], copy=False)
-            ok = gw is not None and (gw.get("spec") or {}).get("gatewayClassName") == WAYPOINT_CLASS
+            ok = (
+                gw is not None
+                and (gw.get("spec") or {}).get("gatewayClassName") == WAYPOINT_CLASS
+                and serves_services((gw.get("metadata") or {}).get("labels"))
+            )
             live[ref] = ok and any(
                 running(p)
                 and ((p.get("metadata") or {}).get("labels") or {}).get(GATEWAY_NAME_LABEL) == ref[1]

@@ -14,6 +14,11 @@ from tui.sandbox.ingress import IngressRoute
 from tui.sandbox.store import Obj, Store
 
 VIRTUAL_SERVICES: Final = "virtualservices.networking.istio.io"
+BOOKINFO_HOSTS: Final = {
+    "DETAILS_HOSTNAME": "details",
+    "RATINGS_HOSTNAME": "ratings",
+    "REVIEWS_HOSTNAME": "reviews",
+}
 DESTINATION_RULES: Final = "destinationrules.networking.istio.io"
 
 
@@ -23,6 +28,8 @@ class MeshPod:
     labels: Mapping[str, str]
     sidecar: bool
     captured: bool = False  # in the ambient mesh (ztunnel)
+    namespace: str = ""
+    hosts: Mapping[str, tuple[str, str]] = field(default_factory=dict)  # calls that leave its namespace
 
 
 @dataclass(slots=True)
@@ -102,17 +109,48 @@ def subset_pods(svc: MeshService, subset: str) -> list[MeshPod]:
 
 def short_host(host: str, namespace: str) -> str:
     """Short Service name: "reviews", "reviews.ns" and "reviews.ns.svc.cluster.local" all name reviews."""
+    target_ns, name = qualified(host, namespace)
+    return name if target_ns == namespace else host
+
+
+def qualified(host: str, namespace: str) -> tuple[str, str]:
+    """(namespace, Service) a host names: "reviews", "reviews.ns", "reviews.ns.svc.cluster.local"."""
     parts = host.split(".")
     if len(parts) == 1:
-        return host
-    if parts[1] == namespace and (len(parts) == 2 or parts[2:] in (["svc"], ["svc", "cluster", "local"])):
-        return parts[0]
-    return host
+        return namespace, host
+    if len(parts) == 2 or parts[2:] in (["svc"], ["svc", "cluster", "local"]):
+        return parts[1], parts[0]
+    return namespace, host  # not a cluster Service name: nothing answers it
+
+
+def service_hosts(pod: Obj, namespace: str) -> dict[str, tuple[str, str]]:
+    """Where Bookinfo's code sends its calls when its env says another namespace: productpage and reviews
+    read ``DETAILS_HOSTNAME``, ``RATINGS_HOSTNAME``, ``REVIEWS_HOSTNAME`` and ``SERVICES_DOMAIN``."""
+    env = {
+        e.get("name"): e["value"]
+        for c in (pod.get("spec") or {}).get("containers") or []
+        for e in c.get("env") or []
+        if isinstance(e, dict) and isinstance(e.get("value"), str)
+    }
+    domain = env.get("SERVICES_DOMAIN")
+    out = {}
+    for var, default in BOOKINFO_HOSTS.items():
+        target = qualified(str(env.get(var) or default) + (f".{domain}" if domain else ""), namespace)
+        if target != (namespace, default):
+            out[default] = target
+    return out
 
 
 def build_mesh(store: Store, namespace: str) -> dict[str, MeshService]:
     pods = [
-        MeshPod(p["metadata"]["name"], p["metadata"].get("labels") or {}, has_sidecar(p), is_captured(p))
+        MeshPod(
+            p["metadata"]["name"],
+            p["metadata"].get("labels") or {},
+            has_sidecar(p),
+            is_captured(p),
+            namespace,
+            service_hosts(p, namespace),
+        )
         for p in store.list("pods", namespace=namespace)[0]
         if running(p)
     ]

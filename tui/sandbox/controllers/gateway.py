@@ -21,7 +21,7 @@ from __future__ import annotations
 from typing import Any
 
 from tui.errors import KubeError
-from tui.istio.ambient import WAYPOINT_CLASS
+from tui.istio.ambient import WAYPOINT_CLASS, WAYPOINT_PORT
 from tui.sandbox.controllers.base import Reconciler
 from tui.sandbox.controllers.common import DEPLOYMENTS, canonical, meta, owner_ref, set_condition
 from tui.sandbox.gateway_routes import (
@@ -134,7 +134,8 @@ class GatewayController(Reconciler):
         self._apply(DEPLOYMENTS, ns, svc_name, self._deployment(ns, svc_name, labels, owner, image, cls))
         self._apply("services", ns, svc_name, self._service(gw, ns, svc_name, labels, owner, listeners, cls))
         svc = self.store.try_get("services", svc_name, namespace=ns, copy=False) or {}
-        self._set_status(GATEWAYS, gw, self._gateway_status(gw, svc, listeners, f"{svc_name}.{ns}"))
+        status = self._gateway_status(gw, svc, listeners, f"{svc_name}.{ns}", waypoint=cls == WAYPOINT_CLASS)
+        self._set_status(GATEWAYS, gw, status)
 
     def _deployment(self, ns: str, name: str, labels: Obj, owner: Obj, image: str, cls: str) -> Obj:
         pod_labels = {**labels, "sidecar.istio.io/inject": "false", "service.istio.io/canonical-name": name}
@@ -142,7 +143,7 @@ class GatewayController(Reconciler):
             pod_labels["istio.io/dataplane-mode"] = "none"
         ports = [{"containerPort": 15021, "name": "status-port", "protocol": "TCP"}]
         if cls == WAYPOINT_CLASS:
-            ports.append({"containerPort": 15008, "name": "mesh", "protocol": "TCP"})
+            ports.append({"containerPort": WAYPOINT_PORT, "name": "mesh", "protocol": "TCP"})
         return {
             "apiVersion": "apps/v1",
             "kind": "Deployment",
@@ -231,8 +232,11 @@ class GatewayController(Reconciler):
 
         self.store.update(key, name, namespace=ns, mutate=mutate)
 
-    def _gateway_status(self, gw: Obj, svc: Obj, listeners: list[Obj], host: str) -> Obj:
+    def _gateway_status(self, gw: Obj, svc: Obj, listeners: list[Obj], host: str, *, waypoint: bool) -> Obj:
+        """A waypoint's address is its ClusterIP (ztunnel sends to it); a gateway's its load balancer's,
+        else the Service's cluster hostname."""
         gen = meta(gw).get("generation")
+        cluster_ip = (svc.get("spec") or {}).get("clusterIP")
         ingress = ((svc.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
         addresses = [
             {"type": "IPAddress", "value": i["ip"]}
@@ -240,7 +244,10 @@ class GatewayController(Reconciler):
             else {"type": "Hostname", "value": i["hostname"]}
             for i in ingress
             if i.get("ip") or i.get("hostname")
-        ] or [{"type": "Hostname", "value": f"{host}.svc.cluster.local"}]
+        ]
+        if waypoint and cluster_ip:
+            addresses = [{"type": "IPAddress", "value": str(cluster_ip)}]
+        addresses = addresses or [{"type": "Hostname", "value": f"{host}.svc.cluster.local"}]
         ports = ", ".join(f"{host}.svc.cluster.local:{lis.get('port')}" for lis in listeners)
         routes = [r for r in self.store.list(HTTPROUTES)[0] if route_parents(r, gw)]
         listener_status: list[Obj] = []

@@ -3,7 +3,8 @@
 * A Gateway parent of an Istio class, or a Service parent (GAMMA): ``Accepted`` True when it exists and
   (for a Gateway) a listener admits the route; else False, ``NoMatchingParent`` (missing parent) or
   ``NotAllowedByListeners``. Gateways of other classes are left to their own controllers.
-* ``ResolvedRefs`` True when every backendRef names an existing Service; else False, ``BackendNotFound``.
+* ``ResolvedRefs`` True when every backendRef names an existing Service it may use; else False,
+  ``BackendNotFound``, or ``RefNotPermitted`` for another namespace's Service without a ReferenceGrant.
 * Entries other controllers wrote are kept.
 """
 
@@ -14,7 +15,14 @@ from typing import Any
 from tui.sandbox.controllers.base import Reconciler
 from tui.sandbox.controllers.common import meta
 from tui.sandbox.controllers.gateway import CLASSES, condition, merge_conditions
-from tui.sandbox.gateway_routes import GATEWAYS, HTTPROUTES, accepts_route, is_service_ref
+from tui.sandbox.gateway_routes import (
+    GATEWAYS,
+    HTTPROUTES,
+    REFERENCE_GRANTS,
+    accepts_route,
+    backend_permitted,
+    is_service_ref,
+)
 from tui.sandbox.injection import WEBHOOK_KEY, injector_configs
 from tui.sandbox.store import Obj
 
@@ -24,7 +32,7 @@ _OURS = {c for c, _ in CLASSES.values()}
 
 class HTTPRouteController(Reconciler):
     key = HTTPROUTES
-    watches = frozenset({HTTPROUTES, GATEWAYS, "services", WEBHOOK_KEY})
+    watches = frozenset({HTTPROUTES, GATEWAYS, REFERENCE_GRANTS, "services", WEBHOOK_KEY})
 
     def on_event(self, event_type: str, key: str, obj: Obj) -> None:
         if key == HTTPROUTES:
@@ -105,6 +113,11 @@ class HTTPRouteController(Reconciler):
                         "ResolvedRefs", False, "InvalidKind", f"unsupported backend kind {kind}", gen
                     )
                 target_ns = str(b.get("namespace") or ns)
+                if not backend_permitted(self.store, route_ns=ns, backend=(target_ns, str(b.get("name")))):
+                    ref = f"{b.get('name')}/{target_ns}"
+                    why = f'backendRef {ref} not accessible to a HTTPRoute in namespace "{ns}"'
+                    why += " (missing a ReferenceGrant?)"
+                    return condition("ResolvedRefs", False, "RefNotPermitted", why, gen)
                 if (
                     self.store.try_get("services", str(b.get("name")), namespace=target_ns, copy=False)
                     is None
