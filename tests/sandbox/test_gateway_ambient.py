@@ -162,3 +162,23 @@ def test_waypoint_deploy_usage_l7_policies_and_remove(gw_cluster: Cluster) -> No
     assert unlabelled == [f"Namespace/{NS}"]
     view = ambient.read(gw_cluster, namespace=NS)
     assert not view.waypoints and view.needs_waypoint("reviews", l7_configured=True)
+
+
+def test_a_workload_waypoint_does_not_serve_the_routes_of_services(gw_cluster: Cluster) -> None:
+    bookinfo.deploy(gw_cluster, namespace=NS, api="gateway-api")
+    gw_cluster.patch(
+        kube.NAMESPACES,
+        NS,
+        {"metadata": {"labels": {"istio.io/dataplane-mode": "ambient"}}},
+        patch_type="merge",
+    )
+    ambient.deploy_waypoint(gw_cluster, namespace=NS)
+    gw_cluster.patch(
+        kube.K8S_GATEWAYS,
+        "waypoint",
+        {"metadata": {"labels": {"istio.io/waypoint-for": "workload"}}},
+        namespace=NS,
+        patch_type="merge",
+    )
+    view = ambient.read(gw_cluster, namespace=NS)
+    assert view.waypoints == () and view.needs_waypoint("reviews", l7_configured=True)

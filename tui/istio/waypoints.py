@@ -24,7 +24,7 @@ import yaml
 
 from tui import kube
 from tui.errors import ConfigError, NotFound
-from tui.istio.ambient import USE_WAYPOINT_LABEL, WAYPOINT_CLASS, waypoint_ref
+from tui.istio.ambient import USE_WAYPOINT_LABEL, WAYPOINT_CLASS, serves_services, waypoint_ref
 from tui.istio.gatewayapi import targets_service
 from tui.istio.injection import DATAPLANE_LABEL
 from tui.istio.presets import manifests_dir
@@ -115,7 +115,8 @@ def usage(namespace_labels: Mapping[str, str] | None, services: Iterable[Obj]) -
 
 @dataclass(frozen=True, slots=True)
 class AmbientView:
-    """One namespace's ambient picture: its mode, waypoints, who uses them, and ztunnel."""
+    """One namespace's ambient picture: its mode, the waypoints that take Service traffic, who uses them,
+    and ztunnel."""
 
     namespace: str
     ambient: bool
@@ -139,7 +140,11 @@ def read(cluster: kube.Cluster, *, namespace: str) -> AmbientView:
     return AmbientView(
         namespace=namespace,
         ambient=is_ambient(labels),
-        waypoints=tuple(w["metadata"]["name"] for w in waypoints(cluster, namespace=namespace)),
+        waypoints=tuple(
+            w["metadata"]["name"]
+            for w in waypoints(cluster, namespace=namespace)
+            if serves_services(w["metadata"].get("labels"))
+        ),
         uses=tuple(usage(labels, cluster.list(kube.SERVICES, namespace=namespace).items)),
         ztunnel=ztunnel(cluster),
     )
