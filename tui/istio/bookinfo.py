@@ -6,23 +6,24 @@ The traffic pane and the deploy screen use this API:
 * Manifests: :func:`load_app`, :func:`load_gateway`, :func:`load_destination_rules`, :func:`presets`
   (ordered as :data:`PRESET_KEYS`), :func:`preset`.
 * Every routing call takes ``api``: ``"istio"`` (Gateway, VirtualService, DestinationRules) or
-  ``"gateway-api"`` (a Gateway of class istio, HTTPRoutes, one Service per version; see tui.istio.gatewayapi).
+  ``"gateway-api"`` (a Gateway of class istio, HTTPRoutes, one Service per version; tui.istio.gatewayapi).
 * Deploy: :func:`bookinfo_namespaces` (where it already runs), :func:`ensure_namespace`, then :func:`deploy`
-  (app, gateway, bookinfo VirtualService and DestinationRules, or their Gateway API counterparts). Follow pods with :func:`pod_status` or
-  :func:`wait_ready` (2/2 when injected; warnings when productpage has no sidecar, since VirtualService
-  routing is applied by the caller's sidecar). The namespace's injection label is the namespaces pane's
-  toggle (tui.istio.injection); offer it before deploying.
+  (app, gateway, bookinfo VirtualService and DestinationRules, or their Gateway API counterparts). Follow
+  pods with :func:`pod_status` or :func:`wait_ready` (2/2 when injected; warnings when productpage has no
+  sidecar, since VirtualService routing is applied by the caller's sidecar). The namespace's injection
+  label is the namespaces pane's toggle (tui.istio.injection); offer it before deploying.
 * Configured vs observed: :func:`current_routing` gives a ``RoutingView`` and
   :func:`tui.istio.routing.expected_shares` turns it into expected shares per version, counting pods per
   version from :func:`pod_status` when no VirtualService exists (Istio then balances over all pods).
 * Expose: :func:`find_ingress` finds the gateway Service the way the Istio docs do (istio-system/
-  istio-ingressgateway, else by the Gateway's selector; with the Gateway API, ``bookinfo-gateway-istio``) and returns an ``IngressInfo`` with ``gateway_url``.
+  istio-ingressgateway, else by the Gateway's selector; with the Gateway API ``bookinfo-gateway-istio``)
+  and returns an ``IngressInfo`` with ``gateway_url``.
   When ``pending_load_balancer`` is set, ask the user, then call :func:`patch_to_nodeport`.
   :func:`verify` GETs /productpage through it.
 * Presets (from tui.istio.presets): :func:`current_routing` (configured weights and header rules of the
-  reviews or ratings VirtualService or HTTPRoute, for "configured vs observed"), :func:`preview_preset` (a diff to confirm),
-  :func:`apply_preset` and :func:`revert` (puts back what was there before, or deletes the VirtualService
-  if istio-tui created it).
+  reviews or ratings VirtualService or HTTPRoute, for "configured vs observed"), :func:`preview_preset`
+  (a diff to confirm), :func:`apply_preset` and :func:`revert` (puts back what was there before, or
+  deletes the object if istio-tui created it).
 * :func:`cleanup` deletes only objects labelled ``app.kubernetes.io/managed-by=istio-tui`` and restores
   foreign VirtualServices a preset had changed; other people's routing objects stay untouched (upstream's
   cleanup script deletes every VirtualService in the namespace).
