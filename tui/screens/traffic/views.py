@@ -201,9 +201,7 @@ class ConfiguredVsObserved(Vertical):
             why = "routing on reviews needs a waypoint (Namespaces: w deploys one)"
         elif view.reviews.exists and not view.routing_applies():
             why = "not applied: productpage has no sidecar"
-        self.border_title = "Configured vs observed" + (
-            " · routing on reviews needs a waypoint" if view.needs_waypoint else ""
-        )
+        self.border_title = "Configured vs observed" + (" ⚠ needs a waypoint" if view.needs_waypoint else "")
         routing = routing_lines(view.reviews, kind=kind, why=why)
         routing.append("\n")
         ratings_why = why.replace("reviews", "ratings") if view.ratings.exists else ""
