@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 
+from tests.helpers import wait_for
+from tests.sandbox.test_dataplane import install_istio
 from tui import kube
 from tui.errors import ConfigError, IstioTuiError
 from tui.istio import bookinfo, gatewayapi
@@ -121,6 +123,7 @@ def test_deploy_with_gateway_api_and_ingress_discovery(gw_cluster: Cluster) -> N
 
 
 def test_waypoint_deploy_usage_l7_policies_and_remove(gw_cluster: Cluster) -> None:
+    install_istio(gw_cluster)  # istiod's webhook: the sandbox then runs Istio's gateway controller
     bookinfo.deploy(gw_cluster, namespace=NS, api="gateway-api")
     gw_cluster.patch(
         kube.NAMESPACES,
@@ -147,7 +150,9 @@ def test_waypoint_deploy_usage_l7_policies_and_remove(gw_cluster: Cluster) -> No
         namespace=NS,
         patch_type="merge",
     )
-    view = ambient.read(gw_cluster, namespace=NS)
+    view = wait_for(
+        lambda: (v := ambient.read(gw_cluster, namespace=NS)).programmed and v, what="the programmed waypoint"
+    )
     uses = {u.service: (u.waypoint, u.source) for u in view.uses}
     assert uses["reviews"] == ("waypoint", "namespace")
     assert uses["ratings"] == ("", "service")

@@ -123,11 +123,13 @@ class AmbientView:
     waypoints: tuple[str, ...]
     uses: tuple[WaypointUse, ...]
     ztunnel: Ztunnel
+    programmed: tuple[str, ...] = ()  # the waypoints whose proxy runs (status Programmed)
 
     def waypoint_for(self, service: str) -> str:
-        """The waypoint ``service`` uses, only if that waypoint exists ("" otherwise)."""
+        """The waypoint ``service`` uses, only once that waypoint is programmed ("" otherwise): until its
+        proxy runs, traffic still goes straight through ztunnel."""
         use = next((u for u in self.uses if u.service == service), None)
-        return use.waypoint if use and use.waypoint in self.waypoints else ""
+        return use.waypoint if use and use.waypoint in self.programmed else ""
 
     def needs_waypoint(self, service: str, *, l7_configured: bool) -> bool:
         """Ambient, L7 routing configured on ``service``, and no existing waypoint in its path."""
@@ -137,17 +139,22 @@ class AmbientView:
 def read(cluster: kube.Cluster, *, namespace: str) -> AmbientView:
     ns = cluster.get(kube.NAMESPACES, namespace)
     labels = (ns.get("metadata") or {}).get("labels") or {}
+    serving = [
+        w for w in waypoints(cluster, namespace=namespace) if serves_services(w["metadata"].get("labels"))
+    ]
     return AmbientView(
         namespace=namespace,
         ambient=is_ambient(labels),
-        waypoints=tuple(
-            w["metadata"]["name"]
-            for w in waypoints(cluster, namespace=namespace)
-            if serves_services(w["metadata"].get("labels"))
-        ),
+        waypoints=tuple(w["metadata"]["name"] for w in serving),
         uses=tuple(usage(labels, cluster.list(kube.SERVICES, namespace=namespace).items)),
         ztunnel=ztunnel(cluster),
+        programmed=tuple(w["metadata"]["name"] for w in serving if _programmed(w)),
     )
+
+
+def _programmed(gateway: Mapping[str, Any]) -> bool:
+    conditions = (gateway.get("status") or {}).get("conditions") or ()
+    return any(c.get("type") == "Programmed" and c.get("status") == "True" for c in conditions)
 
 
 def waypoints(cluster: kube.Cluster, *, namespace: str) -> list[Obj]:
