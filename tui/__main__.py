@@ -20,6 +20,7 @@ class OneLineParser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     from tui.istio import cli as install_cli
+    from tui.istio.analysis import cli as analyze_cli
     from tui.sandbox import cli as sandbox_cli
     from tui.traffic import cli as traffic_cli
 
@@ -34,12 +35,19 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox_cli.add_parser(sub)
     install_cli.add_parser(sub)
     traffic_cli.add_parser(sub)
+    analyze_cli.add_parser(sub)
     return parser
+
+
+def _unrecognized(args: Sequence[str]) -> str:
+    return f"unrecognized arguments: {' '.join(args)}"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:  # a subcommand may promise its own usage exit code (analyze: 1)
+        parser.exit(getattr(args, "usage_exit", 2), f"{parser.prog}: {user_line(_unrecognized(unknown))}\n")
     try:
         if args.command is None:
             from tui.launch import run_tui

@@ -32,6 +32,7 @@ from tui import kube
 from tui.config import Settings
 from tui.errors import IstioTuiError, redact, user_line
 from tui.kube import ClusterInfo
+from tui.screens.analysis import AnalysisPane
 from tui.screens.help import HelpScreen, HelpSection
 from tui.screens.install import InstallPane
 from tui.screens.namespaces import NamespacesPane
@@ -48,13 +49,22 @@ PANES: tuple[type[WorkPane], ...] = (
     PodsPane,
     NamespacesPane,
     TrafficPane,
+    AnalysisPane,
 )
 
 Clock = Callable[[], datetime]
 NamespaceLabels = Mapping[str, Mapping[str, str]]
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
-_PANE_WORDS = {"po": "pods", "pod": "pods", "pods": "pods", "install": "install", "traffic": "traffic"}
-COMMAND_WORDS = ("all", "ns ", "pods", "install", "namespaces", "traffic", "help", "quit", "-l ")
+_PANE_WORDS = {
+    "po": "pods",
+    "pod": "pods",
+    "pods": "pods",
+    "install": "install",
+    "traffic": "traffic",
+    "analysis": "analysis",
+    "analyze": "analysis",
+}
+COMMAND_WORDS = ("all", "ns ", "pods", "install", "namespaces", "traffic", "analysis", "help", "quit", "-l ")
 WATCH_TIMEOUT_S = 50
 
 

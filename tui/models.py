@@ -131,8 +131,6 @@ class NamespaceRow:
 DATAPLANE_SIDECAR = "sidecar"
 DATAPLANE_AMBIENT = "ambient"
 SIDECAR_MISSING = "⚠"
-# What istio-cni writes on a pod once ztunnel captures its traffic (ambient mode).
-AMBIENT_REDIRECTION = "ambient.istio.io/redirection"
 _FAILING_REASONS = frozenset(
     {
         "CrashLoopBackOff",

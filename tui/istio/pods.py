@@ -7,17 +7,11 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+from tui.istio.ambient import is_captured
 from tui.istio.injection import wants_injection
 from tui.istio.sidecar import INJECT_OVERRIDE, SIDECAR_CONTAINER, has_sidecar
 from tui.kubeprint import format_age, parse_time, pod_status
-from tui.models import (
-    AMBIENT_REDIRECTION,
-    DATAPLANE_AMBIENT,
-    DATAPLANE_SIDECAR,
-    SIDECAR_MISSING,
-    PodRow,
-    pod_health,
-)
+from tui.models import DATAPLANE_AMBIENT, DATAPLANE_SIDECAR, SIDECAR_MISSING, PodRow, pod_health
 
 
 def default_container(pod: Mapping[str, Any]) -> str:
@@ -31,12 +25,6 @@ def default_container(pod: Mapping[str, Any]) -> str:
         if name != SIDECAR_CONTAINER:
             return name
     return names[0] if names else ""
-
-
-def in_ambient_mesh(pod: Mapping[str, Any]) -> bool:
-    """Captured by ztunnel: istio-cni has marked the pod, whatever its namespace label says."""
-    annotations = (pod.get("metadata") or {}).get("annotations") or {}
-    return annotations.get(AMBIENT_REDIRECTION) == "enabled"
 
 
 def build_pod_row(pod: Mapping[str, Any]) -> PodRow:
@@ -67,7 +55,7 @@ def build_pod_row(pod: Mapping[str, Any]) -> PodRow:
         inject_annotation=(meta.get("annotations") or {}).get(INJECT_OVERRIDE),
         containers=tuple(str(c.get("name", "")) for c in spec.get("containers") or ()) + tuple(init_names),
         default_container=default_container(pod),
-        ambient=in_ambient_mesh(pod),
+        ambient=is_captured(pod),
     )
 
 

@@ -77,6 +77,7 @@ class PresetPreview:
 
 
 
+
 Obj = dict[str, Any]
 
 MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"

@@ -33,6 +33,7 @@ from tui.screens.export import ExportScreen, write_export
 from tui.screens.injection_flow import InjectionFlow
 from tui.screens.traffic.actions import BookinfoActions
 from tui.screens.traffic.cluster import BookinfoPoller, ClusterView
+from tui.screens.traffic.diagnosis import FindingsLine, run_symptoms
 from tui.screens.traffic.knobs import Knobs, KnobsBar
 from tui.screens.traffic.run import BUCKET_S, MARGIN, RunTally
 from tui.screens.traffic.views import ConfiguredVsObserved, LiveSplit, gateway_line, namespace_line
@@ -165,6 +166,7 @@ class TrafficPane(WorkPane):
         with Horizontal(id="traffic-main"):
             yield LiveSplit(id="traffic-left")
             yield ConfiguredVsObserved(id="traffic-right")
+        yield FindingsLine(id="traffic-findings")
         yield BookinfoActions(id="traffic-actions")
 
     def on_mount(self) -> None:
@@ -466,6 +468,8 @@ class TrafficPane(WorkPane):
 
     def _render_split(self) -> None:
         rows, n = self.split_rows()
+        symptoms = run_symptoms(self.tally, rows)
+        self.query_one(FindingsLine).observe(namespace=self.namespace, symptoms=symptoms)
         self.query_one(ConfiguredVsObserved).show_split(
             rows,
             n,
