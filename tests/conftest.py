@@ -18,6 +18,12 @@ KUBECTL = shutil.which("kubectl") or "/usr/bin/kubectl"
 Kubectl = Callable[..., subprocess.CompletedProcess[str]]
 
 
+@pytest.fixture(autouse=True)
+def private_state(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Choices the app remembers per cluster go to a private state dir, never the user's."""
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("state")))
+
+
 @pytest.fixture
 def sandbox() -> Iterator[Sandbox]:
     """A started sandbox on a free port; pods become Running in about 0.1 s."""

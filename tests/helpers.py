@@ -26,7 +26,15 @@ T = TypeVar("T")
 ROOT = Path(__file__).resolve().parents[1]
 
 # The preflight lines in the order the wizard shows them.
-PREFLIGHT_KEYS = ["context", "admission-api", "permissions", "existing-istio", "load-balancer", "helm"]
+PREFLIGHT_KEYS = [
+    "context",
+    "admission-api",
+    "permissions",
+    "existing-istio",
+    "load-balancer",
+    "gateway-api",
+    "helm",
+]
 
 
 def wait_for(check: Callable[[], T | None], what: str = "condition", *, timeout: float = 15.0) -> T:

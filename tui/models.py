@@ -248,6 +248,7 @@ class BookinfoPod:
     ready: bool
     ready_text: str
     has_sidecar: bool
+    ambient: bool = False  # captured by ztunnel (ambient mode), no sidecar needed
 
 
 @dataclass(frozen=True, slots=True)

@@ -109,10 +109,11 @@ async def test_preflight_then_form_rejects_each_bad_value(cluster: Cluster, tmp_
         wizard = await ready(pilot)
         lines = {line.key: line for line in wizard.preflight_lines}
         assert list(lines) == PREFLIGHT_KEYS
-        assert all(line.status == "pass" for line in lines.values()), lines
+        assert all(line.status == "pass" for key, line in lines.items() if key != "gateway-api"), lines
+        assert lines["gateway-api"].status == "warn" and "press G" in lines["gateway-api"].fix
         assert "v1.32" in lines["context"].reason and "sandbox" in lines["context"].reason
         assert lines["helm"].reason.startswith("helm v3.")
-        assert "all checks passed" in text_of(app, "#pre-status")
+        assert "passed with 1 warning" in text_of(app, "#pre-status")  # the Gateway API CRDs (G)
         # No LoadBalancer provider in the sandbox: the form already says NodePort; the plan uses its charts.
         assert wizard.plan is not None
         assert wizard.plan.ingress_type == "NodePort" and wizard.plan.chart_source.kind == "sandbox"
@@ -471,3 +472,21 @@ async def test_a_failing_pod_poll_is_one_notification_and_the_install_goes_on(
             "the install to finish anyway",
             limit=60,
         )
+
+
+async def test_preflight_installs_the_gateway_api_crds_on_g(cluster: Cluster) -> None:
+    app = make_app(cluster, pane="install", sandbox=True)
+    async with app.run_test(size=SIZE) as pilot:
+        wizard = await ready(pilot)
+        await pilot.press("G")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the confirmation")
+        body = str(app.screen.query_one("#confirm-body", Static).render())
+        assert "v1.6.1, standard channel" in body and "bundled with istio-tui" in body
+        await pilot.press("y")
+
+        def gateway_line() -> str:
+            line = next((x for x in wizard.preflight_lines if x.key == "gateway-api"), None)
+            return f"{line.status} {line.reason}" if line else ""
+
+        await until(pilot, lambda: gateway_line() == "pass Gateway API CRDs v1.6.1 standard", "the new check")
+        assert cluster.has_api("gateway.networking.k8s.io/v1")

@@ -18,6 +18,7 @@ import pytest
 import yaml
 
 from tui.istio import bookinfo
+from tui.istio.routing import routing_of
 
 # The published Istio CRDs live in the shared folder beside the checkout (CI lays it out the same way).
 CRDS = Path(__file__).resolve().parents[3] / "shared" / "data" / "istio-crds.gen.yaml"
@@ -169,7 +170,7 @@ def test_presets_are_complete() -> None:
     found = {p.key: p for p in bookinfo.presets()}
     assert list(found) == list(bookinfo.PRESET_KEYS)
     weights = {
-        key: bookinfo.routing_of(found[key].doc).default_weights for key in found if key.startswith("rev")
+        key: routing_of(found[key].doc).default_weights for key in found if key.startswith("rev")
     }
     assert weights == {
         "reviews-v1": {"v1": 100},
@@ -179,7 +180,7 @@ def test_presets_are_complete() -> None:
         "reviews-v2-v3-50": {"v2": 50, "v3": 50},
         "reviews-v3": {"v3": 100},
     }
-    jason = bookinfo.routing_of(found["reviews-jason-v2"].doc).matches
+    jason = routing_of(found["reviews-jason-v2"].doc).matches
     assert [(m.header, m.value, m.weights) for m in jason] == [("end-user", "jason", {"v2": 100})]
     delay = found["ratings-delay-jason"].doc["spec"]["http"][0]
     assert delay["match"] == [{"headers": {"end-user": {"exact": "jason"}}}]

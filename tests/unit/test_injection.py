@@ -156,10 +156,12 @@ def test_ambient_plan_needs_no_restart_and_warns_about_waypoints() -> None:
     assert plan.patch() == {
         "metadata": {"labels": {"istio.io/dataplane-mode": "ambient", "istio-injection": None}}
     }
-    assert not plan.needs_restart
+    assert plan.needs_restart  # the sidecars go only when their pods are recreated: the restart is offered
     notes = " ".join(plan.notes)
     assert "no restart" in notes
     assert "waypoint" in notes
+    assert "keep it and stay outside ambient until restarted" in notes
+    assert not inj.plan_change("demo", {}, InjectionMode.ambient()).needs_restart
 
 
 def test_noop_plan() -> None:

@@ -515,3 +515,18 @@ def test_jaeger_addon_turns_tracing_on_unless_turned_off() -> None:
     assert build_plan(addons="jaeger", tracing=False).tracing is False
     assert build_plan(addons="kiali").tracing is False
     assert "tracing 1%" in build_plan(addons="jaeger").summary()
+
+
+def test_ambient_profile_with_the_ingress_gateway_optional() -> None:
+    with_ingress = build_plan(profile="ambient")
+    assert [r.name for r in with_ingress.releases] == [
+        "istio-base",
+        "istiod",
+        "istio-cni",
+        "ztunnel",
+        "istio-ingressgateway",
+    ]
+    assert with_ingress.istiod_values()["profile"] == "ambient"
+    bare = build_plan(profile="ambient", ingress_gateway="no")
+    assert [r.name for r in bare.releases] == ["istio-base", "istiod", "istio-cni", "ztunnel"]
+    assert not bare.has_ingress and "ingress" not in bare.summary()

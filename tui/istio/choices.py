@@ -284,6 +284,7 @@ FIELDS: dict[str, Any] = {
     "ingress_type": lambda raw: _choice("ingress_type", raw, INGRESS_TYPES, "LoadBalancer"),
     "node_port_http2": lambda raw: _node_port("node_port_http2", raw),
     "node_port_https": lambda raw: _node_port("node_port_https", raw),
+    "ingress_gateway": lambda raw: _flag("ingress_gateway", raw),
     "egress_gateway": lambda raw: _flag("egress_gateway", raw),
     "tracing": lambda raw: _flag("tracing", raw),
     "sampling": _sampling,

@@ -58,6 +58,12 @@ def add_parser(sub: Any) -> None:
         "--node-port-https", metavar="N", help="fixed nodePort for https (30000-32767; NodePort only)"
     )
     c.add_argument(
+        "--no-ingress-gateway",
+        dest="ingress_gateway",
+        action="store_false",
+        help="no istio-ingressgateway release (Gateway API Gateways get their own proxy from istiod)",
+    )
+    c.add_argument(
         "--egress-gateway", action="store_true", help="also install istio-egressgateway (ClusterIP)"
     )
     c.add_argument(
@@ -86,6 +92,7 @@ def plan_from_args(args: argparse.Namespace) -> InstallPlan:
         ingress_type=args.ingress_type,
         node_port_http2=args.node_port_http2,
         node_port_https=args.node_port_https,
+        ingress_gateway=args.ingress_gateway,
         egress_gateway=args.egress_gateway,
         tracing=args.tracing,
         sampling=args.sampling,

@@ -225,7 +225,7 @@ def plan_change(namespace: str, labels: Labels | None, target: InjectionMode) ->
     if current.injects_sidecars and target.injects_sidecars and current != target:
         notes.append("Running proxies stay on their current control plane until their pods are recreated.")
     if target.kind is ModeKind.AMBIENT:
-        needs_restart = False
+        needs_restart = current.injects_sidecars  # sidecars go only when their pods are recreated
         notes.append("Ambient mode needs no restart: ztunnel captures running pods as they are.")
         notes.append(
             "L7 routing (HTTP routes, retries, path-based AuthorizationPolicy) needs a waypoint proxy: "

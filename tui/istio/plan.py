@@ -13,6 +13,8 @@ field                  accepted input (strings from widgets are fine; the normal
 ``ingress_type``       ``LoadBalancer`` | ``NodePort`` | ``ClusterIP`` (``INGRESS_TYPES``), any case
 ``node_port_http2``    empty/None (the cluster picks one) or an integer 30000-32767; NodePort only
 ``node_port_https``    same as above
+``ingress_gateway``    bool: install ``istio-ingressgateway`` (default on; the Gateway API and ambient need
+                      none, since istiod deploys a Gateway's proxy itself)
 ``egress_gateway``     bool (or "yes"/"no"/"true"/"false"/"on"/"off")
 ``tracing``            bool (same spellings); None (not chosen): on exactly when the jaeger addon is chosen
 ``sampling``           percentage 0-100 (float), the share of requests traced when tracing is on
@@ -175,6 +177,7 @@ class InstallPlan:
     ingress_type: str = "LoadBalancer"
     node_port_http2: int | None = None
     node_port_https: int | None = None
+    ingress_gateway: bool = True
     egress_gateway: bool = False
     tracing: bool = False
     sampling: float = 1.0
@@ -188,6 +191,7 @@ class InstallPlan:
             "ingress_type",
             "node_port_http2",
             "node_port_https",
+            "ingress_gateway",
             "egress_gateway",
             "tracing",
             "sampling",
@@ -217,7 +221,7 @@ class InstallPlan:
 
     @property
     def has_ingress(self) -> bool:
-        return self.profile != "minimal"
+        return self.profile != "minimal" and self.ingress_gateway
 
     @property
     def charts(self) -> tuple[str, ...]:
@@ -540,6 +544,7 @@ def build_plan(
     ingress_type: Any = None,
     node_port_http2: Any = None,
     node_port_https: Any = None,
+    ingress_gateway: Any = True,
     egress_gateway: Any = False,
     tracing: Any = None,
     sampling: Any = None,
@@ -557,6 +562,7 @@ def build_plan(
         ingress_type=validate_field("ingress_type", ingress_type),
         node_port_http2=validate_field("node_port_http2", node_port_http2),
         node_port_https=validate_field("node_port_https", node_port_https),
+        ingress_gateway=validate_field("ingress_gateway", ingress_gateway),
         egress_gateway=validate_field("egress_gateway", egress_gateway),
         tracing=validate_field("tracing", tracing) if tracing is not None else "jaeger" in chosen,
         sampling=validate_field("sampling", sampling),

@@ -1,5 +1,5 @@
-"""Pods as the app shows them: table rows, the sidecar column and ``describe``, which need Istio's sidecar
-rules; ``tui.models`` holds only the plain rows."""
+"""Pods as the app shows them: table rows, the DATAPLANE column and ``describe``, which need Istio's sidecar
+and ambient rules; ``tui.models`` holds only the plain rows."""
 
 from __future__ import annotations
 
@@ -169,3 +169,4 @@ def _kv(mapping: Mapping[str, Any] | None) -> str:
     if not mapping:
         return "<none>"
     return ("\n" + " " * 15).join(f"{k}={v}" for k, v in sorted(mapping.items()))
+

@@ -14,6 +14,8 @@ key                   what it checks
 ``existing-istio``    helm release Secrets (``owner=helm``) of the Istio charts, or an istiod Deployment, with
                       the installed version; an install then upgrades in place (warn)
 ``load-balancer``     some LoadBalancer Service has an address; else warn and recommend NodePort
+``gateway-api``       the Gateway API CRDs and their bundle version; missing warns (the wizard offers to
+                      install the pinned standard channel, see ``tui.istio.gatewayapi``)
 ``helm``              helm 3 on PATH, with its version; missing is a fail whose fix says how to install it
 ====================  =======================================================================================
 
@@ -30,6 +32,7 @@ from typing import TYPE_CHECKING
 
 from tui import kube
 from tui.errors import Forbidden, IstioTuiError, KubeError
+from tui.istio.gatewayapi import BUNDLE_VERSION, crd_state
 from tui.istio.helm import find_helm
 from tui.istio.plan import DEFAULT_ISTIO_VERSION
 from tui.models import CheckLine
@@ -75,6 +78,7 @@ def run_preflight(
             ("permissions", "Permissions"),
             ("existing-istio", "Existing Istio"),
             ("load-balancer", "LoadBalancer provider"),
+            ("gateway-api", "Gateway API CRDs"),
         ):
             lines.append(CheckLine(key, title, "warn", skipped, "fix the context check first"))
     else:
@@ -83,6 +87,7 @@ def run_preflight(
             check_permissions(cluster),
             check_existing_istio(cluster, istio_version=istio_version),
             check_load_balancer(cluster, ingress_type=ingress_type),
+            check_gateway_api(cluster),
         ]
     lines.append(check_helm(path=helm_path))
     return lines
@@ -269,6 +274,25 @@ def check_load_balancer(cluster: Cluster, *, ingress_type: str | None = None) ->
         "warn",
         reason + ": a LoadBalancer gateway would stay <pending>",
         "choose ingress type NodePort (or install a load-balancer provider such as MetalLB)",
+    )
+
+
+def check_gateway_api(cluster: Cluster) -> CheckLine:
+    title = "Gateway API CRDs"
+    try:
+        found = crd_state(cluster)
+    except KubeError as err:
+        return CheckLine("gateway-api", title, "warn", f"lookup failed: {err}", "run preflight again")
+    if found.installed and found.bundle_version == BUNDLE_VERSION:
+        return CheckLine("gateway-api", title, "pass", found.summary)
+    if found.installed:
+        return CheckLine("gateway-api", title, "pass", f"{found.summary} (istio-tui pins {BUNDLE_VERSION})")
+    return CheckLine(
+        "gateway-api",
+        title,
+        "warn",
+        found.summary + ": Bookinfo can still use Istio's own APIs",
+        f"press G to install the {BUNDLE_VERSION} standard channel (kubectl apply --server-side)",
     )
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 from tui.kube.client import CONNECT_TIMEOUT, FIELD_MANAGER, READ_TIMEOUT, Cluster
 from tui.kube.logs import LogFollow
 from tui.kube.resources import (
+    AUTHORIZATION_POLICIES,
     CONFIGMAPS,
     CRDS,
     DAEMONSETS,
@@ -21,10 +22,13 @@ from tui.kube.resources import (
     DESTINATION_RULES,
     ENDPOINTS,
     EVENTS,
+    GATEWAY_CLASSES,
     GATEWAYS,
+    HTTP_ROUTES,
     INGRESS_CLASSES,
     INGRESSES,
     JOBS,
+    K8S_GATEWAYS,
     MUTATING_WEBHOOKS,
     NAMESPACES,
     NODES,
@@ -56,7 +60,11 @@ __all__ = [
     "ENDPOINTS",
     "EVENTS",
     "FIELD_MANAGER",
+    "AUTHORIZATION_POLICIES",
+    "GATEWAY_CLASSES",
     "GATEWAYS",
+    "HTTP_ROUTES",
+    "K8S_GATEWAYS",
     "INGRESSES",
     "INGRESS_CLASSES",
     "JOBS",

@@ -59,6 +59,12 @@ VIRTUAL_SERVICES = Resource("networking.istio.io", "v1", "virtualservices", "Vir
 DESTINATION_RULES = Resource("networking.istio.io", "v1", "destinationrules", "DestinationRule", True)
 SERVICE_ENTRIES = Resource("networking.istio.io", "v1", "serviceentries", "ServiceEntry", True)
 WORKLOAD_ENTRIES = Resource("networking.istio.io", "v1", "workloadentries", "WorkloadEntry", True)
+AUTHORIZATION_POLICIES = Resource(
+    "security.istio.io", "v1", "authorizationpolicies", "AuthorizationPolicy", True
+)
+K8S_GATEWAYS = Resource("gateway.networking.k8s.io", "v1", "gateways", "Gateway", True)
+HTTP_ROUTES = Resource("gateway.networking.k8s.io", "v1", "httproutes", "HTTPRoute", True)
+GATEWAY_CLASSES = Resource("gateway.networking.k8s.io", "v1", "gatewayclasses", "GatewayClass", False)
 
 # Istio kinds are deliberately absent: whether they are served depends on the CRDs, so discovery decides.
 BUILTINS: dict[tuple[str, str], Resource] = {

@@ -19,7 +19,8 @@ from textual.message import Message
 from textual.widget import Widget
 
 from tui import kube
-from tui.istio.injection import LabelPlan, find_conflict, plan_change, toggle_target
+from tui.istio import waypoints
+from tui.istio.injection import LabelPlan, ModeKind, find_conflict, plan_change, toggle_target
 from tui.istio.injector import Preflight, preflight_injection
 from tui.istio.restarts import (
     RestartPlan,
@@ -81,6 +82,14 @@ class InjectionFlow(WorkerErrors, Widget):
             self.plan = plan
             self.result = result
 
+    class _ZtunnelChecked(Message):
+        bubble = False
+
+        def __init__(self, plan: LabelPlan, ztunnel: waypoints.Ztunnel) -> None:
+            super().__init__()
+            self.plan = plan
+            self.ztunnel = ztunnel
+
     class _Patched(Message):
         bubble = False
 
@@ -128,8 +137,21 @@ class InjectionFlow(WorkerErrors, Widget):
             return
         if plan.target.injects_sidecars:
             self._preflight(plan)
+        elif plan.target.kind is ModeKind.AMBIENT:
+            self._check_ztunnel(plan)
         else:
             self._confirm(plan, None)
+
+    @work(thread=True, exit_on_error=False, group="injection-flow", description="ztunnel check")
+    def _check_ztunnel(self, plan: LabelPlan) -> None:
+        self.post_message(self._ZtunnelChecked(plan, waypoints.ztunnel(self.istio_app.cluster)))
+
+    @on(_ZtunnelChecked)
+    def _ztunnel_checked(self, event: _ZtunnelChecked) -> None:
+        ztunnel = event.ztunnel
+        ready = f"✓ ztunnel runs on {plural(ztunnel.ready, 'node')}."
+        line = f"⚠ {ztunnel.warning}" if ztunnel.warning else ready
+        self._confirm(event.plan, None, extra=[line])
 
     @work(thread=True, exit_on_error=False, group="injection-flow", description="injection preflight")
     def _preflight(self, plan: LabelPlan) -> None:
@@ -140,7 +162,7 @@ class InjectionFlow(WorkerErrors, Widget):
     def _preflighted(self, event: _Preflighted) -> None:
         self._confirm(event.plan, event.result)
 
-    def _confirm(self, plan: LabelPlan, preflight: Preflight | None) -> None:
+    def _confirm(self, plan: LabelPlan, preflight: Preflight | None, *, extra: Sequence[str] = ()) -> None:
         if plan.current == plan.target:
             summary = f"Namespace {plan.namespace} stays {plan.target.label}; the conflicting label goes."
         else:
@@ -154,6 +176,11 @@ class InjectionFlow(WorkerErrors, Widget):
             lines += ["", "✓ Preflight: the injector webhook will select this namespace."]
         if plan.notes and (preflight is None or preflight.ok):
             lines += ["", *plan.notes]
+        switching = {plan.current.kind, plan.target.kind} & {ModeKind.AMBIENT}
+        if switching and (plan.current.injects_sidecars or plan.target.injects_sidecars):
+            lines += ["", "A namespace is either sidecar-injected or ambient, not both: this switches it."]
+        if extra:
+            lines += ["", *extra]
         first = plan.changes[0]
         if first.new is None:
             title = f"Remove label {first.key} from namespace {plan.namespace}?"

@@ -25,12 +25,13 @@ from textual.widgets import DataTable, ProgressBar, Static
 from tui import kube
 from tui.errors import Forbidden
 from tui.istio.injection import InjectionMode as Mode
-from tui.istio.injection import namespace_mode, plan_change
+from tui.istio.injection import ModeKind, namespace_mode, plan_change
 from tui.istio.namespace_index import NamespaceIndex
 from tui.istio.restarts import RestartProgress
 from tui.models import NamespaceRow, format_age, parse_time, plural
 from tui.screens.injection import RevisionScreen
 from tui.screens.injection_flow import InjectionFlow
+from tui.screens.waypoint_flow import WaypointFlow
 from tui.widgets.pane import PaneAction, WorkPane
 from tui.widgets.stream import Stream
 
@@ -102,10 +103,33 @@ class NamespacesPane(WorkPane):
         PaneAction(
             "use_ambient",
             "Ambient mode",
-            "label the selected namespace istio.io/dataplane-mode=ambient (no restart)",
+            "add or remove istio.io/dataplane-mode=ambient on the selected namespace (no restart)",
             key="a",
             destructive=True,
             short="Ambient",
+        ),
+        PaneAction(
+            "deploy_waypoint",
+            "Deploy a waypoint",
+            "apply a waypoint (class istio-waypoint) and label the namespace istio.io/use-waypoint",
+            key="w",
+            destructive=True,
+            show=False,
+        ),
+        PaneAction(
+            "show_waypoints",
+            "Waypoint use",
+            "which Services of the selected namespace use which waypoint",
+            key="u",
+            show=False,
+        ),
+        PaneAction(
+            "remove_waypoint",
+            "Remove the waypoint",
+            "delete the namespace's waypoint; the confirmation lists the L7 policy that stops applying",
+            key="W",
+            destructive=True,
+            show=False,
         ),
         PaneAction(
             "restart_out_of_step",
@@ -125,6 +149,7 @@ class NamespacesPane(WorkPane):
         ("j/k", "move down/up"),
         ("enter", "show the selected namespace's pods"),
         ("esc", "close the restart panel"),
+        ("w / u / W", "deploy a waypoint / which Services use which / remove it (ambient, L7)"),
     )
 
     class Denied(Message):
@@ -157,6 +182,7 @@ class NamespacesPane(WorkPane):
             yield ProgressBar(id="ns-restart-progress", show_eta=False)
             yield Static("", id="ns-restart-pods")
         yield InjectionFlow(id="ns-flow")
+        yield WaypointFlow(id="ns-waypoints")
 
     def on_mount(self) -> None:
         self.set_interval(APPLY_INTERVAL_S, self._apply)
@@ -337,7 +363,28 @@ class NamespacesPane(WorkPane):
             return
         name = self._target_namespace()
         if name is not None:
-            self.query_one(InjectionFlow).propose(plan_change(name, self.index.labels(name), Mode.ambient()))
+            labels = self.index.labels(name)
+            target = Mode.none() if namespace_mode(labels).kind is ModeKind.AMBIENT else Mode.ambient()
+            self.query_one(InjectionFlow).propose(plan_change(name, labels, target))
+
+    def action_deploy_waypoint(self) -> None:
+        if self.refuse_if_readonly("Deploying a waypoint"):
+            return
+        name = self._target_namespace()
+        if name is not None:
+            self.query_one(WaypointFlow).offer_deploy(name)
+
+    def action_show_waypoints(self) -> None:
+        name = self._target_namespace()
+        if name is not None:
+            self.query_one(WaypointFlow).show_usage(name)
+
+    def action_remove_waypoint(self) -> None:
+        if self.refuse_if_readonly("Removing a waypoint"):
+            return
+        name = self._target_namespace()
+        if name is not None:
+            self.query_one(WaypointFlow).offer_removal(name)
 
     def action_restart_out_of_step(self) -> None:
         if self.refuse_if_readonly("Restarting Deployments"):

@@ -38,6 +38,7 @@ LABELS = {
     "ingress_type": "Ingress type",
     "node_port_http2": "http2 nodePort",
     "node_port_https": "https nodePort",
+    "ingress_gateway": "Ingress gateway",
     "egress_gateway": "Egress gateway",
     "tracing": "Tracing",
     "sampling": "Sampling %",
@@ -111,6 +112,11 @@ class ChoicesStep(Horizontal, WizardStep):
                     Input(placeholder="auto (30000-32767)", id=f"f-{name}", compact=True),
                 )
             yield from field_row(
+                "ingress_gateway",
+                LABELS["ingress_gateway"],
+                Checkbox("istio-ingressgateway", value=True, id="f-ingress_gateway", compact=True),
+            )
+            yield from field_row(
                 "egress_gateway",
                 LABELS["egress_gateway"],
                 Checkbox("istio-egressgateway", id="f-egress_gateway", compact=True),
@@ -173,6 +179,7 @@ class ChoicesStep(Horizontal, WizardStep):
             "ingress_type": self.query_one("#f-ingress_type", Select).value,
             "node_port_http2": text("node_port_http2"),
             "node_port_https": text("node_port_https"),
+            "ingress_gateway": self.query_one("#f-ingress_gateway", Checkbox).value,
             "egress_gateway": self.query_one("#f-egress_gateway", Checkbox).value,
             "tracing": self.query_one("#f-tracing", Checkbox).value,
             "sampling": text("sampling"),

@@ -55,6 +55,14 @@ class InstallPane(WorkPane):
             short="Preflight",
         ),
         PaneAction(
+            "install_gateway_api",
+            "Install Gateway API CRDs",
+            "the pinned standard channel, when preflight finds the CRDs missing",
+            key="G",
+            destructive=True,
+            show=False,
+        ),
+        PaneAction(
             "save_plan",
             "Save plan",
             "write the values files, install.sh and uninstall.sh to 'Save to'",
@@ -278,6 +286,7 @@ class InstallPane(WorkPane):
     def _button(self, event: Button.Pressed) -> None:
         actions: dict[str, Callable[[], object]] = {
             "btn-preflight": self.action_run_preflight,
+            "btn-gateway-crds": self.action_install_gateway_api,
             "btn-go-choices": lambda: self.action_show_step("choices"),
             "btn-save": self.action_save_plan,
             "btn-install-choices": self.action_install,
@@ -306,6 +315,16 @@ class InstallPane(WorkPane):
         ingress = plan.ingress_type if plan and (self._choices.ingress_touched or self.is_sandbox) else None
         self._preflight.run(
             istio_version=plan.istio_version if plan else DEFAULT_ISTIO_VERSION, ingress_type=ingress
+        )
+
+    def action_install_gateway_api(self) -> None:
+        if self.refuse_if_readonly("Installing the Gateway API CRDs"):
+            return
+        plan = self.plan
+        self._preflight.offer_gateway_api(
+            sandbox=self.is_sandbox,
+            istio_version=plan.istio_version if plan else DEFAULT_ISTIO_VERSION,
+            ingress_type=plan.ingress_type if plan else None,
         )
 
     @on(PreflightStep.Checked)

@@ -11,8 +11,10 @@ from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.widgets import Button, Static
 
+from tui.istio import gatewayapi
 from tui.istio.preflight import run_preflight
 from tui.models import CheckLine
+from tui.screens.confirm import ConfirmScreen
 from tui.screens.install.step import WizardStep, button_row
 from tui.screens.install.views import checklist
 
@@ -38,6 +40,7 @@ class PreflightStep(VerticalScroll, WizardStep):
         yield Static("", id="pre-lines")
         yield from button_row(
             Button("Run again (p)", id="btn-preflight", compact=True),
+            Button("Install Gateway API CRDs (G)", id="btn-gateway-crds", compact=True),
             Button("Next: choices (2)", id="btn-go-choices", compact=True),
         )
 
@@ -54,6 +57,58 @@ class PreflightStep(VerticalScroll, WizardStep):
     def load_balancer_missing(self) -> bool:
         lb = next((line for line in self.lines if line.key == "load-balancer"), None)
         return lb is not None and lb.status == "warn"
+
+    @property
+    def gateway_api_missing(self) -> bool:
+        line = next((line for line in self.lines if line.key == "gateway-api"), None)
+        return line is not None and line.status == "warn" and "lookup failed" not in line.reason
+
+    def offer_gateway_api(self, *, sandbox: bool, istio_version: str, ingress_type: str | None) -> None:
+        """Confirm, then install the pinned standard channel: the bundled CRDs on the sandbox, the upstream
+        release through ``kubectl apply --server-side`` elsewhere; preflight runs again afterwards."""
+        if self.is_busy:
+            return
+        if not self.gateway_api_missing:
+            self.notify("The Gateway API CRDs are already installed (or preflight has not run yet: p)")
+            return
+        source = (
+            "the copy bundled with istio-tui (the sandbox cannot fetch)"
+            if sandbox
+            else f"kubectl apply --server-side -f {gatewayapi.BUNDLE_URL}"
+        )
+        lines = [
+            f"The Kubernetes Gateway API {gatewayapi.BUNDLE_VERSION}, standard channel: GatewayClass,",
+            "Gateway, HTTPRoute, GRPCRoute, ReferenceGrant and BackendTLSPolicy CRDs.",
+            "",
+            f"From: {source}",
+            "",
+            "Istio then serves Gateways of class istio (and istio-waypoint for ambient).",
+        ]
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.begin("installing the Gateway API CRDs")
+                self.mark("…")
+                self._install_crds(sandbox, istio_version, ingress_type)
+
+        screen = ConfirmScreen(
+            "Install the Gateway API CRDs?",
+            lines,
+            context=self.istio_app.context_name,
+            confirm_label="Install",
+            destructive=False,
+        )
+        self.app.push_screen(screen, answered)
+
+    @work(thread=True, exit_on_error=False, group="install-preflight", description="Gateway API CRDs")
+    def _install_crds(self, sandbox: bool, istio_version: str, ingress_type: str | None) -> None:
+        cluster = self.istio_app.cluster
+        try:
+            state = gatewayapi.install_crds(cluster, sandbox=sandbox)
+            self.notify(f"Installed: {state.summary}", markup=False)
+        finally:
+            lines = run_preflight(cluster, istio_version=istio_version, ingress_type=ingress_type)
+            self.post_message(self.Checked(lines))
 
     def run(self, *, istio_version: str, ingress_type: str | None) -> None:
         if self.is_busy:

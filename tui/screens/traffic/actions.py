@@ -21,6 +21,7 @@ from tui import kube
 from tui.errors import ConfigError
 from tui.istio import bookinfo
 from tui.istio.injection import namespace_mode
+from tui.istio.presets import RoutingApi
 from tui.istio.routing import PresetPreview, RoutingView
 from tui.models import BookinfoStatus, IngressInfo, plural
 from tui.screens.confirm import ConfirmScreen
@@ -78,14 +79,16 @@ class BookinfoActions(WorkerErrors, Widget):
     class _Previewed(Message):
         bubble = False
 
-        def __init__(self, preview: PresetPreview, user: str | None) -> None:
+        def __init__(self, preview: PresetPreview, user: str | None, api: RoutingApi) -> None:
             super().__init__()
             self.preview = preview
             self.user = user
+            self.api = api
 
     def __init__(self, *, id: str | None = None) -> None:  # noqa: A002 - Textual's own keyword
         super().__init__(id=id)
         self._follow: Stream | None = None
+        self.api: RoutingApi = "istio"  # set by the pane: which API routes Bookinfo
 
     def compose(self) -> ComposeResult:
         yield InjectionFlow(id="traffic-flow")
@@ -119,33 +122,49 @@ class BookinfoActions(WorkerErrors, Widget):
             "  • Deployments productpage-v1, details-v1, ratings-v1,",
             "    reviews-v1, reviews-v2 and reviews-v3, with their",
             "    Services and ServiceAccounts",
-            "  • Gateway bookinfo-gateway, VirtualService bookinfo and",
-            "    DestinationRules with a subset per version",
+            *(
+                (
+                    "  • Gateway bookinfo-gateway (class istio), HTTPRoute",
+                    "    bookinfo and a Service per version (reviews-v1…)",
+                )
+                if self.api == "gateway-api"
+                else (
+                    "  • Gateway bookinfo-gateway, VirtualService bookinfo and",
+                    "    DestinationRules with a subset per version",
+                )
+            ),
             "Routing objects of these names that istio-tui did not",
             "create are left alone.",
             "",
         ]
-        if labels is not None and namespace_mode(labels).injects_sidecars:
+        mode = namespace_mode(labels) if labels is not None else None
+        if mode is not None and mode.injects_sidecars:
             lines.append("✓ The namespace injects sidecars: pods should come up 2/2.")
+        elif mode is not None and mode.label == "ambient":
+            lines += [
+                "✓ The namespace is ambient: pods come up 1/1 and ztunnel",
+                "  captures them. Routing presets need a waypoint (Namespaces, w).",
+            ]
         else:
             lines += [
                 "⚠ The namespace does not inject sidecars: pods come up 1/1",
                 "  and routing presets will not apply. Cancel and press i",
-                "  to label it istio-injection=enabled first.",
+                "  to label it istio-injection=enabled first (or make it",
+                "  ambient: a in Namespaces, no restart needed).",
             ]
         self._confirm(
             f"Deploy Bookinfo into {namespace}?",
             lines,
-            lambda: self._deploy(namespace),
+            lambda: self._deploy(namespace, self.api),
             label="Deploy",
             destructive=False,
         )
 
     @work(thread=True, exit_on_error=False, group="traffic-change", description="deploying Bookinfo")
-    def _deploy(self, namespace: str) -> None:
+    def _deploy(self, namespace: str, api: RoutingApi) -> None:
         cluster = self.istio_app.cluster
         bookinfo.ensure_namespace(cluster, name=namespace)
-        result = bookinfo.deploy(cluster, namespace=namespace)
+        result = bookinfo.deploy(cluster, namespace=namespace, api=api)
         message = f"Applied {len(result.applied)} Bookinfo objects in {namespace}; following the pods…"
         if result.skipped:
             message += f" Left alone (not ours): {', '.join(result.skipped)}"
@@ -212,7 +231,7 @@ class BookinfoActions(WorkerErrors, Widget):
 
     @work(thread=True, exit_on_error=False, group="traffic-gateway", description="finding the gateway")
     def _find_gateway(self, namespace: str) -> None:
-        ingress = bookinfo.find_ingress(self.istio_app.cluster, namespace=namespace)
+        ingress = bookinfo.find_ingress(self.istio_app.cluster, namespace=namespace, api=self.api)
         if ingress.pending_load_balancer:
             self.post_message(self._PendingLoadBalancer(ingress))
         result = bookinfo.verify(ingress.productpage_url, timeout=5.0)
@@ -258,16 +277,23 @@ class BookinfoActions(WorkerErrors, Widget):
     # --- presets
 
     def preset(self, namespace: str, key: str, *, user: str | None) -> None:
-        self._preview(namespace, key, user)
+        if key not in {p.key for p in bookinfo.presets(self.api)}:
+            self.notify(
+                f"{bookinfo.preset(key).title} has no Gateway API version here: switch to Istio APIs (a)",
+                severity="warning",
+                markup=False,
+            )
+            return
+        self._preview(namespace, key, user, self.api)
 
     @work(thread=True, exit_on_error=False, group="traffic-change", description="routing preset preview")
-    def _preview(self, namespace: str, key: str, user: str | None) -> None:
-        preview = bookinfo.preview_preset(self.istio_app.cluster, namespace=namespace, key=key)
-        self.post_message(self._Previewed(preview, user))
+    def _preview(self, namespace: str, key: str, user: str | None, api: RoutingApi) -> None:
+        preview = bookinfo.preview_preset(self.istio_app.cluster, namespace=namespace, key=key, api=api)
+        self.post_message(self._Previewed(preview, user, api))
 
     @on(_Previewed)
     def _confirm_preset(self, event: _Previewed) -> None:
-        preview, user = event.preview, event.user
+        preview, user, api = event.preview, event.user, event.api
         if not preview.changes:
             self.notify(f"{preview.title} is already in place in {preview.namespace}", markup=False)
             return
@@ -275,45 +301,47 @@ class BookinfoActions(WorkerErrors, Widget):
         if len(diff) > DIFF_LINES:
             diff = [*diff[:DIFF_LINES], f"… {len(diff) - DIFF_LINES} more lines"]
         verb = "Create" if preview.creates else "Change"
-        lines = [f"{verb} VirtualService {preview.namespace}/{preview.host}:", "", *diff]
+        kind = "HTTPRoute" if api == "gateway-api" else "VirtualService"
+        lines = [f"{verb} {kind} {preview.namespace}/{preview.host}:", "", *diff]
         self._confirm(
             f"Apply preset {preview.title}?",
             lines,
-            lambda: self._apply_preset(preview.namespace, preview.key, user),
+            lambda: self._apply_preset(preview.namespace, preview.key, user, api),
             label="Apply",
             destructive=False,
         )
 
     @work(thread=True, exit_on_error=False, group="traffic-change", description="applying a routing preset")
-    def _apply_preset(self, namespace: str, key: str, user: str | None) -> None:
-        view = bookinfo.apply_preset(self.istio_app.cluster, namespace=namespace, key=key)
+    def _apply_preset(self, namespace: str, key: str, user: str | None, api: RoutingApi) -> None:
+        view = bookinfo.apply_preset(self.istio_app.cluster, namespace=namespace, key=key, api=api)
         self.post_message(self.RoutingRead(view))
         hint = ""
         if view.matches and not user:
             users = ", ".join(sorted({m.value for m in view.matches if m.header == "end-user"}))
             hint = f" · set the user knob to {users} (e) to send its traffic" if users else ""
-        self.notify(f"Applied {bookinfo.preset(key).title} in {namespace}{hint}", markup=False)
+        self.notify(f"Applied {bookinfo.preset(key, api).title} in {namespace}{hint}", markup=False)
 
     # --- revert and cleanup
 
     def revert(self, namespace: str) -> None:
+        kind = "HTTPRoute" if self.api == "gateway-api" else "VirtualService"
         lines = [
             f"In namespace {namespace}, for reviews and ratings:",
-            "  • a VirtualService istio-tui created is deleted (Istio",
+            f"  • a {kind} istio-tui created is deleted (Istio",
             "    then balances over all pods);",
             "  • one istio-tui changed gets back the spec it had before",
             "    the first preset;",
             "  • anything else is left alone.",
         ]
         title = f"Revert the routing presets in {namespace}?"
-        self._confirm(title, lines, lambda: self._revert(namespace), label="Revert")
+        self._confirm(title, lines, lambda: self._revert(namespace, self.api), label="Revert")
 
     @work(thread=True, exit_on_error=False, group="traffic-change", description="reverting routing presets")
-    def _revert(self, namespace: str) -> None:
+    def _revert(self, namespace: str, api: RoutingApi) -> None:
         done: list[str] = []
         for host in ("reviews", "ratings"):
             try:
-                view = bookinfo.revert(self.istio_app.cluster, namespace=namespace, host=host)
+                view = bookinfo.revert(self.istio_app.cluster, namespace=namespace, host=host, api=api)
             except ConfigError:
                 continue
             self.post_message(self.RoutingRead(view))
@@ -327,7 +355,7 @@ class BookinfoActions(WorkerErrors, Widget):
             f"Deletes from namespace {namespace} only what istio-tui deployed",
             "(labelled app.kubernetes.io/managed-by=istio-tui): the",
             "Bookinfo Deployments, Services and ServiceAccounts, the",
-            "Gateway, VirtualServices and DestinationRules.",
+            "Gateways, VirtualServices, DestinationRules and HTTPRoutes.",
             "",
             "VirtualServices istio-tui did not create stay; a preset",
             "applied to one is undone. The namespace and its labels stay.",

@@ -7,6 +7,7 @@ that never ends would hold for good) and posts each result to the pane as a mess
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable
@@ -17,8 +18,10 @@ from textual.message_pump import MessagePump
 
 from tui import kube
 from tui.errors import IstioTuiError
-from tui.istio import bookinfo
+from tui.istio import bookinfo, waypoints
+from tui.istio.presets import RoutingApi
 from tui.istio.routing import RoutingView
+from tui.istio.waypoints import AmbientView
 from tui.models import BookinfoStatus, IngressInfo, VerifyResult
 from tui.widgets.stream import ErrorSink, Stream
 
@@ -38,11 +41,29 @@ class ClusterView:
     ingress_error: str = ""
     verify: VerifyResult | None = None
     error: str = ""
+    api: RoutingApi = "istio"
+    ambient: AmbientView | None = None
+
+    @property
+    def needs_waypoint(self) -> bool:
+        """Ambient, routing configured on reviews, and no waypoint in its path: ztunnel alone is L4."""
+        no_sidecar = self.status is None or self.status.productpage_sidecar is not True
+        return (
+            self.ambient is not None
+            and no_sidecar
+            and self.ambient.needs_waypoint("reviews", l7_configured=self.reviews.exists)
+        )
 
     def routing_applies(self) -> bool:
-        """VirtualService routing is done by the caller's sidecar: with none on productpage, none applies."""
-        no_sidecar = self.status is not None and self.status.productpage_sidecar is False
-        return self.reviews.exists and not no_sidecar
+        """L7 routing runs in the caller's sidecar, or in the waypoint of an ambient callee; with neither
+        (no sidecar on productpage and no waypoint for reviews) none applies."""
+        if not self.reviews.exists:
+            return False
+        if self.status is not None and self.status.productpage_sidecar is True:
+            return True
+        if self.ambient is not None and self.ambient.ambient:
+            return bool(self.ambient.waypoint_for("reviews"))
+        return self.status is None or self.status.productpage_sidecar is not False
 
     def reviews_pods_per_version(self) -> dict[str, int]:
         per: dict[str, int] = {}
@@ -53,7 +74,12 @@ class ClusterView:
 
 
 def read_cluster_view(
-    cluster: kube.Cluster, *, namespace: str, verify_due: bool, previous_verify: VerifyResult | None
+    cluster: kube.Cluster,
+    *,
+    namespace: str,
+    verify_due: bool,
+    previous_verify: VerifyResult | None,
+    api: RoutingApi = "istio",
 ) -> ClusterView:
     """Blocking: pods, routing and the ingress of ``namespace``. /productpage is fetched only when due or
     when the gateway URL changed, so the check does not add a request a second to the user's numbers."""
@@ -63,14 +89,17 @@ def read_cluster_view(
     ratings = RoutingView(host="ratings", namespace=namespace, exists=False)
     try:
         status = bookinfo.pod_status(cluster, namespace=namespace)
-        reviews = bookinfo.current_routing(cluster, namespace=namespace, host="reviews")
-        ratings = bookinfo.current_routing(cluster, namespace=namespace, host="ratings")
+        reviews = bookinfo.current_routing(cluster, namespace=namespace, host="reviews", api=api)
+        ratings = bookinfo.current_routing(cluster, namespace=namespace, host="ratings", api=api)
     except IstioTuiError as exc:
         error = str(exc)
+    ambient: AmbientView | None = None
+    with contextlib.suppress(IstioTuiError):
+        ambient = waypoints.read(cluster, namespace=namespace)
     ingress: IngressInfo | None = None
     ingress_error = ""
     try:
-        ingress = bookinfo.find_ingress(cluster, namespace=namespace)
+        ingress = bookinfo.find_ingress(cluster, namespace=namespace, api=api)
     except IstioTuiError as exc:
         ingress_error = str(exc)
     verify = None
@@ -87,13 +116,16 @@ def read_cluster_view(
         ingress_error=ingress_error,
         verify=verify,
         error=error,
+        api=api,
+        ambient=ambient,
     )
 
 
 class BookinfoPoller:
     """Reads the view of ``namespace`` every second (or at once after ``refresh``) and posts it to ``target``.
 
-    The pane sets ``namespace`` and calls ``refresh``; both are safe from the UI thread while the poller runs.
+    The pane sets ``namespace`` and ``api`` and calls ``refresh``; all are safe from the UI thread while the
+    poller runs.
     """
 
     class ViewRead(Message):
@@ -112,6 +144,7 @@ class BookinfoPoller:
         self._cluster = cluster
         self._target = target
         self.namespace = namespace
+        self.api: RoutingApi = "istio"
         self._wake = threading.Event()
         self._force_verify = threading.Event()
         self._stream: Stream | None = None
@@ -144,7 +177,7 @@ class BookinfoPoller:
             due = self._force_verify.is_set() or time.monotonic() - last_verify >= VERIFY_EVERY_S
             self._force_verify.clear()
             view = read_cluster_view(
-                cluster, namespace=self.namespace, verify_due=due, previous_verify=verify
+                cluster, namespace=self.namespace, verify_due=due, previous_verify=verify, api=self.api
             )
             if view.verify is not verify:
                 last_verify = time.monotonic()

@@ -23,8 +23,10 @@ from textual.containers import Horizontal
 from textual.events import Resize
 from textual.widgets import Input, Label, Static
 
+from tui import state
 from tui.errors import ConfigError
 from tui.istio import bookinfo
+from tui.istio.presets import API_TITLES, ROUTING_APIS, RoutingApi
 from tui.istio.routing import RoutingView
 from tui.models import SplitRow, TallySnapshot
 from tui.screens.export import ExportScreen, write_export
@@ -75,6 +77,13 @@ class TrafficPane(WorkPane):
             short="Inject",
         ),
         PaneAction(
+            "switch_api",
+            "Routing API",
+            "switch between Istio APIs (Gateway, VirtualService) and the Gateway API (Gateway, HTTPRoute)",
+            key="a",
+            show=False,
+        ),
+        PaneAction(
             "gateway",
             "Find the gateway",
             "find GATEWAY_URL and GET /productpage; offers the NodePort patch for a pending LoadBalancer",
@@ -121,6 +130,7 @@ class TrafficPane(WorkPane):
     BINDINGS = [Binding("escape", "leave_inputs", "Back", show=False, id="traffic.leave_inputs")]
     KEY_HELP: ClassVar[tuple[tuple[str, str], ...]] = (
         ("1-8", "routing and fault presets (preview, then confirm); r reverts them"),
+        ("a", "Istio APIs or Gateway API, remembered per cluster; Gateway API presets 1-4 are HTTPRoutes"),
         ("c", "clean up what istio-tui deployed"),
         ("tab", "move between the knobs; a bad value is explained and changes nothing"),
         ("pods", "N: load from N pods of a Job in the cluster (in-cluster ×N); empty: from this machine"),
@@ -142,6 +152,7 @@ class TrafficPane(WorkPane):
         self._toasts = 0
         self._namespace_chosen = False
         self.poller = BookinfoPoller(lambda: self.istio_app.cluster, self, namespace=DEFAULT_NAMESPACE)
+        self.api: RoutingApi = "istio"
 
     @property
     def latest(self) -> TallySnapshot | None:
@@ -165,6 +176,8 @@ class TrafficPane(WorkPane):
 
     def on_mount(self) -> None:
         super().on_mount()
+        saved = state.remembered(self._cluster_key(), "traffic-api")
+        self._use_api(next((a for a in ROUTING_APIS if a == saved), "istio"))
         self.set_interval(RENDER_INTERVAL_S, self._render_traffic)
         self._render_view()
         self._render_traffic(force=True)
@@ -213,16 +226,20 @@ class TrafficPane(WorkPane):
         self.namespace = name
         self.poller.namespace = name
         self.query_one("#traffic-namespace", Input).value = name
-        self.view = ClusterView(namespace=name)
+        self.view = ClusterView(namespace=name, api=self.api)
         self._render_view()
         self.refresh_view(verify=True)
 
     @on(BookinfoPoller.ViewRead)
     def _view_read(self, event: BookinfoPoller.ViewRead) -> None:
         view = event.view
-        if view.namespace != self.namespace:
+        if view.namespace != self.namespace or view.api != self.api:
             return
-        routing_changed = (view.reviews, view.ratings) != (self.view.reviews, self.view.ratings)
+        routing_changed = (view.reviews, view.ratings, view.routing_applies()) != (
+            self.view.reviews,
+            self.view.ratings,
+            self.view.routing_applies(),
+        )
         self.view = view
         if routing_changed and self.running:
             self.tally.new_epoch()
@@ -263,6 +280,29 @@ class TrafficPane(WorkPane):
         if progress.finished:
             self.notify(f"Restart in {event.plan.namespace} done: {progress.done}/{progress.total} ready")
         self.refresh_view()
+
+    # --- routing API
+
+    def _cluster_key(self) -> str:
+        return state.cluster_key(context=self.istio_app.context_name, server=self.istio_app.info.server)
+
+    def _use_api(self, api: RoutingApi) -> None:
+        self.api = api
+        self.poller.api = api
+        self.query_one(BookinfoActions).api = api
+        self.view = dataclasses.replace(self.view, api=api)
+
+    def action_switch_api(self) -> None:
+        """Istio APIs ↔ Gateway API; saved per cluster (context and server) so the next start keeps it."""
+        api: RoutingApi = "gateway-api" if self.api == "istio" else "istio"
+        self._use_api(api)
+        try:
+            state.remember(self._cluster_key(), "traffic-api", api)
+        except ConfigError as exc:
+            self.notify(f"{exc} (the choice holds until you quit)", severity="warning", markup=False)
+        self.notify(f"Routing with the {API_TITLES[api]}: d deploys, 1-4 apply presets with it", markup=False)
+        self._render_view()
+        self.refresh_view(verify=True)
 
     def _render_view(self) -> None:
         labels = self.istio_app.namespace_labels.get(self.namespace)

@@ -14,6 +14,7 @@ from textual.containers import Vertical
 from textual.widgets import Static
 
 from tui.istio.injection import namespace_mode
+from tui.istio.presets import API_TITLES
 from tui.istio.routing import RoutingView
 from tui.models import BookinfoStatus, SplitRow, TallySnapshot
 from tui.screens.traffic.cluster import ClusterView
@@ -27,12 +28,13 @@ def _weights_text(weights: Mapping[str, int]) -> str:
     return " ".join(f"{subset} {pct}%" for subset, pct in sorted(weights.items())) or "no route"
 
 
-def routing_lines(view: RoutingView, *, sidecar: bool | None) -> Text:
-    """One or two lines per host: the default route and each header rule, with faults."""
+def routing_lines(view: RoutingView, *, kind: str = "VirtualService", why: str = "") -> Text:
+    """One or two lines per host: the default route and each header rule, with faults. ``why`` says why
+    the routing does not apply (no sidecar, no waypoint), "" when it does."""
     text = Text()
     text.append(f"{view.host}: ", style="bold")
     if not view.exists:
-        text.append("no VirtualService", style="dim")
+        text.append(f"no {kind}", style="dim")
         if view.host == "reviews":
             text.append(" → round-robin over the pods", style="dim")
         return text
@@ -50,8 +52,8 @@ def routing_lines(view: RoutingView, *, sidecar: bool | None) -> Text:
             text.append(f" {m.fault}", style="yellow")
         if m.problem:
             text.append(f"\n  ⚠ {m.problem}; treated as never matching", style="yellow")
-    if sidecar is False:
-        text.append("\n  ⚠ not applied: productpage has no sidecar", style="yellow")
+    if why:
+        text.append(f"\n  ⚠ {why}", style="yellow")
     return text
 
 
@@ -76,7 +78,9 @@ def pods_text(status: BookinfoStatus | None, *, compact: bool = False) -> Text:
         text.append(f"{names[pod.name]:<{width}} ")
         text.append(f"{pod.phase[:11]:<11} ", style="" if pod.ready else "yellow")
         text.append(f"{pod.ready_text:>3}", style=style)
-        text.append("\n" if pod.has_sidecar else " no sidecar\n", style="yellow")
+        text.append(
+            "\n" if pod.has_sidecar else " ambient\n" if pod.ambient else " no sidecar\n", style="yellow"
+        )
     for name in status.missing:
         text.append(f"… {name:<{width}} missing\n", style="yellow")
     for warning in status.warnings:
@@ -93,6 +97,8 @@ def namespace_line(labels: Mapping[str, str] | None, status: BookinfoStatus | No
     mode = namespace_mode(labels)
     if mode.injects_sidecars:
         text.append(f"✓ {mode.label}", style="green")
+    elif mode.label == "ambient":
+        text.append("✓ ambient (ztunnel, no sidecars)", style="green")
     else:
         text.append(f"⚠ {mode.label}: no sidecars, so no routing", style="yellow")
         text.append(" · press i to label it istio-injection=enabled", style="bold yellow")
@@ -108,6 +114,7 @@ def namespace_line(labels: Mapping[str, str] | None, status: BookinfoStatus | No
 def gateway_line(view: ClusterView, *, narrow: bool = False) -> Text:
     """``narrow``: leave out the Service's name, so the page check still fits in 80 columns."""
     text = Text(no_wrap=True, overflow="ellipsis")
+    text.append(f"{API_TITLES[view.api]} (a) ", style="bold magenta")
     text.append("GATEWAY_URL ", style="bold")
     ingress = view.ingress
     if ingress is None:
@@ -196,10 +203,17 @@ class ConfiguredVsObserved(Vertical):
         self.border_title = "Configured vs observed"
 
     def show_view(self, view: ClusterView, *, compact: bool = False) -> None:
-        sidecar = view.status.productpage_sidecar if view.status else None
-        routing = routing_lines(view.reviews, sidecar=sidecar)
+        kind = "HTTPRoute" if view.api == "gateway-api" else "VirtualService"
+        why = ""
+        if view.needs_waypoint:
+            why = "routing on reviews needs a waypoint (Namespaces: w deploys one)"
+        elif view.reviews.exists and not view.routing_applies():
+            why = "not applied: productpage has no sidecar"
+        self.border_title = "Configured vs observed" + (" ⚠ needs a waypoint" if view.needs_waypoint else "")
+        routing = routing_lines(view.reviews, kind=kind, why=why)
         routing.append("\n")
-        routing.append_text(routing_lines(view.ratings, sidecar=sidecar))
+        ratings_why = why.replace("reviews", "ratings") if view.ratings.exists else ""
+        routing.append_text(routing_lines(view.ratings, kind=kind, why=ratings_why))
         self.query_one("#traffic-routing", Static).update(routing)
         pods = Text(view.error, style="bold red") if view.error else pods_text(view.status, compact=compact)
         self.query_one("#traffic-pods", Static).update(pods)
