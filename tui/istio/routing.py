@@ -282,3 +282,24 @@ def expected_shares(
         return {k: v / total for k, v in weights.items()} if total else {}
     pods = sum(pods_per_subset.values())
     return {k: n / pods for k, n in pods_per_subset.items()} if pods else {}
+
+
+def routing_record(view: RoutingView) -> dict[str, Any]:
+    """The configured routing as plain JSON, for exported run records."""
+    return {
+        "exists": view.exists,
+        "preset": view.preset or None,
+        "default": dict(view.default_weights),
+        "default_fault": view.default_fault or None,
+        "matches": [
+            {
+                "header": m.header,
+                "kind": m.kind,
+                "value": m.value,
+                "weights": dict(m.weights),
+                "fault": m.fault,
+                **({"problem": m.problem} if m.problem else {}),
+            }
+            for m in view.matches
+        ],
+    }

@@ -27,7 +27,7 @@ from tui import state
 from tui.errors import ConfigError
 from tui.istio import bookinfo
 from tui.istio.presets import API_TITLES, ROUTING_APIS, RoutingApi
-from tui.istio.routing import RoutingView
+from tui.istio.routing import RoutingView, routing_record
 from tui.models import SplitRow, TallySnapshot
 from tui.screens.export import ExportScreen, write_export
 from tui.screens.injection_flow import InjectionFlow
@@ -431,7 +431,11 @@ class TrafficPane(WorkPane):
             requests=config.requests,
             duration_s=config.duration_s,
             rate=config.rate,
-            engine_args=("--concurrency", str(config.concurrency), *_user_args(config.user)),
+            engine_args=(
+                "--concurrency",
+                str(config.concurrency),
+                *(("--user", config.user) if config.user else ()),
+            ),
         )
         self.tally = RunTally(config)
         self.running = True
@@ -539,7 +543,7 @@ class TrafficPane(WorkPane):
             "gateway_url": view.ingress.gateway_url if view.ingress else None,
             "knobs": dataclasses.asdict(self.knobs),
             "run": snap.to_dict(),
-            "routing": {"reviews": _routing_dict(view.reviews), "ratings": _routing_dict(view.ratings)},
+            "routing": {"reviews": routing_record(view.reviews), "ratings": routing_record(view.ratings)},
             "split": {
                 "since_s": round(since, 3),
                 "pages": n,
@@ -576,26 +580,3 @@ class TrafficPane(WorkPane):
             saved,
         )
 
-
-def _user_args(user: str | None) -> tuple[str, ...]:
-    return ("--user", user) if user else ()
-
-
-def _routing_dict(view: RoutingView) -> dict[str, Any]:
-    return {
-        "exists": view.exists,
-        "preset": view.preset or None,
-        "default": dict(view.default_weights),
-        "default_fault": view.default_fault or None,
-        "matches": [
-            {
-                "header": m.header,
-                "kind": m.kind,
-                "value": m.value,
-                "weights": dict(m.weights),
-                "fault": m.fault,
-                **({"problem": m.problem} if m.problem else {}),
-            }
-            for m in view.matches
-        ],
-    }
