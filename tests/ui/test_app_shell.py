@@ -10,6 +10,7 @@ import pytest
 from textual.app import App, ComposeResult
 from textual.command import CommandList, CommandPalette
 from textual.widgets import Static, TabbedContent
+from textual.widgets._footer import FooterKey
 
 from tests.helpers import until
 from tui.__main__ import build_parser, main
@@ -235,3 +236,16 @@ async def test_read_only_refuses_destructive_actions_with_arguments() -> None:
         pane = app.query_one(_PresetPane)
         assert pane.check_action("preset", ("canary",)) is False
         assert pane.check_action("other", ()) is True
+
+
+@pytest.mark.parametrize("pane", ["install", "pods", "namespaces", "traffic", "analysis"])
+async def test_q_quit_is_drawn_whole_on_every_pane_at_80x24(cluster: Cluster, pane: str) -> None:
+    """Issue 9: at 80 columns the footer once hid "q Quit" behind the palette hint on the Pods pane."""
+    app = IstioApp(settings=Settings(), cluster=cluster, info=cluster.info(), initial_pane=pane)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: any(k.key == "q" for k in app.query(FooterKey)), "the footer")
+        await pilot.pause()
+        quit_key = next(k for k in app.query(FooterKey) if k.key == "q")
+        region = quit_key.region
+        assert region.width > 0 and region.right <= 80, region
+        assert app.screen.get_widget_at(region.right - 1, region.y)[0] is quit_key

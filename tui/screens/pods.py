@@ -68,7 +68,7 @@ class PodsPane(WorkPane):
             "clear the regex filter and the label selector",
             "escape",
             "esc",
-            short="Clear",
+            show=False,  # k9s habit, listed in help: at 80 columns the footer needs its room for "q Quit"
         ),
         PaneAction(
             "describe", "Describe pod", "describe the selected pod, with its events", "d", short="Describe"
