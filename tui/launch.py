@@ -12,6 +12,10 @@ import os
 import re
 import signal
 import socket
+import termios
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,6 +28,8 @@ if TYPE_CHECKING:
 SANDBOX_POD_START_SECONDS = 1.5
 QUIT_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 _SANDBOX_FILE = re.compile(r"sandbox-(\d{1,5})\.kubeconfig")
+TERMINAL_POLL_S = 1.0
+QUIT_GRACE_S = 5.0  # after a quit signal, how long the app may take to shut down before the process ends hard
 
 
 def state_dir() -> Path:
@@ -77,6 +83,45 @@ def _refused(port: int) -> bool:
         return False
 
 
+def watch_quit_signals(on_signal: Callable[[int], None]) -> None:
+    """Act on SIGTERM and SIGHUP from a thread of their own, never from the UI thread.
+
+    Python runs signal handlers only on the main thread, between bytecodes. When the terminal closes,
+    Textual's main thread can block for good on its output queue, and a handler there never runs: the app
+    then spun on and left the kubeconfig with its token behind. The C-level handler still writes each
+    signal's number to the wakeup fd, and this thread reads it.
+    """
+    read_end, write_end = os.pipe()
+    os.set_blocking(write_end, False)
+    for signum in QUIT_SIGNALS:
+        signal.signal(signum, lambda *_: None)  # the C handler that feeds the wakeup fd
+    signal.set_wakeup_fd(write_end, warn_on_full_buffer=False)
+
+    def run() -> None:
+        while data := os.read(read_end, 64):
+            for signum in data:
+                if signum in QUIT_SIGNALS:
+                    on_signal(signum)
+                    return
+
+    threading.Thread(target=run, name="quit-signals", daemon=True).start()
+    if os.isatty(0):
+        threading.Thread(target=_watch_terminal, args=(on_signal,), name="tty-watch", daemon=True).start()
+
+
+def _watch_terminal(on_signal: Callable[[int], None]) -> None:
+    """A closed terminal counts as SIGHUP even when no signal comes: under ``make demo`` make is the session
+    leader, and when tmux closes the pane only make is sent SIGHUP; it then waits for us. A hung-up tty
+    answers every ioctl with EIO."""
+    while True:
+        try:
+            termios.tcgetattr(0)
+        except termios.error:
+            on_signal(signal.SIGHUP)
+            return
+        time.sleep(TERMINAL_POLL_S)
+
+
 def run_tui(args: argparse.Namespace) -> int:
     from tui.app import IstioApp
 
@@ -108,15 +153,21 @@ def run_tui(args: argparse.Namespace) -> int:
             sandbox_kubeconfig=str(kubeconfig) if kubeconfig else None,
         )
 
-        def quit_on_signal(_signum: int, _frame: object) -> None:
+        def quit_on_signal(signum: int) -> None:
             # SIGTERM, or SIGHUP when the terminal closes: quit like `q`. The kubeconfig (it holds the token)
-            # goes first, in case the terminal is already gone and the shutdown cannot finish.
+            # goes first. With the terminal gone the UI thread can be stuck writing to it, so the shutdown
+            # gets a grace period and then the process ends anyway.
             if kubeconfig is not None:
                 remove_sandbox_kubeconfig(kubeconfig)
-            app.exit()
+            loop = getattr(app, "_loop", None)
+            if loop is not None:
+                with contextlib.suppress(RuntimeError):
+                    loop.call_soon_threadsafe(app.exit)
+            hard = threading.Timer(QUIT_GRACE_S, os._exit, args=(128 + signum,))
+            hard.daemon = True
+            hard.start()
 
-        for signum in QUIT_SIGNALS:
-            signal.signal(signum, quit_on_signal)
+        watch_quit_signals(quit_on_signal)
         app.run()
     finally:
         if kubeconfig is not None:
@@ -125,6 +176,7 @@ def run_tui(args: argparse.Namespace) -> int:
             cluster.close()
         if sandbox is not None:
             sandbox.stop()
+        signal.set_wakeup_fd(-1)
         for signum, handler in previous.items():
             signal.signal(signum, handler)
     return 0

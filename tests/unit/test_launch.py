@@ -127,9 +127,15 @@ def test_next_start_removes_files_of_runs_whose_sandbox_is_gone(
     assert not stale.exists() and live.exists() and unrelated.exists()
 
 
-@pytest.mark.parametrize("signum", [signal.SIGHUP, signal.SIGTERM], ids=["SIGHUP", "SIGTERM"])
-def test_closing_the_terminal_removes_the_sandbox_kubeconfig(tmp_path: Path, signum: int) -> None:
-    """`tmux kill-session` sends SIGHUP and the terminal goes away; the file with the token must go too."""
+@pytest.mark.parametrize(
+    ("signum", "terminal_first"),
+    [(signal.SIGHUP, False), (signal.SIGHUP, True), (None, True), (signal.SIGTERM, False)],
+    ids=["SIGHUP", "SIGHUP-after-the-terminal-went", "terminal-gone-no-signal", "SIGTERM"],
+)
+def test_closing_the_terminal_removes_the_sandbox_kubeconfig(
+    tmp_path: Path, signum: int | None, terminal_first: bool
+) -> None:
+    """The no-signal case is ``make demo`` in tmux: make leads the session, so only make gets SIGHUP."""
     state = tmp_path / "state" / "istio-tui"
     env = cli_env(tmp_path, TERM="xterm-256color")
     master, slave = pty.openpty()
@@ -155,8 +161,11 @@ def test_closing_the_terminal_removes_the_sandbox_kubeconfig(tmp_path: Path, sig
     try:
         files = wait_for(lambda: list(state.glob("sandbox-*.kubeconfig")), "the kubeconfig", timeout=60)
         wait_for(lambda: b"Install" in screen, "the app on screen", timeout=60)
-        proc.send_signal(signum)
-        if signum == signal.SIGHUP:
+        if terminal_first:  # as tmux does: the terminal goes, then the hangup arrives (or never does)
+            os.close(master)
+        if signum is not None:
+            proc.send_signal(signum)
+        if signum == signal.SIGHUP and not terminal_first:
             os.close(master)  # the terminal is gone as well
         assert proc.wait(timeout=30) is not None
         assert not any(path.exists() for path in files), files
