@@ -6,7 +6,7 @@ tests' page renderer), on loopback; without nginx a raw-asyncio responder stands
 hey (Debian package ``hey``) is the reference. Both clients are timed as whole processes, wall and CPU (the
 process and its children), as a user would time them.
 
-    .venv/bin/python bench/traffic_bench.py [--requests 20000] [--concurrency 16] [--runs 2] [--json]
+    .venv/bin/python bench/traffic_bench.py [--requests 20000] [--concurrency 16] [--runs 4] [--json]
 """
 
 from __future__ import annotations
@@ -262,7 +262,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--requests", type=int, default=20_000)
     parser.add_argument("--concurrency", type=int, default=16)
-    parser.add_argument("--runs", type=int, default=2, help="hey / istio-tui pairs (the worst is reported)")
+    parser.add_argument("--runs", type=int, default=4, help="hey / istio-tui pairs (the worst is reported)")
     parser.add_argument("--rate-seconds", type=float, default=10.0)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
@@ -278,8 +278,13 @@ def main() -> None:
                        capture_output=True, check=True, cwd=ROOT)
         pairs = []
         for i in range(args.runs):
-            hey = hey_run(url, n, c)
-            tui = cli_run(url, n, c)
+            # Alternate who goes first, so neither always meets a page cache or a CPU the other warmed.
+            if i % 2:
+                tui = cli_run(url, n, c)
+                hey = hey_run(url, n, c)
+            else:
+                hey = hey_run(url, n, c)
+                tui = cli_run(url, n, c)
             ratio = tui["rps"] / hey["rps"] if hey else None
             pairs.append({"hey": hey, "istio_tui": tui, "x_hey": round(ratio, 2) if ratio else None})
             for row in (hey, tui):

@@ -83,6 +83,7 @@ class TallySnapshot:
             "details_unavailable": self.details_unavailable,
             "by_pod": dict(sorted(self.by_pod.items())),
             "status_codes": {str(code): n for code, n in sorted(self.status_codes.items())},
+            "transport_errors": dict(sorted(self.transport_errors.items())),
             "latency_ms": self.latency.to_dict(),
             "latency_ms_by_class": {
                 cls: {

@@ -43,7 +43,7 @@ def test_json_contract_over_worker_processes(server: PageServer) -> None:
     data = json.loads(proc.stdout)
     assert list(data) == [
         "url", "requests", "duration_s", "rps", "tally", "details_unavailable", "by_pod", "status_codes",
-        "latency_ms", "latency_ms_by_class",
+        "transport_errors", "latency_ms", "latency_ms_by_class",
     ]
     assert data["url"] == f"{server.url}/mixed"
     assert data["requests"] == 140 and server.hits["/mixed"] - before == 140
@@ -166,4 +166,5 @@ def test_timeout_flag_counts_slow_pages_as_transport_errors(server: PageServer, 
     data = json.loads(capsys.readouterr().out)
     assert code == 0
     assert data["tally"]["transport_error"] == 2 and data["latency_ms"]["max"] >= 300
+    assert data["transport_errors"] == {"timeout": 2}
     assert time.monotonic() - started < 1.9

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import multiprocessing
+import os
 import socket
 import subprocess
 import sys
@@ -240,3 +241,21 @@ async def test_cancelling_the_caller_reaps_the_workers(server: PageServer) -> No
     with pytest.raises(asyncio.CancelledError):
         await task
     assert not multiprocessing.active_children()
+
+
+@pytest.mark.skipif(not hasattr(os, "SCHED_BATCH"), reason="Linux scheduler policies")
+async def test_workers_run_as_batch_tasks_and_the_host_does_not(server: PageServer) -> None:
+    """Workers must not preempt the server they load or the TUI on every response (see the engine)."""
+    stop = asyncio.Event()
+    policies: dict[int, int] = {}
+
+    def look(snapshot: TallySnapshot) -> None:
+        if snapshot.requests and not stop.is_set():
+            policies.update({p.pid: os.sched_getscheduler(p.pid) for p in multiprocessing.active_children()})
+            stop.set()
+
+    config = TrafficConfig(url=f"{server.url}/current/v1", concurrency=2, rate=200.0, workers=2)
+    final = await asyncio.wait_for(run(config, on_snapshot=look, stop_event=stop), timeout=30)
+    assert final.done and len(policies) == 2
+    assert set(policies.values()) == {os.SCHED_BATCH}
+    assert os.sched_getscheduler(0) == os.SCHED_OTHER

@@ -95,7 +95,7 @@ def test_snapshot_to_dict_is_the_json_contract() -> None:
     data = snap.to_dict()
     assert list(data) == [
         "url", "requests", "duration_s", "rps", "tally", "details_unavailable", "by_pod", "status_codes",
-        "latency_ms", "latency_ms_by_class",
+        "transport_errors", "latency_ms", "latency_ms_by_class",
     ]
     assert list(data["tally"]) == list(CATEGORIES)  # type: ignore[call-overload]
     assert data["requests"] == 4 and data["rps"] == 2.0 and data["duration_s"] == 2.0
