@@ -8,7 +8,7 @@ COPY manifests ./manifests
 RUN pip wheel --no-cache-dir --wheel-dir /wheels .
 
 FROM python:3.11-slim
-RUN useradd --uid 10001 --no-create-home istio-tui
+RUN useradd --uid 10001 --create-home istio-tui
 COPY --from=build /wheels /wheels
 RUN pip install --no-cache-dir /wheels/*.whl && rm -rf /wheels
 USER 10001
