@@ -623,9 +623,6 @@ def test_addon_ingresses_route_by_host_on_the_gateway_node_port(
     lines = addons.hosts_lines("127.0.0.1", ["kiali"], port=info.port)
     assert lines == [f"127.0.0.1  kiali.istio.io  # open http://kiali.istio.io:{info.port}/kiali"]
     assert addons.gateway_port(cluster) == info.port
-    probes = {line.key: line for line in addons.probe_addons(info.host, info.port, ["kiali", "grafana"])}
-    assert probes["addon-kiali"].status == "pass" and probes["addon-grafana"].status == "fail"
-    assert f":{info.port}/kiali" in probes["addon-kiali"].title
     for addon in ("kiali", "grafana"):
         cluster.delete(kube.INGRESSES, f"{addon}-ingress", namespace="istio-system")
 
