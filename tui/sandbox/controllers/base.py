@@ -18,7 +18,7 @@ class Reconciler:
     Reconciles run on the sandbox loop, coalesced per object: ``on_event`` only marks work, ``sync`` does it.
     ``owner_kind`` (of ``api_version``) is the Kind its objects put in their dependents' controller
     ownerReference, so a change to a dependent (a pod getting Ready) marks the owner. ``component`` signs
-    its Events.
+    its Events; by default ``<kind>-controller``, as kube-controller-manager's controllers sign theirs.
     """
 
     key: str = ""
@@ -57,7 +57,8 @@ class Reconciler:
         """Cancel timers of its own (the sandbox is shutting down)."""
 
     def emit(self, obj: Obj, reason: str, message: str, *, type_: str = "Normal") -> None:
-        self.ctl.events.emit(obj, reason, message, component=self.component, type_=type_)
+        component = self.component or f"{self.owner_kind.lower()}-controller"
+        self.ctl.events.emit(obj, reason, message, component=component, type_=type_)
 
     def owner_ref(self, owner: Obj) -> Obj:
         return owner_ref(owner, api_version=self.api_version, kind=self.owner_kind)

@@ -127,7 +127,6 @@ class CronJobController(Reconciler):
     key = CRONJOBS
     owner_kind = "CronJob"
     api_version = "batch/v1"
-    component = "cronjob-controller"
     watches = frozenset({CRONJOBS})
 
     def __init__(self, ctl: Controllers) -> None:

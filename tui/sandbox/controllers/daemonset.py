@@ -29,7 +29,6 @@ class DaemonSetController(PodOwner):
     key = DAEMONSETS
     owner_kind = "DaemonSet"
     api_version = "apps/v1"
-    component = "daemonset-controller"
     watches = frozenset({DAEMONSETS, "nodes"})
 
     def admit(self, obj: Obj) -> None:

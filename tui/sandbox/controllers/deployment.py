@@ -34,7 +34,6 @@ class DeploymentController(Reconciler):
     key = DEPLOYMENTS
     owner_kind = "Deployment"
     api_version = "apps/v1"
-    component = "deployment-controller"
     watches = frozenset({DEPLOYMENTS})
 
     def reconcile(self, dep: Obj) -> None:

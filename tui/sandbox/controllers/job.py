@@ -19,7 +19,6 @@ class JobController(PodOwner):
     key = JOBS
     owner_kind = "Job"
     api_version = "batch/v1"
-    component = "job-controller"
     watches = frozenset({JOBS})
 
     def admit(self, job: Obj) -> None:

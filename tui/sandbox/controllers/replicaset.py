@@ -11,7 +11,6 @@ class ReplicaSetController(PodOwner):
     key = REPLICASETS
     owner_kind = "ReplicaSet"
     api_version = "apps/v1"
-    component = "replicaset-controller"
     watches = frozenset({REPLICASETS})
 
     def reconcile(self, rs: Obj) -> None:

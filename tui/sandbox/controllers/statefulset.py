@@ -23,7 +23,6 @@ class StatefulSetController(PodOwner):
     key = STATEFULSETS
     owner_kind = "StatefulSet"
     api_version = "apps/v1"
-    component = "statefulset-controller"
     watches = frozenset({STATEFULSETS})
 
     def admit(self, obj: Obj) -> None:
