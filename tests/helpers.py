@@ -100,6 +100,30 @@ def deployment_manifest(name: str, replicas: int) -> dict[str, Any]:
     }
 
 
+def istio_crd(kind: str, plural: str) -> dict[str, Any]:
+    """A schemaless ``networking.istio.io/v1`` CRD, enough to serve the kind."""
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": f"{plural}.networking.istio.io"},
+        "spec": {
+            "group": "networking.istio.io",
+            "scope": "Namespaced",
+            "names": {"kind": kind, "plural": plural, "singular": kind.lower(), "listKind": f"{kind}List"},
+            "versions": [
+                {
+                    "name": "v1",
+                    "served": True,
+                    "storage": True,
+                    "schema": {
+                        "openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
+                    },
+                }
+            ],
+        },
+    }
+
+
 def closed_port() -> int:
     """A loopback port nothing listens on (bound, then released): connecting to it is refused."""
     with socket.socket() as sock:

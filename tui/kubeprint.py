@@ -22,6 +22,16 @@ def parse_time(value: str | None) -> datetime | None:
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
+# Each step of kubectl's HumanDuration: unit, how many of the smaller unit make one, below how many it
+# still adds the smaller unit's rest (3m20s), below how many it names the unit alone (5h); years never stop.
+_AGE_STEPS: tuple[tuple[str, int, int, int | None], ...] = (
+    ("m", 60, 10, 180),
+    ("h", 60, 8, 48),
+    ("d", 24, 8, 365 * 2),
+    ("y", 365, 8, None),
+)
+
+
 def format_age(created: datetime | None, now: datetime) -> str:
     """kubectl's human duration: ``45s``, ``3m20s``, ``5h12m``, ``3d4h``, ``120d``, ``2y30d``."""
     if created is None:
@@ -31,28 +41,15 @@ def format_age(created: datetime | None, now: datetime) -> str:
         return "0s"
     if seconds < 120:
         return f"{seconds}s"
-    minutes = seconds // 60
-    if minutes < 10:
-        rest = seconds % 60
-        return f"{minutes}m{rest}s" if rest else f"{minutes}m"
-    if minutes < 180:
-        return f"{minutes}m"
-    hours = minutes // 60
-    if hours < 8:
-        rest = minutes % 60
-        return f"{hours}h{rest}m" if rest else f"{hours}h"
-    if hours < 48:
-        return f"{hours}h"
-    days = hours // 24
-    if days < 8:
-        rest = hours % 24
-        return f"{days}d{rest}h" if rest else f"{days}d"
-    if days < 365 * 2:
-        return f"{days}d"
-    years, rest_days = divmod(days, 365)
-    if years < 8:
-        return f"{years}y{rest_days}d" if rest_days else f"{years}y"
-    return f"{years}y"
+    value, small = seconds, "s"
+    for unit, per, with_rest, alone in _AGE_STEPS:
+        value, rest = divmod(value, per)
+        if value < with_rest:
+            return f"{value}{unit}{rest}{small}" if rest else f"{value}{unit}"
+        small = unit
+        if alone is not None and value < alone:
+            break
+    return f"{value}{small}"
 
 
 def _restartable(container: Mapping[str, Any] | None) -> bool:

@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.helpers import wait_for
+from tests.helpers import istio_crd, wait_for
 from tui import kube
 from tui.errors import ConfigError
 from tui.istio import addons, bookinfo
@@ -44,29 +44,6 @@ def free_node_port() -> int:
     raise RuntimeError("no free port in the nodePort range")
 
 
-def _crd(kind: str, plural: str) -> dict[str, Any]:
-    return {
-        "apiVersion": "apiextensions.k8s.io/v1",
-        "kind": "CustomResourceDefinition",
-        "metadata": {"name": f"{plural}.networking.istio.io"},
-        "spec": {
-            "group": "networking.istio.io",
-            "scope": "Namespaced",
-            "names": {"kind": kind, "plural": plural, "singular": kind.lower(), "listKind": f"{kind}List"},
-            "versions": [
-                {
-                    "name": "v1",
-                    "served": True,
-                    "storage": True,
-                    "schema": {
-                        "openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
-                    },
-                }
-            ],
-        },
-    }
-
-
 def install_istio(cluster: Cluster, *, service_type: str = "NodePort", node_port: int | None = 0) -> int:
     """CRDs, injector webhook and an ingress gateway; returns the gateway's http2 nodePort.
     ``node_port=None`` leaves the choice to the sandbox's allocator."""
@@ -75,7 +52,7 @@ def install_istio(cluster: Cluster, *, service_type: str = "NodePort", node_port
         ("VirtualService", "virtualservices"),
         ("DestinationRule", "destinationrules"),
     ):
-        cluster.create(kube.CRDS, _crd(kind, plural))
+        cluster.create(kube.CRDS, istio_crd(kind, plural))
     wait_for(lambda: cluster.has_api("networking.istio.io/v1"), what="the Istio API group")
     cluster.create(
         kube.MUTATING_WEBHOOKS,
@@ -623,9 +600,6 @@ def test_addon_ingresses_route_by_host_on_the_gateway_node_port(
     lines = addons.hosts_lines("127.0.0.1", ["kiali"], port=info.port)
     assert lines == [f"127.0.0.1  kiali.istio.io  # open http://kiali.istio.io:{info.port}/kiali"]
     assert addons.gateway_port(cluster) == info.port
-    probes = {line.key: line for line in addons.probe_addons(info.host, info.port, ["kiali", "grafana"])}
-    assert probes["addon-kiali"].status == "pass" and probes["addon-grafana"].status == "fail"
-    assert f":{info.port}/kiali" in probes["addon-kiali"].title
     for addon in ("kiali", "grafana"):
         cluster.delete(kube.INGRESSES, f"{addon}-ingress", namespace="istio-system")
 

@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from tui.istio.ambient import dataplane_of, l7_applies, serves_services, wants_ambient, waypoint_ref
+from tui.istio.ambient import l7_applies, serves_services, wants_ambient, waypoint_ref
+from tui.istio.pods import build_pod_row, dataplane_mark
 
 AMBIENT_NS = {"istio.io/dataplane-mode": "ambient"}
 
@@ -37,9 +38,9 @@ def test_which_pods_ztunnel_captures(p: dict[str, Any], ns_labels: dict[str, str
 
 
 def test_dataplane_column() -> None:
-    assert dataplane_of(pod(sidecar=True)) == "sidecar"
-    assert dataplane_of(pod(captured=True)) == "ambient"
-    assert dataplane_of(pod()) == ""
+    assert dataplane_mark(build_pod_row(pod(sidecar=True)), None) == "sidecar"
+    assert dataplane_mark(build_pod_row(pod(captured=True)), None) == "ambient"
+    assert dataplane_mark(build_pod_row(pod()), None) == ""
 
 
 def test_waypoint_of_a_service_wins_over_its_namespace_and_none_opts_out() -> None:

@@ -20,9 +20,11 @@ pytestmark = pytest.mark.skipif(HELM is None, reason="helm is not installed (mak
 def _template(plan: InstallPlan, rel: Release, tmp_path: Path) -> list[dict[str, Any]]:
     plan.write(tmp_path)
     assert HELM is not None
-    proc = subprocess.run(
-        [HELM, *rel.template_args(values_dir=tmp_path)], capture_output=True, text=True, timeout=60
-    )
+    args = [HELM, "template", rel.name, rel.chart_ref, "-n", rel.namespace]
+    args += ["-f", str(tmp_path / rel.values_file)]
+    if rel.version:
+        args += ["--version", rel.version]
+    proc = subprocess.run(args, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     return [d for d in yaml.safe_load_all(proc.stdout) if d]
 

@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 import tui.kube.client as kube_client
-from tests.helpers import closed_port, deployment_manifest, wait_for
+from tests.helpers import closed_port, deployment_manifest, istio_crd, wait_for
 from tui.errors import ConfigError, Conflict, Forbidden, Invalid, NotFound, Unauthorized, Unreachable
 from tui.kube import (
     CONFIGMAPS,
@@ -448,27 +448,7 @@ def test_discovery_finds_new_crds(cluster: Cluster) -> None:
     assert cluster.has_api("networking.istio.io/v1") is False
     with pytest.raises(NotFound):
         cluster.resource_for(api_version="networking.istio.io/v1", kind="VirtualService")
-    crd = {
-        "apiVersion": "apiextensions.k8s.io/v1",
-        "kind": "CustomResourceDefinition",
-        "metadata": {"name": "virtualservices.networking.istio.io"},
-        "spec": {
-            "group": "networking.istio.io",
-            "scope": "Namespaced",
-            "names": {"plural": "virtualservices", "singular": "virtualservice", "kind": "VirtualService"},
-            "versions": [
-                {
-                    "name": "v1",
-                    "served": True,
-                    "storage": True,
-                    "schema": {
-                        "openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
-                    },
-                }
-            ],
-        },
-    }
-    cluster.create(CRDS, crd)
+    cluster.create(CRDS, istio_crd("VirtualService", "virtualservices"))
     assert cluster.has_api("networking.istio.io/v1") is True
     res = cluster.resource_for(api_version="networking.istio.io/v1", kind="VirtualService")
     assert res == Resource("networking.istio.io", "v1", "virtualservices", "VirtualService", True)

@@ -13,7 +13,6 @@ How the UI uses this module
 * ``node_ip(cluster)`` finds the address the hosts lines should use, ``gateway_port(cluster)`` the gateway
   port the addon hosts answer on (the http2 nodePort, or 80 behind a LoadBalancer); ``hosts_lines(ip,
   addons, port=...)`` formats the lines, each followed by the URL to open, port included.
-* ``probe_addons(ip, port, addons)`` asks the gateway for each addon host and reports what answered.
 
 Hosts and backends: prometheus.istio.io -> prometheus-server:80, grafana.istio.io -> grafana:80,
 kiali.istio.io -> kiali:20001 (UI under /kiali), tracing.istio.io -> jaeger-query:16686, i.e. the Services the
@@ -26,13 +25,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-import httpx
-
 from tui import kube
 from tui.errors import KubeError, NotFound
 from tui.istio.ingress import read_ingress
 from tui.istio.plan import ADDON_CHARTS, ADDONS, ISTIO_NAMESPACE, FieldError
-from tui.models import CheckLine
 from tui.names import is_dns_subdomain
 
 if TYPE_CHECKING:
@@ -181,28 +177,3 @@ def hosts_lines(ip: str, addons: Iterable[str], *, port: int = 0) -> list[str]:
         f"{ip}  {ADDON_CHARTS[a].host}" + (f"  # open {addon_url(a, port)}" if port else "")
         for a in _addons(addons)
     ]
-
-
-def probe_addons(ip: str, port: int, addons: Iterable[str], *, timeout: float = 3.0) -> list[CheckLine]:
-    """Ask the gateway at ``ip:port`` for each addon host (Host header set, no /etc/hosts needed)."""
-    lines = []
-    with httpx.Client(timeout=timeout, follow_redirects=False) as client:
-        for addon in _addons(addons):
-            url = addon_url(addon, port)
-            title = f"{addon} at {url}"
-            try:
-                resp = client.get(
-                    f"http://{ip}:{port}{ADDON_PATHS.get(addon, '/')}",
-                    headers={"Host": ADDON_CHARTS[addon].host},
-                )
-            except httpx.HTTPError as err:
-                lines.append(
-                    CheckLine(f"addon-{addon}", title, "fail", f"no answer: {err}", "check the gateway")
-                )
-                continue
-            if resp.status_code < 400:
-                lines.append(CheckLine(f"addon-{addon}", title, "pass", f"HTTP {resp.status_code}"))
-            else:
-                hint = "is the addon running? is its Ingress class istio?"
-                lines.append(CheckLine(f"addon-{addon}", title, "fail", f"HTTP {resp.status_code}", hint))
-    return lines

@@ -53,13 +53,6 @@ def is_captured(pod: Mapping[str, Any]) -> bool:
     return (_meta(pod).get("annotations") or {}).get(REDIRECTION_ANNOTATION) == REDIRECTION_ENABLED
 
 
-def dataplane_of(pod: Mapping[str, Any]) -> str:
-    """``sidecar``, ``ambient`` or "" (not in the mesh): the pod table's DATAPLANE column."""
-    if has_sidecar(pod):
-        return "sidecar"
-    return AMBIENT if is_captured(pod) else ""
-
-
 def waypoint_ref(
     service_labels: Mapping[str, str] | None, namespace_labels: Mapping[str, str] | None, *, namespace: str
 ) -> tuple[str, str] | None:

@@ -151,12 +151,6 @@ class Release:
     def uninstall_args(self) -> list[str]:
         return ["uninstall", self.name, "-n", self.namespace, "--ignore-not-found"]
 
-    def template_args(self, *, values_dir: str | Path) -> list[str]:
-        """``helm template`` of the same chart and values, for offline checks."""
-        args = ["template", self.name, self.chart_ref, "-n", self.namespace]
-        if self.version:
-            args += ["--version", self.version]
-        return args + ["-f", str(Path(values_dir) / self.values_file)]
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -214,10 +208,6 @@ class InstallPlan:
         self._check_local_charts()
 
     # ---- derived facts ----
-
-    @property
-    def istio_minor(self) -> int:
-        return int(self.istio_version.split(".")[1])
 
     @property
     def has_ingress(self) -> bool:

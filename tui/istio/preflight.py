@@ -20,14 +20,13 @@ key                   what it checks
 ====================  =======================================================================================
 
 A cluster that does not answer turns the context line into a fail and the cluster checks into
-"skipped" warnings, so the list always has the same rows. ``preflight_ok(lines)`` is False when any line
-fails; the wizard may still show and save the plan then (only installing is blocked).
+"skipped" warnings, so the list always has the same rows. A failing line (``not line.ok``) blocks installing;
+the wizard may still show and save the plan then.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from tui import kube
@@ -56,10 +55,6 @@ PERMISSIONS = (
     ("mutatingwebhookconfigurations", "admissionregistration.k8s.io"),
     ("validatingwebhookconfigurations", "admissionregistration.k8s.io"),
 )
-
-
-def preflight_ok(lines: Sequence[CheckLine]) -> bool:
-    return all(line.ok for line in lines)
 
 
 def run_preflight(

@@ -85,10 +85,6 @@ class InstallProgress:
     pods: tuple[PodProgress, ...]
     notes: tuple[str, ...]
 
-    @property
-    def stalled(self) -> bool:
-        return bool(self.notes) or any(p.stall for p in self.pods)
-
 
 def _get(
     cluster: Cluster, res: kube.Resource, name: str, namespace: str | None = None

@@ -60,12 +60,14 @@ def _terminated_run(state: Mapping[str, Any]) -> Run | None:
     return Run(started, finished, int(term.get("exitCode") or 0), str(term.get("reason") or ""))
 
 
+def _named(entries: list[Any], container: str) -> Mapping[str, Any]:
+    return next((e for e in entries if isinstance(e, Mapping) and e.get("name") == container), {})
+
+
 def _status_of(pod: Obj, container: str) -> Mapping[str, Any]:
     status = pod.get("status") or {}
-    for cs in [*(status.get("initContainerStatuses") or []), *(status.get("containerStatuses") or [])]:
-        if isinstance(cs, Mapping) and cs.get("name") == container:
-            return cs
-    return {}
+    statuses = [*(status.get("initContainerStatuses") or []), *(status.get("containerStatuses") or [])]
+    return _named(statuses, container)
 
 
 def run_for(pod: Obj, container: str, *, previous: bool) -> Run:
@@ -94,10 +96,7 @@ def run_for(pod: Obj, container: str, *, previous: bool) -> Run:
 
 def _spec_of(pod: Obj, container: str) -> Mapping[str, Any]:
     spec = pod.get("spec") or {}
-    for c in [*(spec.get("containers") or []), *(spec.get("initContainers") or [])]:
-        if isinstance(c, Mapping) and c.get("name") == container:
-            return c
-    return {}
+    return _named([*(spec.get("containers") or []), *(spec.get("initContainers") or [])], container)
 
 
 def _version(image: str) -> str:

@@ -179,19 +179,23 @@ def _parent(doc: Any, tokens: list[str], path: str) -> Any:
     return cur
 
 
+def _member(doc: Any, tokens: list[str], path: str) -> tuple[Any, Any]:
+    """The container of an existing member and its key or index (``get`` and ``remove`` need one there)."""
+    parent = _parent(doc, tokens, path)
+    last = tokens[-1]
+    if isinstance(parent, dict) and last in parent:
+        return parent, last
+    if isinstance(parent, list):
+        return parent, _index(parent, last, path, for_add=False)
+    raise ValueError(f'json patch path "{path}" does not exist')
+
+
 def _get(doc: Any, path: str) -> Any:
     tokens = _pointer(path)
     if not tokens:
         return doc
-    parent = _parent(doc, tokens, path)
-    last = tokens[-1]
-    if isinstance(parent, dict):
-        if last not in parent:
-            raise ValueError(f'json patch path "{path}" does not exist')
-        return parent[last]
-    if isinstance(parent, list):
-        return parent[_index(parent, last, path, for_add=False)]
-    raise ValueError(f'json patch path "{path}" does not exist')
+    parent, key = _member(doc, tokens, path)
+    return parent[key]
 
 
 def _add(doc: Any, path: str, value: Any) -> Any:
@@ -213,15 +217,8 @@ def _remove(doc: Any, path: str) -> tuple[Any, Any]:
     tokens = _pointer(path)
     if not tokens:
         raise ValueError("json patch cannot remove the whole document")
-    parent = _parent(doc, tokens, path)
-    last = tokens[-1]
-    if isinstance(parent, dict):
-        if last not in parent:
-            raise ValueError(f'json patch path "{path}" does not exist')
-        return doc, parent.pop(last)
-    if isinstance(parent, list):
-        return doc, parent.pop(_index(parent, last, path, for_add=False))
-    raise ValueError(f'json patch path "{path}" does not exist')
+    parent, key = _member(doc, tokens, path)
+    return doc, parent.pop(key)
 
 
 class PatchFailed(ValueError):

@@ -492,16 +492,10 @@ class Store:
         return deleted
 
     # ----------------------------------------------------------------- watch support
-    def events_since(self, rv: int, *, keys: Iterable[str] | None = None) -> EventList:
-        """Events with resourceVersion > ``rv``, oldest first; raises Gone when the log does not reach back,
-        and the ``too_large`` error for a version this store has not reached.
-
-        ``keys`` limits the result to those resource keys.
-        """
-        return self.poll(rv, keys=keys)[0]
-
     def poll(self, rv: int, *, keys: Iterable[str] | None = None) -> tuple[EventList, int]:
-        """Like :meth:`events_since`, plus the resourceVersion the answer is complete up to.
+        """Events with resourceVersion > ``rv`` (of ``keys`` only, when given), oldest first, and the
+        resourceVersion the answer is complete up to. Raises Gone when the log does not reach back, and the
+        ``too_large`` error for a version this store has not reached.
 
         A watcher may resume from that second value even when no event matched, which keeps its later
         scans short and lets bookmarks carry a current resourceVersion without skipping a concurrent write.

@@ -41,11 +41,6 @@ class Certs:
             ctx.load_cert_chain(str(cert), str(key))
         return ctx
 
-    def client_context(self) -> ssl.SSLContext:
-        """An SSLContext that trusts only this sandbox's CA (for tests and benchmarks)."""
-        ctx = ssl.create_default_context(cadata=self.ca_pem.decode())
-        return ctx
-
 
 _cache: Certs | None = None
 _cache_lock = threading.Lock()

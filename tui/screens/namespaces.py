@@ -328,24 +328,23 @@ class NamespacesPane(WorkPane):
 
     # --- label changes
 
-    def _target_namespace(self) -> str | None:
+    def _target_namespace(self, change: str = "") -> str | None:
+        """The selected namespace; None when there is none or the read-only app refuses ``change``."""
+        if change and self.refuse_if_readonly(change):
+            return None
         name = self.selected_namespace()
         if name is None:
             self.notify("no namespace selected", severity="warning")
         return name
 
     def action_toggle_injection(self) -> None:
-        if self.refuse_if_readonly("Changing injection labels"):
-            return
-        name = self._target_namespace()
+        name = self._target_namespace("Changing injection labels")
         if name is not None:
             self._start_watches()  # the labels come from these watches
             self.query_one(InjectionFlow).toggle(name, self.index.labels(name))
 
     def action_use_revision(self) -> None:
-        if self.refuse_if_readonly("Changing injection labels"):
-            return
-        name = self._target_namespace()
+        name = self._target_namespace("Changing injection labels")
         if name is None:
             return
         current = self.index.labels(name).get("istio.io/rev", "")
@@ -359,18 +358,14 @@ class NamespacesPane(WorkPane):
         self.app.push_screen(RevisionScreen(name, current=current), chosen)
 
     def action_use_ambient(self) -> None:
-        if self.refuse_if_readonly("Changing injection labels"):
-            return
-        name = self._target_namespace()
+        name = self._target_namespace("Changing injection labels")
         if name is not None:
             labels = self.index.labels(name)
             target = Mode.none() if namespace_mode(labels).kind is ModeKind.AMBIENT else Mode.ambient()
             self.query_one(InjectionFlow).propose(plan_change(name, labels, target))
 
     def action_deploy_waypoint(self) -> None:
-        if self.refuse_if_readonly("Deploying a waypoint"):
-            return
-        name = self._target_namespace()
+        name = self._target_namespace("Deploying a waypoint")
         if name is not None:
             self.query_one(WaypointFlow).offer_deploy(name)
 
@@ -380,16 +375,12 @@ class NamespacesPane(WorkPane):
             self.query_one(WaypointFlow).show_usage(name)
 
     def action_remove_waypoint(self) -> None:
-        if self.refuse_if_readonly("Removing a waypoint"):
-            return
-        name = self._target_namespace()
+        name = self._target_namespace("Removing a waypoint")
         if name is not None:
             self.query_one(WaypointFlow).offer_removal(name)
 
     def action_restart_out_of_step(self) -> None:
-        if self.refuse_if_readonly("Restarting Deployments"):
-            return
-        name = self._target_namespace()
+        name = self._target_namespace("Restarting Deployments")
         if name is not None:
             self.query_one(InjectionFlow).offer_restart(name)
 

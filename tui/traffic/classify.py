@@ -68,7 +68,6 @@ class Verdict:
 
 
 _HTTP_ERROR: Final = Verdict(HTTP_ERROR)
-TRANSPORT_ERROR_VERDICT: Final = Verdict(TRANSPORT_ERROR)
 
 
 def classify(status: int, body: bytes | str) -> Verdict:

@@ -128,11 +128,3 @@ class SplitSeries:
 
     def counts(self) -> list[dict[str, int]]:
         return [dict(b) for b in self._buckets]
-
-    def shares(self, category: str) -> list[float]:
-        """Share of ``category`` among all requests in each bucket (0.0 for an empty bucket)."""
-        out = []
-        for bucket in self._buckets:
-            total = sum(bucket.values())
-            out.append(bucket.get(category, 0) / total if total else 0.0)
-        return out

@@ -8,7 +8,7 @@ from aiohttp import web
 
 from tui.sandbox.api.wire import AGGREGATED, json_response, path_not_found, wants_aggregated
 from tui.sandbox.openapi import OpenAPI
-from tui.sandbox.resources import CRD_KEY, Registry
+from tui.sandbox.resources import CRD_KEY, Registry, ResourceType
 from tui.sandbox.store import Obj, Store
 
 OPENAPI_V2 = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf"
@@ -89,10 +89,7 @@ class Discovery:
                     "singularResource": rt.singular_name,
                     "verbs": list(rt.verbs),
                 }
-                if rt.short_names:
-                    entry["shortNames"] = list(rt.short_names)
-                if rt.categories:
-                    entry["categories"] = list(rt.categories)
+                entry.update(_aliases(rt))
                 subs = [
                     {
                         "subresource": sub.name,
@@ -117,10 +114,7 @@ class Discovery:
                 "kind": rt.kind,
                 "verbs": list(rt.verbs),
             }
-            if rt.short_names:
-                entry["shortNames"] = list(rt.short_names)
-            if rt.categories:
-                entry["categories"] = list(rt.categories)
+            entry.update(_aliases(rt))
             resources.append(entry)
             for sub in rt.described_subresources(version):
                 sub_entry: Obj = {
@@ -177,3 +171,13 @@ class Discovery:
 def _api_group(group: str, versions: list[str]) -> Obj:
     vs = [{"groupVersion": f"{group}/{v}", "version": v} for v in versions]
     return {"name": group, "versions": vs, "preferredVersion": vs[0]}
+
+
+def _aliases(rt: ResourceType) -> Obj:
+    """Short names and categories, as both discovery formats carry them (left out when empty)."""
+    out: Obj = {}
+    if rt.short_names:
+        out["shortNames"] = list(rt.short_names)
+    if rt.categories:
+        out["categories"] = list(rt.categories)
+    return out

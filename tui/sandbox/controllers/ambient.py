@@ -49,10 +49,7 @@ class AmbientEnrolment(Reconciler):
         ns = self.store.try_get("namespaces", str(meta(pod).get("namespace") or ""), copy=False) or {}
         return wants_ambient(pod, meta(ns).get("labels"))
 
-    def sync(self, ns: str, name: str) -> None:
-        pod = self.store.try_get("pods", name, namespace=ns, copy=False)
-        if pod is None:
-            return
+    def reconcile(self, pod: Obj) -> None:
         want = self._wanted(pod)
         if want == is_captured(pod):
             return
@@ -64,4 +61,5 @@ class AmbientEnrolment(Reconciler):
             else:
                 annotations.pop(REDIRECTION_ANNOTATION, None)
 
+        ns, name = ns_name(pod)
         self.store.update("pods", name, namespace=ns, mutate=mutate)

@@ -9,15 +9,13 @@ against the generic API with no help from here.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import copy
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from tui.errors import KubeError
 from tui.sandbox.controllers.base import Reconciler
-from tui.sandbox.controllers.common import JOBS, as_int, meta, ns_name, owner_ref
+from tui.sandbox.controllers.common import JOBS, as_int, meta, ns_name
 from tui.sandbox.store import Obj
 
 if TYPE_CHECKING:
@@ -128,6 +126,7 @@ def _rfc3339(t: datetime) -> str:
 class CronJobController(Reconciler):
     key = CRONJOBS
     owner_kind = "CronJob"
+    api_version = "batch/v1"
     watches = frozenset({CRONJOBS})
 
     def __init__(self, ctl: Controllers) -> None:
@@ -141,17 +140,14 @@ class CronJobController(Reconciler):
         spec.setdefault("successfulJobsHistoryLimit", 3)
         spec.setdefault("failedJobsHistoryLimit", 1)
 
-    def sync(self, ns: str, name: str) -> None:
-        cj = self.store.try_get(CRONJOBS, name, namespace=ns, copy=False)
-        if cj is None:
-            return
+    def reconcile(self, cj: Obj) -> None:
         spec = cj.get("spec") or {}
         try:
             fields = parse_schedule(str(spec.get("schedule", "")))
             zone = ZoneInfo(str(spec["timeZone"])) if spec.get("timeZone") else UTC
         except (CronError, ValueError, ZoneInfoNotFoundError):
             return
-        jobs = self.ctl.gc.owned(str(meta(cj)["uid"]), JOBS)
+        jobs = self.owned(cj, JOBS)
         active = [j for j in jobs if not _finished(j)]
         now = datetime.now(UTC)
         status = cj.get("status") or {}
@@ -166,7 +162,7 @@ class CronJobController(Reconciler):
             policy = spec.get("concurrencyPolicy", "Allow")
             if policy == "Replace":
                 for job in active:
-                    self._delete(job)
+                    self.remove(JOBS, job)
                 active = []
             if not (policy == "Forbid" and active):
                 created = self._create_job(cj, due)
@@ -177,37 +173,26 @@ class CronJobController(Reconciler):
         self._trim(spec, [j for j in jobs if _finished(j)])
         self._status(cj, active, jobs, scheduled)
         if upcoming is not None:
-            self._wake((ns, name), max(0.5, (upcoming - now).total_seconds() + 0.5))
+            self._wake(ns_name(cj), max(0.5, (upcoming - now).total_seconds() + 0.5))
 
     def _create_job(self, cj: Obj, due: datetime) -> Obj | None:
         ns, name = ns_name(cj)
         template = copy.deepcopy((cj.get("spec") or {}).get("jobTemplate") or {})
         tmeta = template.get("metadata") or {}
+        job_name = f"{name}-{int(due.timestamp()) // 60}"
         job = {
             "apiVersion": "batch/v1",
             "kind": "Job",
             "metadata": {
-                "name": f"{name}-{int(due.timestamp()) // 60}",
+                "name": job_name,
                 "namespace": ns,
                 "labels": dict(tmeta.get("labels") or {}),
                 "annotations": {**(tmeta.get("annotations") or {}), SCHEDULED_AT: _rfc3339(due)},
-                "ownerReferences": [owner_ref(cj, api_version="batch/v1", kind="CronJob")],
+                "ownerReferences": [self.owner_ref(cj)],
             },
             "spec": template.get("spec") or {},
         }
-        try:
-            created = self.store.create(JOBS, job)
-        except KubeError:
-            return None
-        self.ctl.events.emit(
-            cj, "SuccessfulCreate", f"Created job {meta(created)['name']}", component="cronjob-controller"
-        )
-        return created
-
-    def _delete(self, job: Obj) -> None:
-        ns, name = ns_name(job)
-        with contextlib.suppress(KubeError):
-            self.store.delete(JOBS, name, namespace=ns)
+        return self.create_owned(cj, JOBS, job, message=f"Created job {job_name}")
 
     def _trim(self, spec: Obj, finished: list[Obj]) -> None:
         for outcome, limit_field, default in (
@@ -219,7 +204,7 @@ class CronJobController(Reconciler):
                 key=lambda j: str(meta(j).get("creationTimestamp", "")),
             )
             for job in done[: max(0, len(done) - as_int(spec.get(limit_field), default))]:
-                self._delete(job)
+                self.remove(JOBS, job)
 
     def _status(self, cj: Obj, active: list[Obj], jobs: list[Obj], scheduled: datetime | None) -> None:
         succeeded = [

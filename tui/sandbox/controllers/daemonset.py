@@ -8,14 +8,10 @@ and ``observedGeneration``.
 
 from __future__ import annotations
 
-import contextlib
-
-from tui.errors import KubeError
-from tui.sandbox.controllers.base import Reconciler
+from tui.sandbox.controllers.base import PodOwner
 from tui.sandbox.controllers.common import (
     meta,
     ns_name,
-    pod_from_template,
     pod_live,
     pod_ready,
     resolve_int_or_percent,
@@ -29,9 +25,10 @@ DAEMONSETS = "daemonsets.apps"
 GENERATION_LABEL = "pod-template-generation"
 
 
-class DaemonSetController(Reconciler):
+class DaemonSetController(PodOwner):
     key = DAEMONSETS
     owner_kind = "DaemonSet"
+    api_version = "apps/v1"
     watches = frozenset({DAEMONSETS, "nodes"})
 
     def admit(self, obj: Obj) -> None:
@@ -51,28 +48,24 @@ class DaemonSetController(Reconciler):
         else:
             super().on_event(event_type, key, obj)
 
-    def sync(self, ns: str, name: str) -> None:
-        ds = self.store.try_get(DAEMONSETS, name, namespace=ns, copy=False)
-        if ds is None:
-            return
+    def reconcile(self, ds: Obj) -> None:
+        name = ns_name(ds)[1]
         spec = ds.get("spec") or {}
         template = spec.get("template") or {}
         revision = template_hash(template)
-        uid = str(meta(ds)["uid"])
         save_revision(
-            self.store,
+            self,
             ds,
-            kind="DaemonSet",
             name=f"{name}-{revision}",
             template=template,
             number=int(meta(ds).get("generation") or 1),
         )
         wanted = [str(meta(n)["name"]) for n in self._eligible_nodes(template)]
         by_node: dict[str, Obj] = {}
-        for pod in self.ctl.gc.owned(uid, "pods"):
+        for pod in self.owned(ds, "pods"):
             node = pinned_node(pod)
             if not pod_live(pod) or node not in wanted or node in by_node:
-                self._delete(pod)
+                self.remove("pods", pod)
             else:
                 by_node[node] = pod
         for node in wanted:
@@ -92,9 +85,7 @@ class DaemonSetController(Reconciler):
         ]
 
     def _create_pod(self, ds: Obj, node: str, revision: str) -> Obj | None:
-        pod = pod_from_template(
-            ds, (ds.get("spec") or {}).get("template") or {}, api_version="apps/v1", kind="DaemonSet"
-        )
+        pod = self.new_pod(ds)
         pod["metadata"]["labels"].update(
             {REVISION_LABEL: revision, GENERATION_LABEL: str(meta(ds).get("generation") or 1)}
         )
@@ -110,19 +101,7 @@ class DaemonSetController(Reconciler):
                 {"key": f"node.kubernetes.io/{taint}", "operator": "Exists", "effect": "NoSchedule"}
             )
         pod["spec"]["tolerations"] = tolerations
-        try:
-            created = self.store.create("pods", pod)
-        except KubeError:
-            return None
-        self.ctl.events.emit(
-            ds, "SuccessfulCreate", f"Created pod: {meta(created)['name']}", component="daemonset-controller"
-        )
-        return created
-
-    def _delete(self, pod: Obj) -> None:
-        ns, name = ns_name(pod)
-        with contextlib.suppress(KubeError):
-            self.store.delete("pods", name, namespace=ns)
+        return self.create_pod(ds, pod)
 
     def _roll(self, ds: Obj, by_node: dict[str, Obj], revision: str, desired: int) -> None:
         strategy = (ds.get("spec") or {}).get("updateStrategy") or {}
@@ -144,7 +123,7 @@ class DaemonSetController(Reconciler):
             key=lambda node: pod_ready(by_node[node]),
         )
         for node in outdated[: max(0, budget - unavailable)]:
-            self._delete(by_node.pop(node))
+            self.remove("pods", by_node.pop(node))
 
     def _status(self, ds: Obj, by_node: dict[str, Obj], revision: str, desired: int) -> None:
         pods = list(by_node.values())
@@ -161,11 +140,4 @@ class DaemonSetController(Reconciler):
         }
         if desired - ready > 0:
             fresh["numberUnavailable"] = desired - ready
-        if (ds.get("status") or {}) == fresh:
-            return
-
-        def mutate(o: Obj) -> None:
-            o["status"] = fresh
-
-        ns, name = ns_name(ds)
-        self.store.update(DAEMONSETS, name, namespace=ns, mutate=mutate)
+        self.write_status(ds, fresh)

@@ -6,7 +6,6 @@ Deployment's, and ``observedGeneration`` and ready counts on both (see KUBE-CLIE
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import logging
 
@@ -20,7 +19,7 @@ from tui.sandbox.controllers.common import (
     as_int,
     int_str,
     meta,
-    owner_ref,
+    ns_name,
     resolve_int_or_percent,
     set_condition,
     template_hash,
@@ -34,17 +33,15 @@ log = logging.getLogger(__name__)
 class DeploymentController(Reconciler):
     key = DEPLOYMENTS
     owner_kind = "Deployment"
+    api_version = "apps/v1"
     watches = frozenset({DEPLOYMENTS})
 
-    def sync(self, ns: str, name: str) -> None:
-        dep = self.store.try_get(DEPLOYMENTS, name, namespace=ns, copy=False)
-        if dep is None:
-            return
-        uid = str(meta(dep)["uid"])
+    def reconcile(self, dep: Obj) -> None:
+        ns = ns_name(dep)[0]
         spec = dep.get("spec") or {}
         desired = as_int(spec.get("replicas"), 1)
         template = spec.get("template") or {}
-        rses = self.ctl.gc.owned(uid, REPLICASETS)
+        rses = self.owned(dep, REPLICASETS)
         new = next(
             (rs for rs in rses if templates_equal((rs.get("spec") or {}).get("template"), template)), None
         )
@@ -66,11 +63,10 @@ class DeploymentController(Reconciler):
             new = self.store.update(REPLICASETS, new_name, namespace=ns, mutate=scale_new)
             if before != desired:
                 verb = "up" if desired > before else "down"
-                self.ctl.events.emit(
+                self.emit(
                     dep,
                     "ScalingReplicaSet",
                     f"Scaled {verb} replica set {new_name} from {before} to {desired}",
-                    component="deployment-controller",
                 )
         strategy = (spec.get("strategy") or {}).get("type", "RollingUpdate")
         new_ready = as_int((new.get("status") or {}).get("readyReplicas"), 0)
@@ -84,20 +80,18 @@ class DeploymentController(Reconciler):
                         namespace=ns,
                         mutate=lambda o: o.setdefault("spec", {}).update(replicas=0),
                     )
-                    self.ctl.events.emit(
+                    self.emit(
                         dep,
                         "ScalingReplicaSet",
                         f"Scaled down replica set {meta(rs)['name']} from {replicas} to 0",
-                        component="deployment-controller",
                     )
-        self._trim_history(spec, olds, ns)
-        self._deployment_status(dep, new, self.ctl.gc.owned(uid, REPLICASETS), desired)
+        self._trim_history(spec, olds)
+        self._deployment_status(dep, new, self.owned(dep, REPLICASETS), desired)
 
     def _create_replicaset(
         self, dep: Obj, template: Obj, desired: int, revision: int, olds: list[Obj]
     ) -> None:
-        m = meta(dep)
-        ns, name = str(m.get("namespace") or ""), str(m["name"])
+        ns, name = ns_name(dep)
         for collisions in range(5):
             h = template_hash(template, collisions)
             rs_template = copy.deepcopy(template)
@@ -117,7 +111,7 @@ class DeploymentController(Reconciler):
                         "deployment.kubernetes.io/desired-replicas": str(desired),
                         "deployment.kubernetes.io/max-replicas": str(desired + 1),
                     },
-                    "ownerReferences": [owner_ref(dep, api_version="apps/v1", kind="Deployment")],
+                    "ownerReferences": [self.owner_ref(dep)],
                 },
                 "spec": {"replicas": desired, "selector": selector, "template": rs_template},
                 "status": {"replicas": 0},
@@ -128,18 +122,13 @@ class DeploymentController(Reconciler):
                 if err.code == 409:
                     continue
                 raise
-            self.ctl.events.emit(
-                dep,
-                "ScalingReplicaSet",
-                f"Scaled up replica set {name}-{h} from 0 to {desired}",
-                component="deployment-controller",
-            )
+            self.emit(dep, "ScalingReplicaSet", f"Scaled up replica set {name}-{h} from 0 to {desired}")
             if (dep.get("spec") or {}).get("strategy", {}).get("type") == "Recreate":
                 self.ctl.mark(DEPLOYMENTS, ns, name)
             return
         log.warning("deployment %s/%s: could not find a free ReplicaSet name", ns, name)
 
-    def _trim_history(self, spec: Obj, olds: list[Obj], ns: str) -> None:
+    def _trim_history(self, spec: Obj, olds: list[Obj]) -> None:
         limit = as_int(spec.get("revisionHistoryLimit"), 10)
         idle = [
             rs
@@ -149,8 +138,7 @@ class DeploymentController(Reconciler):
         ]
         idle.sort(key=lambda rs: int_str((meta(rs).get("annotations") or {}).get(REVISION)))
         for rs in idle[: max(0, len(idle) - limit)]:
-            with contextlib.suppress(KubeError):
-                self.store.delete(REPLICASETS, meta(rs)["name"], namespace=ns)
+            self.remove(REPLICASETS, rs)
 
     def _deployment_status(self, dep: Obj, new: Obj, rses: list[Obj], desired: int) -> None:
         m = meta(dep)

@@ -284,17 +284,10 @@ class GatewayController(Reconciler):
         }
 
     def _set_status(self, key: str, obj: Obj, status: Obj) -> None:
-        m = meta(obj)
         if key == GATEWAY_CLASSES:
             status = {
                 "conditions": merge_conditions(
                     (obj.get("status") or {}).get("conditions"), status["conditions"]
                 )
             }
-        if obj.get("status") == status:
-            return
-
-        def mutate(o: Obj) -> None:
-            o["status"] = status
-
-        self.store.update(key, str(m["name"]), namespace=str(m.get("namespace") or ""), mutate=mutate)
+        self.write_status(obj, status, key=key)

@@ -21,6 +21,7 @@ SCALABLE = {
 
 class HorizontalPodAutoscalerController(Reconciler):
     key = HPAS
+    component = "horizontal-pod-autoscaler"
     watches = frozenset({HPAS, *SCALABLE.values()})
 
     def admit(self, obj: Obj) -> None:
@@ -39,10 +40,8 @@ class HorizontalPodAutoscalerController(Reconciler):
             if ref.get("name") == name and SCALABLE.get(str(ref.get("kind"))) == key:
                 self.ctl.mark(HPAS, ns, str(meta(hpa)["name"]))
 
-    def sync(self, ns: str, name: str) -> None:
-        hpa = self.store.try_get(HPAS, name, namespace=ns, copy=False)
-        if hpa is None:
-            return
+    def reconcile(self, hpa: Obj) -> None:
+        ns, name = ns_name(hpa)
         spec = hpa.get("spec") or {}
         ref = spec.get("scaleTargetRef") or {}
         target_key = SCALABLE.get(str(ref.get("kind")))
@@ -81,12 +80,11 @@ class HorizontalPodAutoscalerController(Reconciler):
                     mutate=lambda o: o.setdefault("spec", {}).update(replicas=desired),
                 )
                 scaled = True
-                self.ctl.events.emit(
+                self.emit(
                     hpa,
                     "SuccessfulRescale",
                     f"New size: {desired}; reason: Current number of replicas "
                     f"{'below Spec.MinReplicas' if desired > current else 'above Spec.MaxReplicas'}",
-                    component="horizontal-pod-autoscaler",
                 )
             set_condition(
                 conditions,

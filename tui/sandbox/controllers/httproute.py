@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from tui.sandbox.controllers.base import Reconciler
-from tui.sandbox.controllers.common import meta
+from tui.sandbox.controllers.common import meta, ns_name
 from tui.sandbox.controllers.gateway import CLASSES, condition, merge_conditions
 from tui.sandbox.gateway_routes import (
     GATEWAYS,
@@ -40,10 +40,10 @@ class HTTPRouteController(Reconciler):
         else:
             self.resync()
 
-    def sync(self, ns: str, name: str) -> None:
-        route = self.store.try_get(HTTPROUTES, name, namespace=ns, copy=False)
-        if route is None or not injector_configs(self.store):
+    def reconcile(self, route: Obj) -> None:
+        if not injector_configs(self.store):
             return
+        ns = ns_name(route)[0]
         gen = meta(route).get("generation")
         resolved = self._resolved(route, ns, gen)
         old = list((route.get("status") or {}).get("parents") or [])
@@ -67,13 +67,8 @@ class HTTPRouteController(Reconciler):
                     "conditions": merge_conditions(previous, [accepted, resolved]),
                 }
             )
-        if parents == old:
-            return
-
-        def mutate(o: Obj) -> None:
-            o["status"] = {"parents": parents}
-
-        self.store.update(HTTPROUTES, name, namespace=ns, mutate=mutate)
+        if parents != old:
+            self.write_status(route, {"parents": parents})
 
     def _accepted(self, route: Obj, ref: Any, ns: str, gen: Any) -> Obj | None:
         target_ns = str(ref.get("namespace") or ns)

@@ -5,27 +5,20 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 
-from tui.errors import KubeError
-from tui.sandbox.controllers.base import Reconciler
-from tui.sandbox.controllers.common import (
-    JOBS,
-    TERMINAL,
-    as_int,
-    meta,
-    pod_from_template,
-    pod_ready,
-    set_condition,
-)
+from tui.sandbox.controllers.base import PodOwner
+from tui.sandbox.controllers.common import JOBS, TERMINAL, as_int, meta, ns_name, pod_ready, set_condition
 from tui.sandbox.procs import COMPLETION_INDEX
 from tui.sandbox.store import Obj, now_rfc3339
 
+BACKOFF_MESSAGE = "Job has reached the specified backoff limit"
 
-class JobController(Reconciler):
+
+class JobController(PodOwner):
     key = JOBS
     owner_kind = "Job"
+    api_version = "batch/v1"
     watches = frozenset({JOBS})
 
     def admit(self, job: Obj) -> None:
@@ -50,16 +43,12 @@ class JobController(Reconciler):
             )
         spec.setdefault("template", {}).setdefault("spec", {}).setdefault("restartPolicy", "Never")
 
-    def sync(self, ns: str, name: str) -> None:
-        job = self.store.try_get(JOBS, name, namespace=ns, copy=False)
-        if job is None:
-            return
-        uid = str(meta(job)["uid"])
+    def reconcile(self, job: Obj) -> None:
         spec = job.get("spec") or {}
         status = job.get("status") or {}
         completions = as_int(spec.get("completions"), 1)
         parallelism = as_int(spec.get("parallelism"), 1)
-        pods = self.ctl.gc.owned(uid, "pods")
+        pods = self.owned(job, "pods")
         succeeded = sum(1 for p in pods if (p.get("status") or {}).get("phase") == "Succeeded")
         failed = sum(1 for p in pods if (p.get("status") or {}).get("phase") == "Failed")
         active = [p for p in pods if (p.get("status") or {}).get("phase") not in TERMINAL]
@@ -71,18 +60,12 @@ class JobController(Reconciler):
         if not finished and not failed_out and not spec.get("suspend"):
             want = min(parallelism, completions - succeeded) - len(active)
             for _ in range(max(0, want)):
-                pod = pod_from_template(job, spec.get("template") or {}, api_version="batch/v1", kind="Job")
+                pod = self.new_pod(job)
                 if spec.get("completionMode") == "Indexed":
                     _set_completion_index(pod, pods + active, completions)
-                with contextlib.suppress(KubeError):
-                    created = self.store.create("pods", pod)
+                created = self.create_pod(job, pod)
+                if created is not None:
                     active.append(created)
-                    self.ctl.events.emit(
-                        job,
-                        "SuccessfulCreate",
-                        f"Created pod: {meta(created)['name']}",
-                        component="job-controller",
-                    )
         ready = sum(1 for p in active if pod_ready(p))
         complete = succeeded >= completions
 
@@ -104,7 +87,7 @@ class JobController(Reconciler):
                 outcome = {
                     "type": "Failed",
                     "reason": "BackoffLimitExceeded",
-                    "message": "Job has reached the specified backoff limit",
+                    "message": BACKOFF_MESSAGE,
                 }
             if outcome is not None:
                 if complete:
@@ -122,18 +105,13 @@ class JobController(Reconciler):
                 st.pop("succeeded")
 
         before = json.dumps(status, sort_keys=True)
+        ns, name = ns_name(job)
         after = self.store.update(JOBS, name, namespace=ns, mutate=mutate)
         if not finished and json.dumps(after.get("status"), sort_keys=True) != before:
             if complete:
-                self.ctl.events.emit(job, "Completed", "Job completed", component="job-controller")
+                self.emit(job, "Completed", "Job completed")
             elif failed_out:
-                self.ctl.events.emit(
-                    job,
-                    "BackoffLimitExceeded",
-                    "Job has reached the specified backoff limit",
-                    component="job-controller",
-                    type_="Warning",
-                )
+                self.emit(job, "BackoffLimitExceeded", BACKOFF_MESSAGE, type_="Warning")
 
 
 def _set_completion_index(pod: Obj, siblings: list[Obj], completions: int) -> None:

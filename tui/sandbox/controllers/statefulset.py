@@ -7,19 +7,10 @@ above the partition. Each pod carries ``controller-revision-hash``, the Controll
 
 from __future__ import annotations
 
-import contextlib
 import copy
 
-from tui.errors import KubeError
-from tui.sandbox.controllers.base import Reconciler
-from tui.sandbox.controllers.common import (
-    as_int,
-    meta,
-    pod_from_template,
-    pod_live,
-    pod_ready,
-    template_hash,
-)
+from tui.sandbox.controllers.base import PodOwner
+from tui.sandbox.controllers.common import as_int, meta, ns_name, pod_live, pod_ready, template_hash
 from tui.sandbox.controllers.revisions import REVISION_LABEL, REVISIONS, save_revision
 from tui.sandbox.store import Obj
 
@@ -28,9 +19,10 @@ POD_NAME_LABEL = "statefulset.kubernetes.io/pod-name"
 POD_INDEX_LABEL = "apps.kubernetes.io/pod-index"
 
 
-class StatefulSetController(Reconciler):
+class StatefulSetController(PodOwner):
     key = STATEFULSETS
     owner_kind = "StatefulSet"
+    api_version = "apps/v1"
     watches = frozenset({STATEFULSETS})
 
     def admit(self, obj: Obj) -> None:
@@ -54,25 +46,17 @@ class StatefulSetController(Reconciler):
                 claim.setdefault("spec", {}).setdefault("volumeMode", "Filesystem")
                 claim.setdefault("status", {"phase": "Pending"})
 
-    def sync(self, ns: str, name: str) -> None:
-        sts = self.store.try_get(STATEFULSETS, name, namespace=ns, copy=False)
-        if sts is None:
-            return
+    def reconcile(self, sts: Obj) -> None:
+        name = ns_name(sts)[1]
         spec = sts.get("spec") or {}
         desired = as_int(spec.get("replicas"), 1)
         template = spec.get("template") or {}
         update_revision = f"{name}-{template_hash(template)}"
         status = sts.get("status") or {}
         current_revision = str(status.get("currentRevision") or update_revision)
-        number = as_int(status.get("collisionCount"), 0) + len(
-            self.ctl.gc.owned(str(meta(sts)["uid"]), REVISIONS)
-        )
-        save_revision(
-            self.store, sts, kind="StatefulSet", name=update_revision, template=template, number=number + 1
-        )
-        pods = {
-            self._ordinal(p, name): p for p in self.ctl.gc.owned(str(meta(sts)["uid"]), "pods") if pod_live(p)
-        }
+        number = as_int(status.get("collisionCount"), 0) + len(self.owned(sts, REVISIONS))
+        save_revision(self, sts, name=update_revision, template=template, number=number + 1)
+        pods = {self._ordinal(p, name): p for p in self.owned(sts, "pods") if pod_live(p)}
         parallel = spec.get("podManagementPolicy") == "Parallel"
         self._scale(sts, pods, desired, update_revision, parallel=parallel)
         self._roll(sts, pods, desired, update_revision, parallel=parallel)
@@ -98,17 +82,8 @@ class StatefulSetController(Reconciler):
         for i in sorted((o for o in pods if o >= desired or o < 0), reverse=True):
             if not parallel and not all(pod_ready(p) for o, p in pods.items() if o < i):
                 return
-            with contextlib.suppress(KubeError):
-                self.store.delete(
-                    "pods", str(meta(pods[i])["name"]), namespace=str(meta(sts).get("namespace"))
-                )
-                self.ctl.events.emit(
-                    sts,
-                    "SuccessfulDelete",
-                    f"delete Pod {name}-{i} in StatefulSet {name} successful",
-                    component="statefulset-controller",
-                )
-            del pods[i]
+            if self.remove("pods", pods.pop(i)):
+                self.emit(sts, "SuccessfulDelete", f"delete Pod {name}-{i} in StatefulSet {name} successful")
             if not parallel:
                 return
 
@@ -126,19 +101,13 @@ class StatefulSetController(Reconciler):
             if o >= partition and (meta(p).get("labels") or {}).get(REVISION_LABEL) != revision
         ]
         if outdated:
-            doomed = pods.pop(max(outdated))
-            with contextlib.suppress(KubeError):
-                self.store.delete(
-                    "pods", str(meta(doomed)["name"]), namespace=str(meta(sts).get("namespace"))
-                )
+            self.remove("pods", pods.pop(max(outdated)))
 
     def _create_pod(self, sts: Obj, ordinal: int, revision: str) -> Obj | None:
         name = str(meta(sts)["name"])
         spec = sts.get("spec") or {}
         pod_name = f"{name}-{ordinal}"
-        pod = pod_from_template(
-            sts, spec.get("template") or {}, api_version="apps/v1", kind="StatefulSet", name=pod_name
-        )
+        pod = self.new_pod(sts, name=pod_name)
         pod["metadata"]["labels"].update(
             {REVISION_LABEL: revision, POD_NAME_LABEL: pod_name, POD_INDEX_LABEL: str(ordinal)}
         )
@@ -155,23 +124,12 @@ class StatefulSetController(Reconciler):
             volumes.append({"name": claim_name, "persistentVolumeClaim": {"claimName": pvc_name}})
         if volumes:
             pod_spec["volumes"] = volumes
-        try:
-            created = self.store.create("pods", pod)
-        except KubeError:
-            return None
-        self.ctl.events.emit(
-            sts,
-            "SuccessfulCreate",
-            f"create Pod {pod_name} in StatefulSet {name} successful",
-            component="statefulset-controller",
+        return self.create_owned(
+            sts, "pods", pod, message=f"create Pod {pod_name} in StatefulSet {name} successful"
         )
-        return created
 
     def _ensure_claim(self, sts: Obj, claim: Obj, pvc_name: str) -> None:
-        m = meta(sts)
-        ns = str(m.get("namespace") or "")
-        if self.store.try_get("persistentvolumeclaims", pvc_name, namespace=ns, copy=False) is not None:
-            return
+        ns, name = ns_name(sts)
         selector = ((sts.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
         body = {
             "apiVersion": "v1",
@@ -183,15 +141,13 @@ class StatefulSetController(Reconciler):
             },
             "spec": copy.deepcopy(claim.get("spec") or {}),
         }
-        with contextlib.suppress(KubeError):
-            self.store.create("persistentvolumeclaims", body)
-            self.ctl.events.emit(
-                sts,
-                "SuccessfulCreate",
-                f"create Claim {pvc_name} Pod {pvc_name[len(str(meta(claim).get('name'))) + 1 :]} "
-                f"in StatefulSet {m['name']} success",
-                component="statefulset-controller",
-            )
+        pod_name = pvc_name[len(str(meta(claim).get("name"))) + 1 :]
+        self.create_owned(
+            sts,
+            "persistentvolumeclaims",
+            body,
+            message=f"create Claim {pvc_name} Pod {pod_name} in StatefulSet {name} success",
+        )
 
     def _status(self, sts: Obj, pods: list[Obj], desired: int, current: str, update: str) -> None:
         def rev(p: Obj) -> str:
@@ -214,15 +170,4 @@ class StatefulSetController(Reconciler):
             "collisionCount": 0,
             "availableReplicas": ready,
         }
-        if (sts.get("status") or {}) == fresh:
-            return
-
-        def mutate(o: Obj) -> None:
-            o["status"] = fresh
-
-        self.store.update(
-            STATEFULSETS,
-            str(meta(sts)["name"]),
-            namespace=str(meta(sts).get("namespace") or ""),
-            mutate=mutate,
-        )
+        self.write_status(sts, fresh)

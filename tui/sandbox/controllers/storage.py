@@ -12,7 +12,7 @@ import contextlib
 
 from tui.errors import KubeError
 from tui.sandbox.controllers.base import Reconciler
-from tui.sandbox.controllers.common import meta
+from tui.sandbox.controllers.common import meta, ns_name
 from tui.sandbox.store import Obj
 
 CLAIMS = "persistentvolumeclaims"
@@ -25,6 +25,7 @@ PROVISIONER = "sandbox.istio-tui.io/hostpath"
 
 class VolumeController(Reconciler):
     key = CLAIMS
+    component = PROVISIONER
     watches = frozenset({CLAIMS})
 
     def resync(self) -> None:
@@ -68,10 +69,10 @@ class VolumeController(Reconciler):
             return
         super().on_event(event_type, key, obj)
 
-    def sync(self, ns: str, name: str) -> None:
-        claim = self.store.try_get(CLAIMS, name, namespace=ns, copy=False)
-        if claim is None or (claim.get("status") or {}).get("phase") == "Bound":
+    def reconcile(self, claim: Obj) -> None:
+        if (claim.get("status") or {}).get("phase") == "Bound":
             return
+        ns, name = ns_name(claim)
         spec = claim.get("spec") or {}
         sc = self.store.try_get(CLASSES, str(spec.get("storageClassName") or ""), copy=False)
         if sc is None or sc.get("provisioner") != PROVISIONER:
@@ -113,9 +114,4 @@ class VolumeController(Reconciler):
             o["status"] = {"phase": "Bound", "accessModes": modes, "capacity": {"storage": size}}
 
         self.store.update(CLAIMS, name, namespace=ns, mutate=bind)
-        self.ctl.events.emit(
-            claim,
-            "ProvisioningSucceeded",
-            f"Successfully provisioned volume {pv_name}",
-            component=PROVISIONER,
-        )
+        self.emit(claim, "ProvisioningSucceeded", f"Successfully provisioned volume {pv_name}")
