@@ -37,6 +37,7 @@ def _imports(tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProcess[st
         capture_output=True,
         text=True,
         env=cli_env(tmp_path),
+        cwd=tmp_path,
         timeout=60,
         check=False,
     )
