@@ -1,5 +1,5 @@
-"""``--version`` and ``--help`` answer before any subcommand's module (and textual or kubernetes) loads, and one
-subcommand loads only its own module; every subcommand's own ``--help`` still works."""
+"""``--version`` and ``--help`` answer before any subcommand's module (and textual or kubernetes) loads,
+and one subcommand loads only its own module; every subcommand's own ``--help`` still works."""
 
 from __future__ import annotations
 

@@ -22,6 +22,7 @@ from tui.errors import ConfigError, IstioTuiError
 from tui.istio.plan import DEFAULT_ISTIO_VERSION
 from tui.istio.revisions import ControlPlane, read_control_planes
 from tui.istio.upgrade import Step, UpgradeOptions, build_steps, parse_namespaces, rollback_steps
+from tui.models import plural
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.install.run import helm_kubeconfig
 from tui.screens.install.step import WizardStep, button_row, field_row
@@ -140,7 +141,7 @@ class UpgradeStep(VerticalScroll, WizardStep):
         table.add_rows([plane_row(cp) for cp in self.planes])
         self.scans += 1
         if not self.steps:
-            self.done(Text(f"{len(self.planes)} control plane(s)", style="dim"))
+            self.done(Text(plural(len(self.planes), "control plane"), style="dim"))
 
     # --- planning and running
 
@@ -168,7 +169,7 @@ class UpgradeStep(VerticalScroll, WizardStep):
             return False
         self.next_index = 0
         self._show_steps()
-        self.done(Text(f"{len(self.steps)} step(s) planned: run them one at a time", style="dim"))
+        self.done(Text(f"{plural(len(self.steps), 'step')} planned (run one at a time)", style="dim"))
         return True
 
     def _show_steps(self) -> None:
