@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input, OptionList
 
@@ -79,3 +80,38 @@ def test_upgrade_step_at_80x24(snap_compare: Any, cluster: Cluster) -> None:
     """The control-plane table, the form and the planned steps fit 80 columns, buttons included."""
     app = IstioApp(settings=Settings(sandbox=True), cluster=cluster, info=INFO, initial_pane="install")
     assert snap_compare(app, terminal_size=(80, 24), run_before=upgrade_step)
+
+
+async def upgrade_table(pilot: Pilot[Any]) -> None:
+    """Step 8 showing two control planes, one with a namespace list too long for 80 columns."""
+    from tui.istio.revisions import ControlPlane
+    from tui.screens.install.upgrade import UpgradeStep
+
+    planes = [
+        ControlPlane("default", "1.30.3", "1/1", (), ("bookinfo",), 2),
+        ControlPlane("canary", "1.30.4", "1/1", ("prod",), ("customer-portal", "payments-production"), 24),
+    ]
+    app = pilot.app
+    pane = app.query_one(InstallPane)
+    deadline = time.monotonic() + 20
+    while not pane.preflight_lines or pane.busy:
+        assert time.monotonic() < deadline, "preflight never finished"
+        await pilot.pause(0.05)
+    app.query_one("#wiz-steps", OptionList).focus()
+    await pilot.press("8")
+    view = app.query_one(UpgradeStep)
+    while not view.scans:
+        assert time.monotonic() < deadline, "the control planes were never read"
+        await pilot.pause(0.05)
+    view.post_message(UpgradeStep.Planes(planes))
+    while view.planes != planes or view.is_busy:
+        assert time.monotonic() < deadline, "the planes were never shown"
+        await pilot.pause(0.05)
+    await pilot.pause()
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 36)], ids=["80x24", "120x36"])
+def test_upgrade_table(snap_compare: Any, cluster: Cluster, size: tuple[int, int]) -> None:
+    """Every column on screen with blanks between them; at 80 columns the namespace list ends in …."""
+    app = IstioApp(settings=Settings(sandbox=True), cluster=cluster, info=INFO, initial_pane="install")
+    assert snap_compare(app, terminal_size=size, run_before=upgrade_table)
