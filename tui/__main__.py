@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
@@ -18,21 +19,22 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: {user_line(message)}\n")
 
 
-_VALUE_FLAGS = frozenset({"--kubeconfig", "--context", "-n", "--namespace"})
+# name -> (module with ``configure(parser)``, help line). The table, not the modules, lists the commands, so
+# ``--version``, ``--help`` and one command's start-up import nothing of the commands not run.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "sandbox": ("tui.sandbox.cli", "run the embedded sandbox cluster"),
+    "install": ("tui.istio.cli", "write the Istio install plan, or install it without the TUI"),
+    "analyze": ("tui.istio.analysis.cli", "check the mesh configuration and explain what breaks traffic"),
+    "upgrade": ("tui.istio.upgrade_cli", "canary-upgrade Istio with a second control plane revision"),
+    "traffic": (
+        "tui.traffic.cli",
+        "send requests to the Bookinfo product page and tally black / red / no stars",
+    ),
+}
 
 
-def _command_of(argv: Sequence[str]) -> str | None:
-    values = iter(argv)
-    for arg in values:
-        if arg in _VALUE_FLAGS:
-            next(values, None)
-        elif not arg.startswith("-"):
-            return arg
-    return None
-
-
-def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
-    """``istio-tui traffic`` is timed as a whole by its users: it loads only its own subcommand's module."""
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """Only ``command``'s module is imported and its flags added; the other commands are help-line stubs."""
     parser = OneLineParser(prog="istio-tui", description=__doc__)
     parser.add_argument("--version", action="version", version=f"istio-tui {__version__}")
     parser.add_argument("--kubeconfig", help="kubeconfig file (default: $KUBECONFIG or ~/.kube/config)")
@@ -41,20 +43,22 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     parser.add_argument("--readonly", action="store_true", help="never change the cluster")
     parser.add_argument("--sandbox", action="store_true", help="start an embedded sandbox cluster and use it")
     sub = parser.add_subparsers(dest="command")
-    from tui.traffic import cli as traffic_cli
-
-    if _command_of(argv or ()) != "traffic":
-        from tui.istio import cli as install_cli
-        from tui.istio import upgrade_cli
-        from tui.istio.analysis import cli as analyze_cli
-        from tui.sandbox import cli as sandbox_cli
-
-        sandbox_cli.add_parser(sub)
-        install_cli.add_parser(sub)
-        analyze_cli.add_parser(sub)
-        upgrade_cli.add_parser(sub)
-    traffic_cli.add_parser(sub)
+    for name, (module, help_line) in COMMANDS.items():
+        if name == command:
+            importlib.import_module(module).configure(sub.add_parser(name, help=help_line))
+        else:  # a stub swallows its arguments (even --help) for the second pass
+            sub.add_parser(name, help=help_line, add_help=False)
     return parser
+
+
+def _parse(argv: Sequence[str]) -> tuple[argparse.Namespace, list[str], argparse.ArgumentParser]:
+    """Pass one finds the command (and answers --version/--help); pass two parses with its real flags."""
+    parser = build_parser()
+    args, unknown = parser.parse_known_args(argv)
+    if args.command is not None:
+        parser = build_parser(args.command)
+        args, unknown = parser.parse_known_args(argv)
+    return args, unknown, parser
 
 
 def _unrecognized(args: Sequence[str]) -> str:
@@ -63,8 +67,7 @@ def _unrecognized(args: Sequence[str]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    parser = build_parser(argv)
-    args, unknown = parser.parse_known_args(argv)
+    args, unknown, parser = _parse(argv)
     if unknown:  # a subcommand may promise its own usage exit code (analyze: 1)
         parser.exit(getattr(args, "usage_exit", 2), f"{parser.prog}: {user_line(_unrecognized(unknown))}\n")
     try:

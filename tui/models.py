@@ -214,7 +214,12 @@ class PodRow:
 
 def plural(n: int, noun: str, many: str = "") -> str:
     """"1 pod", "2 pods", "0 pods": the one place English plurals are decided (``many`` for irregulars)."""
-    return f"{n} {noun if n == 1 else many or noun + 's'}"
+    return f"{n} {plural_noun(n, noun, many)}"
+
+
+def plural_noun(n: int, noun: str, many: str = "") -> str:
+    """The noun alone, for a count shown as a list of names: "namespace a" but "namespaces a, b"."""
+    return noun if n == 1 else many or noun + "s"
 
 
 def pod_health(status: str, phase: str, ready: int, total: int) -> PodHealth:

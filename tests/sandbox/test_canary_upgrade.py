@@ -110,7 +110,7 @@ def test_canary_moves_bookinfo_refuses_removal_then_promote_and_remove(mesh: Too
 
     refused = upgrade(mesh, "--yes", "--remove-revision", "default")
     assert refused.returncode == 1
-    assert "other/echo-" in refused.stderr and "namespace(s) istio-system, other" in refused.stderr
+    assert "other/echo-" in refused.stderr and "namespaces istio-system, other" in refused.stderr
     assert "istio-system/istio-ingressgateway-" in refused.stderr, refused.stderr
     assert "istiod" in mesh.run([HELM, "list", "-n", NS, "-q"]).split()
 

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
+import pytest
 from textual.pilot import Pilot
-from textual.widgets import Input, OptionList
+from textual.widgets import Button, Input, OptionList
 
 from tui.app import IstioApp
 from tui.config import Settings
+from tui.istio.revisions import ControlPlane
 from tui.kube import Cluster, ClusterInfo
 from tui.screens.install import InstallPane
+from tui.screens.install.upgrade import UpgradeStep
 
 SIZE = (120, 36)
 # Fixed, so the header never shows the sandbox's random port.
@@ -50,28 +54,33 @@ def test_install_choices_step_at_80x24(snap_compare: Any, cluster: Cluster) -> N
     assert snap_compare(app, terminal_size=(80, 24), run_before=choices_step)
 
 
+async def settle(pilot: Pilot[Any], done: Callable[[], bool], what: str, deadline: float) -> None:
+    while not done():
+        assert time.monotonic() < deadline, what
+        await pilot.pause(0.05)
+
+
+async def open_upgrade_step(pilot: Pilot[Any], deadline: float) -> UpgradeStep:
+    """Step 8 after preflight, its first control-plane read shown."""
+    pane = pilot.app.query_one(InstallPane)
+    await settle(
+        pilot, lambda: bool(pane.preflight_lines) and not pane.busy, "preflight never finished", deadline
+    )
+    pilot.app.query_one("#wiz-steps", OptionList).focus()
+    await pilot.press("8")
+    view = pilot.app.query_one(UpgradeStep)
+    await settle(pilot, lambda: view.scans > 0, "the control planes were never read", deadline)
+    return view
+
+
 async def upgrade_step(pilot: Pilot[Any]) -> None:
     """Step 8 with no istiod (an empty table) and the form planned into its one step."""
-    from textual.widgets import Button
-
-    from tui.screens.install.upgrade import UpgradeStep
-
-    app = pilot.app
-    pane = app.query_one(InstallPane)
     deadline = time.monotonic() + 20
-    while not pane.preflight_lines or pane.busy:
-        assert time.monotonic() < deadline, "preflight never finished"
-        await pilot.pause(0.05)
-    app.query_one("#wiz-steps", OptionList).focus()
-    await pilot.press("8")
-    view = app.query_one(UpgradeStep)
-    while not view.scans:
-        assert time.monotonic() < deadline, "the control planes were never read"
-        await pilot.pause(0.05)
+    view = await open_upgrade_step(pilot, deadline)
     view.query_one("#btn-up-plan", Button).press()
-    while not view.steps or view.is_busy:
-        assert time.monotonic() < deadline, "the upgrade step never settled"
-        await pilot.pause(0.05)
+    await settle(
+        pilot, lambda: bool(view.steps) and not view.is_busy, "the upgrade step never settled", deadline
+    )
     await pilot.pause()
 
 
@@ -79,3 +88,25 @@ def test_upgrade_step_at_80x24(snap_compare: Any, cluster: Cluster) -> None:
     """The control-plane table, the form and the planned steps fit 80 columns, buttons included."""
     app = IstioApp(settings=Settings(sandbox=True), cluster=cluster, info=INFO, initial_pane="install")
     assert snap_compare(app, terminal_size=(80, 24), run_before=upgrade_step)
+
+
+async def upgrade_table(pilot: Pilot[Any]) -> None:
+    """Step 8 showing two control planes, one with a namespace list too long for 80 columns."""
+    planes = [
+        ControlPlane("default", "1.30.3", "1/1", (), ("bookinfo",), 2),
+        ControlPlane("canary", "1.30.4", "1/1", ("prod",), ("customer-portal", "payments-production"), 24),
+    ]
+    deadline = time.monotonic() + 20
+    view = await open_upgrade_step(pilot, deadline)
+    view.post_message(UpgradeStep.Planes(planes))
+    await settle(
+        pilot, lambda: view.planes == planes and not view.is_busy, "the planes never showed", deadline
+    )
+    await pilot.pause()
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 36)], ids=["80x24", "120x36"])
+def test_upgrade_table(snap_compare: Any, cluster: Cluster, size: tuple[int, int]) -> None:
+    """Every column on screen with blanks between them; at 80 columns the namespace list ends in …."""
+    app = IstioApp(settings=Settings(sandbox=True), cluster=cluster, info=INFO, initial_pane="install")
+    assert snap_compare(app, terminal_size=size, run_before=upgrade_table)

@@ -112,7 +112,7 @@ async def test_preflight_then_form_rejects_each_bad_value(cluster: Cluster, tmp_
         assert lines["gateway-api"].status == "warn" and "press G" in lines["gateway-api"].fix
         assert "v1.32" in lines["context"].reason and "sandbox" in lines["context"].reason
         assert lines["helm"].reason.startswith("helm v3.")
-        assert "passed with 1 warning" in text_of(app, "#pre-status")  # the Gateway API CRDs (G)
+        assert "passed with 1 warning;" in text_of(app, "#pre-status")  # the Gateway API CRDs (G)
         # No LoadBalancer provider in the sandbox: the form already says NodePort; the plan uses its charts.
         assert wizard.plan is not None
         assert wizard.plan.ingress_type == "NodePort" and wizard.plan.chart_source.kind == "sandbox"
@@ -133,7 +133,7 @@ async def test_preflight_then_form_rejects_each_bad_value(cluster: Cluster, tmp_
             await set_value(pilot, f"#f-{field}", bad)
             await until(pilot, lambda: message in error_of(app, field), f"the {field} error")  # noqa: B023
             assert wizard.plan is None, field
-            assert "fix 1 field(s) first" in text_of(app, "#preview-status")
+            assert "fix 1 field first" in text_of(app, "#preview-status")
             wizard.action_install()
             assert not isinstance(app.screen, ConfirmScreen), f"install offered with a bad {field}"
             await set_value(pilot, f"#f-{field}", good)
@@ -275,7 +275,7 @@ async def test_install_verify_addons_vm_uninstall(cluster: Cluster, kubectl: Any
         await until(pilot, lambda: "uninstall" not in wizard.busy, "the scan summary")
         # Nothing is uninstalled yet, so nothing is "left over": the audit is what an uninstall will remove.
         assert "leftover" not in text_of(app, "#un-status")
-        assert "5 release(s) installed" in text_of(app, "#un-status")
+        assert "5 releases installed" in text_of(app, "#un-status")
         await set_value(pilot, "#un-namespace", True)
         await set_value(pilot, "#un-crds", True)
         app.query_one("#wiz-steps").focus()

@@ -322,8 +322,10 @@ def test_valid_spellings_are_normalised() -> None:
 def test_unknown_form_field_is_an_error() -> None:
     with pytest.raises(ConfigError, match="unknown install field"):
         validate_field("colour", "blue")
-    with pytest.raises(ConfigError, match="unknown install field"):
+    with pytest.raises(ConfigError, match="unknown install field colour: known fields"):
         plan_from_form({"profile": "demo", "colour": "blue"})
+    with pytest.raises(ConfigError, match="unknown install fields colour, size: known fields"):
+        plan_from_form({"colour": "blue", "size": "L"})
     assert plan_from_form({"profile": "demo"}).profile == "demo"
 
 
@@ -337,7 +339,7 @@ def test_local_sources_directory_and_tgz(tmp_path: Path) -> None:
     assert [r.chart_ref for r in plan.releases] == [str(charts / c) for c in ("base", "istiod", "gateway")]
     assert all(r.version is None for r in plan.releases)
     assert "helm repo add" not in plan.install_script()
-    with pytest.raises(FieldError, match="lacks the chart\\(s\\) kiali-server"):
+    with pytest.raises(FieldError, match="lacks the chart kiali-server "):
         build_plan(chart_source=str(charts), addons="kiali")
 
     packed = tmp_path / "packed"
@@ -348,7 +350,7 @@ def test_local_sources_directory_and_tgz(tmp_path: Path) -> None:
     assert plan.chart_source.kind == "tgz"
     assert Path(plan.releases[2].chart_ref).name == "gateway-1.29.2.tgz"
     files = ",".join(str(packed / n) for n in ("base-1.29.2.tgz", "istiod-1.29.2.tgz"))
-    with pytest.raises(FieldError, match="lacks the chart\\(s\\) gateway"):
+    with pytest.raises(FieldError, match="lacks the chart gateway "):
         build_plan(chart_source=files, istio_version="1.29.2")
     assert (
         build_plan(chart_source=files, istio_version="1.29.2", profile="minimal").chart_source.kind == "tgz"

@@ -98,7 +98,11 @@ def test_removal_is_blocked_by_pods_naming_them() -> None:
     pods = [pod("web-1", "default"), pod("web-2", "canary"), pod("gone", "default", deletionTimestamp="x")]
     assert removal_blockers(pods, "canary") != ""
     line = removal_blockers(pods, "default")
-    assert "namespace(s) shop" in line and "shop/web-1" in line and "gone" not in line
+    assert "the proxy of 1 pod in namespace shop: shop/web-1;" in line and "gone" not in line
+    assert "move the namespace to another revision" in line
+    two = removal_blockers([pod("web-1", "default"), pod("api-1", "default", ns="api")], "default")
+    assert "of 2 pods in namespaces api, shop: api/api-1, shop/web-1;" in two
+    assert "move the namespaces" in two
     assert removal_blockers([pod("web-2", "canary")], "default") == ""
     gateway = pod("gw", "default", ns="istio-system")
     gateway["metadata"]["annotations"]["inject.istio.io/templates"] = "gateway"

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
-from typing import Any
 
 from tui import cliargs
 from tui.errors import ConfigError, print_error
@@ -25,13 +24,10 @@ from tui.istio.plan import ADDONS, DEFAULT_ISTIO_VERSION, INGRESS_TYPES, PROFILE
 from tui.models import CheckLine
 
 
-def add_parser(sub: Any) -> None:
-    p: argparse.ArgumentParser = sub.add_parser(
-        "install",
-        help="write the Istio install plan, or install it without the TUI",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+def configure(p: argparse.ArgumentParser) -> None:
+    """The flags of ``istio-tui install``; ``tui.__main__.COMMANDS`` creates the parser with its help line."""
+    p.description = __doc__
+    p.formatter_class = argparse.RawDescriptionHelpFormatter
     mode = p.add_argument_group("mode")
     mode.add_argument(
         "--plan-only", action="store_true", help="write values files and scripts, touch no cluster"

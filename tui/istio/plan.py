@@ -90,6 +90,7 @@ from tui.istio.choices import (
     sandbox_charts_dir,
     validate_field,
 )
+from tui.models import plural_noun
 from tui.text import escape_controls
 
 __all__ = [
@@ -325,7 +326,8 @@ class InstallPlan:
             where = "directories" if src.kind in ("dir", "sandbox") else ".tgz packages"
             raise FieldError(
                 "chart_source",
-                f"{src.describe()} lacks the chart(s) {', '.join(missing)} (looked for {where} of that name)",
+                f"{src.describe()} lacks the {plural_noun(len(missing), 'chart')} {', '.join(missing)} "
+                f"(looked for {where} of that name)",
             )
 
     # ---- values, one dict per chart ----
@@ -566,6 +568,7 @@ def plan_from_form(form: Mapping[str, Any]) -> InstallPlan:
     unknown = [k for k in form if k not in FIELDS]
     if unknown:
         raise ConfigError(
-            f"unknown install field(s) {', '.join(unknown)}: known fields are {', '.join(FIELDS)}"
+            f"unknown install {plural_noun(len(unknown), 'field')} {', '.join(unknown)}: "
+            f"known fields are {', '.join(FIELDS)}"
         )
     return build_plan(**dict(form))

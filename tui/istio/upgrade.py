@@ -51,6 +51,7 @@ from tui.istio.revisions import (
     tags_of,
 )
 from tui.istio.sidecar import sidecar_revision
+from tui.models import plural, plural_noun
 
 if TYPE_CHECKING:
     from tui.kube import Cluster
@@ -305,7 +306,7 @@ class RevisionProgress:
             if self.stale
             else ""
         )
-        return f"{self.namespace}: {self.done}/{self.total} pods on {self.revision}{rest}"
+        return f"{self.namespace}: {self.done}/{plural(self.total, 'pod')} on {self.revision}{rest}"
 
 
 def _ready(pod: Mapping[str, Any]) -> bool:
@@ -470,10 +471,11 @@ def removal_blockers(pods: Iterable[Mapping[str, Any]], revision: str) -> str:
         return ""
     namespaces = sorted({p.split("/", 1)[0] for p in stuck})
     shown = ", ".join(stuck[:6]) + (f" and {len(stuck) - 6} more" if len(stuck) > 6 else "")
+    where = f"{plural_noun(len(namespaces), 'namespace')} {', '.join(namespaces)}"
     return (
-        f"{len(stuck)} pod(s) in namespace(s) {', '.join(namespaces)} still run a proxy from revision "
-        f"{revision}: {shown}; move those namespaces to another revision (a gateway: promote one) and "
-        "restart them first"
+        f"revision {revision} still runs the proxy of {plural(len(stuck), 'pod')} in {where}: {shown}; "
+        f"first move the {plural_noun(len(namespaces), 'namespace')} to another revision "
+        "(a gateway: promote one) and restart the pods there"
     )
 
 

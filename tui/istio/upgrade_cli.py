@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import threading
-from typing import Any
 
 from tui import cliargs
 from tui.errors import ConfigError, IstioTuiError, print_error
@@ -26,13 +25,10 @@ from tui.istio.upgrade import WAIT_TIMEOUT_S, UpgradeOptions, build_steps, parse
 PROG = "istio-tui upgrade"
 
 
-def add_parser(sub: Any) -> None:
-    p: argparse.ArgumentParser = sub.add_parser(
-        "upgrade",
-        help="canary-upgrade Istio with a second control plane revision",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+def configure(p: argparse.ArgumentParser) -> None:
+    """The flags of ``istio-tui upgrade``; ``tui.__main__.COMMANDS`` creates the parser with its help line."""
+    p.description = __doc__
+    p.formatter_class = argparse.RawDescriptionHelpFormatter
     p.add_argument("--yes", action="store_true", help="run the steps now, without questions")
     p.add_argument(
         "--plan-only", action="store_true", help="write upgrade.sh and its files, touch no cluster"

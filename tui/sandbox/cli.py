@@ -10,7 +10,6 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import Any
 
 from tui.errors import ConfigError
 from tui.inputs import check_printable
@@ -22,10 +21,9 @@ def default_kubeconfig() -> Path:
     return Path(base) / "istio-tui" / "sandbox.kubeconfig"
 
 
-def add_parser(sub: Any) -> None:
-    parser: argparse.ArgumentParser = sub.add_parser(
-        "sandbox", help="run the embedded sandbox cluster", description="The embedded Kubernetes sandbox."
-    )
+def configure(parser: argparse.ArgumentParser) -> None:
+    """The flags of ``istio-tui sandbox``; ``tui.__main__.COMMANDS`` creates the parser with its help line."""
+    parser.description = "The embedded Kubernetes sandbox."
     actions = parser.add_subparsers(dest="sandbox_command", required=True)
     serve = actions.add_parser(
         "serve",

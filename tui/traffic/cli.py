@@ -17,7 +17,7 @@ import os
 import signal
 import sys
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from tui.cliargs import count as _count
 from tui.cliargs import rate as _rate
@@ -36,12 +36,9 @@ _DEFAULT_REQUESTS = 100
 _BAR_WIDTH = 30
 
 
-def add_parser(sub: Any) -> None:
-    p: argparse.ArgumentParser = sub.add_parser(
-        "traffic",
-        help="send requests to the Bookinfo product page and tally black / red / no stars",
-        description="Send requests to the Bookinfo product page and tally which reviews version answered.",
-    )
+def configure(p: argparse.ArgumentParser) -> None:
+    """The flags of ``istio-tui traffic``; ``tui.__main__.COMMANDS`` creates the parser with its help line."""
+    p.description = "Send requests to the Bookinfo product page and tally which reviews version answered."
     p.add_argument("url", metavar="URL", help="product page URL; a bare http://host:port gets /productpage")
     amount = p.add_mutually_exclusive_group()
     amount.add_argument(

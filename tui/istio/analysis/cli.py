@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 from collections.abc import Sequence
-from typing import Any, NoReturn
+from typing import NoReturn
 
 from tui.errors import ConfigError, user_line
 from tui.istio.analysis.model import Finding
@@ -25,12 +25,11 @@ class _UsageExit1(argparse.ArgumentParser):
         self.exit(1, f"{_PROG}: {user_line(message)}\n")
 
 
-def add_parser(sub: Any) -> None:
-    p: argparse.ArgumentParser = sub.add_parser(
-        "analyze",
-        help="check the mesh configuration and explain what breaks traffic",
-        description="Check Gateways, routes, subsets, injection, ports, API versions, annotations, ambient "
-        "waypoints and Gateway API status; print each finding with its fix.",
+def configure(p: argparse.ArgumentParser) -> None:
+    """The flags of ``istio-tui analyze``; ``tui.__main__.COMMANDS`` creates the parser with its help line."""
+    p.description = (
+        "Check Gateways, routes, subsets, injection, ports, API versions, annotations, ambient "
+        "waypoints and Gateway API status; print each finding with its fix."
     )
     p.error = _UsageExit1.error.__get__(p)  # type: ignore[method-assign]
     scope = p.add_mutually_exclusive_group()

@@ -11,6 +11,7 @@ from textual.widgets import Button, Input, Static
 
 from tui.istio import addons as addon_access
 from tui.istio.plan import ISTIO_NAMESPACE, FieldError, InstallPlan
+from tui.models import plural
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.install.step import WizardStep, button_row, field_row
 
@@ -141,7 +142,8 @@ class AddonsStep(VerticalScroll, WizardStep):
         out.append("\n".join(message.hosts), style="green")
         self.query_one("#addons-hosts", Static).update(out)
         if message.applied:
-            self.done(Text(f"✔ {len(message.created)} Ingress(es) in {ISTIO_NAMESPACE}", style="bold green"))
+            created = plural(len(message.created), "Ingress", "Ingresses")
+            self.done(Text(f"✔ {created} in {ISTIO_NAMESPACE}", style="bold green"))
             self.mark("✔")
         else:
             self.done(Text("press g (or the button) to create the Ingresses", style="dim"))

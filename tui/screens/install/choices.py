@@ -28,6 +28,7 @@ from tui.istio.plan import (
     build_plan,
     validate_field,
 )
+from tui.models import plural
 from tui.screens.install.step import WizardStep, button_row, field_row
 from tui.screens.install.views import plan_preview
 
@@ -213,7 +214,7 @@ class ChoicesStep(Horizontal, WizardStep):
             self.plan_error = f"{LABELS.get(first, first)}: {errors[first]}"
             status.update(
                 Text(
-                    f"✘ fix {len(errors)} field(s) first; nothing is applied with a bad value\n"
+                    f"✘ fix {plural(len(errors), 'field')} first; nothing is applied with a bad value\n"
                     f"  {self.plan_error}",
                     style="bold red",
                 )
@@ -264,7 +265,7 @@ class ChoicesStep(Horizontal, WizardStep):
         except IstioTuiError as err:
             self.post_message(self.Saved("", str(err)))
             return
-        self.post_message(self.Saved(str(Path(target).expanduser().resolve()), f"{len(written)} files"))
+        self.post_message(self.Saved(str(Path(target).expanduser().resolve()), plural(len(written), "file")))
 
     @on(Saved)
     def _saved(self, event: Saved) -> None:

@@ -13,7 +13,7 @@ from textual.widgets import Button, Static
 
 from tui.istio import gatewayapi
 from tui.istio.preflight import run_preflight
-from tui.models import CheckLine
+from tui.models import CheckLine, plural
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.install.step import WizardStep, button_row
 from tui.screens.install.views import checklist
@@ -129,13 +129,14 @@ class PreflightStep(VerticalScroll, WizardStep):
         warns = [line for line in lines if line.status == "warn"]
         if fails:
             summary = Text(
-                f"✘ {len(fails)} check(s) failed: installing is blocked until they pass", style="bold red"
+                f"✘ {plural(len(fails), 'check')} failed: installing is blocked until they pass",
+                style="bold red",
             )
             if self.helm_problem:
                 summary.append("\n  The plan can still be previewed and saved on step 2 (ctrl+s).", style="")
         elif warns:
             summary = Text(
-                f"! passed with {len(warns)} warning(s); next: step 2, Choices", style="bold yellow"
+                f"! passed with {plural(len(warns), 'warning')}; next: step 2, Choices", style="bold yellow"
             )
         else:
             summary = Text("✔ all checks passed; next: step 2, Choices", style="bold green")

@@ -21,6 +21,7 @@ from tui.istio.uninstall import (
     leftover_audit,
     run_uninstall,
 )
+from tui.models import plural
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.install.run import helm_kubeconfig
 from tui.screens.install.step import WizardStep, button_row
@@ -30,9 +31,12 @@ from tui.screens.install.views import ReleaseState, apply_step, leftovers, relea
 def scan_summary(found: list[str], audit: list[Any]) -> str:
     """While releases are installed, the audit lists Istio as it is, not what an uninstall left behind."""
     if found:
-        return f"{len(found)} release(s) installed; {len(audit)} Istio object(s) an uninstall will remove"
+        return (
+            f"{plural(len(found), 'release')} installed; "
+            f"{plural(len(audit), 'Istio object')} an uninstall will remove"
+        )
     if audit:
-        return f"no releases installed; {len(audit)} leftover item(s)"
+        return f"no releases installed; {plural(len(audit), 'leftover item')}"
     return "no releases installed and nothing left behind"
 
 
@@ -189,9 +193,9 @@ class UninstallStep(VerticalScroll, WizardStep):
         self.report = result
         self.query_one("#un-found", Static).update(f"No Istio or addon helm releases in {ISTIO_NAMESPACE}.")
         self.query_one("#un-audit", Static).update(leftovers(result.leftovers))
-        parts = [f"removed {len(result.releases)} release(s)"]
+        parts = [f"removed {plural(len(result.releases), 'release')}"]
         if result.deleted_crds:
-            parts.append(f"{len(result.deleted_crds)} CRDs")
+            parts.append(plural(len(result.deleted_crds), "CRD"))
         if result.namespace_deleted:
             parts.append(f"namespace {ISTIO_NAMESPACE}")
         style = "bold green" if result.clean else "bold yellow"

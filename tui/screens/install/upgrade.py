@@ -22,12 +22,19 @@ from tui.errors import ConfigError, IstioTuiError
 from tui.istio.plan import DEFAULT_ISTIO_VERSION
 from tui.istio.revisions import ControlPlane, read_control_planes
 from tui.istio.upgrade import Step, UpgradeOptions, build_steps, parse_namespaces, rollback_steps
+from tui.models import plural
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.install.run import helm_kubeconfig
 from tui.screens.install.step import WizardStep, button_row, field_row
+from tui.widgets.pod_columns import clip
 from tui.widgets.stream import Stream
 
 MAX_LOG_LINES = 200
+COLUMNS = ("REVISION", "VERSION", "READY", "TAGS", "NAMESPACES", "PODS")
+# The lists that grow with the cluster give way first (down to their header, the rest shown as …), so
+# PODS stays on screen at 80 columns instead of scrolling off to the right.
+SHRINK = (COLUMNS.index("NAMESPACES"), COLUMNS.index("TAGS"))
+CELL_PADDING = 1  # the DataTable's blanks on each side of a cell: two between neighbours
 
 
 def plane_row(cp: ControlPlane) -> tuple[str, ...]:
@@ -41,7 +48,29 @@ def plane_row(cp: ControlPlane) -> tuple[str, ...]:
     )
 
 
+def plane_layout(planes: list[ControlPlane], *, width: int) -> tuple[list[int], list[tuple[str, ...]]]:
+    """Column widths and rows that fit ``width`` cells (0: not laid out yet, no limit)."""
+    rows = [plane_row(cp) for cp in planes]
+    widths = [max([len(label), *(len(row[i]) for row in rows)]) for i, label in enumerate(COLUMNS)]
+    excess = sum(w + 2 * CELL_PADDING for w in widths) - width if width > 0 else 0
+    for i in SHRINK:
+        give = min(max(excess, 0), widths[i] - len(COLUMNS[i]))
+        widths[i] -= give
+        excess -= give
+    return widths, [tuple(clip(value, widths[i]).rstrip() for i, value in enumerate(row)) for row in rows]
+
+
 POLL_S = 1.0
+
+
+class PlanesTable(DataTable[str]):
+    """Says when its width changed (a terminal resize, the pane's scrollbar), so the step refits the rows."""
+
+    class Resized(Message):
+        pass
+
+    def on_resize(self) -> None:
+        self.post_message(self.Resized())
 
 
 class UpgradeStep(VerticalScroll, WizardStep):
@@ -87,9 +116,7 @@ class UpgradeStep(VerticalScroll, WizardStep):
 
     def compose(self) -> ComposeResult:
         yield Static("8  Canary upgrade", classes="wiz-title")
-        table: DataTable[str] = DataTable(id="up-planes", cursor_type="row", zebra_stripes=True)
-        table.add_columns("REVISION", "VERSION", "READY", "TAGS", "NAMESPACES", "PODS")
-        yield table
+        yield PlanesTable(id="up-planes", cursor_type="row", zebra_stripes=True, cell_padding=CELL_PADDING)
         source_hint = "official repo, an https:// mirror or a charts directory"
         fields = (
             ("revision", "Revision", Input("canary", id="up-revision", compact=True)),
@@ -135,12 +162,22 @@ class UpgradeStep(VerticalScroll, WizardStep):
     def _planes(self, message: Planes) -> None:
         message.stop()
         self.planes = message.planes
-        table = self.query_one("#up-planes", DataTable)
-        table.clear()
-        table.add_rows([plane_row(cp) for cp in self.planes])
+        self._fill_table()
         self.scans += 1
         if not self.steps:
-            self.done(Text(f"{len(self.planes)} control plane(s)", style="dim"))
+            self.done(Text(plural(len(self.planes), "control plane"), style="dim"))
+
+    @on(PlanesTable.Resized)
+    def _fill_table(self) -> None:
+        """Fixed column widths, rebuilt each time: an auto-width DataTable column never narrows again."""
+        table = self.query_one("#up-planes", PlanesTable)
+        row = table.cursor_row
+        widths, rows = plane_layout(self.planes, width=table.size.width)
+        table.clear(columns=True)
+        for label, width in zip(COLUMNS, widths, strict=True):
+            table.add_column(label, width=width, key=label)
+        table.add_rows(rows)
+        table.move_cursor(row=row, animate=False)
 
     # --- planning and running
 
@@ -168,7 +205,7 @@ class UpgradeStep(VerticalScroll, WizardStep):
             return False
         self.next_index = 0
         self._show_steps()
-        self.done(Text(f"{len(self.steps)} step(s) planned: run them one at a time", style="dim"))
+        self.done(Text(f"{plural(len(self.steps), 'step')} planned (run one at a time)", style="dim"))
         return True
 
     def _show_steps(self) -> None:

@@ -17,7 +17,7 @@ from rich.text import Text
 
 from tui.istio.helm import StepEvent
 from tui.istio.plan import InstallPlan
-from tui.models import CheckLine, IngressInfo, LeftoverItem, PodProgress
+from tui.models import CheckLine, IngressInfo, LeftoverItem, PodProgress, plural
 
 STEPS: tuple[tuple[str, str], ...] = (
     ("preflight", "Preflight"),
@@ -101,9 +101,9 @@ def leftovers(items: Sequence[LeftoverItem], *, before: bool = False) -> Text:
             "✔ leftover audit is empty: no Istio webhooks, CRDs, labels or objects remain", style="bold green"
         )
     if before:
-        out = Text(f"Istio in the cluster now: {len(items)} item(s)\n", style="bold")
+        out = Text(f"Istio in the cluster now: {plural(len(items), 'item')}\n", style="bold")
     else:
-        out = Text(f"! {len(items)} thing(s) left behind:\n", style="bold yellow")
+        out = Text(f"! {plural(len(items), 'thing')} left behind:\n", style="bold yellow")
     for item in items:
         out.append(f"  {item.kind:16} ", style="yellow")
         out.append(item.name)
