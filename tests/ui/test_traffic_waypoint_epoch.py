@@ -17,7 +17,7 @@ import pytest
 from tests.helpers import make_app, until
 from tests.sandbox.test_waypoint_programmed import route_ambient_bookinfo, slow_sandbox
 from tests.ui.test_gateway_api_ambient import gateway_api_pane
-from tests.ui.test_traffic_pane import pane, start_endless_run, stop_run
+from tests.ui.test_traffic_pane import pane, start_endless_run, stop_run, text_of
 from tui.istio import waypoints
 from tui.kube import Cluster
 from tui.screens.traffic import TrafficPane
@@ -53,6 +53,9 @@ async def test_the_new_epoch_counts_only_pages_the_waypoint_routed(slow_cluster:
         await until(pilot, lambda: (p.latest.counts.get("black", 0) if p.latest else 0) > 0, "v2 pages")
 
         waypoints.deploy_waypoint(cluster, namespace=NS)
+        starting = "waypoint waypoint is not Programmed yet"
+        await until(pilot, lambda: starting in text_of(app, "#traffic-routing"), "the starting waypoint")
+        assert not p.view.routing_applies()
         applies = "the route through the waypoint"
         await until(pilot, lambda: p.view.routing_applies(), applies, limit=POD_START_S * 5)
         await until(

@@ -241,11 +241,17 @@ class ConfiguredVsObserved(Vertical):
     def show_view(self, view: ClusterView, *, compact: bool = False) -> None:
         kind = "HTTPRoute" if view.api == "gateway-api" else "VirtualService"
         why = ""
-        if view.needs_waypoint:
+        ambient = view.ambient is not None and view.ambient.ambient
+        starting = view.ambient.starting_waypoint("reviews") if view.ambient else ""
+        if view.needs_waypoint and starting:
+            why = f"waypoint {starting} is not Programmed yet: routing applies once its proxy runs"
+        elif view.needs_waypoint:
             why = "routing on reviews needs a waypoint (Namespaces: w deploys one)"
         elif view.reviews.exists and not view.routing_applies():
-            why = "not applied: productpage has no sidecar"
-        self.border_title = "Configured vs observed" + (" ⚠ needs a waypoint" if view.needs_waypoint else "")
+            caller = "ztunnel has not captured productpage" if ambient else "productpage has no sidecar"
+            why = f"not applied: {caller}"
+        missing = view.needs_waypoint and not starting
+        self.border_title = "Configured vs observed" + (" ⚠ needs a waypoint" if missing else "")
         routing = routing_lines(view.reviews, kind=kind, why=why)
         routing.append("\n")
         ratings_why = why.replace("reviews", "ratings") if view.ratings.exists else ""
