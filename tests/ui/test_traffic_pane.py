@@ -391,7 +391,12 @@ async def test_pending_load_balancer_is_patched_after_confirmation(cluster: Clus
             return str(svc["spec"]["type"])
 
         await until(pilot, lambda: service_type() == "NodePort", "the patch")
-        await until(pilot, lambda: "NodePort istio-" in text_of(app, "#traffic-gateway"), "the new type")
+        def shows_nodeport() -> bool:
+            line = text_of(app, "#traffic-gateway")
+            return "  NodePort  " in line and "LoadBalancer" not in line
+
+        await until(pilot, shows_nodeport, "the new type")
+        assert "(d deploys Bookinfo)" in text_of(app, "#traffic-gateway")  # the Service's name gave way
 
 
 async def test_productpage_without_sidecar_is_warned(cluster: Cluster, mesh: int) -> None:

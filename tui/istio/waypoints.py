@@ -131,6 +131,12 @@ class AmbientView:
         use = next((u for u in self.uses if u.service == service), None)
         return use.waypoint if use and use.waypoint in self.programmed else ""
 
+    def starting_waypoint(self, service: str) -> str:
+        """The waypoint ``service`` uses while it exists but is not programmed yet ("" otherwise)."""
+        use = next((u for u in self.uses if u.service == service), None)
+        waiting = use is not None and use.waypoint in self.waypoints and use.waypoint not in self.programmed
+        return use.waypoint if use is not None and waiting else ""
+
     def needs_waypoint(self, service: str, *, l7_configured: bool) -> bool:
         """Ambient, L7 routing configured on ``service``, and no existing waypoint in its path."""
         return self.ambient and l7_configured and not self.waypoint_for(service)

@@ -376,6 +376,15 @@ def mesh_tables(store: Store, namespace: str) -> dict[str, RouteTable]:
     return tables
 
 
+def has_instance(store: Store, namespace: str, gateway: str, *, running: Any) -> bool:
+    """Whether a Running, ready pod serves the Gateway's Service: istiod reports the Gateway Programmed and
+    ztunnel sends through a waypoint only then, so both the controller and the data plane ask this."""
+    return any(
+        running(p) and ((p.get("metadata") or {}).get("labels") or {}).get(GATEWAY_NAME_LABEL) == gateway
+        for p in store.list("pods", namespace=namespace)[0]
+    )
+
+
 def waypointed(store: Store, namespace: str, *, running: Any) -> set[str]:
     """Names of the namespace's Services whose waypoint exists and has a Running pod."""
     ns_obj = store.try_get("namespaces", namespace, copy=False) or {}
@@ -393,11 +402,7 @@ def waypointed(store: Store, namespace: str, *, running: Any) -> set[str]:
                 and (gw.get("spec") or {}).get("gatewayClassName") == WAYPOINT_CLASS
                 and serves_services((gw.get("metadata") or {}).get("labels"))
             )
-            live[ref] = ok and any(
-                running(p)
-                and ((p.get("metadata") or {}).get("labels") or {}).get(GATEWAY_NAME_LABEL) == ref[1]
-                for p in store.list("pods", namespace=ref[0])[0]
-            )
+            live[ref] = ok and has_instance(store, ref[0], ref[1], running=running)
         if live[ref]:
             out.add(str(svc["metadata"]["name"]))
     return out

@@ -14,6 +14,8 @@ What istiod does and clients see (``kubectl wait --for=condition=programmed gtw/
   ``attachedRoutes``, and an address: the LoadBalancer ingress when there is one, else the Service's
   cluster hostname (the sandbox's LoadBalancers get no external IP, as on kind: clients reach the
   gateway through the nodePort and a node's IP).
+* ``Programmed`` stays False (``AddressNotAssigned``, "no instances found for hostname") until a ready pod
+  backs the Service, as istiod reports it; ``kubectl wait --for=condition=programmed`` waits for the proxy.
 """
 
 from __future__ import annotations
@@ -33,9 +35,11 @@ from tui.sandbox.gateway_routes import (
     ISTIO_CLASS,
     accepts_route,
     gateway_service_name,
+    has_instance,
     route_parents,
 )
 from tui.sandbox.injection import WEBHOOK_KEY, injector_configs, proxy_image
+from tui.sandbox.mesh import running
 from tui.sandbox.store import Obj, now_rfc3339
 
 GATEWAY_API = "gateway.networking.k8s.io/v1"
@@ -67,7 +71,7 @@ class GatewayController(Reconciler):
     """Reconciles every Istio-class Gateway (and the built-in classes) whenever anything they read changes."""
 
     key = GATEWAYS
-    watches = frozenset({GATEWAYS, GATEWAY_CLASSES, HTTPROUTES, WEBHOOK_KEY, "services", DEPLOYMENTS})
+    watches = frozenset({GATEWAYS, GATEWAY_CLASSES, HTTPROUTES, WEBHOOK_KEY, "services", DEPLOYMENTS, "pods"})
 
     def on_event(self, event_type: str, key: str, obj: Obj) -> None:
         if key in (GATEWAYS, GATEWAY_CLASSES, HTTPROUTES, WEBHOOK_KEY) or (
@@ -129,7 +133,14 @@ class GatewayController(Reconciler):
         self._apply(DEPLOYMENTS, ns, svc_name, self._deployment(ns, svc_name, labels, owner, image, cls))
         self._apply("services", ns, svc_name, self._service(gw, ns, svc_name, labels, owner, listeners, cls))
         svc = self.store.try_get("services", svc_name, namespace=ns, copy=False) or {}
-        status = self._gateway_status(gw, svc, listeners, f"{svc_name}.{ns}", waypoint=cls == WAYPOINT_CLASS)
+        status = self._gateway_status(
+            gw,
+            svc,
+            listeners,
+            f"{svc_name}.{ns}",
+            waypoint=cls == WAYPOINT_CLASS,
+            serving=has_instance(self.store, ns, name, running=running),
+        )
         self._set_status(GATEWAYS, gw, status)
 
     def _deployment(self, ns: str, name: str, labels: Obj, owner: Obj, image: str, cls: str) -> Obj:
@@ -227,9 +238,11 @@ class GatewayController(Reconciler):
 
         self.store.update(key, name, namespace=ns, mutate=mutate)
 
-    def _gateway_status(self, gw: Obj, svc: Obj, listeners: list[Obj], host: str, *, waypoint: bool) -> Obj:
+    def _gateway_status(
+        self, gw: Obj, svc: Obj, listeners: list[Obj], host: str, *, waypoint: bool, serving: bool
+    ) -> Obj:
         """A waypoint's address is its ClusterIP (ztunnel sends to it); a gateway's its load balancer's,
-        else the Service's cluster hostname."""
+        else the Service's cluster hostname. ``serving``: a ready pod backs the Service."""
         gen = meta(gw).get("generation")
         cluster_ip = (svc.get("spec") or {}).get("clusterIP")
         ingress = ((svc.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
@@ -276,6 +289,15 @@ class GatewayController(Reconciler):
                         True,
                         "Programmed",
                         f"Resource programmed, assigned to service(s) {ports}",
+                        gen,
+                    )
+                    if serving
+                    else condition(
+                        "Programmed",
+                        False,
+                        "AddressNotAssigned",
+                        "Failed to assign to any requested addresses: "
+                        f'no instances found for hostname "{host}.svc.cluster.local"',
                         gen,
                     ),
                 ],

@@ -19,6 +19,7 @@ from textual.message_pump import MessagePump
 from tui import kube
 from tui.errors import IstioTuiError
 from tui.istio import bookinfo, waypoints
+from tui.istio.ambient import l7_applies
 from tui.istio.presets import RoutingApi
 from tui.istio.routing import RoutingView
 from tui.istio.waypoints import AmbientView
@@ -55,15 +56,21 @@ class ClusterView:
         )
 
     def routing_applies(self) -> bool:
-        """L7 routing runs in the caller's sidecar, or in the waypoint of an ambient callee; with neither
-        (no sidecar on productpage and no waypoint for reviews) none applies."""
+        """L7 routing runs in the caller's sidecar, or in the waypoint of an ambient callee once ztunnel has
+        captured the caller and the waypoint is Programmed (the data plane's rule, ``l7_applies``); with
+        neither, none applies."""
         if not self.reviews.exists:
             return False
-        if self.status is not None and self.status.productpage_sidecar is True:
-            return True
+        status = self.status
         if self.ambient is not None and self.ambient.ambient:
-            return bool(self.ambient.waypoint_for("reviews"))
-        return self.status is None or self.status.productpage_sidecar is not False
+            pods = status.pods if status else ()
+            callers = [p for p in pods if p.app == "productpage" and p.phase == "Running"]
+            return l7_applies(
+                caller_sidecar=status is not None and status.productpage_sidecar is True,
+                caller_captured=bool(callers) and all(p.ambient for p in callers),
+                waypoint=bool(self.ambient.waypoint_for("reviews")),
+            )
+        return status is None or status.productpage_sidecar is not False
 
     def reviews_pods_per_version(self) -> dict[str, int]:
         per: dict[str, int] = {}

@@ -37,7 +37,7 @@ from tui.screens.traffic.diagnosis import FindingsLine, run_symptoms
 from tui.screens.traffic.incluster import InClusterLoad
 from tui.screens.traffic.knobs import Knobs, KnobsBar
 from tui.screens.traffic.run import BUCKET_S, MARGIN, RunTally
-from tui.screens.traffic.views import ConfiguredVsObserved, LiveSplit, gateway_line, namespace_line
+from tui.screens.traffic.views import ConfiguredVsObserved, GatewayLine, LiveSplit, namespace_line
 from tui.traffic.engine import TrafficConfig, run
 from tui.traffic.incluster import InClusterPlan
 from tui.widgets.pane import PaneAction, WorkPane
@@ -165,7 +165,7 @@ class TrafficPane(WorkPane):
             yield Label("namespace ", classes="knob-label")
             yield Input(DEFAULT_NAMESPACE, id="traffic-namespace", compact=True, classes="knob")
             yield Static("", id="traffic-ns-status")
-        yield Static("", id="traffic-gateway", classes="traffic-row")
+        yield GatewayLine(id="traffic-gateway", classes="traffic-row")
         yield KnobsBar(self.knobs, id="traffic-knobs", classes="traffic-row")
         yield Static("", id="traffic-message", classes="-hidden")
         with Horizontal(id="traffic-main"):
@@ -308,8 +308,7 @@ class TrafficPane(WorkPane):
         labels = self.istio_app.namespace_labels.get(self.namespace)
         ns_line = namespace_line(labels, self.view.status)
         self.query_one("#traffic-ns-status", Static).update(ns_line)
-        gateway = gateway_line(self.view, narrow=self.has_class("-narrow"))
-        self.query_one("#traffic-gateway", Static).update(gateway)
+        self.query_one(GatewayLine).show(self.view)
         self.query_one(ConfiguredVsObserved).show_view(self.view, compact=self.has_class("-narrow"))
         self._render_split()
 

@@ -14,7 +14,7 @@ from textual.containers import Vertical
 from textual.widgets import Static
 
 from tui.istio.injection import namespace_mode
-from tui.istio.presets import API_TITLES
+from tui.istio.presets import API_TITLES, RoutingApi
 from tui.istio.routing import RoutingView
 from tui.models import BookinfoStatus, SplitRow, TallySnapshot
 from tui.screens.traffic.cluster import ClusterView
@@ -111,29 +111,65 @@ def namespace_line(labels: Mapping[str, str] | None, status: BookinfoStatus | No
     return text
 
 
-def gateway_line(view: ClusterView, *, narrow: bool = False) -> Text:
-    """``narrow``: leave out the Service's name, so the page check still fits in 80 columns."""
+API_SHORT: Mapping[RoutingApi, str] = {"istio": "Istio", "gateway-api": "GW API"}
+# What gives way, in this order, when the gateway line is too narrow; the URL and the check's outcome stay.
+GIVES_WAY = ("service name", "service type", "API title", "check wording", "hint wording")
+
+
+def gateway_line(view: ClusterView, *, width: int = 0) -> Text:
+    """GATEWAY_URL, the Service behind it and the /productpage check, in ``width`` cells (0: no limit).
+
+    The most detailed form that fits is drawn (see ``GIVES_WAY``); what still does not fit ends in "…"."""
+    for level in range(len(GIVES_WAY) + 1):
+        text = _gateway_text(view, gone=frozenset(GIVES_WAY[:level]))
+        if not width or text.cell_len <= width:
+            break
+    return text
+
+
+def _gateway_text(view: ClusterView, *, gone: frozenset[str]) -> Text:
     text = Text(no_wrap=True, overflow="ellipsis")
-    text.append(f"{API_TITLES[view.api]} (a) ", style="bold magenta")
-    text.append("GATEWAY_URL ", style="bold")
+    api = API_SHORT[view.api] if "API title" in gone else API_TITLES[view.api]
+    text.append(f"{api} (a) ", style="bold magenta")
     ingress = view.ingress
     if ingress is None:
+        text.append("" if "hint wording" in gone else "GATEWAY_URL ", style="bold")
         text.append(view.ingress_error or "looking for the ingress gateway…", style="yellow")
         return text
+    text.append("GATEWAY_URL ", style="bold")
     text.append(ingress.gateway_url, style="bold cyan")
-    text.append(f"  {ingress.service_type}", style="dim")
-    if not narrow:
+    if "service type" not in gone:
+        text.append(f"  {ingress.service_type}", style="dim")
+    if "service name" not in gone:
         text.append(f" {ingress.namespace}/{ingress.service}", style="dim")
     if ingress.pending_load_balancer:
-        text.append("  LoadBalancer pending: g patches it to NodePort", style="bold yellow")
+        short = "hint wording" in gone
+        hint = "LB pending: g → NodePort" if short else "LoadBalancer pending: g patches it to NodePort"
+        text.append(f"  {hint}", style="bold yellow")
     verify = view.verify
+    short = "check wording" in gone
     if verify is not None and verify.ok:
-        text.append(f"  ✓ /productpage answers {verify.status_code}", style="green")
+        text.append(f"  ✓ {'' if short else '/productpage answers '}{verify.status_code}", style="green")
     elif verify is not None and verify.status_code == 404 and not (view.status and view.status.pods):
-        text.append("  /productpage: 404, no route yet (d deploys Bookinfo)", style="yellow")
+        hint = "404: d deploys Bookinfo" if short else "/productpage: 404, no route yet (d deploys Bookinfo)"
+        text.append(f"  {hint}", style="yellow")
     elif verify is not None:
-        text.append(f"  ✗ {verify.message}", style="bold red")
+        failed = f"/productpage → {verify.status_code}" if short and verify.status_code else verify.message
+        text.append(f"  ✗ {failed}", style="bold red")
     return text
+
+
+class GatewayLine(Static):
+    """The gateway line, drawn again whenever its width changes (see :func:`gateway_line`)."""
+
+    _cluster: ClusterView | None = None
+
+    def show(self, view: ClusterView) -> None:
+        self._cluster = view
+        self.refresh()
+
+    def render(self) -> Text:
+        return gateway_line(self._cluster, width=self.content_size.width) if self._cluster else Text()
 
 
 def stats_line(snap: TallySnapshot | None, window: Window, *, knobs: str) -> Text:
@@ -205,11 +241,17 @@ class ConfiguredVsObserved(Vertical):
     def show_view(self, view: ClusterView, *, compact: bool = False) -> None:
         kind = "HTTPRoute" if view.api == "gateway-api" else "VirtualService"
         why = ""
-        if view.needs_waypoint:
+        ambient = view.ambient is not None and view.ambient.ambient
+        starting = view.ambient.starting_waypoint("reviews") if view.ambient else ""
+        if view.needs_waypoint and starting:
+            why = f"waypoint {starting} is not Programmed yet: routing applies once its proxy runs"
+        elif view.needs_waypoint:
             why = "routing on reviews needs a waypoint (Namespaces: w deploys one)"
         elif view.reviews.exists and not view.routing_applies():
-            why = "not applied: productpage has no sidecar"
-        self.border_title = "Configured vs observed" + (" ⚠ needs a waypoint" if view.needs_waypoint else "")
+            caller = "ztunnel has not captured productpage" if ambient else "productpage has no sidecar"
+            why = f"not applied: {caller}"
+        missing = view.needs_waypoint and not starting
+        self.border_title = "Configured vs observed" + (" ⚠ needs a waypoint" if missing else "")
         routing = routing_lines(view.reviews, kind=kind, why=why)
         routing.append("\n")
         ratings_why = why.replace("reviews", "ratings") if view.ratings.exists else ""
