@@ -177,7 +177,7 @@ def _install(plan: InstallPlan, args: argparse.Namespace, *, timeout_s: float) -
         print(_check_line("verify", line))
     if report.ingress is not None and report.ingress.host and report.ingress.port:
         print(f"INGRESS_HOST:PORT={report.ingress.gateway_url}")
-    bad = [line for line in report.lines if line.status == "fail"]
+    bad = [line for line in report.lines if not line.ok]
     if bad:
         print_error("istio-tui install", f"verify failed: {bad[0].title}: {bad[0].reason}")
         return 1

@@ -90,7 +90,7 @@ class Installer:
         plan = self._plan
         lines = run_preflight(self._cluster, istio_version=plan.istio_version, ingress_type=plan.ingress_type)
         self._listener.preflight(lines)
-        failed = [line for line in lines if line.status == "fail"]
+        failed = [line for line in lines if not line.ok]
         if failed:
             return InstallResult("blocked", f"preflight failed: {failed[0].title}: {failed[0].reason}")
         runner = HelmRunner(

@@ -66,7 +66,7 @@ def run_preflight(
 ) -> list[CheckLine]:
     """All checks, in display order; ``ingress_type`` None means "not chosen yet" (the LB check advises)."""
     lines = [check_context(cluster, istio_version=istio_version)]
-    if lines[0].status == "fail":
+    if not lines[0].ok:
         skipped = "skipped: the cluster did not answer"
         for key, title in (
             ("admission-api", "Admission webhooks API"),

@@ -56,9 +56,10 @@ def required_sample_size(p: float, margin: float, *, confidence: float = 0.95) -
     return max(1, math.ceil(z * z * variance / (margin * margin)))
 
 
-def version_counts(snapshot: TallySnapshot) -> dict[str, int]:
-    """Pages per reviews version, read from the stars: v1 none, v2 black, v3 red."""
-    return {version: snapshot.counts.get(category, 0) for category, version in VERSION_OF_CATEGORY.items()}
+def version_counts(counts: Mapping[str, int]) -> dict[str, int]:
+    """Pages per reviews version from page counts by category, read from the stars: v1 none, v2 black,
+    v3 red."""
+    return {version: counts.get(category, 0) for category, version in VERSION_OF_CATEGORY.items()}
 
 
 def compare_split(

@@ -51,7 +51,7 @@ class PreflightStep(VerticalScroll, WizardStep):
     def helm_problem(self) -> str:
         """Why helm cannot run ("" when it can): installing is blocked, saving the plan is not."""
         helm = next((line for line in self.lines if line.key == "helm"), None)
-        return f"{helm.reason}: {helm.fix}" if helm is not None and helm.status == "fail" else ""
+        return f"{helm.reason}: {helm.fix}" if helm is not None and not helm.ok else ""
 
     @property
     def load_balancer_missing(self) -> bool:
@@ -125,7 +125,7 @@ class PreflightStep(VerticalScroll, WizardStep):
     def show(self, lines: Sequence[CheckLine]) -> None:
         self.lines = tuple(lines)
         self.query_one("#pre-lines", Static).update(checklist(lines))
-        fails = [line for line in lines if line.status == "fail"]
+        fails = [line for line in lines if not line.ok]
         warns = [line for line in lines if line.status == "warn"]
         if fails:
             summary = Text(

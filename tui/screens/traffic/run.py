@@ -16,7 +16,7 @@ from tui.istio.routing import RoutingView, expected_shares
 from tui.models import SplitRow, TallySnapshot
 from tui.traffic.engine import TrafficConfig
 from tui.traffic.incluster import LoadPod
-from tui.traffic.stats import VERSION_OF_CATEGORY, SplitSeries, compare_split
+from tui.traffic.stats import SplitSeries, compare_split, version_counts
 
 BUCKET_S = 1.0
 HISTORY_BUCKETS = 600
@@ -85,8 +85,7 @@ class RunTally:
     ) -> tuple[list[SplitRow], int]:
         """Configured vs observed for the reviews versions over the window; ``routing`` None: no routing
         applies (no VirtualService, or productpage without a sidecar), so the pods share evenly."""
-        counts = self.window().counts
-        observed = {version: counts.get(category, 0) for category, version in VERSION_OF_CATEGORY.items()}
+        observed = version_counts(self.window().counts)
         n = sum(observed.values())
         view = routing if routing is not None else RoutingView(host="reviews", namespace="", exists=False)
         weights = expected_shares(view, user=user, pods_per_subset=pods_per_subset)
