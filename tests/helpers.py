@@ -57,9 +57,10 @@ async def until(
 ) -> None:
     """Poll ``check`` while the app keeps running; fail naming ``what``, the notifications and workers."""
     deadline = time.monotonic() + limit
+    seen = len(NOTES_SEEN)
     while not check():
         if time.monotonic() > deadline:
-            notes = "; ".join(n.message for n in pilot.app._notifications)
+            notes = "; ".join(NOTES_SEEN[seen:] or [n.message for n in pilot.app._notifications])
             raise AssertionError(
                 f"timed out waiting for {what} (notifications: {notes}; workers: {list(pilot.app.workers)})"
             )
@@ -68,12 +69,27 @@ async def until(
 
 def make_app(cluster: Cluster, *, pane: str, readonly: bool = False, sandbox: bool = False) -> IstioApp:
     """The app against ``cluster`` opened on ``pane``; ``sandbox`` as if launched with ``--sandbox``."""
-    return IstioApp(
+    app = IstioApp(
         settings=Settings(readonly=readonly, sandbox=sandbox),
         cluster=cluster,
         info=cluster.info(),
         initial_pane=pane,
     )
+    app.notify = _remembering(app.notify)  # type: ignore[method-assign]
+    return app
+
+
+NOTES_SEEN: list[str] = []
+
+
+def _remembering(notify: Callable[..., None]) -> Callable[..., None]:
+    """Notifications expire after a few seconds; a timed-out ``until`` names every one posted since."""
+
+    def remember(message: str, *args: Any, **kwargs: Any) -> None:
+        NOTES_SEEN.append(str(message))
+        notify(message, *args, **kwargs)
+
+    return remember
 
 
 def sandbox_client(sb: Sandbox, token: str | None = None) -> httpx.Client:

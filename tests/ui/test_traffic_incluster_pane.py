@@ -22,9 +22,8 @@ async def test_in_cluster_two_pods_show_and_merge(shared_mesh: tuple[Cluster, in
         await pilot.pause()
         await until(pilot, lambda: p.knobs.pods == 2, "the in-cluster knob")
         p.focus()
-        await pilot.press("s")
-        await until(pilot, lambda: p.running, "the run to start")
-        await until(pilot, lambda: not p.running, "the in-cluster run to end", limit=90)
+        await pilot.press("s")  # may return only once the run is over: press waits for the pane to go idle
+        await until(pilot, lambda: p.tally.load_pods and not p.running, "the in-cluster run to end", limit=90)
         assert p.latest is not None and p.latest.requests == 300
         assert sorted(pod.requests for pod in p.tally.load_pods) == [150, 150]
         rows, n = p.split_rows()

@@ -4,8 +4,6 @@ no error path ever prints a credential (issue 8, items 6-8)."""
 from __future__ import annotations
 
 import json
-import os
-import resource
 import subprocess
 import sys
 import threading
@@ -97,31 +95,38 @@ def _alias_bomb_kubeconfig(levels: int) -> str:
     return head + "\n".join(bomb) + "\n" + tail + "current-context: ctx\n"
 
 
+# A fresh, small interpreter starts the command and reports its peak RSS. Measured straight from a test
+# process, ru_maxrss would include the pytest worker's own memory: a child inherits its parent's high-water
+# mark across fork and exec.
+_PEAK_RSS = """
+import resource, subprocess, sys
+resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+code = subprocess.call(sys.argv[2:])
+with open(sys.argv[1], "w") as out:
+    out.write(f"{code} {resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}")
+"""
+
+
 @pytest.mark.parametrize("command", [[], ["install", "--yes"]], ids=["tui", "install"])
 def test_kubeconfig_alias_bomb_is_one_line_and_small(tmp_path: Path, command: list[str]) -> None:
     """Before the fix the kubeconfig loader expanded the aliases: a MemoryError past 1.5 GB."""
     kubeconfig = tmp_path / "bomb.yaml"
     kubeconfig.write_text(_alias_bomb_kubeconfig(9))
     assert kubeconfig.stat().st_size < 1000
-
-    def cap_memory() -> None:
-        resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
-
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tui", "--kubeconfig", str(kubeconfig), *command],
+    report = tmp_path / "peak"
+    proc = subprocess.run(
+        [sys.executable, "-c", _PEAK_RSS, str(report),
+         sys.executable, "-m", "tui", "--kubeconfig", str(kubeconfig), *command],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
         env=cli_env(tmp_path),
-        preexec_fn=cap_memory,
+        timeout=120,
     )
-    assert proc.stdout is not None
-    output = proc.stdout.read()
-    _, status, usage = os.wait4(proc.pid, 0)  # the child's own peak RSS, in KiB
-    proc.returncode = code = os.waitstatus_to_exitcode(status)
-    proc.stdout.close()
-    _assert_one_clear_refusal(code, output, f"kubeconfig {kubeconfig}: document contains excessive aliasing")
-    assert usage.ru_maxrss < 300 * 1024, usage.ru_maxrss
+    code, peak_kib = (int(field) for field in report.read_text().split())
+    expected = f"kubeconfig {kubeconfig}: document contains excessive aliasing"
+    _assert_one_clear_refusal(code, proc.stdout, expected)
+    assert peak_kib < 300 * 1024, peak_kib
 
 
 def test_deeply_nested_config_file(isolated: Path, capsys: pytest.CaptureFixture[str]) -> None:
