@@ -1,0 +1,58 @@
+"""Problems found walking the README demo in tmux, each pinned by a Pilot test that failed before the fix."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.widgets import Static
+
+from tests.helpers import until
+from tui import kube
+from tui.app import IstioApp
+from tui.config import Settings
+from tui.kube import Cluster
+from tui.screens.pods import PodsPane
+from tui.widgets.pod_table import PodTable
+
+SIZE = (120, 36)
+
+
+def _app(cluster: Cluster, **settings: Any) -> IstioApp:
+    return IstioApp(settings=Settings(**settings), cluster=cluster, info=cluster.info())
+
+
+def _pods(cluster: Cluster, namespace: str, **labelled: str) -> None:
+    cluster.create(kube.NAMESPACES, {"metadata": {"name": namespace}})
+    for name, app_label in labelled.items():
+        body = {
+            "metadata": {"name": name, "namespace": namespace, "labels": {"app": app_label}},
+            "spec": {"containers": [{"name": "c", "image": "nginx"}]},
+        }
+        cluster.create(kube.PODS, body, namespace=namespace)
+
+
+def _shown(app: IstioApp) -> list[str]:
+    table = app.query_one(PodTable)
+    return sorted(table.row_at(i).name for i in range(table.row_count))
+
+
+def _notes(app: IstioApp) -> str:
+    return " | ".join(str(n.message) for n in app._notifications)
+
+
+async def test_a_selector_the_server_rejects_changes_nothing(cluster: Cluster) -> None:
+    """``:-l ===`` emptied the table for an error text and kept ``-l ===`` in force (also after ``:all``)."""
+    _pods(cluster, "shop", **{"web-1": "web", "web-2": "web", "api-1": "api"})
+    app = _app(cluster, namespace="shop")
+    async with app.run_test(size=SIZE) as pilot:
+        pane = app.query_one(PodsPane)
+        await pilot.press("colon", *"-l app=web", "enter")
+        await until(pilot, lambda: _shown(app) == ["web-1", "web-2"], "the good selector")
+        await pilot.press("colon", *"-l ===", "enter")
+        await until(pilot, lambda: "invalid label selector '==='" in _notes(app), "one line about it")
+        await until(pilot, lambda: _shown(app) == ["web-1", "web-2"], "the rows of the kept selector")
+        assert pane.selector == "app=web"
+        assert "-l app=web" in str(app.query_one("#pods-title", Static).render())
+        assert not pane.table.has_class("-hidden")
+        assert "-l app=web" in _notes(app)
+
