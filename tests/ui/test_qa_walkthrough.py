@@ -6,7 +6,7 @@ from typing import Any
 
 from textual.widgets import Static
 
-from tests.helpers import until
+from tests.helpers import make_app, until
 from tui import kube
 from tui.app import IstioApp
 from tui.config import Settings
@@ -56,3 +56,17 @@ async def test_a_selector_the_server_rejects_changes_nothing(cluster: Cluster) -
         assert not pane.table.has_class("-hidden")
         assert "-l app=web" in _notes(app)
 
+
+
+async def test_traffic_status_lines_end_in_an_ellipsis_when_cut(cluster: Cluster) -> None:
+    """At 80x24 the namespace line of an unlabelled namespace was cut mid-word, with no ``…``."""
+    cluster.create(kube.NAMESPACES, {"metadata": {"name": "bookinfo"}})
+    app = make_app(cluster, pane="traffic")
+    async with app.run_test(size=(80, 24)) as pilot:
+        line = app.query_one("#traffic-ns-status", Static)
+        await until(pilot, lambda: "no routing" in str(line.render()), "the namespace line")
+        await pilot.pause()
+        full = str(line.render())
+        shown = line.render_line(0).text.rstrip()
+        assert len(full) > line.size.width, (full, line.size)
+        assert shown.endswith("…"), shown
