@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from textual.widgets import Static
@@ -70,3 +71,20 @@ async def test_traffic_status_lines_end_in_an_ellipsis_when_cut(cluster: Cluster
         shown = line.render_line(0).text.rstrip()
         assert len(full) > line.size.width, (full, line.size)
         assert shown.endswith("…"), shown
+
+
+async def test_header_and_pod_title_end_in_an_ellipsis_when_cut(cluster: Cluster) -> None:
+    """An EKS-style context name at 80 columns cut the header mid-URL, and a long filter cut the pod title."""
+    _pods(cluster, "shop", **{"web-1": "web"})
+    context = "arn:aws:eks:eu-west-1:123456789012:cluster/production-platform-eu"
+    info = dataclasses.replace(cluster.info(), context=context)
+    app = IstioApp(settings=Settings(namespace="shop"), cluster=cluster, info=info)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: _shown(app) == ["web-1"], "the pod")
+        await pilot.press("slash", *"web|api|db|cache|queue|worker|frontend|backend|mailer|search", "enter")
+        title = app.query_one("#pods-title", Static)
+        await until(pilot, lambda: "/web|api" in str(title.render()), "the filter in the title")
+        await pilot.pause()
+        for widget in (app.query_one("#header-cluster", Static), title):
+            assert len(str(widget.render())) > widget.size.width
+            assert widget.render_line(0).text.rstrip().endswith("…"), widget.render_line(0).text
