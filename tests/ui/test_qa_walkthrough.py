@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from textual.widgets import Static
+from textual.widgets import Input, Static
 
 from tests.helpers import make_app, until
 from tui import kube
@@ -88,3 +88,16 @@ async def test_header_and_pod_title_end_in_an_ellipsis_when_cut(cluster: Cluster
         for widget in (app.query_one("#header-cluster", Static), title):
             assert len(str(widget.render())) > widget.size.width
             assert widget.render_line(0).text.rstrip().endswith("…"), widget.render_line(0).text
+
+
+async def test_tab_completes_the_common_prefix_first(cluster: Cluster) -> None:
+    """``:kub`` + tab jumped straight to kube-node-lease, so tab, enter opened a namespace nobody chose."""
+    app = _app(cluster)
+    async with app.run_test(size=SIZE) as pilot:
+        prompt = app.query_one("#command-prompt", Input)
+        await pilot.press("colon", *"kub", "tab")
+        await until(pilot, lambda: prompt.value == "kube-", "the shared prefix")
+        await pilot.press("s", "tab")
+        await until(pilot, lambda: prompt.value == "kube-system", "the one namespace left")
+        await pilot.press("enter")
+        await until(pilot, lambda: app.namespace == "kube-system", "kube-system opened")
