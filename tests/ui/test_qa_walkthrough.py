@@ -12,6 +12,7 @@ from tui import kube
 from tui.app import IstioApp
 from tui.config import Settings
 from tui.kube import Cluster
+from tui.screens.help import HelpScreen
 from tui.screens.pods import PodsPane
 from tui.widgets.pod_table import PodTable
 
@@ -101,3 +102,14 @@ async def test_tab_completes_the_common_prefix_first(cluster: Cluster) -> None:
         await until(pilot, lambda: prompt.value == "kube-system", "the one namespace left")
         await pilot.press("enter")
         await until(pilot, lambda: app.namespace == "kube-system", "kube-system opened")
+
+
+async def test_help_fits_an_80_column_terminal(cluster: Cluster) -> None:
+    """At 80x24 ``?`` drew a 96-column box: its right border and the ends of long lines were off screen."""
+    app = _app(cluster)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("question_mark")
+        await until(pilot, lambda: isinstance(app.screen, HelpScreen), "the help screen")
+        await pilot.pause()
+        dialog = app.screen.query_one("#help-dialog")
+        assert dialog.region.right <= 80, dialog.region
