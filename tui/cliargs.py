@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import math
 
+from tui.names import is_dns_label
+
 
 def count(text: str) -> int:
     """A whole number >= 1."""
@@ -34,6 +36,15 @@ def rate(text: str) -> float:
     if not (value >= 0 and math.isfinite(value)):
         raise argparse.ArgumentTypeError(f"must be 0 (as fast as possible) or more, got {text!r}")
     return value
+
+
+def namespace(text: str) -> str:
+    """A namespace name (an RFC 1123 label), refused before any request is sent."""
+    if not is_dns_label(text):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a valid namespace name (lower-case letters, digits and '-', at most 63)"
+        )
+    return text
 
 
 def _int(text: str) -> int:

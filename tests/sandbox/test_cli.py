@@ -90,15 +90,17 @@ def test_port_in_use_is_one_line_and_non_zero(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--port", "http"], "--port 'http' is not a TCP port"),
-        (["--port", "70000"], "--port '70000' is not a TCP port"),
-        (["--kubelet-version", "1.33"], "--kubelet-version '1.33' is not a version"),
+        (["--port", "http"], "argument --port: 'http' is not a TCP port"),
+        (["--port", "70000"], "argument --port: '70000' is not a TCP port"),
+        (["--kubelet-version", "1.33"], "argument --kubelet-version: '1.33' is not a version"),
+        (["--nodes", "0"], "argument --nodes: '0' is not a node count"),
     ],
 )
 def test_bad_flags_are_one_line(tmp_path: Path, args: list[str], message: str) -> None:
+    """A bad flag exits 2, as every other subcommand's bad flags do (it was 1 here)."""
     proc = serve(*args, home=tmp_path)
     out, err = proc.communicate(timeout=30)
-    assert proc.returncode == 1 and err.count("\n") == 1 and message in err
+    assert proc.returncode == 2 and err.count("\n") == 1 and message in err
 
 
 def test_state_survives_a_restart(tmp_path: Path) -> None:

@@ -17,6 +17,7 @@ from tui.__main__ import main
         (["analyze", "-n", "a", "-A"], "not allowed with argument"),
         (["analyze", "-n"], "expected one argument"),
         (["analyze", "-n", " "], "-n needs a namespace name"),
+        (["analyze", "-n", "Bad_NS"], "-n: 'Bad_NS' is not a valid namespace name"),  # was "no findings"
     ],
 )
 def test_bad_flags_get_one_line_and_exit_1(

@@ -110,6 +110,7 @@ def test_failed_login_exits_1_with_one_line(server: PageServer) -> None:
         (["--timeout", "-2"], "argument --timeout"),
         (["--workers", "-1"], "argument --workers"),
         (["--user", " "], "user name must be printable"),
+        (["--in-cluster", "1", "--namespace", "Bad_NS"], "argument --namespace: 'Bad_NS' is not a valid"),
     ],
 )
 def test_bad_flags_exit_2_with_one_line(args, message, capsys) -> None:

@@ -71,13 +71,16 @@ class UninstallReport:
 
 
 def installed_releases(cluster: Cluster, *, namespace: str = ISTIO_NAMESPACE) -> list[str]:
-    """Known Istio/addon helm releases stored in ``namespace``, in uninstall order."""
+    """Istio/addon helm releases in ``namespace`` (a canary's ``istiod-R`` too), in uninstall order."""
     try:
         secrets = cluster.list(kube.SECRETS, namespace=namespace, label_selector="owner=helm").items
     except NotFound:
         return []
     present = {(s.get("metadata", {}).get("labels") or {}).get("name", "") for s in secrets}
-    return [name for name in UNINSTALL_ORDER if name in present]
+    at = UNINSTALL_ORDER.index("istiod")
+    revisions = sorted(name for name in present if name.startswith("istiod-"))  # canary control planes
+    order = (*UNINSTALL_ORDER[:at], *revisions, *UNINSTALL_ORDER[at:])
+    return [name for name in order if name in present]
 
 
 def run_uninstall(

@@ -61,6 +61,8 @@ def status_error(code: int, body: bytes, *, server: str, context: str, what: str
     hint = _HINTS.get(code, "")
     if reason == "AlreadyExists":
         hint = "pick another name or edit the existing object"
+    elif code == 400 and what.startswith("logs of "):  # the request is fine: the container has no log yet
+        hint = "no such run of the container has a log: describe the pod for its state"
     kwargs: dict[str, Any] = {"hint": hint, "code": code, "reason": reason, "status": status}
     if code == 401:
         return Unauthorized(

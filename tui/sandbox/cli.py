@@ -30,7 +30,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="serve the sandbox API in the foreground until Ctrl-C",
         description="Serve a sandbox Kubernetes API on 127.0.0.1 (HTTPS, bearer token) until SIGINT/SIGTERM.",
     )
-    serve.add_argument("--port", type=str, default="0", help="TCP port on 127.0.0.1 (default: a free port)")
+    serve.add_argument("--port", type=_port, default=0, help="TCP port on 127.0.0.1 (default: a free port)")
     serve.add_argument(
         "--kubeconfig",
         type=str,
@@ -41,24 +41,35 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--state", type=str, default=None, help="sqlite file that keeps the cluster across restarts"
     )
     serve.add_argument(
-        "--kubelet-version", default="v1.32.0", help="node kubelet version; v1.33+ uses native sidecars"
+        "--kubelet-version",
+        type=_version,
+        default="v1.32.0",
+        help="node kubelet version; v1.33+ uses native sidecars",
     )
-    serve.add_argument("--nodes", type=str, default="1", help="how many nodes the sandbox has (default 1)")
+    serve.add_argument("--nodes", type=_nodes, default=1, help="how many nodes the sandbox has (default 1)")
     serve.set_defaults(run=run_serve)
 
 
+# argparse ``type=`` checks, so a bad flag gets one line and exit 2 like every other subcommand's flags.
 def _port(value: str) -> int:
     if not (value.isascii() and value.isdigit()) or not 0 <= int(value) <= 65535:
-        raise ConfigError(f"--port {value!r} is not a TCP port", hint="use a number from 1 to 65535, or 0")
+        raise argparse.ArgumentTypeError(f"{value!r} is not a TCP port (use a number from 1 to 65535, or 0)")
+    return int(value)
+
+
+def _version(value: str) -> str:
+    if not re.fullmatch(r"v\d+\.\d+\.\d+", value):
+        raise argparse.ArgumentTypeError(f"{value!r} is not a version (e.g. v1.32.0)")
+    return value
+
+
+def _nodes(value: str) -> int:
+    if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= 50:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a node count (use a number from 1 to 50)")
     return int(value)
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    port = _port(str(args.port))
-    if not re.fullmatch(r"v\d+\.\d+\.\d+", args.kubelet_version):
-        raise ConfigError(f"--kubelet-version {args.kubelet_version!r} is not a version", hint="e.g. v1.32.0")
-    if not str(args.nodes).isdigit() or not 1 <= int(args.nodes) <= 50:
-        raise ConfigError(f"--nodes {args.nodes!r} is not a node count", hint="use a number from 1 to 50")
     for flag, value in (("--kubeconfig", args.kubeconfig), ("--state", args.state)):
         if value is not None:
             check_printable(value, what=flag)
@@ -79,7 +90,7 @@ def run_serve(args: argparse.Namespace) -> int:
 
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     sandbox = Sandbox(
-        port=port, state_file=args.state, kubelet_version=args.kubelet_version, nodes=int(args.nodes)
+        port=args.port, state_file=args.state, kubelet_version=args.kubelet_version, nodes=args.nodes
     )
     try:
         sandbox.start()

@@ -128,6 +128,7 @@ class PodsPane(WorkPane):
         self._feed: WatchFeed[PodRow] | None = None
         self.synced = False
         self.selector = ""
+        self._kept_selector = ""  # in force before the last change; a rejected selector reverts to it
         self.filter_text = ""
         self.error = ""
         self.reconnecting = ""
@@ -227,8 +228,12 @@ class PodsPane(WorkPane):
             self.error = f"no access to pods in {self.namespace or 'all namespaces'}"
             detail = err.message
         elif isinstance(err, Invalid) and self.selector:
-            self.error = f"invalid label selector {self.selector!r}"
-            detail = err.message
+            bad, self.selector, self._kept_selector = self.selector, self._kept_selector, ""
+            kept = f"-l {self.selector}" if self.selector else "no selector"
+            line = f"invalid label selector {bad!r}: {err.message} (still {kept})"
+            self.notify(line, severity="warning", markup=False)
+            self._restart_watch()
+            return
         else:
             self.error = f"cannot watch pods in {where}"
             detail = str(err)
@@ -339,7 +344,7 @@ class PodsPane(WorkPane):
     def label_selector_set(self, selector: str) -> None:
         if selector == self.selector:
             return
-        self.selector = selector
+        self._kept_selector, self.selector = self.selector, selector
         self._restart_watch()
 
     def _set_regex(self, text: str) -> bool:

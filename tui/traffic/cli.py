@@ -20,6 +20,7 @@ import time
 from typing import TYPE_CHECKING
 
 from tui.cliargs import count as _count
+from tui.cliargs import namespace as _namespace
 from tui.cliargs import rate as _rate
 from tui.cliargs import seconds as _seconds
 from tui.cliargs import zero_or_more as _workers
@@ -60,7 +61,9 @@ def configure(p: argparse.ArgumentParser) -> None:
         help="send from N pods of a Kubernetes Job instead of this machine (requests and rate are split; "
         "concurrency is per pod)",
     )
-    p.add_argument("--namespace", dest="load_namespace", metavar="NS", help="namespace of the load Job")
+    p.add_argument(
+        "--namespace", dest="load_namespace", type=_namespace, metavar="NS", help="namespace of the load Job"
+    )
     p.add_argument("--image", metavar="IMG", help="image of the load pods (default: the load_image setting)")
     p.add_argument("--shard-of", type=_count, metavar="N", help=argparse.SUPPRESS)
     p.set_defaults(run=run_cli)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable
 
 from textual.binding import Binding
@@ -18,12 +19,15 @@ class CandidateSuggester(Suggester):
         self._candidates = candidates
 
     async def get_suggestion(self, value: str) -> str | None:
+        """The prefix all matches share, as a shell does (``kub`` → ``kube-``), so tab never picks one
+        namespace among several; once the prefix is typed, the first match."""
         if not value:
             return None
-        for candidate in self._candidates():
-            if candidate.startswith(value) and candidate != value:
-                return candidate
-        return None
+        matches = [c for c in self._candidates() if c.startswith(value) and c != value]
+        if not matches:
+            return None
+        shared = os.path.commonprefix(matches)
+        return shared if shared != value else matches[0]
 
 
 class PromptInput(Input):

@@ -13,6 +13,7 @@ from typing import NoReturn
 
 from tui.errors import ConfigError, user_line
 from tui.istio.analysis.model import Finding
+from tui.names import is_dns_label
 
 EXIT_FINDINGS = 3
 _PROG = "istio-tui analyze"
@@ -67,6 +68,11 @@ def run(args: argparse.Namespace) -> int:
         )
     if namespace is not None and not namespace.strip():
         raise ConfigError("-n needs a namespace name", hint="or use -A for every namespace")
+    if namespace is not None and not is_dns_label(namespace):
+        raise ConfigError(
+            f"-n: {namespace!r} is not a valid namespace name",
+            hint="lower-case letters, digits and '-' (at most 63), starting and ending alphanumeric",
+        )
     settings = load_settings(args)
     cluster = Cluster.from_kubeconfig(path=settings.kubeconfig, context=settings.context)
     try:
