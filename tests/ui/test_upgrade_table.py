@@ -6,11 +6,12 @@ from __future__ import annotations
 import re
 
 import pytest
-from textual.widgets import OptionList
+from textual.widgets import Button, OptionList, Static
 
 from tests.helpers import make_app, until
 from tui.istio.revisions import ControlPlane
 from tui.kube import Cluster
+from tui.screens.confirm import ConfirmScreen
 from tui.screens.install.upgrade import COLUMNS, PlanesTable, UpgradeStep, plane_layout
 
 PLANES = [
@@ -65,3 +66,28 @@ async def test_headers_and_values_stay_apart(cluster: Cluster, size: tuple[int, 
             assert canary[3] == "prod-stable" or canary[3].endswith("…"), rows
             assert canary[4] == "customer-portal,payments-production" or canary[4].endswith("…"), rows
             assert len(header.rstrip()) <= table.size.width, header
+
+
+async def test_coming_back_with_planned_steps_does_not_stay_busy(cluster: Cluster) -> None:
+    """Found in QA: plan, leave step 8 and come back; the re-read of the control planes must end the spinner,
+    or "Run next step…" keeps answering "a step is running" and the upgrade cannot go on."""
+    app = make_app(cluster, pane="install", sandbox=True)
+    async with app.run_test(size=(120, 36)) as pilot:
+        steps = app.query_one("#wiz-steps", OptionList)
+        steps.focus()
+        await pilot.press("8")
+        view = app.query_one(UpgradeStep)
+        await until(pilot, lambda: view.scans > 0 and not view.is_busy, "the control planes read")
+        view.query_one("#btn-up-plan", Button).press()
+        await until(pilot, lambda: view.steps and not view.is_busy, "the steps planned")
+        scans = view.scans
+        await pilot.press("escape")
+        await until(pilot, lambda: steps.has_focus, "the step list focused")
+        await pilot.press("7", "8")
+        await until(pilot, lambda: view.scans > scans, "the control planes read again")
+        await until(pilot, lambda: not view.is_busy, "the reading to end")
+        status = str(view.query_one("#up-status", Static).content)
+        assert "reading" not in status and f"step 1 of {len(view.steps)} is next" in status, status
+        view.query_one("#btn-up-next", Button).press()
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "step 1's confirmation")
+        assert "Step 1 of" in str(app.screen.query_one("#confirm-title", Static).content)

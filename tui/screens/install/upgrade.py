@@ -113,6 +113,7 @@ class UpgradeStep(VerticalScroll, WizardStep):
         self.originals: dict[str, dict[str, str]] = {}
         self._stop = threading.Event()
         self._poller: Stream | None = None
+        self._reading = False  # scan() started the spinner; the next table read ends it
 
     def compose(self) -> ComposeResult:
         yield Static("8  Canary upgrade", classes="wiz-title")
@@ -151,6 +152,7 @@ class UpgradeStep(VerticalScroll, WizardStep):
 
     def scan(self) -> None:
         if not self.is_busy:
+            self._reading = True
             self.begin("reading the control planes")
         self._scan()
 
@@ -164,8 +166,15 @@ class UpgradeStep(VerticalScroll, WizardStep):
         self.planes = message.planes
         self._fill_table()
         self.scans += 1
-        if not self.steps:
-            self.done(Text(plural(len(self.planes), "control plane"), style="dim"))
+        if self._reading:
+            status = plural(len(self.planes), "control plane")
+            if self.next_index < len(self.steps):
+                status += f"; step {self.next_index + 1} of {len(self.steps)} is next"
+            self.done(Text(status, style="dim"))
+
+    def done(self, text: Text) -> None:
+        self._reading = False
+        super().done(text)
 
     @on(PlanesTable.Resized)
     def _fill_table(self) -> None:
