@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from textual.widgets import Button, OptionList, Static
+from textual.widgets import Button, Input, OptionList, Static
 
 from tests.helpers import make_app, until
 from tui.istio.revisions import ControlPlane
@@ -91,3 +91,35 @@ async def test_coming_back_with_planned_steps_does_not_stay_busy(cluster: Cluste
         view.query_one("#btn-up-next", Button).press()
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "step 1's confirmation")
         assert "Step 1 of" in str(app.screen.query_one("#confirm-title", Static).content)
+
+
+async def test_form_errors_name_the_fields_in_screen_order(cluster: Cluster) -> None:
+    """Found in QA: the form said "--namespaces: ..." (a CLI flag) and reported it before a bad Revision above
+    it. Each bad field gets its line under it by its label; the status names the topmost."""
+    app = make_app(cluster, pane="install", sandbox=True)
+    async with app.run_test(size=(120, 36)) as pilot:
+        app.query_one("#wiz-steps", OptionList).focus()
+        await pilot.press("8")
+        view = app.query_one(UpgradeStep)
+        await until(pilot, lambda: view.scans > 0 and not view.is_busy, "the control planes read")
+        view.query_one("#up-revision", Input).value = "a b"
+        view.query_one("#up-namespaces", Input).value = "shop,Bad"
+        view.query_one("#btn-up-plan", Button).press()
+        status = view.query_one("#up-status", Static)
+        await until(pilot, lambda: "✘" in str(status.content), "the form refused")
+        assert str(status.content).startswith("✘ Revision 'a b' is not a revision name"), status.content
+        revision_err = str(view.query_one("#up-err-revision", Static).content)
+        namespaces_err = str(view.query_one("#up-err-namespaces", Static).content)
+        assert "Revision 'a b' is not a revision name" in revision_err
+        assert namespaces_err == "✘ Namespaces: 'Bad' is not a namespace name (lowercase DNS label)"
+        assert not view.query_one("#up-err-namespaces", Static).has_class("-hidden")
+        assert view.query_one("#up-err-istio-version", Static).has_class("-hidden")
+        assert "--" not in str(status.content) + revision_err + namespaces_err
+        assert view.steps == []
+        view.query_one("#up-revision", Input).value = "canary"
+        view.query_one("#up-namespaces", Input).value = "shop"
+        view.query_one("#up-source", Input).value = "sandbox"
+        view.query_one("#btn-up-plan", Button).press()
+        await until(pilot, lambda: "Chart source" in str(status.content), "the chart source refused")
+        assert "--chart-source" not in str(status.content)
+        assert view.query_one("#up-err-namespaces", Static).has_class("-hidden")
