@@ -172,7 +172,7 @@ class UpgradeStep(VerticalScroll, WizardStep):
         self.planes = message.planes
         self._fill_table()
         self.scans += 1
-        if self._reading:
+        if self._reading or not (self.is_busy or self.steps):
             status = plural(len(self.planes), "control plane")
             if self.next_index < len(self.steps):
                 status += f"; step {self.next_index + 1} of {len(self.steps)} is next"
