@@ -62,14 +62,19 @@ async def settle(pilot: Pilot[Any], done: Callable[[], bool], what: str, deadlin
         await pilot.pause(0.05)
 
 
-async def open_upgrade_step(pilot: Pilot[Any], deadline: float) -> UpgradeStep:
-    """Step 8 after preflight, its first control-plane read shown."""
+async def open_step(pilot: Pilot[Any], key: str, deadline: float) -> None:
+    """Step ``key`` of the list, once preflight has finished."""
     pane = pilot.app.query_one(InstallPane)
     await settle(
         pilot, lambda: bool(pane.preflight_lines) and not pane.busy, "preflight never finished", deadline
     )
     pilot.app.query_one("#wiz-steps", OptionList).focus()
-    await pilot.press("8")
+    await pilot.press(key)
+
+
+async def open_upgrade_step(pilot: Pilot[Any], deadline: float) -> UpgradeStep:
+    """Step 8 after preflight, its first control-plane read shown."""
+    await open_step(pilot, "8", deadline)
     view = pilot.app.query_one(UpgradeStep)
     await settle(pilot, lambda: view.scans > 0, "the control planes were never read", deadline)
     return view
@@ -117,12 +122,7 @@ def test_upgrade_table(snap_compare: Any, cluster: Cluster, size: tuple[int, int
 async def verify_step(pilot: Pilot[Any]) -> None:
     """Step 4 showing a green ambient report (eight checks, the gateway on a NodePort)."""
     deadline = time.monotonic() + 20
-    pane = pilot.app.query_one(InstallPane)
-    await settle(
-        pilot, lambda: bool(pane.preflight_lines) and not pane.busy, "preflight never finished", deadline
-    )
-    pilot.app.query_one("#wiz-steps", OptionList).focus()
-    await pilot.press("4")
+    await open_step(pilot, "4", deadline)
     view = pilot.app.query_one(VerifyStep)
     await settle(pilot, lambda: view.report is not None and not view.is_busy, "no verify", deadline)
     view.post_message(VerifyStep.Checked(REPORT))
