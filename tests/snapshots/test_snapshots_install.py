@@ -10,12 +10,14 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Button, Input, OptionList
 
+from tests.ui.test_install_verify_layout import REPORT
 from tui.app import IstioApp
 from tui.config import Settings
 from tui.istio.revisions import ControlPlane
 from tui.kube import Cluster, ClusterInfo
 from tui.screens.install import InstallPane
 from tui.screens.install.upgrade import UpgradeStep
+from tui.screens.install.verify import VerifyStep
 
 SIZE = (120, 36)
 # Fixed, so the header never shows the sandbox's random port.
@@ -60,14 +62,19 @@ async def settle(pilot: Pilot[Any], done: Callable[[], bool], what: str, deadlin
         await pilot.pause(0.05)
 
 
-async def open_upgrade_step(pilot: Pilot[Any], deadline: float) -> UpgradeStep:
-    """Step 8 after preflight, its first control-plane read shown."""
+async def open_step(pilot: Pilot[Any], key: str, deadline: float) -> None:
+    """Step ``key`` of the list, once preflight has finished."""
     pane = pilot.app.query_one(InstallPane)
     await settle(
         pilot, lambda: bool(pane.preflight_lines) and not pane.busy, "preflight never finished", deadline
     )
     pilot.app.query_one("#wiz-steps", OptionList).focus()
-    await pilot.press("8")
+    await pilot.press(key)
+
+
+async def open_upgrade_step(pilot: Pilot[Any], deadline: float) -> UpgradeStep:
+    """Step 8 after preflight, its first control-plane read shown."""
+    await open_step(pilot, "8", deadline)
     view = pilot.app.query_one(UpgradeStep)
     await settle(pilot, lambda: view.scans > 0, "the control planes were never read", deadline)
     return view
@@ -110,3 +117,21 @@ def test_upgrade_table(snap_compare: Any, cluster: Cluster, size: tuple[int, int
     """Every column on screen with blanks between them; at 80 columns the namespace list ends in …."""
     app = IstioApp(settings=Settings(sandbox=True), cluster=cluster, info=INFO, initial_pane="install")
     assert snap_compare(app, terminal_size=size, run_before=upgrade_table)
+
+
+async def verify_step(pilot: Pilot[Any]) -> None:
+    """Step 4 showing a green ambient report (eight checks, the gateway on a NodePort)."""
+    deadline = time.monotonic() + 20
+    await open_step(pilot, "4", deadline)
+    view = pilot.app.query_one(VerifyStep)
+    await settle(pilot, lambda: view.report is not None and not view.is_busy, "no verify", deadline)
+    view.post_message(VerifyStep.Checked(REPORT))
+    await settle(pilot, lambda: view.report is REPORT and not view.is_busy, "no report", deadline)
+    await pilot.pause()
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 36)], ids=["80x24", "120x36"])
+def test_verify_step(snap_compare: Any, cluster: Cluster, size: tuple[int, int]) -> None:
+    """Every detail whole and the INGRESS_HOST:PORT banner on screen, at 80 columns too."""
+    app = IstioApp(settings=Settings(sandbox=True), cluster=cluster, info=INFO, initial_pane="install")
+    assert snap_compare(app, terminal_size=size, run_before=verify_step)

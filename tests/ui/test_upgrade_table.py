@@ -6,11 +6,12 @@ from __future__ import annotations
 import re
 
 import pytest
-from textual.widgets import OptionList
+from textual.widgets import Button, Input, OptionList, Static
 
 from tests.helpers import make_app, until
 from tui.istio.revisions import ControlPlane
 from tui.kube import Cluster
+from tui.screens.confirm import ConfirmScreen
 from tui.screens.install.upgrade import COLUMNS, PlanesTable, UpgradeStep, plane_layout
 
 PLANES = [
@@ -65,3 +66,60 @@ async def test_headers_and_values_stay_apart(cluster: Cluster, size: tuple[int, 
             assert canary[3] == "prod-stable" or canary[3].endswith("…"), rows
             assert canary[4] == "customer-portal,payments-production" or canary[4].endswith("…"), rows
             assert len(header.rstrip()) <= table.size.width, header
+
+
+async def test_coming_back_with_planned_steps_does_not_stay_busy(cluster: Cluster) -> None:
+    """Found in QA: plan, leave step 8 and come back; the re-read of the control planes must end the spinner,
+    or "Run next step…" keeps answering "a step is running" and the upgrade cannot go on."""
+    app = make_app(cluster, pane="install", sandbox=True)
+    async with app.run_test(size=(120, 36)) as pilot:
+        steps = app.query_one("#wiz-steps", OptionList)
+        steps.focus()
+        await pilot.press("8")
+        view = app.query_one(UpgradeStep)
+        await until(pilot, lambda: view.scans > 0 and not view.is_busy, "the control planes read")
+        view.query_one("#btn-up-plan", Button).press()
+        await until(pilot, lambda: view.steps and not view.is_busy, "the steps planned")
+        scans = view.scans
+        await pilot.press("escape")
+        await until(pilot, lambda: steps.has_focus, "the step list focused")
+        await pilot.press("7", "8")
+        await until(pilot, lambda: view.scans > scans, "the control planes read again")
+        await until(pilot, lambda: not view.is_busy, "the reading to end")
+        status = str(view.query_one("#up-status", Static).content)
+        assert "reading" not in status and f"step 1 of {len(view.steps)} is next" in status, status
+        view.query_one("#btn-up-next", Button).press()
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "step 1's confirmation")
+        assert "Step 1 of" in str(app.screen.query_one("#confirm-title", Static).content)
+
+
+async def test_form_errors_name_the_fields_in_screen_order(cluster: Cluster) -> None:
+    """Found in QA: the form said "--namespaces: ..." (a CLI flag) and reported it before a bad Revision above
+    it. Each bad field gets its line under it by its label; the status names the topmost."""
+    app = make_app(cluster, pane="install", sandbox=True)
+    async with app.run_test(size=(120, 36)) as pilot:
+        app.query_one("#wiz-steps", OptionList).focus()
+        await pilot.press("8")
+        view = app.query_one(UpgradeStep)
+        await until(pilot, lambda: view.scans > 0 and not view.is_busy, "the control planes read")
+        view.query_one("#up-revision", Input).value = "a b"
+        view.query_one("#up-namespaces", Input).value = "shop,Bad"
+        view.query_one("#btn-up-plan", Button).press()
+        status = view.query_one("#up-status", Static)
+        await until(pilot, lambda: "✘" in str(status.content), "the form refused")
+        assert str(status.content).startswith("✘ Revision 'a b' is not a revision name"), status.content
+        revision_err = str(view.query_one("#up-err-revision", Static).content)
+        namespaces_err = str(view.query_one("#up-err-namespaces", Static).content)
+        assert "Revision 'a b' is not a revision name" in revision_err
+        assert namespaces_err == "✘ Namespaces: 'Bad' is not a namespace name (lowercase DNS label)"
+        assert not view.query_one("#up-err-namespaces", Static).has_class("-hidden")
+        assert view.query_one("#up-err-istio-version", Static).has_class("-hidden")
+        assert "--" not in str(status.content) + revision_err + namespaces_err
+        assert view.steps == []
+        view.query_one("#up-revision", Input).value = "canary"
+        view.query_one("#up-namespaces", Input).value = "shop"
+        view.query_one("#up-source", Input).value = "sandbox"
+        view.query_one("#btn-up-plan", Button).press()
+        await until(pilot, lambda: "Chart source" in str(status.content), "the chart source refused")
+        assert "--chart-source" not in str(status.content)
+        assert view.query_one("#up-err-namespaces", Static).has_class("-hidden")

@@ -363,3 +363,13 @@ async def test_app_notifications_never_show_a_token(cluster: Cluster) -> None:
         shown = [f"{n.title} {n.message}" for n in app._notifications]
         assert all(TOKEN not in text for text in shown), shown
         assert all("<redacted>" in text for text in shown), shown
+
+
+def test_traffic_in_cluster_refuses_the_tui_sandbox_flag(capsys: pytest.CaptureFixture[str]) -> None:
+    """Found in QA: it said the kubeconfig was missing "... or use --sandbox" though --sandbox was given."""
+    argv = ["--sandbox", "traffic", "http://127.0.0.1:1/productpage", "--in-cluster", "2", "--requests", "4"]
+    code, output = _run(capsys, *argv)
+    assert code == 2, output
+    assert len(output.strip().splitlines()) == 1, output
+    assert output.startswith("istio-tui traffic: --sandbox only serves the TUI"), output
+    assert "kubeconfig" in output and "or use --sandbox" not in output, output

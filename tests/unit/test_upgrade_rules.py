@@ -137,7 +137,7 @@ def test_the_default_tag_takes_istio_injection_enabled_and_a_named_tag_its_label
     [
         (UpgradeOptions(), "nothing to do"),
         (UpgradeOptions(revision="default"), "names the running control plane"),
-        (UpgradeOptions(revision="a b"), "is not a revision name"),
+        (UpgradeOptions(revision="a b"), "--revision 'a b' is not a revision name"),
         (UpgradeOptions(namespaces=("shop",), promote="canary"), "--namespaces needs --revision"),
         (UpgradeOptions(revision="canary", remove="canary"), "is the revision this upgrade moves to"),
     ],
@@ -149,7 +149,7 @@ def test_flag_rules(opts: UpgradeOptions, message: str) -> None:
 
 def test_namespaces_are_dns_labels() -> None:
     assert parse_namespaces("a, b,a") == ("a", "b")
-    with pytest.raises(ConfigError, match="not a namespace name"):
+    with pytest.raises(ConfigError, match="^--namespaces: 'Shop' is not a namespace name"):
         parse_namespaces("Shop")
 
 

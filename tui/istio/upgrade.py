@@ -35,7 +35,7 @@ from tui.istio.injection import (
     plan_change,
     valid_revision,
 )
-from tui.istio.plan import InstallPlan, Release, build_plan
+from tui.istio.plan import FieldError, InstallPlan, Release, build_plan
 from tui.istio.restarts import pod_owner, restart_deployments
 from tui.istio.revisions import (
     DEFAULT_REVISION,
@@ -104,42 +104,59 @@ class UpgradeOptions:
 
 
 _NAMESPACE_RE = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
+# What the rules call each option: the CLI's flags here; the Upgrade view passes its field labels.
+FLAGS: Mapping[str, str] = {
+    "revision": "--revision",
+    "istio_version": "--istio-version",
+    "chart_source": "--chart-source",
+    "namespaces": "--namespaces",
+    "promote": "--promote",
+    "remove": "--remove-revision",
+}
 
 
-def parse_namespaces(text: str | None) -> tuple[str, ...]:
+def parse_namespaces(text: str | None, *, names: Mapping[str, str] = FLAGS) -> tuple[str, ...]:
     """``A,B`` -> ("A", "B"): each a DNS label, as Kubernetes names namespaces."""
-    names = tuple(dict.fromkeys(n.strip() for n in (text or "").split(",") if n.strip()))
-    for name in names:
+    found = tuple(dict.fromkeys(n.strip() for n in (text or "").split(",") if n.strip()))
+    for name in found:
         if not _NAMESPACE_RE.fullmatch(name):
-            raise ConfigError(f"--namespaces: {name!r} is not a namespace name (lowercase DNS label)")
-    return names
+            raise FieldError(
+                "namespaces", f"{names['namespaces']}: {name!r} is not a namespace name (lowercase DNS label)"
+            )
+    return found
 
 
-def check_options(opts: UpgradeOptions) -> None:
-    """Every rule on the flags; ConfigError with one line, before anything touches the cluster."""
-    for flag, rev in (
-        ("--revision", opts.revision),
-        ("--promote", opts.promote),
-        ("--remove-revision", opts.remove),
-    ):
+def check_options(opts: UpgradeOptions, *, names: Mapping[str, str] = FLAGS) -> None:
+    """Every rule on the options; FieldError with one line, before anything touches the cluster."""
+    for key, rev in (("revision", opts.revision), ("promote", opts.promote), ("remove", opts.remove)):
         if rev and not valid_revision(rev):
-            raise ConfigError(f"{flag} {rev!r} is not a revision name (letters, digits, - _ . inside, <= 63)")
+            raise FieldError(
+                key, f"{names[key]} {rev!r} is not a revision name (letters, digits, - _ . inside, <= 63)"
+            )
     if opts.revision == DEFAULT_REVISION:
-        raise ConfigError("--revision default names the running control plane; choose a new revision name")
+        raise FieldError(
+            "revision",
+            f"{names['revision']} default names the running control plane; choose a new revision name",
+        )
     if not (opts.revision or opts.promote or opts.remove):
-        raise ConfigError("nothing to do: give --revision R, --promote R or --remove-revision OLD")
+        raise FieldError(
+            "revision", f"nothing to do: give {names['revision']}, {names['promote']} or {names['remove']}"
+        )
     if opts.namespaces and not opts.revision:
-        raise ConfigError("--namespaces needs --revision R (the revision to move them to)")
+        raise FieldError(
+            "namespaces", f"{names['namespaces']} needs {names['revision']} (the revision to move them to)"
+        )
     if opts.remove and opts.remove in (opts.revision, opts.promote):
-        raise ConfigError(f"--remove-revision {opts.remove} is the revision this upgrade moves to")
+        raise FieldError("remove", f"{names['remove']} {opts.remove} is the revision this upgrade moves to")
 
 
-def revision_plan(opts: UpgradeOptions) -> RevisionPlan:
+def revision_plan(opts: UpgradeOptions, *, names: Mapping[str, str] = FLAGS) -> RevisionPlan:
     base = build_plan(istio_version=opts.istio_version, profile=None, chart_source=opts.chart_source)
     if base.chart_source.kind == "sandbox":
-        raise ConfigError(
-            "the sandbox's own istiod chart serves only the default revision: give the official charts "
-            "(the Istio repository, a mirror, or a directory of the unpacked charts) as --chart-source"
+        raise FieldError(
+            "chart_source",
+            "the sandbox's own istiod chart serves only the default revision: give the official charts (the "
+            f"Istio repository, a mirror, or a directory of the unpacked charts) as {names['chart_source']}",
         )
     return RevisionPlan(
         istio_version=base.istio_version, chart_source=base.chart_source, revision=opts.revision
@@ -152,13 +169,14 @@ def build_steps(
     kubeconfig: str | None = None,
     context: str | None = None,
     record: dict[str, dict[str, str]] | None = None,
+    names: Mapping[str, str] = FLAGS,
 ) -> list[Step]:
     """The steps in order. ``record`` collects each moved namespace's labels before the move (for
-    :func:`rollback_steps`)."""
-    check_options(opts)
+    :func:`rollback_steps`); ``names`` is what a bad option is called in the error."""
+    check_options(opts, names=names)
     steps: list[Step] = []
     if opts.revision:
-        plan = revision_plan(opts)
+        plan = revision_plan(opts, names=names)
         steps.append(_install_step(plan, kubeconfig=kubeconfig, context=context))
         for ns in opts.namespaces:
             steps.append(move_step(ns, opts.revision, record=record))

@@ -24,6 +24,10 @@ from tui.traffic.incluster import InClusterPlan, InClusterRun, LoadPod
 def run_in_cluster(args: argparse.Namespace, config: TrafficConfig) -> int:
     from tui.traffic.cli import render_summary
 
+    if getattr(args, "sandbox", False):
+        hint = "run `istio-tui sandbox serve --kubeconfig FILE` and pass --kubeconfig FILE"
+        print_error("istio-tui traffic", ConfigError("--sandbox only serves the TUI", hint=hint))
+        return 2
     settings = load_settings(args)
     if config.requests is not None and config.requests < args.in_cluster:
         print_error(

@@ -9,6 +9,8 @@ from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.widgets import Button, Input, Static
 
+from tui import kube
+from tui.errors import NotFound
 from tui.istio import addons as addon_access
 from tui.istio.plan import ISTIO_NAMESPACE, FieldError, InstallPlan
 from tui.models import plural
@@ -28,6 +30,9 @@ class AddonsStep(VerticalScroll, WizardStep):
             self.created = created
             self.hosts = hosts
             self.applied = applied
+
+    class NoIstio(Message):
+        """The Ingresses' namespace does not exist: Istio has not been installed."""
 
     def __init__(self) -> None:
         super().__init__(id="step-addons", classes="wiz-step")
@@ -125,11 +130,27 @@ class AddonsStep(VerticalScroll, WizardStep):
         cluster = self.istio_app.cluster
         created: list[str] = []
         if ingress_class:
+            try:  # before the IngressClass: a refusal changes nothing
+                cluster.get(kube.NAMESPACES, ISTIO_NAMESPACE)
+            except NotFound:
+                self.post_message(self.NoIstio())
+                return
             stored = addon_access.apply_addon_ingresses(cluster, addons, ingress_class=ingress_class)
             created = [f"{o['metadata']['name']} -> {o['spec']['rules'][0]['host']}" for o in stored]
         ip = addon_access.node_ip(cluster)
         lines = addon_access.hosts_lines(ip, addons, port=addon_access.gateway_port(cluster))
         self.post_message(self.Found(created, lines, bool(ingress_class)))
+
+    @on(NoIstio)
+    def _no_istio(self, message: NoIstio) -> None:
+        message.stop()
+        self.done(
+            Text(
+                f"✘ Istio is not installed yet (no {ISTIO_NAMESPACE} namespace): run step 3 Install first",
+                style="bold red",
+            )
+        )
+        self.mark("✘")
 
     @on(Found)
     def _found(self, message: Found) -> None:

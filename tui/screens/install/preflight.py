@@ -16,7 +16,7 @@ from tui.istio.preflight import run_preflight
 from tui.models import CheckLine, plural
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.install.step import WizardStep, button_row
-from tui.screens.install.views import checklist
+from tui.screens.install.views import Checklist
 
 
 class PreflightStep(VerticalScroll, WizardStep):
@@ -124,7 +124,7 @@ class PreflightStep(VerticalScroll, WizardStep):
 
     def show(self, lines: Sequence[CheckLine]) -> None:
         self.lines = tuple(lines)
-        self.query_one("#pre-lines", Static).update(checklist(lines))
+        self.query_one("#pre-lines", Static).update(Checklist(tuple(lines)))
         fails = [line for line in lines if not line.ok]
         warns = [line for line in lines if line.status == "warn"]
         if fails:

@@ -19,9 +19,9 @@ from textual.message import Message
 from textual.widgets import Button, Checkbox, DataTable, Input, Static
 
 from tui.errors import ConfigError, IstioTuiError
-from tui.istio.plan import DEFAULT_ISTIO_VERSION
+from tui.istio.plan import DEFAULT_ISTIO_VERSION, FieldError
 from tui.istio.revisions import ControlPlane, read_control_planes
-from tui.istio.upgrade import Step, UpgradeOptions, build_steps, parse_namespaces, rollback_steps
+from tui.istio.upgrade import FLAGS, Step, UpgradeOptions, build_steps, parse_namespaces, rollback_steps
 from tui.models import plural
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.install.run import helm_kubeconfig
@@ -61,6 +61,20 @@ def plane_layout(planes: list[ControlPlane], *, width: int) -> tuple[list[int], 
 
 
 POLL_S = 1.0
+# The form's fields in on-screen order, by the option each sets, with their labels: a bad value is reported
+# under its field and by its label (the CLI's rules name flags; this form has none).
+LABELS = {
+    "revision": "Revision",
+    "istio_version": "Istio version",
+    "chart_source": "Chart source",
+    "namespaces": "Namespaces",
+    "remove": "Then remove",
+}
+NAMES = {**FLAGS, **LABELS, "promote": "the default-tag checkbox"}
+
+
+def kebab(key: str) -> str:
+    return key.replace("_", "-")
 
 
 class PlanesTable(DataTable[str]):
@@ -113,28 +127,21 @@ class UpgradeStep(VerticalScroll, WizardStep):
         self.originals: dict[str, dict[str, str]] = {}
         self._stop = threading.Event()
         self._poller: Stream | None = None
+        self._reading = False  # scan() started the spinner; the next table read ends it
 
     def compose(self) -> ComposeResult:
         yield Static("8  Canary upgrade", classes="wiz-title")
         yield PlanesTable(id="up-planes", cursor_type="row", zebra_stripes=True, cell_padding=CELL_PADDING)
         source_hint = "official repo, an https:// mirror or a charts directory"
-        fields = (
-            ("revision", "Revision", Input("canary", id="up-revision", compact=True)),
-            (
-                "version",
-                "Istio version",
-                Input(placeholder=DEFAULT_ISTIO_VERSION, id="up-version", compact=True),
-            ),
-            ("source", "Chart source", Input(placeholder=source_hint, id="up-source", compact=True)),
-            ("namespaces", "Namespaces", Input(placeholder="A,B", id="up-namespaces", compact=True)),
-            (
-                "remove",
-                "Then remove",
-                Input(placeholder="old revision, e.g. default", id="up-remove", compact=True),
-            ),
-        )
-        for name, label, widget in fields:
-            yield from field_row(name, label, widget, prefix="up-")
+        inputs = {
+            "revision": Input("canary", id="up-revision", compact=True),
+            "istio_version": Input(placeholder=DEFAULT_ISTIO_VERSION, id="up-version", compact=True),
+            "chart_source": Input(placeholder=source_hint, id="up-source", compact=True),
+            "namespaces": Input(placeholder="A,B", id="up-namespaces", compact=True),
+            "remove": Input(placeholder="old revision, e.g. default", id="up-remove", compact=True),
+        }
+        for key, widget in inputs.items():
+            yield from field_row(kebab(key), LABELS[key], widget, prefix="up-")
         yield Checkbox("then point the default tag at the new revision", id="up-promote", compact=True)
         yield Static("", id="up-status", classes="wiz-status")
         yield Static("", id="up-steps", markup=False)
@@ -151,6 +158,7 @@ class UpgradeStep(VerticalScroll, WizardStep):
 
     def scan(self) -> None:
         if not self.is_busy:
+            self._reading = True
             self.begin("reading the control planes")
         self._scan()
 
@@ -164,8 +172,15 @@ class UpgradeStep(VerticalScroll, WizardStep):
         self.planes = message.planes
         self._fill_table()
         self.scans += 1
-        if not self.steps:
-            self.done(Text(plural(len(self.planes), "control plane"), style="dim"))
+        if self._reading or not (self.is_busy or self.steps):
+            status = plural(len(self.planes), "control plane")
+            if self.next_index < len(self.steps):
+                status += f"; step {self.next_index + 1} of {len(self.steps)} is next"
+            self.done(Text(status, style="dim"))
+
+    def done(self, text: Text) -> None:
+        self._reading = False
+        super().done(text)
 
     @on(PlanesTable.Resized)
     def _fill_table(self) -> None:
@@ -182,27 +197,43 @@ class UpgradeStep(VerticalScroll, WizardStep):
     # --- planning and running
 
     def plan_steps(self) -> bool:
-        """Build the steps from the form; False (with the reason shown) when a field is bad."""
+        """Build the steps from the form; False (with the reason under each bad field) when a field is bad."""
+        value = {key: self.query_one(f"#up-row-{kebab(key)} Input", Input).value.strip() for key in LABELS}
+        errors: dict[str, str] = {}
         try:
-            cluster = self.istio_app.cluster
-            opts = UpgradeOptions(
-                revision=self.query_one("#up-revision", Input).value.strip(),
-                istio_version=self.query_one("#up-version", Input).value.strip() or None,
-                chart_source=self.query_one("#up-source", Input).value.strip() or None,
-                namespaces=parse_namespaces(self.query_one("#up-namespaces", Input).value),
-                remove=self.query_one("#up-remove", Input).value.strip(),
-            )
-            if self.query_one("#up-promote", Checkbox).value:
-                opts = replace(opts, promote=opts.revision)
-            self.steps = build_steps(
+            namespaces = parse_namespaces(value["namespaces"], names=NAMES)
+        except FieldError as err:
+            errors[err.field] = str(err)
+            namespaces = ()
+        opts = UpgradeOptions(
+            revision=value["revision"],
+            istio_version=value["istio_version"] or None,
+            chart_source=value["chart_source"] or None,
+            namespaces=namespaces,
+            remove=value["remove"],
+        )
+        if self.query_one("#up-promote", Checkbox).value:
+            opts = replace(opts, promote=opts.revision)
+        steps: list[Step] = []
+        try:
+            steps = build_steps(
                 opts,
-                kubeconfig=helm_kubeconfig(cluster.kubeconfig),
-                context=cluster.context,
+                kubeconfig=helm_kubeconfig(self.istio_app.cluster.kubeconfig),
+                context=self.istio_app.cluster.context,
                 record=self.originals,
+                names=NAMES,
             )
+        except FieldError as err:
+            errors.setdefault(err.field, str(err))
         except ConfigError as err:
-            self.done(Text(f"✘ {err}", style="bold red"))
+            errors.setdefault("", str(err))
+        for key in LABELS:
+            self.show_error(f"up-err-{kebab(key)}", errors.get(key, ""))
+        if errors:
+            first = min(errors, key=lambda k: list(LABELS).index(k) if k in LABELS else len(LABELS))
+            self.done(Text(f"✘ {errors[first]}", style="bold red"))
             return False
+        self.steps = steps
         self.next_index = 0
         self._show_steps()
         self.done(Text(f"{plural(len(self.steps), 'step')} planned (run one at a time)", style="dim"))

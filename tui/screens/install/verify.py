@@ -13,7 +13,7 @@ from textual.widgets import Button, Static
 from tui.istio.plan import InstallPlan
 from tui.istio.verify import VerifyReport, run_verify
 from tui.screens.install.step import WizardStep, button_row
-from tui.screens.install.views import checklist, gateway_banner
+from tui.screens.install.views import Checklist, gateway_banner
 
 
 class VerifyStep(VerticalScroll, WizardStep):
@@ -64,7 +64,7 @@ class VerifyStep(VerticalScroll, WizardStep):
 
     def show(self, report: VerifyReport) -> None:
         self.report = report
-        self.query_one("#verify-lines", Static).update(checklist(report.lines))
+        self.query_one("#verify-lines", Static).update(Checklist(report.lines))
         self.query_one("#verify-address", Static).update(gateway_banner(report.ingress))
         if report.ok:
             self.done(Text(f"✔ Istio {report.version} is installed and healthy", style="bold green"))

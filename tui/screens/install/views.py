@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import yaml
+from rich.cells import cell_len
+from rich.console import Console, ConsoleOptions, RenderResult
 from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
@@ -75,23 +77,41 @@ def step_prompt(index: int, title: str, mark: str) -> Text:
     return Text.assemble(f"{index} ", title.ljust(15), (mark or " ", f"bold {style}".strip()))
 
 
-def checklist(lines: Sequence[CheckLine]) -> Table:
-    """pass/warn/fail lines: mark, title, then the reason with the fix below it (wrapped in its column)."""
-    table = Table(box=None, show_header=False, padding=(0, 1, 0, 0), expand=True)
-    table.add_column(no_wrap=True)
-    table.add_column(no_wrap=True, max_width=32)
-    table.add_column(ratio=1)
-    for line in lines:
-        mark, style = _MARK.get(line.status, ("?", ""))
-        detail = Text(line.reason)
-        if line.fix and line.status != "pass":
-            detail.append(f"\nfix: {line.fix}", style="italic")
-        table.add_row(
-            Text(f"{mark} {line.status.upper()}", style=f"bold {style}"),
-            Text(line.title, style="bold"),
-            detail,
-        )
-    return table
+TITLE_MAX = 32
+DETAIL_MIN = 40  # narrower than this, the detail column would cut an address or a fix into slivers
+
+
+@dataclass(frozen=True)
+class Checklist:
+    """pass/warn/fail lines laid out for their width: mark, title and detail in aligned columns when the
+    detail has room. Narrower (step 4 at 80 columns), the mark is its glyph alone and the detail follows its
+    title, or starts under it when it would not fit whole beside it, so ``INGRESS_HOST:PORT = host:port``
+    is never cut and the list stays short enough for the gateway banner to show."""
+
+    lines: tuple[CheckLine, ...]
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        title_width = min(TITLE_MAX, max((len(line.title) for line in self.lines), default=0))
+        aligned = options.max_width - len("✘ FAIL") - title_width - 2 >= DETAIL_MIN
+        table = Table(box=None, show_header=False, padding=(0, 1, 0, 0), expand=True)
+        table.add_column(no_wrap=True)
+        if aligned:
+            table.add_column(no_wrap=True, max_width=TITLE_MAX)
+        table.add_column(ratio=1)
+        for line in self.lines:
+            mark, style = _MARK.get(line.status, ("?", ""))
+            title = Text(line.title, style="bold")
+            detail = Text(line.reason)
+            if line.fix and line.status != "pass":
+                detail.append(f"\nfix: {line.fix}", style="italic")
+            if aligned:
+                table.add_row(Text(f"{mark} {line.status.upper()}", style=f"bold {style}"), title, detail)
+                continue
+            beside = cell_len(f"{line.title}  {line.reason}") <= options.max_width - 2
+            table.add_row(
+                Text(mark, style=f"bold {style}"), Text.assemble(title, "  " if beside else "\n", detail)
+            )
+        yield table
 
 
 def leftovers(items: Sequence[LeftoverItem], *, before: bool = False) -> Text:
