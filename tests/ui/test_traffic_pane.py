@@ -183,7 +183,7 @@ async def test_fifty_fifty_preset_splits_400_requests(
         assert set(counts) == {"no_stars", "red"} and sum(counts.values()) == 400
         # The sandbox's pick is seeded; the bound is still Binomial(400, 0.5)'s 99.9% interval.
         assert 167 <= counts["red"] <= 233, counts
-        rows, n = p.split_rows()
+        rows, n, _ = p.split_rows()
         assert n == 400
         assert {r.version: r.configured for r in rows} == {"v1": 0.5, "v3": 0.5}
         assert all(r.low <= 0.5 <= r.high and not r.disagrees for r in rows)
@@ -207,7 +207,7 @@ async def test_jason_preset_gives_black_stars_for_jason(
         await until(pilot, lambda: p.view.reviews.preset == "reviews-jason-v2", "the preset")
         counts = await run_traffic(pilot, p, requests=60, user="jason")
         assert counts == {"black": 60}
-        rows, n = p.split_rows()
+        rows, n, _ = p.split_rows()
         assert n == 60 and {r.version: r.configured for r in rows if r.configured} == {"v2": 1.0}
         await until(pilot, lambda: "60 100.0%" in text_of(app, "#traffic-bars").splitlines()[0], "the bar")
 
@@ -224,6 +224,32 @@ async def test_abort_preset_gives_ratings_unavailable_for_jason(bookinfo_mesh: t
         counts = await run_traffic(pilot, p, requests=40, user="jason")
         assert counts == {"ratings_unavailable": 40}
         await until(pilot, lambda: "ratings unavailable 40" in text_of(app, "#traffic-bars"), "the errors")
+
+
+async def test_ratings_fault_does_not_make_the_split_differ(bookinfo_mesh: tuple[Cluster, int]) -> None:
+    """50/50 v1/v3 and ratings aborted for jason: v3 pages say "ratings unavailable" instead of red stars, but
+    they still count for v3 (the pod that served them), so nothing "differs" and every page has a version."""
+    cluster, _ = bookinfo_mesh
+    app = make_app(cluster, pane="traffic")
+    async with app.run_test(size=SIZE) as pilot:
+        p = await ready_pane(pilot)
+        await apply_preset(pilot, p, "3", "weight: 50")
+        await apply_preset(pilot, p, "8", "httpStatus: 500")
+        await until(pilot, lambda: p.view.ratings.preset == "ratings-abort-jason", "the fault preset")
+        await until(pilot, lambda: p.view.reviews.preset == "reviews-v1-v3-50", "the 50/50 preset")
+        counts = await run_traffic(pilot, p, requests=300, user="jason")
+        assert set(counts) == {"no_stars", "ratings_unavailable"} and sum(counts.values()) == 300
+        split = p.split_rows()
+        assert not any(r.disagrees for r in split[0]), split[0]
+        observed = {r.version: r.observed for r in split[0]}
+        assert observed == {"v1": counts["no_stars"], "v3": counts["ratings_unavailable"]}
+        assert split[1:] == (300, 0)
+        def note() -> str:
+            return " ".join(text_of(app, "#traffic-split").split())
+
+        shown = "300 pages by reviews version (as jason) · no known version: 0"
+        await until(pilot, lambda: shown in note(), "the page counts in the box")
+        assert "differs" not in text_of(app, "#traffic-split")
 
 
 async def test_cleanup_leaves_a_foreign_virtualservice(cluster: Cluster, mesh: int) -> None:
@@ -480,7 +506,7 @@ async def test_after_a_preset_new_weights_are_only_compared_with_new_counts(
         await confirm(pilot, expect="v1")
 
         def counted() -> bool:
-            rows, n = p.split_rows()
+            rows, n, _ = p.split_rows()
             return configured(rows) == {"v1": 1.0} and n >= 60
 
         await until(pilot, counted, "60 pages counted under the v1 preset")
@@ -488,7 +514,7 @@ async def test_after_a_preset_new_weights_are_only_compared_with_new_counts(
         under_v1 = [rows for rows in drawn if configured(rows) == {"v1": 1.0}]
         assert under_v1
         assert not any(r.disagrees for rows in under_v1 for r in rows), [r for rows in under_v1 for r in rows]
-        rows, n = p.split_rows()
+        rows, n, _ = p.split_rows()
         assert {r.version: r.observed for r in rows if r.observed} == {"v1": n}
 
 

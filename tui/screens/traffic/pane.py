@@ -28,7 +28,7 @@ from tui.errors import ConfigError
 from tui.istio import bookinfo
 from tui.istio.presets import API_TITLES, ROUTING_APIS, RoutingApi
 from tui.istio.routing import RoutingView, routing_record
-from tui.models import SplitRow, TallySnapshot
+from tui.models import TallySnapshot
 from tui.screens.export import ExportScreen, write_export
 from tui.screens.injection_flow import InjectionFlow
 from tui.screens.traffic.actions import BookinfoActions
@@ -36,7 +36,7 @@ from tui.screens.traffic.cluster import BookinfoPoller, ClusterView
 from tui.screens.traffic.diagnosis import FindingsLine, run_symptoms
 from tui.screens.traffic.incluster import InClusterLoad
 from tui.screens.traffic.knobs import Knobs, KnobsBar
-from tui.screens.traffic.run import BUCKET_S, MARGIN, RunTally
+from tui.screens.traffic.run import BUCKET_S, MARGIN, RunTally, Split
 from tui.screens.traffic.views import ConfiguredVsObserved, GatewayLine, LiveSplit, namespace_line
 from tui.traffic.engine import TrafficConfig, run
 from tui.traffic.incluster import InClusterPlan
@@ -505,21 +505,25 @@ class TrafficPane(WorkPane):
     def _user(self) -> str | None:
         return self.tally.config.user if self.tally.config is not None else self.knobs.user
 
-    def split_rows(self) -> tuple[list[SplitRow], int]:
+    def split_rows(self) -> Split:
         """Configured vs observed for the reviews versions over the current epoch."""
         view = self.view
         routing: RoutingView | None = view.reviews if view.routing_applies() else None
         return self.tally.split_rows(
-            routing, pods_per_subset=view.reviews_pods_per_version(), user=self._user()
+            routing,
+            pods_per_subset=view.reviews_pods_per_version(),
+            user=self._user(),
+            pod_versions=view.reviews_pod_versions(),
         )
 
     def _render_split(self) -> None:
-        rows, n = self.split_rows()
+        rows, n, unknown = self.split_rows()
         symptoms = run_symptoms(self.tally, rows)
         self.query_one(FindingsLine).observe(namespace=self.namespace, symptoms=symptoms)
         self.query_one(ConfiguredVsObserved).show_split(
             rows,
             n,
+            unknown=unknown,
             user=self._user(),
             view=self.view,
             settling=self.tally.settling,
@@ -532,7 +536,7 @@ class TrafficPane(WorkPane):
         """The exported JSON: the CLI's contract for the run, plus the knobs, routing and split."""
         snap = self.latest
         assert snap is not None
-        rows, n = self.split_rows()
+        rows, n, unknown = self.split_rows()
         view = self.view
         since = self.tally.baseline.elapsed_s if self.tally.baseline else 0.0
         return {
@@ -546,6 +550,7 @@ class TrafficPane(WorkPane):
             "split": {
                 "since_s": round(since, 3),
                 "pages": n,
+                "pages_without_version": unknown,
                 "margin": MARGIN,
                 "rows": [dataclasses.asdict(r) for r in rows],
             },
