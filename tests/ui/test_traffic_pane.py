@@ -252,6 +252,34 @@ async def test_ratings_fault_does_not_make_the_split_differ(bookinfo_mesh: tuple
         assert "differs" not in text_of(app, "#traffic-split")
 
 
+async def test_without_istio_presets_and_deploy_refuse_before_changing_anything(cluster: Cluster) -> None:
+    """No Istio: a preset says the cluster does not serve Istio's API (not the server's bare 404) before any
+    dialog, and a confirmed deploy says so before creating the namespace."""
+    app = make_app(cluster, pane="traffic")
+    refused = "does not serve Istio's networking.istio.io/v1 API"
+
+    def refusals() -> int:
+        return sum(refused in n.message for n in app._notifications)
+
+    async with app.run_test(size=SIZE) as pilot:
+        p = pane(app)
+        await until(pilot, lambda: p.view.status is not None, "the first read of the cluster")
+        p.focus()
+        await pilot.press("1")
+        await until(pilot, lambda: refusals() == 1, "the preset refused")
+        assert not isinstance(app.screen, ConfirmScreen)
+        assert not any("could not find" in n.message for n in app._notifications)
+        await pilot.press("d")
+        await confirm(pilot, expect="Deploy Bookinfo")
+        await until(pilot, lambda: refusals() == 2, "the deploy refused")
+        await pilot.press("r")
+        await confirm(pilot, expect="Revert")
+        await until(pilot, lambda: refusals() == 3, "the revert refused")
+        await until(pilot, lambda: not app.workers, "the workers to end")
+    with pytest.raises(NotFound):
+        cluster.get(kube.NAMESPACES, NS)
+
+
 async def test_cleanup_leaves_a_foreign_virtualservice(cluster: Cluster, mesh: int) -> None:
     deploy_bookinfo(cluster)
     foreign = {
