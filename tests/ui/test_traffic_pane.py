@@ -546,6 +546,26 @@ async def test_after_a_preset_new_weights_are_only_compared_with_new_counts(
         assert {r.version: r.observed for r in rows if r.observed} == {"v1": n}
 
 
+async def test_namespace_change_is_refused_while_traffic_runs(bookinfo_mesh: tuple[Cluster, int]) -> None:
+    """The run's load keeps going to the gateway it started with, so the namespace stays until it stops."""
+    cluster, _ = bookinfo_mesh
+    app = make_app(cluster, pane="traffic")
+    async with app.run_test(size=SIZE) as pilot:
+        p = await ready_pane(pilot)
+        await start_endless_run(pilot, p)
+        await pilot.press("n")
+        p.query_one("#traffic-namespace", Input).value = "nonexist"
+        await pilot.press("enter")
+        assert "stop it first (s) — still using namespace bookinfo" in text_of(app, "#traffic-message")
+        assert (p.namespace, p.poller.namespace, p.view.namespace) == (NS, NS, NS)
+        await pilot.pause(0.3)
+        assert p.running and not p.tally.settling and p.tally.baseline is None
+        await stop_run(pilot, p)
+        p.query_one("#traffic-namespace", Input).focus()
+        await pilot.press("enter")
+        assert p.namespace == "nonexist" and p.query_one("#traffic-message", Static).has_class("-hidden")
+
+
 async def test_split_age_ticks(bookinfo_mesh: tuple[Cluster, int]) -> None:
     cluster, _ = bookinfo_mesh
     app = make_app(cluster, pane="traffic")

@@ -219,7 +219,8 @@ class TrafficPane(WorkPane):
 
     @on(BookinfoPoller.Found)
     def _found(self, event: BookinfoPoller.Found) -> None:
-        if event.namespaces and DEFAULT_NAMESPACE not in event.namespaces and not self._namespace_chosen:
+        chosen = self._namespace_chosen or self.running
+        if event.namespaces and DEFAULT_NAMESPACE not in event.namespaces and not chosen:
             self._set_namespace(event.namespaces[0])
 
     def _set_namespace(self, name: str) -> None:
@@ -335,6 +336,11 @@ class TrafficPane(WorkPane):
         except ConfigError as exc:
             field.add_class("-bad")
             self._message(f"{exc} — still using namespace {self.namespace}")
+            return
+        if self.running and name != self.namespace:
+            field.add_class("-bad")
+            ns = self.namespace
+            self._message(f"a run keeps its namespace: stop it first (s) — still using namespace {ns}")
             return
         field.remove_class("-bad")
         self._message("")
