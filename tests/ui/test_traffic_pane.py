@@ -354,6 +354,7 @@ async def test_bad_knobs_are_explained_and_change_nothing(bookinfo_mesh: tuple[C
             ("duration", "-1", "positive"),
             ("rate", "fast", "rate must"),
             ("requests", "1.5", "whole"),
+            ("pods", "99999999", "pods must be at most 100, got 99999999 — still using"),
         )
         for key, bad, says in bad_values:
             p.query_one("#knob-requests", Input).value = ""
@@ -361,7 +362,7 @@ async def test_bad_knobs_are_explained_and_change_nothing(bookinfo_mesh: tuple[C
             p.query_one(f"#knob-{key}", Input).value = bad
             await pilot.pause()
             assert says in text_of(app, "#traffic-message"), key
-            assert p.knobs.concurrency == 4 and p.knobs.rate == before.rate
+            assert p.knobs.concurrency == 4 and p.knobs.rate == before.rate and p.knobs.pods == 0
             p.query_one(f"#knob-{key}", Input).value = ""
         p.query_one("#knob-rate", Input).value = "20"
         p.query_one("#knob-duration", Input).value = "2.5s"
@@ -484,6 +485,7 @@ def test_parse_knobs_names_the_bad_field() -> None:
         ("rate", "-1", "rate must be 0"),
         ("requests", "0", "requests must be at least 1"),
         ("duration", "inf", "duration must be a positive"),
+        ("pods", "99999999", "pods must be at most 100, got 99999999"),
     ):
         with pytest.raises(ConfigError, match=says):
             parse_knobs({**good, "duration": "", field: value})

@@ -38,6 +38,7 @@ from tui.screens.traffic.incluster import InClusterLoad
 from tui.screens.traffic.knobs import Knobs, KnobsBar
 from tui.screens.traffic.run import BUCKET_S, MARGIN, RunTally, Split
 from tui.screens.traffic.views import ConfiguredVsObserved, GatewayLine, LiveSplit, namespace_line
+from tui.traffic import MAX_LOAD_PODS
 from tui.traffic.engine import TrafficConfig, run
 from tui.traffic.incluster import InClusterPlan
 from tui.widgets.pane import PaneAction, WorkPane
@@ -133,7 +134,7 @@ class TrafficPane(WorkPane):
         ("a", "Istio APIs or Gateway API, remembered per cluster; Gateway API presets 1-4 are HTTPRoutes"),
         ("c", "clean up what istio-tui deployed"),
         ("tab", "move between the knobs; a bad value is explained and changes nothing"),
-        ("pods", "N: load from N pods of a Job in the cluster (in-cluster ×N); empty: from this machine"),
+        ("pods", f"N ≤ {MAX_LOAD_PODS}: load from N pods of a Job in the cluster; empty: from this machine"),
         ("esc", "leave the knobs"),
     )
     can_focus = True
