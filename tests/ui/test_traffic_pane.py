@@ -212,14 +212,21 @@ async def test_jason_preset_gives_black_stars_for_jason(
         await until(pilot, lambda: "60 100.0%" in text_of(app, "#traffic-bars").splitlines()[0], "the bar")
 
 
+async def ratings_abort_for_jason(pilot: Pilot[Any], *, reviews_key: str, reviews_preset: str) -> TrafficPane:
+    """The pane once a reviews preset and preset 8 (ratings answers 500 to jason) are in place."""
+    p = await ready_pane(pilot)
+    await apply_preset(pilot, p, reviews_key, "reviews")
+    await apply_preset(pilot, p, "8", "httpStatus: 500")
+    await until(pilot, lambda: p.view.ratings.preset == "ratings-abort-jason", "the fault preset")
+    await until(pilot, lambda: p.view.reviews.preset == reviews_preset, "the reviews preset")
+    return p
+
+
 async def test_abort_preset_gives_ratings_unavailable_for_jason(bookinfo_mesh: tuple[Cluster, int]) -> None:
     cluster, mesh = bookinfo_mesh
     app = make_app(cluster, pane="traffic")
     async with app.run_test(size=SIZE) as pilot:
-        p = await ready_pane(pilot)
-        await apply_preset(pilot, p, "2", "jason")
-        await apply_preset(pilot, p, "8", "httpStatus: 500")
-        await until(pilot, lambda: p.view.ratings.preset == "ratings-abort-jason", "the fault preset")
+        p = await ratings_abort_for_jason(pilot, reviews_key="2", reviews_preset="reviews-jason-v2")
         assert "abort 500" in text_of(app, "#traffic-routing")
         counts = await run_traffic(pilot, p, requests=40, user="jason")
         assert counts == {"ratings_unavailable": 40}
@@ -232,11 +239,7 @@ async def test_ratings_fault_does_not_make_the_split_differ(bookinfo_mesh: tuple
     cluster, _ = bookinfo_mesh
     app = make_app(cluster, pane="traffic")
     async with app.run_test(size=SIZE) as pilot:
-        p = await ready_pane(pilot)
-        await apply_preset(pilot, p, "3", "weight: 50")
-        await apply_preset(pilot, p, "8", "httpStatus: 500")
-        await until(pilot, lambda: p.view.ratings.preset == "ratings-abort-jason", "the fault preset")
-        await until(pilot, lambda: p.view.reviews.preset == "reviews-v1-v3-50", "the 50/50 preset")
+        p = await ratings_abort_for_jason(pilot, reviews_key="3", reviews_preset="reviews-v1-v3-50")
         counts = await run_traffic(pilot, p, requests=300, user="jason")
         assert set(counts) == {"no_stars", "ratings_unavailable"} and sum(counts.values()) == 300
         split = p.split_rows()
@@ -244,6 +247,7 @@ async def test_ratings_fault_does_not_make_the_split_differ(bookinfo_mesh: tuple
         observed = {r.version: r.observed for r in split[0]}
         assert observed == {"v1": counts["no_stars"], "v3": counts["ratings_unavailable"]}
         assert split[1:] == (300, 0)
+
         def note() -> str:
             return " ".join(text_of(app, "#traffic-split").split())
 
