@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import math
+from collections.abc import Callable
 
 from tui.names import is_dns_label
 
@@ -14,6 +15,18 @@ def count(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {text!r}")
     return value
+
+
+def count_up_to(limit: int) -> Callable[[str], int]:
+    """A whole number within 1..``limit``."""
+
+    def convert(text: str) -> int:
+        value = count(text)
+        if value > limit:
+            raise argparse.ArgumentTypeError(f"must be at most {limit}, got {text!r}")
+        return value
+
+    return convert
 
 
 def zero_or_more(text: str) -> int:

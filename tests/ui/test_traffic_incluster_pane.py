@@ -26,7 +26,7 @@ async def test_in_cluster_two_pods_show_and_merge(shared_mesh: tuple[Cluster, in
         await until(pilot, lambda: p.tally.load_pods and not p.running, "the in-cluster run to end", limit=90)
         assert p.latest is not None and p.latest.requests == 300
         assert sorted(pod.requests for pod in p.tally.load_pods) == [150, 150]
-        rows, n = p.split_rows()
+        rows, n, _ = p.split_rows()
         assert n == 300 and sum(r.observed for r in rows) == 300
         await until(pilot, lambda: text_of(app, "#traffic-serving").count("load pod") == 2, "both load pods")
         shown = text_of(app, "#traffic-serving")

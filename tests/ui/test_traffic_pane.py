@@ -183,7 +183,7 @@ async def test_fifty_fifty_preset_splits_400_requests(
         assert set(counts) == {"no_stars", "red"} and sum(counts.values()) == 400
         # The sandbox's pick is seeded; the bound is still Binomial(400, 0.5)'s 99.9% interval.
         assert 167 <= counts["red"] <= 233, counts
-        rows, n = p.split_rows()
+        rows, n, _ = p.split_rows()
         assert n == 400
         assert {r.version: r.configured for r in rows} == {"v1": 0.5, "v3": 0.5}
         assert all(r.low <= 0.5 <= r.high and not r.disagrees for r in rows)
@@ -207,23 +207,81 @@ async def test_jason_preset_gives_black_stars_for_jason(
         await until(pilot, lambda: p.view.reviews.preset == "reviews-jason-v2", "the preset")
         counts = await run_traffic(pilot, p, requests=60, user="jason")
         assert counts == {"black": 60}
-        rows, n = p.split_rows()
+        rows, n, _ = p.split_rows()
         assert n == 60 and {r.version: r.configured for r in rows if r.configured} == {"v2": 1.0}
         await until(pilot, lambda: "60 100.0%" in text_of(app, "#traffic-bars").splitlines()[0], "the bar")
+
+
+async def ratings_abort_for_jason(pilot: Pilot[Any], *, reviews_key: str, reviews_preset: str) -> TrafficPane:
+    """The pane once a reviews preset and preset 8 (ratings answers 500 to jason) are in place."""
+    p = await ready_pane(pilot)
+    await apply_preset(pilot, p, reviews_key, "reviews")
+    await apply_preset(pilot, p, "8", "httpStatus: 500")
+    await until(pilot, lambda: p.view.ratings.preset == "ratings-abort-jason", "the fault preset")
+    await until(pilot, lambda: p.view.reviews.preset == reviews_preset, "the reviews preset")
+    return p
 
 
 async def test_abort_preset_gives_ratings_unavailable_for_jason(bookinfo_mesh: tuple[Cluster, int]) -> None:
     cluster, mesh = bookinfo_mesh
     app = make_app(cluster, pane="traffic")
     async with app.run_test(size=SIZE) as pilot:
-        p = await ready_pane(pilot)
-        await apply_preset(pilot, p, "2", "jason")
-        await apply_preset(pilot, p, "8", "httpStatus: 500")
-        await until(pilot, lambda: p.view.ratings.preset == "ratings-abort-jason", "the fault preset")
+        p = await ratings_abort_for_jason(pilot, reviews_key="2", reviews_preset="reviews-jason-v2")
         assert "abort 500" in text_of(app, "#traffic-routing")
         counts = await run_traffic(pilot, p, requests=40, user="jason")
         assert counts == {"ratings_unavailable": 40}
         await until(pilot, lambda: "ratings unavailable 40" in text_of(app, "#traffic-bars"), "the errors")
+
+
+async def test_ratings_fault_does_not_make_the_split_differ(bookinfo_mesh: tuple[Cluster, int]) -> None:
+    """50/50 v1/v3 and ratings aborted for jason: v3 pages say "ratings unavailable" instead of red stars, but
+    they still count for v3 (the pod that served them), so nothing "differs" and every page has a version."""
+    cluster, _ = bookinfo_mesh
+    app = make_app(cluster, pane="traffic")
+    async with app.run_test(size=SIZE) as pilot:
+        p = await ratings_abort_for_jason(pilot, reviews_key="3", reviews_preset="reviews-v1-v3-50")
+        counts = await run_traffic(pilot, p, requests=300, user="jason")
+        assert set(counts) == {"no_stars", "ratings_unavailable"} and sum(counts.values()) == 300
+        split = p.split_rows()
+        assert not any(r.disagrees for r in split[0]), split[0]
+        observed = {r.version: r.observed for r in split[0]}
+        assert observed == {"v1": counts["no_stars"], "v3": counts["ratings_unavailable"]}
+        assert split[1:] == (300, 0)
+
+        def note() -> str:
+            return " ".join(text_of(app, "#traffic-split").split())
+
+        shown = "300 pages by reviews version (as jason) · no known version: 0"
+        await until(pilot, lambda: shown in note(), "the page counts in the box")
+        assert "differs" not in text_of(app, "#traffic-split")
+
+
+async def test_without_istio_presets_and_deploy_refuse_before_changing_anything(cluster: Cluster) -> None:
+    """No Istio: a preset says the cluster does not serve Istio's API (not the server's bare 404) before any
+    dialog, and a confirmed deploy says so before creating the namespace."""
+    app = make_app(cluster, pane="traffic")
+    refused = "does not serve Istio's networking.istio.io/v1 API"
+
+    def refusals() -> int:
+        return sum(refused in n.message for n in app._notifications)
+
+    async with app.run_test(size=SIZE) as pilot:
+        p = pane(app)
+        await until(pilot, lambda: p.view.status is not None, "the first read of the cluster")
+        p.focus()
+        await pilot.press("1")
+        await until(pilot, lambda: refusals() == 1, "the preset refused")
+        assert not isinstance(app.screen, ConfirmScreen)
+        assert not any("could not find" in n.message for n in app._notifications)
+        await pilot.press("d")
+        await confirm(pilot, expect="Deploy Bookinfo")
+        await until(pilot, lambda: refusals() == 2, "the deploy refused")
+        await pilot.press("r")
+        await confirm(pilot, expect="Revert")
+        await until(pilot, lambda: refusals() == 3, "the revert refused")
+        await until(pilot, lambda: not app.workers, "the workers to end")
+    with pytest.raises(NotFound):
+        cluster.get(kube.NAMESPACES, NS)
 
 
 async def test_cleanup_leaves_a_foreign_virtualservice(cluster: Cluster, mesh: int) -> None:
@@ -300,6 +358,7 @@ async def test_bad_knobs_are_explained_and_change_nothing(bookinfo_mesh: tuple[C
             ("duration", "-1", "positive"),
             ("rate", "fast", "rate must"),
             ("requests", "1.5", "whole"),
+            ("pods", "99999999", "pods must be at most 100, got 99999999 — still using"),
         )
         for key, bad, says in bad_values:
             p.query_one("#knob-requests", Input).value = ""
@@ -307,7 +366,7 @@ async def test_bad_knobs_are_explained_and_change_nothing(bookinfo_mesh: tuple[C
             p.query_one(f"#knob-{key}", Input).value = bad
             await pilot.pause()
             assert says in text_of(app, "#traffic-message"), key
-            assert p.knobs.concurrency == 4 and p.knobs.rate == before.rate
+            assert p.knobs.concurrency == 4 and p.knobs.rate == before.rate and p.knobs.pods == 0
             p.query_one(f"#knob-{key}", Input).value = ""
         p.query_one("#knob-rate", Input).value = "20"
         p.query_one("#knob-duration", Input).value = "2.5s"
@@ -430,6 +489,7 @@ def test_parse_knobs_names_the_bad_field() -> None:
         ("rate", "-1", "rate must be 0"),
         ("requests", "0", "requests must be at least 1"),
         ("duration", "inf", "duration must be a positive"),
+        ("pods", "99999999", "pods must be at most 100, got 99999999"),
     ):
         with pytest.raises(ConfigError, match=says):
             parse_knobs({**good, "duration": "", field: value})
@@ -480,7 +540,7 @@ async def test_after_a_preset_new_weights_are_only_compared_with_new_counts(
         await confirm(pilot, expect="v1")
 
         def counted() -> bool:
-            rows, n = p.split_rows()
+            rows, n, _ = p.split_rows()
             return configured(rows) == {"v1": 1.0} and n >= 60
 
         await until(pilot, counted, "60 pages counted under the v1 preset")
@@ -488,8 +548,28 @@ async def test_after_a_preset_new_weights_are_only_compared_with_new_counts(
         under_v1 = [rows for rows in drawn if configured(rows) == {"v1": 1.0}]
         assert under_v1
         assert not any(r.disagrees for rows in under_v1 for r in rows), [r for rows in under_v1 for r in rows]
-        rows, n = p.split_rows()
+        rows, n, _ = p.split_rows()
         assert {r.version: r.observed for r in rows if r.observed} == {"v1": n}
+
+
+async def test_namespace_change_is_refused_while_traffic_runs(bookinfo_mesh: tuple[Cluster, int]) -> None:
+    """The run's load keeps going to the gateway it started with, so the namespace stays until it stops."""
+    cluster, _ = bookinfo_mesh
+    app = make_app(cluster, pane="traffic")
+    async with app.run_test(size=SIZE) as pilot:
+        p = await ready_pane(pilot)
+        await start_endless_run(pilot, p)
+        await pilot.press("n")
+        p.query_one("#traffic-namespace", Input).value = "nonexist"
+        await pilot.press("enter")
+        assert "stop it first (s) — still using namespace bookinfo" in text_of(app, "#traffic-message")
+        assert (p.namespace, p.poller.namespace, p.view.namespace) == (NS, NS, NS)
+        await pilot.pause(0.3)
+        assert p.running and not p.tally.settling and p.tally.baseline is None
+        await stop_run(pilot, p)
+        p.query_one("#traffic-namespace", Input).focus()
+        await pilot.press("enter")
+        assert p.namespace == "nonexist" and p.query_one("#traffic-message", Static).has_class("-hidden")
 
 
 async def test_split_age_ticks(bookinfo_mesh: tuple[Cluster, int]) -> None:

@@ -67,5 +67,5 @@ async def test_the_new_epoch_counts_only_pages_the_waypoint_routed(slow_cluster:
 
         counts = p.tally.window().counts
         assert counts.get("black", 0) == 0, f"round-robin pages counted as routed: {dict(counts)}"
-        rows, n = p.split_rows()
+        rows, n, _ = p.split_rows()
         assert n >= PAGES and not any(r.disagrees for r in rows), rows

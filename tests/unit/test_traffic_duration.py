@@ -150,6 +150,7 @@ async def test_latency_is_kept_per_class_and_merges_exactly(server: PageServer) 
     [
         (["--workers", "100000"], {}, "workers must be within 0.."),
         (["--in-cluster", "0"], {}, "--in-cluster: must be at least 1"),
+        (["--in-cluster", "99999999", "--requests", "99999999"], {}, "--in-cluster: must be at most 100"),
         (["--in-cluster", "3", "--requests", "2"], {}, "--requests 2 is fewer than the 3 load pods"),
         (["--shard-of", "3"], {"JOB_COMPLETION_INDEX": "3"}, "needs JOB_COMPLETION_INDEX in 0..2, got '3'"),
         (["--shard-of", "3"], {}, "needs JOB_COMPLETION_INDEX in 0..2, got ''"),

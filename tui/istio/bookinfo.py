@@ -163,6 +163,23 @@ def bookinfo_namespaces(cluster: kube.Cluster) -> list[str]:
     return sorted({str(d["metadata"]["namespace"]) for d in found})
 
 
+def require_routing_api(cluster: kube.Cluster, *, api: RoutingApi) -> None:
+    """Refuse before anything changes when the cluster does not serve the API Bookinfo's gateway and routing
+    are written in: otherwise the first write fails with the server's bare "could not find the requested
+    resource", after a namespace or the app may already have been created."""
+    if api == "gateway-api" and not cluster.has_api("gateway.networking.k8s.io/v1"):
+        raise ConfigError(
+            "the cluster does not serve the Gateway API (gateway.networking.k8s.io/v1)",
+            hint="install the Gateway API CRDs from the install wizard's preflight step",
+        )
+    if api == "istio" and not cluster.has_api("networking.istio.io/v1"):
+        raise ConfigError(
+            "the cluster does not serve Istio's networking.istio.io/v1 API, so the gateway and routing "
+            "cannot be applied",
+            hint="install Istio (1.22 or newer) first",
+        )
+
+
 def deploy(
     cluster: kube.Cluster, *, namespace: str, routing: bool = True, api: RoutingApi = "istio"
 ) -> DeployResult:
@@ -172,17 +189,8 @@ def deploy(
     taking them over would let cleanup delete someone else's configuration.
     """
     check_namespace_name(namespace)
-    if routing and api == "gateway-api" and not cluster.has_api("gateway.networking.k8s.io/v1"):
-        raise ConfigError(
-            "the cluster does not serve the Gateway API (gateway.networking.k8s.io/v1)",
-            hint="install the Gateway API CRDs from the install wizard's preflight step",
-        )
-    if routing and api == "istio" and not cluster.has_api("networking.istio.io/v1"):
-        raise ConfigError(
-            "the cluster does not serve Istio's networking.istio.io/v1 API, so the gateway and routing "
-            "cannot be applied",
-            hint="install Istio (1.22 or newer) first",
-        )
+    if routing:
+        require_routing_api(cluster, api=api)
     docs = load_app()
     skipped: list[str] = []
     if routing:

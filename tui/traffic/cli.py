@@ -20,6 +20,7 @@ import time
 from typing import TYPE_CHECKING
 
 from tui.cliargs import count as _count
+from tui.cliargs import count_up_to
 from tui.cliargs import namespace as _namespace
 from tui.cliargs import rate as _rate
 from tui.cliargs import seconds as _seconds
@@ -27,6 +28,7 @@ from tui.cliargs import zero_or_more as _workers
 from tui.errors import ConfigError, print_error
 from tui.inputs import check_url
 from tui.models import TallySnapshot
+from tui.traffic import MAX_LOAD_PODS
 from tui.traffic.classify import CATEGORIES
 
 if TYPE_CHECKING:
@@ -57,9 +59,9 @@ def configure(p: argparse.ArgumentParser) -> None:
         help="print the cumulative raw tally as a JSON line every second and at the end (load pods do)",
     )
     p.add_argument(
-        "--in-cluster", type=_count, metavar="N",
-        help="send from N pods of a Kubernetes Job instead of this machine (requests and rate are split; "
-        "concurrency is per pod)",
+        "--in-cluster", type=count_up_to(MAX_LOAD_PODS), metavar="N",
+        help=f"send from N pods (at most {MAX_LOAD_PODS}) of a Kubernetes Job instead of this machine "
+        "(requests and rate are split; concurrency is per pod)",
     )
     p.add_argument(
         "--namespace", dest="load_namespace", type=_namespace, metavar="NS", help="namespace of the load Job"

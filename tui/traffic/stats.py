@@ -13,10 +13,6 @@ from collections.abc import Mapping
 from statistics import NormalDist
 
 from tui.models import SplitRow, TallySnapshot
-from tui.traffic.classify import BLACK, NO_STARS, RED
-
-# Bookinfo's reviews versions are told apart by the stars they render.
-VERSION_OF_CATEGORY: Mapping[str, str] = {NO_STARS: "v1", BLACK: "v2", RED: "v3"}
 
 
 def z_score(confidence: float) -> float:
@@ -56,10 +52,28 @@ def required_sample_size(p: float, margin: float, *, confidence: float = 0.95) -
     return max(1, math.ceil(z * z * variance / (margin * margin)))
 
 
-def version_counts(counts: Mapping[str, int]) -> dict[str, int]:
-    """Pages per reviews version from page counts by category, read from the stars: v1 none, v2 black,
-    v3 red."""
-    return {version: counts.get(category, 0) for category, version in VERSION_OF_CATEGORY.items()}
+def pod_version(pod: str, versions: Mapping[str, str]) -> str | None:
+    """The reviews version of the pod that served a page: its ``version`` label when the pod is known, else
+    the Deployment naming convention (``reviews-v2-5b9c8d7f6c-p7tzn`` -> v2); None when neither tells."""
+    if versions.get(pod):
+        return versions[pod]
+    parts = pod.rsplit("-", 2)
+    app, _, version = parts[0].partition("-")
+    return version if len(parts) == 3 and app == "reviews" and version else None
+
+
+def version_counts(by_pod: Mapping[str, int], versions: Mapping[str, str]) -> tuple[dict[str, int], int]:
+    """Pages per reviews version, by the reviews pod each page names, and how many pages came from a pod of no
+    known version. Not by the stars: a page whose ratings call failed shows none, whatever its version."""
+    counts: dict[str, int] = {}
+    unknown = 0
+    for pod, n in by_pod.items():
+        version = pod_version(pod, versions)
+        if version is None:
+            unknown += n
+        else:
+            counts[version] = counts.get(version, 0) + n
+    return counts, unknown
 
 
 def compare_split(

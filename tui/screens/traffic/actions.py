@@ -163,6 +163,7 @@ class BookinfoActions(WorkerErrors, Widget):
     @work(thread=True, exit_on_error=False, group="traffic-change", description="deploying Bookinfo")
     def _deploy(self, namespace: str, api: RoutingApi) -> None:
         cluster = self.istio_app.cluster
+        bookinfo.require_routing_api(cluster, api=api)
         bookinfo.ensure_namespace(cluster, name=namespace)
         result = bookinfo.deploy(cluster, namespace=namespace, api=api)
         message = f"Applied {len(result.applied)} Bookinfo objects in {namespace}; following the pods…"
@@ -288,7 +289,9 @@ class BookinfoActions(WorkerErrors, Widget):
 
     @work(thread=True, exit_on_error=False, group="traffic-change", description="routing preset preview")
     def _preview(self, namespace: str, key: str, user: str | None, api: RoutingApi) -> None:
-        preview = bookinfo.preview_preset(self.istio_app.cluster, namespace=namespace, key=key, api=api)
+        cluster = self.istio_app.cluster
+        bookinfo.require_routing_api(cluster, api=api)
+        preview = bookinfo.preview_preset(cluster, namespace=namespace, key=key, api=api)
         self.post_message(self._Previewed(preview, user, api))
 
     @on(_Previewed)
@@ -338,6 +341,7 @@ class BookinfoActions(WorkerErrors, Widget):
 
     @work(thread=True, exit_on_error=False, group="traffic-change", description="reverting routing presets")
     def _revert(self, namespace: str, api: RoutingApi) -> None:
+        bookinfo.require_routing_api(self.istio_app.cluster, api=api)
         done: list[str] = []
         for host in ("reviews", "ratings"):
             try:

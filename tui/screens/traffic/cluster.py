@@ -72,6 +72,11 @@ class ClusterView:
             )
         return status is None or status.productpage_sidecar is not False
 
+    def reviews_pod_versions(self) -> dict[str, str]:
+        """Pod name -> its ``version`` label, for telling which version served a page."""
+        pods = self.status.pods if self.status else ()
+        return {p.name: p.version for p in pods if p.app == "reviews" and p.version}
+
     def reviews_pods_per_version(self) -> dict[str, int]:
         per: dict[str, int] = {}
         for pod in self.status.pods if self.status else ():

@@ -16,6 +16,7 @@ from textual.message import Message
 from textual.widgets import Input, Label
 
 from tui.errors import ConfigError
+from tui.traffic import MAX_LOAD_PODS
 from tui.traffic.engine import TrafficConfig
 
 
@@ -66,13 +67,15 @@ class Knobs:
         }
 
 
-def _whole(text: str, what: str, *, low: int) -> int:
+def _whole(text: str, what: str, *, low: int, high: int | None = None) -> int:
     try:
         value = int(text)
     except ValueError:
         raise ConfigError(f"{what} must be a whole number, got {text!r}") from None
     if value < low:
         raise ConfigError(f"{what} must be at least {low}, got {value}")
+    if high is not None and value > high:
+        raise ConfigError(f"{what} must be at most {high}, got {value}")
     return value
 
 
@@ -102,7 +105,7 @@ def parse_knobs(values: Mapping[str, str]) -> Knobs:
     duration = _seconds(duration_text, "duration") if duration_text else None
     user = values["user"].strip() or None
     pods_text = values.get("pods", "").strip().lstrip("×x")
-    pods = _whole(pods_text, "pods", low=0) if pods_text else 0
+    pods = _whole(pods_text, "pods", low=0, high=MAX_LOAD_PODS) if pods_text else 0
     knobs = Knobs(
         concurrency=concurrency, rate=rate, requests=requests, duration_s=duration, user=user, pods=pods
     )

@@ -28,7 +28,7 @@ from tui.errors import ConfigError
 from tui.istio import bookinfo
 from tui.istio.presets import API_TITLES, ROUTING_APIS, RoutingApi
 from tui.istio.routing import RoutingView, routing_record
-from tui.models import SplitRow, TallySnapshot
+from tui.models import TallySnapshot
 from tui.screens.export import ExportScreen, write_export
 from tui.screens.injection_flow import InjectionFlow
 from tui.screens.traffic.actions import BookinfoActions
@@ -36,8 +36,9 @@ from tui.screens.traffic.cluster import BookinfoPoller, ClusterView
 from tui.screens.traffic.diagnosis import FindingsLine, run_symptoms
 from tui.screens.traffic.incluster import InClusterLoad
 from tui.screens.traffic.knobs import Knobs, KnobsBar
-from tui.screens.traffic.run import BUCKET_S, MARGIN, RunTally
+from tui.screens.traffic.run import BUCKET_S, MARGIN, RunTally, Split
 from tui.screens.traffic.views import ConfiguredVsObserved, GatewayLine, LiveSplit, namespace_line
+from tui.traffic import MAX_LOAD_PODS
 from tui.traffic.engine import TrafficConfig, run
 from tui.traffic.incluster import InClusterPlan
 from tui.widgets.pane import PaneAction, WorkPane
@@ -133,7 +134,7 @@ class TrafficPane(WorkPane):
         ("a", "Istio APIs or Gateway API, remembered per cluster; Gateway API presets 1-4 are HTTPRoutes"),
         ("c", "clean up what istio-tui deployed"),
         ("tab", "move between the knobs; a bad value is explained and changes nothing"),
-        ("pods", "N: load from N pods of a Job in the cluster (in-cluster ×N); empty: from this machine"),
+        ("pods", f"N ≤ {MAX_LOAD_PODS}: load from N pods of a Job in the cluster; empty: from this machine"),
         ("esc", "leave the knobs"),
     )
     can_focus = True
@@ -219,7 +220,8 @@ class TrafficPane(WorkPane):
 
     @on(BookinfoPoller.Found)
     def _found(self, event: BookinfoPoller.Found) -> None:
-        if event.namespaces and DEFAULT_NAMESPACE not in event.namespaces and not self._namespace_chosen:
+        chosen = self._namespace_chosen or self.running
+        if event.namespaces and DEFAULT_NAMESPACE not in event.namespaces and not chosen:
             self._set_namespace(event.namespaces[0])
 
     def _set_namespace(self, name: str) -> None:
@@ -335,6 +337,11 @@ class TrafficPane(WorkPane):
         except ConfigError as exc:
             field.add_class("-bad")
             self._message(f"{exc} — still using namespace {self.namespace}")
+            return
+        if self.running and name != self.namespace:
+            field.add_class("-bad")
+            ns = self.namespace
+            self._message(f"a run keeps its namespace: stop it first (s) — still using namespace {ns}")
             return
         field.remove_class("-bad")
         self._message("")
@@ -505,21 +512,25 @@ class TrafficPane(WorkPane):
     def _user(self) -> str | None:
         return self.tally.config.user if self.tally.config is not None else self.knobs.user
 
-    def split_rows(self) -> tuple[list[SplitRow], int]:
+    def split_rows(self) -> Split:
         """Configured vs observed for the reviews versions over the current epoch."""
         view = self.view
         routing: RoutingView | None = view.reviews if view.routing_applies() else None
         return self.tally.split_rows(
-            routing, pods_per_subset=view.reviews_pods_per_version(), user=self._user()
+            routing,
+            pods_per_subset=view.reviews_pods_per_version(),
+            user=self._user(),
+            pod_versions=view.reviews_pod_versions(),
         )
 
     def _render_split(self) -> None:
-        rows, n = self.split_rows()
+        rows, n, unknown = self.split_rows()
         symptoms = run_symptoms(self.tally, rows)
         self.query_one(FindingsLine).observe(namespace=self.namespace, symptoms=symptoms)
         self.query_one(ConfiguredVsObserved).show_split(
             rows,
             n,
+            unknown=unknown,
             user=self._user(),
             view=self.view,
             settling=self.tally.settling,
@@ -532,7 +543,7 @@ class TrafficPane(WorkPane):
         """The exported JSON: the CLI's contract for the run, plus the knobs, routing and split."""
         snap = self.latest
         assert snap is not None
-        rows, n = self.split_rows()
+        rows, n, unknown = self.split_rows()
         view = self.view
         since = self.tally.baseline.elapsed_s if self.tally.baseline else 0.0
         return {
@@ -546,6 +557,7 @@ class TrafficPane(WorkPane):
             "split": {
                 "since_s": round(since, 3),
                 "pages": n,
+                "pages_without_version": unknown,
                 "margin": MARGIN,
                 "rows": [dataclasses.asdict(r) for r in rows],
             },

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from tui.istio.routing import RoutingView, expected_shares
 from tui.models import SplitRow, TallySnapshot
@@ -28,6 +29,15 @@ def _delta(now: Mapping[str, int], base: Mapping[str, int] | None) -> dict[str, 
     if not base:
         return dict(now)
     return {k: n - base.get(k, 0) for k, n in now.items() if n - base.get(k, 0)}
+
+
+class Split(NamedTuple):
+    """The comparison over the window: ``pages`` of a known reviews version, ``unknown`` pages of none
+    (errors, and pages from a pod whose version neither its label nor its name tells)."""
+
+    rows: list[SplitRow]
+    pages: int
+    unknown: int
 
 
 @dataclass(frozen=True)
@@ -81,13 +91,20 @@ class RunTally:
         )
 
     def split_rows(
-        self, routing: RoutingView | None, *, pods_per_subset: Mapping[str, int], user: str | None
-    ) -> tuple[list[SplitRow], int]:
+        self,
+        routing: RoutingView | None,
+        *,
+        pods_per_subset: Mapping[str, int],
+        user: str | None,
+        pod_versions: Mapping[str, str],
+    ) -> Split:
         """Configured vs observed for the reviews versions over the window; ``routing`` None: no routing
-        applies (no VirtualService, or productpage without a sidecar), so the pods share evenly."""
-        observed = version_counts(self.window().counts)
+        applies (no VirtualService, or productpage without a sidecar), so the pods share evenly. A page counts
+        for the version of the reviews pod that served it (``pod_versions``: pod name -> version label)."""
+        window = self.window()
+        observed, _ = version_counts(window.by_pod, pod_versions)
         n = sum(observed.values())
         view = routing if routing is not None else RoutingView(host="reviews", namespace="", exists=False)
         weights = expected_shares(view, user=user, pods_per_subset=pods_per_subset)
         seen = {v: c for v, c in observed.items() if c or v in weights}
-        return compare_split(seen, weights, margin=MARGIN), n
+        return Split(compare_split(seen, weights, margin=MARGIN), n, sum(window.counts.values()) - n)

@@ -265,6 +265,7 @@ class ConfiguredVsObserved(Vertical):
         rows: list[SplitRow],
         n: int,
         *,
+        unknown: int,
         user: str | None,
         view: ClusterView,
         settling: bool,
@@ -272,7 +273,7 @@ class ConfiguredVsObserved(Vertical):
     ) -> None:
         """``compact``: without the interval and NEED columns, for a box about 40 columns wide."""
         who = f"as {user}" if user else "logged out"
-        note = f"{n} pages showing a version ({who})"
+        note = f"{n} pages by reviews version ({who}) · no known version: {unknown}"
         if not compact:
             note += f"; NEED: pages for ±{MARGIN * 100:.0f} points at 95%"
         if settling:
