@@ -123,6 +123,15 @@ def _check_namespace(value: str, source: str) -> str:
     return value
 
 
+def refuse_sandbox_flag(args: argparse.Namespace) -> None:
+    """Subcommands reach a cluster through a kubeconfig; ``--sandbox`` starts one only for the TUI."""
+    if getattr(args, "sandbox", False):
+        raise ConfigError(
+            "--sandbox only serves the TUI",
+            hint="run `istio-tui sandbox serve --kubeconfig FILE` and pass --kubeconfig FILE",
+        )
+
+
 def load_settings(args: argparse.Namespace, *, env: Mapping[str, str] = os.environ) -> Settings:
     """Merge flags > env > config file. Raises ConfigError for a bad file, variable or flag value."""
     path = config_file_path(env)

@@ -16,6 +16,7 @@ import argparse
 from collections.abc import Sequence
 
 from tui import cliargs
+from tui.config import refuse_sandbox_flag
 from tui.errors import ConfigError, print_error
 from tui.inputs import check_printable
 from tui.istio.helm import StepEvent
@@ -112,12 +113,9 @@ def run(args: argparse.Namespace) -> int:
         return _usage_error("--plan-only and --yes exclude each other")
     if args.plan_only and not args.out:
         return _usage_error("--plan-only needs --out DIR")
-    if args.yes and getattr(args, "sandbox", False):
-        return _usage_error(
-            "--sandbox only serves the TUI; for --yes run `istio-tui sandbox serve --kubeconfig FILE` "
-            "and pass --kubeconfig FILE"
-        )
     try:
+        if args.yes:
+            refuse_sandbox_flag(args)
         if args.out is not None:
             check_printable(args.out, what="--out")
         plan = plan_from_args(args)

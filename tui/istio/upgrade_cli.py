@@ -18,6 +18,7 @@ import argparse
 import threading
 
 from tui import cliargs
+from tui.config import refuse_sandbox_flag
 from tui.errors import ConfigError, IstioTuiError, print_error
 from tui.inputs import check_printable
 from tui.istio.upgrade import WAIT_TIMEOUT_S, UpgradeOptions, build_steps, parse_namespaces, write_plan
@@ -64,10 +65,11 @@ def run(args: argparse.Namespace) -> int:
         return _usage_error("choose exactly one of --plan-only (write the script) or --yes (upgrade now)")
     if args.plan_only and not args.out:
         return _usage_error("--plan-only needs --out DIR")
-    if args.yes and getattr(args, "sandbox", False):
-        return _usage_error(
-            "--sandbox only serves the TUI; run `istio-tui sandbox serve` and pass --kubeconfig"
-        )
+    if args.yes:
+        try:
+            refuse_sandbox_flag(args)
+        except ConfigError as err:
+            return _usage_error(str(err))
     settings = None
     if args.yes:
         from tui.config import load_settings

@@ -13,7 +13,7 @@ import sys
 import threading
 from types import FrameType
 
-from tui.config import load_settings
+from tui.config import load_settings, refuse_sandbox_flag
 from tui.errors import ConfigError, print_error
 from tui.kube import Cluster
 from tui.models import TallySnapshot
@@ -24,9 +24,10 @@ from tui.traffic.incluster import InClusterPlan, InClusterRun, LoadPod
 def run_in_cluster(args: argparse.Namespace, config: TrafficConfig) -> int:
     from tui.traffic.cli import render_summary
 
-    if getattr(args, "sandbox", False):
-        hint = "run `istio-tui sandbox serve --kubeconfig FILE` and pass --kubeconfig FILE"
-        print_error("istio-tui traffic", ConfigError("--sandbox only serves the TUI", hint=hint))
+    try:
+        refuse_sandbox_flag(args)
+    except ConfigError as err:
+        print_error("istio-tui traffic", err)
         return 2
     settings = load_settings(args)
     if config.requests is not None and config.requests < args.in_cluster:

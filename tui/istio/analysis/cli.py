@@ -55,17 +55,13 @@ def render(findings: Sequence[Finding], *, scope: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tui.config import load_settings
+    from tui.config import load_settings, refuse_sandbox_flag
     from tui.istio.analysis.runner import analyze, has_errors
     from tui.istio.analysis.snapshot import take_snapshot
     from tui.kube import Cluster
 
     namespace = args.analyze_namespace
-    if getattr(args, "sandbox", False):
-        raise ConfigError(
-            "--sandbox only serves the TUI",
-            hint="run `istio-tui sandbox serve --kubeconfig FILE` and pass --kubeconfig FILE",
-        )
+    refuse_sandbox_flag(args)
     if namespace is not None and not namespace.strip():
         raise ConfigError("-n needs a namespace name", hint="or use -A for every namespace")
     if namespace is not None and not is_dns_label(namespace):
