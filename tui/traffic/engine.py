@@ -34,44 +34,32 @@ Pacing: with ``rate`` > 0 request k of a worker is due at ``start + phase + k / 
 so the global arrivals are evenly spaced. Latency is measured from the due time, not from when a busy client
 got round to sending, so a stalled server shows up in the percentiles (no coordinated omission).
 
-Hot loop choice, measured with ``bench/traffic_bench.py`` (nginx-light, 1 worker, serving a 15 KB Bookinfo
-page with red stars on loopback; concurrency 16, 20,000 requests, every page classified; the shared 2-core
-machine had a load average of 8-9 from seven other developers' builds and tests, so rates swing between
-runs; hey ran in the same bench run as the reference; whole-process figures include start-up)::
+Hot loop choice and the comparison with hey, measured with ``bench/traffic_bench.py`` (nginx-light, 1 worker,
+serving a 15 KB Bookinfo page with red stars on loopback; concurrency 16, 20,000 requests, every page
+classified; hey and istio-tui alternate who goes first; both timed as whole processes, wall and CPU of the
+process and its children). The 2-core machine was otherwise idle (load average 0.7-0.9; the benchmark itself
+is the load)::
 
-    bench run (load avg)         client                          req/s     x hey   CPU ms / 1,000 req
-    10:42 UTC (8.4), run 1       hey                             6,876     1.00     49.5
-                                 istio-tui traffic (2 workers)   6,944     1.01     39.2
-    10:42 UTC (8.4), run 2       hey                            11,404     1.00     38.0
-                                 istio-tui traffic              11,385     1.00     34.9
-    10:56 UTC (8.8), run 1       hey                             8,733     1.00     50.6
-                                 istio-tui traffic               5,250     0.60     48.4   (worst seen)
-    10:56 UTC (8.8), run 2       hey                             9,831     1.00     44.8
-                                 istio-tui traffic              10,410     1.06     32.7
-    11:14 UTC (8.5), run 1       hey                             9,693     1.00     37.9
-                                 istio-tui traffic               8,840     0.91     31.4
-    11:14 UTC (8.5), run 2       hey                             9,543     1.00     35.8
-                                 istio-tui traffic               6,061     0.64     31.5
-    11:16 UTC (5.5), run 1       hey                             6,570     1.00     41.5
-                                 istio-tui traffic               6,988     1.06     32.7
-    11:16 UTC (5.5), run 2       hey                            11,462     1.00     38.8
-                                 istio-tui traffic               9,808     0.86     31.4
+    bench run             client              req/s, 4 pairs                x hey       CPU ms per 1,000
+    14:31 UTC, load 0.72  hey                 25,319 22,024 23,216 24,636               43.7-51.1
+                          istio-tui traffic   35,161 33,126 30,657 35,375   1.32-1.50   28.0-34.4
+    14:32 UTC, load 0.71  hey                 32,380 28,577 27,975 29,950               32.5-40.4
+                          istio-tui traffic   36,452 35,429 35,307 37,370   1.13-1.26   27.2-30.6
 
-    one process, same page       httptools Protocol on uvloop    3,430-9,669        25.2-29.1
-    (four bench runs)            httptools Protocol on asyncio   2,396-8,818        60.1-92.7
-                                 aiohttp ClientSession, uvloop   1,194-5,497        97.3-167.9
+    one process (workers=0)  httptools Protocol on uvloop     31,250-47,622 req/s   CPU 20.6-31.4 ms/1,000
+    (both runs, plus 3       httptools Protocol on asyncio    14,622-48,350 req/s   CPU 20.6-67.7 (bimodal)
+    direct repeats)          aiohttp ClientSession, uvloop    10,301-10,439 req/s   CPU 94.3-96.5
 
-Rates swing with the other tenants' load (the worst whole-process run was 0.60x hey, the best 1.06x); CPU
-per request is the steady figure, and there the whole istio-tui command spent less than hey in every run
-(31-48 against 36-51 ms per 1,000). What is left between them is start-up: about 100 ms of CPU (imports of
-asyncio, uvloop, multiprocessing and our modules; a 1-request run takes 0.16-0.23 s wall at load 5.5), which
-at load 8-9 stretches to 0.3-0.5 s. Time to the first request (launch to the server seeing it, 5 runs per
-bench): median 257, 408 and 317 ms, max 396-553 ms. ``--rate 500 --duration 10``: 5,000 requests at 499.7-
-500.1 req/s.
+Workers are ``SCHED_BATCH`` (see ``_run_as_batch``). Before that, on the same idle machine at 13:05 UTC, the
+default 2 workers preempted nginx on every response and nginx became the bottleneck: 0.62-0.78 s per 20,000
+requests against 0.48-0.52 s as batch tasks, and the bench gave 0.85x, 0.95x and 1.21x hey. Time to the first
+request (launch to the server seeing it, 5 launches per run): median 108 and 113 ms, max 116 and 122 ms.
+``--rate 500 --duration 10``: 5,000 requests at 500.1 and 500.0 req/s.
 
 The hot loop is httptools (llhttp, uvicorn's parser) on asyncio ``Protocol``s under uvloop, all callbacks,
-one prebuilt request; aiohttp's session costs several times more CPU per request even on uvloop. httpx stays
-the project's HTTP API: the login goes through it.
+one prebuilt request; aiohttp's session costs several times more CPU per request even on uvloop, and plain
+asyncio swings between uvloop's rate and a third of it from run to run. httpx stays the project's HTTP API:
+the login goes through it.
 """
 
 from __future__ import annotations
