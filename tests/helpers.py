@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import socket
 import ssl
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -15,6 +16,7 @@ import pytest
 
 from tui.app import IstioApp
 from tui.config import Settings
+from tui.screens.confirm import ConfirmScreen
 
 if TYPE_CHECKING:
     from textual.pilot import Pilot
@@ -158,3 +160,27 @@ def cli_env(home: Path, **extra: str) -> dict[str, str]:
         "PYTHONPATH": str(ROOT),
         **extra,
     }
+
+
+def confirm_shown(app: IstioApp) -> bool:
+    """A ConfirmScreen is open with its body filled in (a pending one shows it once its check is done)."""
+    screen = app.screen
+    return isinstance(screen, ConfirmScreen) and not screen.waiting
+
+
+def hold(monkeypatch: pytest.MonkeyPatch, owner: object, name: str) -> threading.Event:
+    """``owner.name`` waits for the returned event (20 s at most), so a test decides when the cluster has
+    answered, e.g. to type keys while a check is still running."""
+    release = threading.Event()
+    real = getattr(owner, name)
+
+    def held(*args: Any, **kwargs: Any) -> Any:
+        release.wait(20)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, held)
+    return release
+
+
+def worker_running(app: IstioApp, description: str) -> bool:
+    return any(w.description == description and not w.is_finished for w in app.workers)

@@ -11,7 +11,7 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import DataTable
 
-from tests.helpers import wait_for
+from tests.helpers import confirm_shown, wait_for
 from tests.ui.test_namespaces import create_deployment, create_injector, create_namespace
 from tui import kube
 from tui.app import IstioApp
@@ -112,7 +112,7 @@ async def restart_offered(pilot: Pilot[Any]) -> None:
     app.query_one(NamespacesPane).focus_content()
     table.move_cursor(row=table.get_row_index("shop"))
     await pilot.press("i")
-    await wait_for(lambda: isinstance(app.screen, ConfirmScreen), "the label confirmation")
+    await wait_for(lambda: confirm_shown(app), "the label confirmation")
     await pilot.press("y")
     await wait_for(offered, "the restart offer")
     await wait_for(lambda: "istio-injection=enabled" in str(table.get_cell("shop", "mode")), "the row")

@@ -87,3 +87,49 @@ async def test_a_long_body_scrolls_and_the_buttons_stay_on_an_80x24_screen() -> 
         await pilot.press("y")
         await pilot.pause()
         assert app.answers == [True]
+
+
+async def test_pending_dialog_ignores_yes_with_a_hint_until_its_body_is_shown() -> None:
+    """``y`` typed before the check is done must not confirm what was never on screen, nor be queued."""
+    app = _StyledHost()
+    async with app.run_test() as pilot:
+        dialog = ConfirmScreen("Apply?", ["checking…"], context="sandbox", pending=True)
+        app.push_screen(dialog, app.answers.append)
+        await app._check_bindings("y")  # before the dialog has mounted
+        await pilot.pause()
+        assert app.answers == [] and dialog.waiting
+        assert dialog.query_one("#confirm-hint", Static).display
+        assert dialog.query_one("#confirm-yes").disabled
+        await pilot.press("enter")  # the focused Cancel button stays the default
+        await pilot.pause()
+        assert app.answers == [False]
+
+        dialog = ConfirmScreen("Apply?", ["checking…"], context="sandbox", pending=True)
+        app.push_screen(dialog, app.answers.append)
+        await pilot.pause()
+        dialog.show(["weight: 50"])
+        await pilot.pause()
+        assert not dialog.waiting and not dialog.query_one("#confirm-hint", Static).display
+        assert "weight: 50" in str(dialog.query_one("#confirm-body", Static).render())
+        await pilot.press("y")
+        await pilot.pause()
+        assert app.answers == [False, True]
+
+
+async def test_pending_dialog_cancelled_ignores_the_late_result_and_refuse_says_no() -> None:
+    app = _Host()
+    async with app.run_test() as pilot:
+        dialog = ConfirmScreen("Apply?", ["checking…"], context="sandbox", pending=True)
+        app.push_screen(dialog, app.answers.append)
+        await app._check_bindings("n")
+        await pilot.pause()
+        dialog.show(["late"])
+        dialog.refuse()
+        await pilot.pause()
+        assert app.answers == [False] and not isinstance(app.screen, ConfirmScreen)
+
+        dialog = ConfirmScreen("Apply?", ["checking…"], context="sandbox", pending=True)
+        app.push_screen(dialog, app.answers.append)
+        dialog.refuse()  # before it mounted
+        await pilot.pause()
+        assert app.answers == [False, False] and not isinstance(app.screen, ConfirmScreen)

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from textual.pilot import Pilot
 
-from tests.helpers import make_app, until, wait_for
+from tests.helpers import confirm_shown, make_app, until, wait_for
 from tests.sandbox.test_dataplane import install_istio
 from tests.ui.test_namespaces import confirm_text, select
 from tests.ui.test_traffic_pane import confirm, pane, run_traffic, text_of
@@ -146,14 +146,14 @@ async def test_ambient_route_needs_a_waypoint_deployed_and_removed_from_namespac
     async with app.run_test(size=SIZE) as pilot:
         await select(pilot, app, NS)
         await pilot.press("w")
-        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the waypoint confirmation")
+        await until(pilot, lambda: confirm_shown(app), "the waypoint confirmation")
         assert "class istio-waypoint" in confirm_text(app) and "15008" in confirm_text(app)
         await pilot.press("y")
         await until(pilot, lambda: _exists(cluster, kube.K8S_GATEWAYS, "waypoint"), "the waypoint")
         labels = cluster.get(kube.NAMESPACES, NS)["metadata"]["labels"]
         assert labels["istio.io/use-waypoint"] == "waypoint"
         await pilot.press("u")
-        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the usage")
+        await until(pilot, lambda: confirm_shown(app), "the usage")
         assert "reviews" in confirm_text(app) and "→ waypoint (label on the namespace)" in confirm_text(app)
         await pilot.press("escape")
 
@@ -170,7 +170,7 @@ async def test_ambient_route_needs_a_waypoint_deployed_and_removed_from_namespac
     async with app.run_test(size=SIZE) as pilot:
         await select(pilot, app, NS)
         await pilot.press("W")
-        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the removal confirmation")
+        await until(pilot, lambda: confirm_shown(app), "the removal confirmation")
         text = confirm_text(app)
         assert "This L7 policy stops applying" in text and "HTTPRoute/reviews (routes reviews)" in text
         await pilot.press("y")

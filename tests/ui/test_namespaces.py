@@ -11,12 +11,13 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Static
 
-from tests.helpers import deployment_manifest, make_app, until
+from tests.helpers import confirm_shown, deployment_manifest, hold, make_app, until, worker_running
 from tui import kube
 from tui.app import IstioApp
 from tui.istio.sidecar import has_sidecar
 from tui.kube import Cluster
 from tui.sandbox.cluster import Sandbox
+from tui.screens import injection_flow
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.injection import ConflictScreen, RevisionScreen
 from tui.screens.namespaces import NamespacesPane
@@ -174,7 +175,7 @@ async def test_toggle_sets_the_label_with_a_merge_patch(cluster: Cluster) -> Non
     async with app.run_test(size=SIZE) as pilot:
         await select(pilot, app, "shop")
         await pilot.press("i")
-        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the confirmation")
+        await until(pilot, lambda: confirm_shown(app), "the confirmation")
         text = confirm_text(app)
         assert "set label istio-injection=enabled" in text
         assert app.context_name in text
@@ -190,7 +191,7 @@ async def test_toggle_sets_the_label_with_a_merge_patch(cluster: Cluster) -> Non
 
         # Toggling again disables it, again as a patch that names the label.
         await pilot.press("i")
-        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the second confirmation")
+        await until(pilot, lambda: confirm_shown(app), "the second confirmation")
         assert "set label istio-injection=disabled (currently enabled)" in confirm_text(app)
         await pilot.press("y")
         await until(pilot, lambda: label(cluster, "shop", "istio-injection") == "disabled", "disabled")
@@ -203,10 +204,33 @@ async def test_cancel_changes_nothing(cluster: Cluster) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await select(pilot, app, "shop")
         await pilot.press("i")
-        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the confirmation")
+        await until(pilot, lambda: confirm_shown(app), "the confirmation")
         await pilot.press("escape")
         await until(pilot, lambda: not isinstance(app.screen, ConfirmScreen), "the dialog to close")
         await pilot.pause()
+    assert "istio-injection" not in labels_of(cluster, "shop")
+
+
+async def test_no_typed_right_after_the_toggle_cancels_it(
+    cluster: Cluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``i`` ``n`` in one burst: the dialog opened only after the preflight, so the ``n`` was lost."""
+    create_injector(cluster)
+    create_namespace(cluster, "shop")
+    release = hold(monkeypatch, injection_flow, "preflight_injection")
+    app = make_app(cluster, pane="namespaces")
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await select(pilot, app, "shop")
+            await pilot.press("i", "n")
+            await until(pilot, lambda: not isinstance(app.screen, ConfirmScreen), "the dialog to close")
+            release.set()
+            await until(pilot, lambda: not worker_running(app, "injection preflight"), "the preflight to end")
+            await pilot.pause()
+            assert not isinstance(app.screen, ConfirmScreen)
+            assert not worker_running(app, "namespace label change")
+    finally:
+        release.set()
     assert "istio-injection" not in labels_of(cluster, "shop")
 
 
@@ -216,7 +240,7 @@ async def test_preflight_failure_is_explained(cluster: Cluster) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await select(pilot, app, "shop")
         await pilot.press("i")
-        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the confirmation")
+        await until(pilot, lambda: confirm_shown(app), "the confirmation")
         text = confirm_text(app)
         assert "Injection will NOT happen" in text
         assert "no istio-sidecar-injector MutatingWebhookConfiguration" in text
@@ -238,7 +262,7 @@ async def test_revision_preflight_names_the_missing_revision(cluster: Cluster) -
         )
         app.screen.query_one("#revision-input", Input).value = "canary"
         await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the confirmation")
+        await until(pilot, lambda: confirm_shown(app), "the confirmation")
         text = confirm_text(app)
         assert "set label istio.io/rev=canary" in text
         assert "Injection will NOT happen" in text
@@ -261,7 +285,7 @@ async def test_conflicting_labels_offer_a_choice(cluster: Cluster) -> None:
         assert "Keep istio.io/rev=canary (r)" in buttons
         assert "Keep istio-injection=enabled (i)" in buttons
         await pilot.press("r")
-        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the confirmation")
+        await until(pilot, lambda: confirm_shown(app), "the confirmation")
         assert "remove label istio-injection (currently enabled)" in confirm_text(app)
         await pilot.press("y")
         await until(pilot, lambda: "istio-injection" not in labels_of(cluster, "shop"), "the removal")
@@ -276,7 +300,7 @@ async def test_ambient_needs_no_restart_and_warns_about_waypoints(cluster: Clust
     async with app.run_test(size=SIZE) as pilot:
         await select(pilot, app, "shop")
         await pilot.press("a")
-        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the confirmation")
+        await until(pilot, lambda: confirm_shown(app), "the confirmation")
         text = confirm_text(app)
         assert "set label istio.io/dataplane-mode=ambient" in text
         assert "needs no restart" in text
@@ -313,7 +337,7 @@ async def test_restart_flow_ends_with_sidecars(
         await until(pilot, lambda: ratio(app, "shop") == "0/2", "0/2")
         await select(pilot, app, "shop")
         await pilot.press("i")
-        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the label confirmation")
+        await until(pilot, lambda: confirm_shown(app), "the label confirmation")
         await pilot.press("y")
 
         def asked() -> bool:
@@ -341,7 +365,7 @@ async def test_restart_flow_ends_with_sidecars(
         enabled = "istio-injection=enabled"
         await until(pilot, lambda: cell(app, "shop", "mode") == enabled, "the row to show injection")
         await pilot.press("i")
-        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the disable confirmation")
+        await until(pilot, lambda: confirm_shown(app), "the disable confirmation")
         await pilot.press("y")
         await until(pilot, asked, "the second restart offer")
         assert "still have a sidecar they should drop" in confirm_text(app)
@@ -424,7 +448,7 @@ async def test_label_notification_says_what_happened_and_one_pod_is_singular(clu
         await until(pilot, lambda: "1 pod needs a restart" in str(summary.render()), "the singular summary")
         await select(pilot, app, "shop")
         await pilot.press("i")
-        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the confirmation")
+        await until(pilot, lambda: confirm_shown(app), "the confirmation")
         await pilot.press("y")
         await until(pilot, lambda: label(cluster, "shop", "istio-injection") == "disabled", "disabled")
         await until(

@@ -18,7 +18,7 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input, Static
 
-from tests.helpers import make_app, until
+from tests.helpers import hold, make_app, until, worker_running
 from tests.sandbox.test_dataplane import deploy_bookinfo, install_istio
 from tui import kube
 from tui.app import IstioApp
@@ -90,6 +90,7 @@ async def confirm(pilot: Pilot[Any], *, expect: str = "") -> ConfirmScreen:
     await until(pilot, lambda: app.focused is not None and app.focused.id == "confirm-no", "the dialog")
     screen = app.screen
     assert isinstance(screen, ConfirmScreen)
+    await until(pilot, lambda: not screen.waiting, "the dialog's body")
     body = str(screen.query_one("#confirm-title", Static).render()) + str(
         screen.query_one("#confirm-body", Static).render()
     )
@@ -282,6 +283,61 @@ async def test_without_istio_presets_and_deploy_refuse_before_changing_anything(
         await until(pilot, lambda: not app.workers, "the workers to end")
     with pytest.raises(NotFound):
         cluster.get(kube.NAMESPACES, NS)
+
+
+@pytest.fixture
+def held_preview(monkeypatch: pytest.MonkeyPatch) -> Iterator[threading.Event]:
+    release = hold(monkeypatch, bookinfo, "preview_preset")
+    yield release
+    release.set()
+
+
+async def typed_in_one_burst(pilot: Pilot[Any], release: threading.Event, *keys: str) -> ConfirmScreen | None:
+    """Types ``keys`` while the preview is held; returns the dialog still open once the diff was read."""
+    app = pilot.app
+    await ready_pane(pilot)
+    await pilot.press(*keys)
+    if keys[-1] == "y":
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the pending dialog")
+        hint = app.screen.query_one("#confirm-hint", Static)
+        await until(pilot, lambda: hint.display, "the still-checking hint")
+        assert "Still checking" in str(hint.render())
+    else:
+        await until(pilot, lambda: not isinstance(app.screen, ConfirmScreen), "the dialog to close")
+    release.set()
+    await until(pilot, lambda: not worker_running(app, "routing preset preview"), "the preview to end")
+    await pilot.pause()
+    assert not worker_running(app, "applying a routing preset")
+    return app.screen if isinstance(app.screen, ConfirmScreen) else None
+
+
+async def test_no_typed_right_after_a_preset_key_cancels_it(
+    bookinfo_mesh: tuple[Cluster, int], held_preview: threading.Event
+) -> None:
+    """QA typed ``3`` ``n`` in one burst: the ``n`` went to the pane and the dialog opened later, for good."""
+    cluster, _ = bookinfo_mesh
+    app = make_app(cluster, pane="traffic")
+    async with app.run_test(size=SIZE) as pilot:
+        assert await typed_in_one_burst(pilot, held_preview, "3", "n") is None
+        assert app.focused is not pane(app).query_one("#traffic-namespace")
+    with pytest.raises(NotFound):
+        cluster.get(kube.VIRTUAL_SERVICES, "reviews", namespace=NS)
+
+
+async def test_yes_typed_before_the_diff_is_shown_is_not_taken(
+    bookinfo_mesh: tuple[Cluster, int], held_preview: threading.Event
+) -> None:
+    cluster, _ = bookinfo_mesh
+    app = make_app(cluster, pane="traffic")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await typed_in_one_burst(pilot, held_preview, "3", "y")
+        assert screen is not None
+        await until(pilot, lambda: not screen.waiting, "the diff")
+        assert "weight: 50" in str(screen.query_one("#confirm-body", Static).render())
+        with pytest.raises(NotFound):
+            cluster.get(kube.VIRTUAL_SERVICES, "reviews", namespace=NS)
+        await pilot.press("y")
+        await until(pilot, lambda: pane(app).view.reviews.preset == "reviews-v1-v3-50", "the preset")
 
 
 async def test_cleanup_leaves_a_foreign_virtualservice(cluster: Cluster, mesh: int) -> None:

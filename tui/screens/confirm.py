@@ -11,6 +11,9 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
+from textual.worker import Worker, WorkerState
+
+PENDING_HINT = "Still checking — press y once the diff is shown."
 
 
 class ConfirmScreen(ModalScreen[bool]):
@@ -20,7 +23,11 @@ class ConfirmScreen(ModalScreen[bool]):
 
     A key can reach the bindings before the dialog has mounted (typed ahead, or pressed in the same tick as
     the push), so nothing here may assume the widgets exist: focus goes through ``AUTO_FOCUS`` and the answer
-    is taken once."""
+    is taken once.
+
+    ``pending`` opens the dialog at once, before the check that writes its body is done, so an answer typed
+    right after the action key reaches it: ``n``/``esc`` cancel straight away, ``y`` only shows a hint until
+    ``show`` fills the body in (nobody confirms what they have not seen), and ``refuse`` closes it as a no."""
 
     AUTO_FOCUS = "#confirm-no"
     BINDINGS = [
@@ -36,6 +43,7 @@ class ConfirmScreen(ModalScreen[bool]):
         context: str,
         confirm_label: str = "Yes",
         destructive: bool = True,
+        pending: bool = False,
     ) -> None:
         super().__init__()
         self._title = title
@@ -44,6 +52,13 @@ class ConfirmScreen(ModalScreen[bool]):
         self._confirm_label = confirm_label
         self._destructive = destructive
         self._answered = False
+        self._pending = pending
+        self._hint = False
+
+    @property
+    def waiting(self) -> bool:
+        """Still open and still pending: a late check result belongs here only while this holds."""
+        return self._pending and not self._answered
 
     def compose(self) -> ComposeResult:
         with Vertical(id="confirm-dialog"):
@@ -51,11 +66,15 @@ class ConfirmScreen(ModalScreen[bool]):
             yield Static(Text.assemble("context: ", (self._context_name, "bold")), id="confirm-context")
             with VerticalScroll(id="confirm-scroll", can_focus=False):
                 yield Static(Text("\n".join(self._body)), id="confirm-body")
+            hint = Static(PENDING_HINT, id="confirm-hint")
+            hint.display = self._hint and self._pending
+            yield hint
             with Horizontal(id="confirm-buttons"):
                 yield Button(
                     f"{self._confirm_label} (y)",
                     id="confirm-yes",
                     variant="error" if self._destructive else "primary",
+                    disabled=self._pending,
                 )
                 yield Button("Cancel (n)", id="confirm-no")
 
@@ -66,5 +85,45 @@ class ConfirmScreen(ModalScreen[bool]):
     def action_answer(self, answer: bool) -> None:
         if self._answered:
             return
+        if answer and self._pending:
+            self._hint = True
+            if self.is_mounted:
+                self.query_one("#confirm-hint", Static).display = True
+            return
         self._answered = True
+        if not self.is_current:
+            self.pop_until_active()
         self.dismiss(answer)
+
+    def show(self, body_lines: Sequence[str]) -> None:
+        """The check is done: its result becomes the body and ``y`` confirms from now on."""
+        if not self.waiting:
+            return
+        self._pending = False
+        self._body = list(body_lines)
+        if self.is_mounted:
+            self.query_one("#confirm-body", Static).update(Text("\n".join(self._body)))
+            self.query_one("#confirm-hint", Static).display = False
+            self.query_one("#confirm-yes", Button).disabled = False
+
+    def refuse(self) -> None:
+        """The check found nothing to confirm (its reason is told elsewhere): close as a no."""
+        if self.waiting:
+            self.action_answer(False)
+
+
+class PendingChecks:
+    """Pending dialogs by the worker whose check fills them in, for the node that started the workers: a
+    check that fails closes its dialog (the failure itself is reported by ``WorkerErrors``)."""
+
+    def __init__(self) -> None:
+        self._dialogs: dict[Worker[None], ConfirmScreen] = {}
+
+    def add(self, worker: Worker[None], dialog: ConfirmScreen) -> None:
+        self._dialogs[worker] = dialog
+
+    def worker_changed(self, event: Worker.StateChanged) -> None:
+        if event.state in (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED):
+            dialog = self._dialogs.pop(event.worker, None)
+            if dialog is not None and event.state is not WorkerState.SUCCESS:
+                dialog.refuse()

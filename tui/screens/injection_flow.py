@@ -17,6 +17,7 @@ from typing import Any
 from textual import on, work
 from textual.message import Message
 from textual.widget import Widget
+from textual.worker import Worker
 
 from tui import kube
 from tui.istio import waypoints
@@ -30,7 +31,7 @@ from tui.istio.restarts import (
     restart_progress,
 )
 from tui.models import plural
-from tui.screens.confirm import ConfirmScreen
+from tui.screens.confirm import ConfirmScreen, PendingChecks
 from tui.screens.injection import KEEP_REVISION, ConflictScreen
 from tui.widgets.pane import WorkerErrors
 from tui.widgets.stream import Stream
@@ -77,18 +78,20 @@ class InjectionFlow(WorkerErrors, Widget):
     class _Preflighted(Message):
         bubble = False
 
-        def __init__(self, plan: LabelPlan, result: Preflight) -> None:
+        def __init__(self, plan: LabelPlan, result: Preflight, dialog: ConfirmScreen) -> None:
             super().__init__()
             self.plan = plan
             self.result = result
+            self.dialog = dialog
 
     class _ZtunnelChecked(Message):
         bubble = False
 
-        def __init__(self, plan: LabelPlan, ztunnel: waypoints.Ztunnel) -> None:
+        def __init__(self, plan: LabelPlan, ztunnel: waypoints.Ztunnel, dialog: ConfirmScreen) -> None:
             super().__init__()
             self.plan = plan
             self.ztunnel = ztunnel
+            self.dialog = dialog
 
     class _Patched(Message):
         bubble = False
@@ -109,6 +112,8 @@ class InjectionFlow(WorkerErrors, Widget):
     def __init__(self, *, id: str | None = None) -> None:  # noqa: A002 - Textual's own keyword
         super().__init__(id=id)
         self._follow: Stream | None = None
+        self._checking = PendingChecks()
+        self._preflights: dict[ConfirmScreen, Preflight] = {}
 
     def on_unmount(self) -> None:
         self._stop_follow()
@@ -131,38 +136,49 @@ class InjectionFlow(WorkerErrors, Widget):
         self.app.push_screen(ConflictScreen(conflict, context=self.istio_app.context_name), chosen)
 
     def propose(self, plan: LabelPlan) -> None:
-        """Preflight first when the target injects sidecars, so the confirmation can tell the truth."""
+        """Preflight first when the target injects sidecars, so the confirmation can tell the truth.
+
+        The dialog opens at once (pending) while the check runs, so an answer typed right after the key
+        reaches it."""
         if plan.is_noop:
             self.notify(f"{plan.namespace} is already {plan.target.label}")
             return
+        if not (plan.target.injects_sidecars or plan.target.kind is ModeKind.AMBIENT):
+            self._push(plan, self._lines(plan, None), pending=False)
+            return
+        screen = self._push(plan, ["Checking the cluster…"], pending=True)
         if plan.target.injects_sidecars:
-            self._preflight(plan)
-        elif plan.target.kind is ModeKind.AMBIENT:
-            self._check_ztunnel(plan)
+            worker = self._preflight(plan, screen)
         else:
-            self._confirm(plan, None)
+            worker = self._check_ztunnel(plan, screen)
+        self._checking.add(worker, screen)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        self._checking.worker_changed(event)
 
     @work(thread=True, exit_on_error=False, group="injection-flow", description="ztunnel check")
-    def _check_ztunnel(self, plan: LabelPlan) -> None:
-        self.post_message(self._ZtunnelChecked(plan, waypoints.ztunnel(self.istio_app.cluster)))
+    def _check_ztunnel(self, plan: LabelPlan, screen: ConfirmScreen) -> None:
+        self.post_message(self._ZtunnelChecked(plan, waypoints.ztunnel(self.istio_app.cluster), screen))
 
     @on(_ZtunnelChecked)
     def _ztunnel_checked(self, event: _ZtunnelChecked) -> None:
         ztunnel = event.ztunnel
         ready = f"✓ ztunnel runs on {plural(ztunnel.ready, 'node')}."
         line = f"⚠ {ztunnel.warning}" if ztunnel.warning else ready
-        self._confirm(event.plan, None, extra=[line])
+        event.dialog.show(self._lines(event.plan, None, extra=[line]))
 
     @work(thread=True, exit_on_error=False, group="injection-flow", description="injection preflight")
-    def _preflight(self, plan: LabelPlan) -> None:
+    def _preflight(self, plan: LabelPlan, screen: ConfirmScreen) -> None:
         result = preflight_injection(self.istio_app.cluster, labels_after=plan.labels_after)
-        self.post_message(self._Preflighted(plan, result))
+        self.post_message(self._Preflighted(plan, result, screen))
 
     @on(_Preflighted)
     def _preflighted(self, event: _Preflighted) -> None:
-        self._confirm(event.plan, event.result)
+        if event.dialog.waiting:
+            self._preflights[event.dialog] = event.result
+            event.dialog.show(self._lines(event.plan, event.result))
 
-    def _confirm(self, plan: LabelPlan, preflight: Preflight | None, *, extra: Sequence[str] = ()) -> None:
+    def _lines(self, plan: LabelPlan, preflight: Preflight | None, *, extra: Sequence[str] = ()) -> list[str]:
         if plan.current == plan.target:
             summary = f"Namespace {plan.namespace} stays {plan.target.label}; the conflicting label goes."
         else:
@@ -181,18 +197,25 @@ class InjectionFlow(WorkerErrors, Widget):
             lines += ["", "A namespace is either sidecar-injected or ambient, not both: this switches it."]
         if extra:
             lines += ["", *extra]
+        return lines
+
+    def _push(self, plan: LabelPlan, lines: list[str], *, pending: bool) -> ConfirmScreen:
         first = plan.changes[0]
         if first.new is None:
             title = f"Remove label {first.key} from namespace {plan.namespace}?"
         else:
             title = f"Set label {first.key}={first.new} on namespace {plan.namespace}?"
+        screen = ConfirmScreen(
+            title, lines, context=self.istio_app.context_name, confirm_label="Apply", pending=pending
+        )
 
         def answered(yes: bool | None) -> None:
+            preflight = self._preflights.pop(screen, None)
             if yes:
                 self._apply(plan, preflight)
 
-        screen = ConfirmScreen(title, lines, context=self.istio_app.context_name, confirm_label="Apply")
         self.app.push_screen(screen, answered)
+        return screen
 
     @work(thread=True, exit_on_error=False, group="injection-flow", description="namespace label change")
     def _apply(self, plan: LabelPlan, preflight: Preflight | None) -> None:

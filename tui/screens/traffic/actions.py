@@ -16,6 +16,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.message import Message
 from textual.widget import Widget
+from textual.worker import Worker
 
 from tui import kube
 from tui.errors import ConfigError
@@ -24,7 +25,7 @@ from tui.istio.injection import namespace_mode
 from tui.istio.presets import RoutingApi
 from tui.istio.routing import PresetPreview, RoutingView
 from tui.models import BookinfoStatus, IngressInfo, plural
-from tui.screens.confirm import ConfirmScreen
+from tui.screens.confirm import ConfirmScreen, PendingChecks
 from tui.screens.injection_flow import InjectionFlow
 from tui.widgets.pane import READ_ONLY_REASON, WorkerErrors
 from tui.widgets.stream import Stream
@@ -79,16 +80,17 @@ class BookinfoActions(WorkerErrors, Widget):
     class _Previewed(Message):
         bubble = False
 
-        def __init__(self, preview: PresetPreview, user: str | None, api: RoutingApi) -> None:
+        def __init__(self, preview: PresetPreview, api: RoutingApi, screen: ConfirmScreen) -> None:
             super().__init__()
             self.preview = preview
-            self.user = user
             self.api = api
+            self.dialog = screen
 
     def __init__(self, *, id: str | None = None) -> None:  # noqa: A002 - Textual's own keyword
         super().__init__(id=id)
         self._follow: Stream | None = None
         self.api: RoutingApi = "istio"  # set by the pane: which API routes Bookinfo
+        self._checking = PendingChecks()
 
     def compose(self) -> ComposeResult:
         yield InjectionFlow(id="traffic-flow")
@@ -278,26 +280,48 @@ class BookinfoActions(WorkerErrors, Widget):
     # --- presets
 
     def preset(self, namespace: str, key: str, *, user: str | None) -> None:
-        if key not in {p.key for p in bookinfo.presets(self.api)}:
+        """The dialog opens at once (pending) so an answer typed right after the key reaches it."""
+        api = self.api
+        if key not in {p.key for p in bookinfo.presets(api)}:
             self.notify(
                 f"{bookinfo.preset(key).title} has no Gateway API version here: switch to Istio APIs (a)",
                 severity="warning",
                 markup=False,
             )
             return
-        self._preview(namespace, key, user, self.api)
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._apply_preset(namespace, key, user, api)
+
+        screen = ConfirmScreen(
+            f"Apply preset {bookinfo.preset(key, api).title}?",
+            ["Reading the current routing…"],
+            context=self.istio_app.context_name,
+            confirm_label="Apply",
+            destructive=False,
+            pending=True,
+        )
+        self.app.push_screen(screen, answered)
+        self._checking.add(self._preview(namespace, key, api, screen), screen)
 
     @work(thread=True, exit_on_error=False, group="traffic-change", description="routing preset preview")
-    def _preview(self, namespace: str, key: str, user: str | None, api: RoutingApi) -> None:
+    def _preview(self, namespace: str, key: str, api: RoutingApi, screen: ConfirmScreen) -> None:
         cluster = self.istio_app.cluster
         bookinfo.require_routing_api(cluster, api=api)
         preview = bookinfo.preview_preset(cluster, namespace=namespace, key=key, api=api)
-        self.post_message(self._Previewed(preview, user, api))
+        self.post_message(self._Previewed(preview, api, screen))
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        self._checking.worker_changed(event)
 
     @on(_Previewed)
-    def _confirm_preset(self, event: _Previewed) -> None:
-        preview, user, api = event.preview, event.user, event.api
+    def _show_preview(self, event: _Previewed) -> None:
+        preview, api, screen = event.preview, event.api, event.dialog
+        if not screen.waiting:
+            return
         if not preview.changes:
+            screen.refuse()
             self.notify(f"{preview.title} is already in place in {preview.namespace}", markup=False)
             return
         diff = list(preview.diff)
@@ -305,14 +329,7 @@ class BookinfoActions(WorkerErrors, Widget):
             diff = [*diff[:DIFF_LINES], f"… {len(diff) - DIFF_LINES} more lines"]
         verb = "Create" if preview.creates else "Change"
         kind = "HTTPRoute" if api == "gateway-api" else "VirtualService"
-        lines = [f"{verb} {kind} {preview.namespace}/{preview.host}:", "", *diff]
-        self._confirm(
-            f"Apply preset {preview.title}?",
-            lines,
-            lambda: self._apply_preset(preview.namespace, preview.key, user, api),
-            label="Apply",
-            destructive=False,
-        )
+        screen.show([f"{verb} {kind} {preview.namespace}/{preview.host}:", "", *diff])
 
     @work(thread=True, exit_on_error=False, group="traffic-change", description="applying a routing preset")
     def _apply_preset(self, namespace: str, key: str, user: str | None, api: RoutingApi) -> None:
