@@ -13,7 +13,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 from textual.worker import Worker, WorkerState
 
-PENDING_HINT = "Still checking — press y once the diff is shown."
+PENDING_HINT = "Still checking — press y once the change is shown."
 
 
 class ConfirmScreen(ModalScreen[bool]):
