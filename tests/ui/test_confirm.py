@@ -133,3 +133,31 @@ async def test_pending_dialog_cancelled_ignores_the_late_result_and_refuse_says_
         dialog.refuse()  # before it mounted
         await pilot.pause()
         assert app.answers == [False, False] and not isinstance(app.screen, ConfirmScreen)
+
+
+class _Ready(Static):
+    """Fills in its dialog from its own mount, i.e. while the dialog itself is still mounting."""
+
+    def on_mount(self) -> None:
+        screen = self.screen
+        assert isinstance(screen, ConfirmScreen)
+        screen.show(["weight: 50"])
+
+
+class _ShownWhileMounting(ConfirmScreen):
+    def compose(self) -> ComposeResult:
+        yield from super().compose()
+        yield _Ready("")
+
+
+async def test_a_check_that_ends_while_the_dialog_mounts_still_fills_it_in() -> None:
+    """The body must follow ``show`` even when it lands between compose and the dialog's own mount."""
+    app = _Host()
+    async with app.run_test() as pilot:
+        dialog = _ShownWhileMounting("Apply?", ["checking…"], context="sandbox", pending=True)
+        app.push_screen(dialog, app.answers.append)
+        await pilot.pause()
+        await pilot.pause()
+        assert not dialog.waiting
+        assert "weight: 50" in str(dialog.query_one("#confirm-body", Static).render())
+        assert not dialog.query_one("#confirm-yes").disabled

@@ -87,8 +87,7 @@ class ConfirmScreen(ModalScreen[bool]):
             return
         if answer and self._pending:
             self._hint = True
-            if self.is_mounted:
-                self.query_one("#confirm-hint", Static).display = True
+            self._sync()
             return
         self._answered = True
         if not self.is_current:
@@ -101,10 +100,20 @@ class ConfirmScreen(ModalScreen[bool]):
             return
         self._pending = False
         self._body = list(body_lines)
-        if self.is_mounted:
-            self.query_one("#confirm-body", Static).update(Text("\n".join(self._body)))
-            self.query_one("#confirm-hint", Static).display = False
-            self.query_one("#confirm-yes", Button).disabled = False
+        self._sync()
+
+    def on_mount(self) -> None:
+        self._sync()
+
+    def _sync(self) -> None:
+        """Widgets follow the state whenever they exist: a check can finish while the dialog is still being
+        mounted, after its widgets were composed from the pending state."""
+        for body in self.query("#confirm-body").results(Static):
+            body.update(Text("\n".join(self._body)))
+        for hint in self.query("#confirm-hint").results(Static):
+            hint.display = self._hint and self._pending
+        for yes in self.query("#confirm-yes").results(Button):
+            yes.disabled = self._pending
 
     def refuse(self) -> None:
         """The check found nothing to confirm (its reason is told elsewhere): close as a no."""
