@@ -52,14 +52,21 @@ def required_sample_size(p: float, margin: float, *, confidence: float = 0.95) -
     return max(1, math.ceil(z * z * variance / (margin * margin)))
 
 
+def deployment_of_pod(name: str) -> str:
+    """A Deployment's pod by its Deployment: ``reviews-v2-5b9c8d7f6c-p7tzn`` -> ``reviews-v2``; a name without
+    the ReplicaSet and pod suffixes stays as it is."""
+    parts = name.rsplit("-", 2)
+    return parts[0] if len(parts) == 3 else name
+
+
 def pod_version(pod: str, versions: Mapping[str, str]) -> str | None:
     """The reviews version of the pod that served a page: its ``version`` label when the pod is known, else
     the Deployment naming convention (``reviews-v2-5b9c8d7f6c-p7tzn`` -> v2); None when neither tells."""
     if versions.get(pod):
         return versions[pod]
-    parts = pod.rsplit("-", 2)
-    app, _, version = parts[0].partition("-")
-    return version if len(parts) == 3 and app == "reviews" and version else None
+    deployment = deployment_of_pod(pod)
+    app, _, version = deployment.partition("-")
+    return version if deployment != pod and app == "reviews" and version else None
 
 
 def version_counts(by_pod: Mapping[str, int], versions: Mapping[str, str]) -> tuple[dict[str, int], int]:

@@ -19,6 +19,7 @@ from tui.istio.routing import RoutingView
 from tui.models import BookinfoStatus, SplitRow, TallySnapshot
 from tui.screens.traffic.cluster import ClusterView
 from tui.screens.traffic.run import MARGIN, RunTally, Window
+from tui.traffic.stats import deployment_of_pod
 from tui.widgets.split_bars import SplitBars
 from tui.widgets.split_history import SplitHistory
 from tui.widgets.split_table import SplitTable
@@ -57,12 +58,6 @@ def routing_lines(view: RoutingView, *, kind: str = "VirtualService", why: str =
     return text
 
 
-def short_pod_name(name: str) -> str:
-    """A Deployment's pod by its Deployment: ``reviews-v2-5b9c8d7f6c-p7tzn`` → ``reviews-v2``."""
-    parts = name.rsplit("-", 2)
-    return parts[0] if len(parts) == 3 else name
-
-
 def pods_text(status: BookinfoStatus | None, *, compact: bool = False) -> Text:
     """``compact``: name each pod by its Deployment (``reviews-v2``), without the generated suffix."""
     text = Text(no_wrap=True, overflow="ellipsis")
@@ -70,7 +65,7 @@ def pods_text(status: BookinfoStatus | None, *, compact: bool = False) -> Text:
         return Text("reading pods…", style="dim")
     if not status.pods and status.missing:
         return Text(f"Bookinfo is not deployed in {status.namespace}: press d to deploy it", style="dim")
-    names = {p.name: short_pod_name(p.name) if compact else p.name for p in status.pods}
+    names = {p.name: deployment_of_pod(p.name) if compact else p.name for p in status.pods}
     width = max((len(n) for n in names.values()), default=20)
     for pod in status.pods:
         mark, style = ("✓", "green") if pod.ready else ("…", "yellow")
@@ -217,7 +212,7 @@ class LiveSplit(Vertical):
         self.query_one("#traffic-stats", Static).update(stats_line(tally.latest, window, knobs=knobs))
         serving = Text("pods serving: ", style="bold", no_wrap=False)
         if window.by_pod:
-            named = ((short_pod_name(p) if compact else p, n) for p, n in sorted(window.by_pod.items()))
+            named = ((deployment_of_pod(p) if compact else p, n) for p, n in sorted(window.by_pod.items()))
             serving.append(" · ".join(f"{name} {n}" for name, n in named))
         else:
             serving.append("counting afresh…" if window.settling else "none yet", style="dim")
