@@ -45,6 +45,13 @@ is the load)::
                           istio-tui traffic   35,161 33,126 30,657 35,375   1.32-1.50   28.0-34.4
     14:32 UTC, load 0.71  hey                 32,380 28,577 27,975 29,950               32.5-40.4
                           istio-tui traffic   36,452 35,429 35,307 37,370   1.13-1.26   27.2-30.6
+    15:22 UTC, load 0.34  6 pairs: 1.19 1.24 1.25 0.90 1.09 1.16 x hey
+    15:23 UTC, load 0.63  6 pairs: 1.16 1.16 1.08 1.03 0.94 0.89 x hey
+
+Not every pair holds: the worst was 0.89x, when hey had a fast run (0.51-0.54 s) or istio-tui a slow one
+(0.71-0.73 s against its usual 0.52-0.56 s). Each worker owns a fixed share of the requests, so a worker that
+finishes early leaves the other to run the tail with half the connections; a shared request counter is the
+next thing to try.
 
     one process (workers=0)  httptools Protocol on uvloop     31,250-47,622 req/s   CPU 20.6-31.4 ms/1,000
     (both runs, plus 3       httptools Protocol on asyncio    14,622-48,350 req/s   CPU 20.6-67.7 (bimodal)
