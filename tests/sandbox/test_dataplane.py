@@ -631,3 +631,29 @@ def _try_get(client: httpx.Client, url: str) -> httpx.Response | None:
         return client.get(url)
     except httpx.HTTPError:
         return None
+
+
+def test_node_ports_handed_out_before_any_listener_binds_differ(tmp_path: Path) -> None:
+    """Two sandboxes create the same NodePort Service before either has a pod to listen with: the seeded
+    pick is the same, and nothing is bound yet, so only a hold from allocation on keeps them apart."""
+    service = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": "edge", "namespace": "default"},
+        "spec": {"type": "NodePort", "selector": {"app": "edge"}, "ports": [{"name": "http2", "port": 80}]},
+    }
+    sandboxes = [Sandbox(port=0, seed=12).start() for _ in range(2)]
+    try:
+        ports = []
+        for i, sb in enumerate(sandboxes):
+            path = sb.write_kubeconfig(tmp_path / f"kc{i}")
+            cluster = Cluster.from_kubeconfig(path=str(path), context="sandbox")
+            try:
+                created = cluster.create(kube.SERVICES, service, namespace="default")
+            finally:
+                cluster.close()
+            ports.append(created["spec"]["ports"][0]["nodePort"])
+        assert ports[0] != ports[1], ports
+    finally:
+        for sb in sandboxes:
+            sb.stop()

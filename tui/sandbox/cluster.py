@@ -24,7 +24,7 @@ import yaml
 from aiohttp import web
 
 from tui.errors import KubeError, PortInUse
-from tui.sandbox import tls, validation
+from tui.sandbox import portholds, tls, validation
 from tui.sandbox.api import ApiServer, ForbidRule, new_event_loop
 from tui.sandbox.nodes import seed_nodes
 from tui.sandbox.resources import Registry
@@ -137,6 +137,8 @@ class Sandbox:
                 loop.call_soon_threadsafe(loop.stop)
             thread.join(15)
         self._thread = None
+        if self.store is not None:
+            portholds.release_all(owner=self.store)
 
     def __enter__(self) -> Sandbox:
         return self.start()

@@ -5,9 +5,9 @@ What it does, following what Istio would do with the same objects:
 * **Gateway listeners.** A Service whose selector (or labels) matches a Gateway's selector, or the default
   ``istio: ingressgateway``, and that has an ``http2`` port with a nodePort, gets an aiohttp site on
   ``127.0.0.1:<nodePort>`` as soon as one of its pods is Running. The site closes when the Service goes away,
-  loses the nodePort, or has no Running pod left. Automatically allocated nodePorts skip ports already bound
-  on the host; an explicitly requested one that cannot be bound is retried every 2 s, logged once and
-  reported as a ``NodePortInUse`` Warning Event on the Service (see :attr:`DataPlane.errors`).
+  loses the nodePort, or has no Running pod left. An allocated nodePort is held from allocation on
+  (:mod:`tui.sandbox.portholds`); a requested one that cannot be bound is retried every 2 s, logged once
+  and reported as a ``NodePortInUse`` Warning Event on the Service (see :attr:`DataPlane.errors`).
 * **Every node.** The site also listens on the other nodes' loopback InternalIPs (127.0.0.2, ...), so the
   ``hostIP:nodePort`` of a gateway pod on any node answers, as kube-proxy makes a nodePort answer everywhere.
 * **Kubernetes Ingress.** On Istio's ingress gateway (``istio: ingressgateway``) the rules of Istio's
@@ -39,8 +39,7 @@ first request after a relevant store change (pods, services, VirtualServices, De
 a steady request stream never copies or scans the store. Weighted picks use ``random.Random(seed)``: with a
 fixed seed, N requests give the same split every run.
 
-Wiring: the Sandbox creates ``DataPlane(store, seed=...)`` and awaits :meth:`DataPlane.start` and
-:meth:`DataPlane.stop` on its own event loop; store listeners hand changes to that loop.
+Wiring: the Sandbox runs ``DataPlane.start`` and ``stop`` on its own loop, where store listeners post.
 """
 
 from __future__ import annotations
@@ -59,7 +58,7 @@ from aiohttp import web
 
 from tui.istio.ambient import l7_applies
 from tui.istio.routing import fault_percent, parse_duration, rule_matches
-from tui.sandbox import addon_page, gateway_routes, ingress, pages
+from tui.sandbox import addon_page, gateway_routes, ingress, pages, portholds
 from tui.sandbox.controllers.scheduler import node_ip
 from tui.sandbox.mesh import (
     DESTINATION_RULES,
@@ -232,6 +231,7 @@ class DataPlane:
 
         runner = web.ServerRunner(web.Server(handler, access_log=None), handle_signals=False)
         await runner.setup()
+        portholds.release(port)
         try:
             await web.TCPSite(runner, self._host, port, reuse_address=True).start()
         except OSError as exc:

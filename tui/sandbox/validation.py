@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import socket
 from typing import Any
 
 from tui.errors import Invalid
@@ -23,6 +22,7 @@ from tui.names import (
     is_label_value,
     qualified_name_problem,
 )
+from tui.sandbox import portholds
 from tui.sandbox.resources import CRD_KEY, ResourceType
 from tui.sandbox.store import Obj, Store, invalid
 
@@ -289,26 +289,15 @@ def _containers(pod_spec: Any, path: str, need: Any) -> None:
 
 
 # ---------------------------------------------------------------------------------------------- defaulting
-def _bound_on_host(port: int) -> bool:
-    """Whether something on this machine already listens on 127.0.0.1:``port``. The data plane really binds
-    nodePorts there, so two sandboxes (or any other program) must not be handed the same one."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return True
-    return False
-
-
-def _stable_pick(seed: str, lo: int, hi: int, taken: set[int], *, host_free: bool = False) -> int:
+def _stable_pick(seed: str, lo: int, hi: int, taken: set[int], *, hold_for: object = None) -> int:
     """A deterministic free number in [lo, hi], so repeated demo runs get the same IPs and ports.
-    ``host_free`` also skips ports already bound on the host (see :func:`_bound_on_host`)."""
+    ``hold_for``: the number is a nodePort, which the data plane really binds on 127.0.0.1, so skip ports
+    something on the host has and hold the one picked for that owner (see :mod:`tui.sandbox.portholds`)."""
     span = hi - lo + 1
     start = int(hashlib.sha256(seed.encode()).hexdigest()[:8], 16) % span
     for i in range(span):
         candidate = lo + (start + i) % span
-        if candidate not in taken and not (host_free and _bound_on_host(candidate)):
+        if candidate not in taken and (hold_for is None or portholds.hold(candidate, owner=hold_for)):
             return candidate
     raise invalid(
         "services",
@@ -388,7 +377,7 @@ def _service_defaults(store: Store, obj: Obj, old: Obj | None) -> None:
                     p["nodePort"] = reuse
                 else:
                     p["nodePort"] = _stable_pick(
-                        f"{ident}:{p.get('port')}", NODE_PORT_MIN, NODE_PORT_MAX, taken, host_free=True
+                        f"{ident}:{p.get('port')}", NODE_PORT_MIN, NODE_PORT_MAX, taken, hold_for=store
                     )
                 taken.add(p["nodePort"])
     else:
