@@ -39,6 +39,9 @@ from tui.traffic.engine import TrafficConfig, new_event_loop, run  # noqa: E402
 
 PAGE_BYTES = 15_000
 ENV = dict(os.environ, PYTHONPATH=str(ROOT))
+# The installed program, as a user runs it (``python -m tui`` where it is not installed).
+_SCRIPT = Path(sys.executable).with_name("istio-tui")
+ISTIO_TUI = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "tui"]
 
 
 def page() -> bytes:
@@ -165,7 +168,7 @@ def hey_run(url: str, n: int, c: int) -> dict[str, Any] | None:
 
 
 def cli_run(url: str, n: int, c: int) -> dict[str, Any]:
-    cmd = [sys.executable, "-m", "tui", "traffic", url, "--requests", str(n), "--concurrency", str(c)]
+    cmd = [*ISTIO_TUI, "traffic", url, "--requests", str(n), "--concurrency", str(c)]
     cmd.append("--json")
     wall, cpu, out = timed(cmd)
     data = json.loads(out)
@@ -191,7 +194,7 @@ def first_request_ms(repeat: int) -> list[float]:
         FirstHit.at = None
         launched = time.time()
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "tui", "traffic", f"http://127.0.0.1:{port}/productpage",
+            *ISTIO_TUI, "traffic", f"http://127.0.0.1:{port}/productpage",
             "--requests", "1", "--json", cwd=ROOT, env=ENV, stdout=asyncio.subprocess.DEVNULL,
         )
         await proc.wait()
@@ -250,7 +253,7 @@ def aiohttp_loop(url: str, n: int, c: int) -> None:
 
 
 def rate_accuracy(url: str, rate: float, seconds: float) -> dict[str, Any]:
-    cmd = [sys.executable, "-m", "tui", "traffic", url, "--rate", str(rate), "--duration", str(seconds)]
+    cmd = [*ISTIO_TUI, "traffic", url, "--rate", str(rate), "--duration", str(seconds)]
     cmd.append("--json")
     _, _, out = timed(cmd)
     data = json.loads(out)
@@ -274,7 +277,7 @@ def main() -> None:
         report["server"] = server
         say(f"server: {server}, {len(page()):,} byte page; concurrency {c}, {n:,} requests; "
             f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
-        subprocess.run([sys.executable, "-m", "tui", "traffic", url, "--requests", "200"], env=ENV,
+        subprocess.run([*ISTIO_TUI, "traffic", url, "--requests", "200"], env=ENV,
                        capture_output=True, check=True, cwd=ROOT)
         pairs = []
         for i in range(args.runs):

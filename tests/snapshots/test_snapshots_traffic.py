@@ -24,8 +24,6 @@ from tui.models import (
     BookinfoPod,
     BookinfoStatus,
     IngressInfo,
-    LatencySummary,
-    TallySnapshot,
     VerifyResult,
 )
 from tui.screens.traffic import TrafficPane
@@ -34,6 +32,7 @@ from tui.screens.traffic.cluster import ClusterView
 from tui.screens.traffic.run import RunTally
 from tui.traffic.classify import CATEGORIES
 from tui.traffic.engine import TrafficConfig
+from tui.traffic.snapshot import LatencySummary, TallySnapshot
 
 SIZES = [(120, 36), (80, 24)]
 INFO = ClusterInfo(

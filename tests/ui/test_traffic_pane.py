@@ -25,12 +25,13 @@ from tui.app import IstioApp
 from tui.errors import ConfigError, NotFound
 from tui.istio import bookinfo
 from tui.kube import Cluster
-from tui.models import LatencySummary, SplitRow, TallySnapshot
+from tui.models import SplitRow
 from tui.sandbox.cluster import Sandbox
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.export import ExportScreen
 from tui.screens.traffic import Knobs, TrafficPane, parse_knobs
 from tui.screens.traffic.run import RunTally
+from tui.traffic.snapshot import LatencySummary, TallySnapshot
 from tui.widgets.split_history import stack
 from tui.widgets.split_table import SplitTable
 

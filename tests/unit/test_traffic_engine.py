@@ -18,8 +18,8 @@ import pytest
 from tests.unit.pages import current_page
 from tests.unit.pages.server import PageServer
 from tui.errors import TrafficError
-from tui.models import TallySnapshot
 from tui.traffic.engine import TrafficConfig, run
+from tui.traffic.snapshot import TallySnapshot
 
 
 @pytest.fixture(scope="module")
@@ -80,6 +80,45 @@ class _KeepAliveServer:
                 writer.write(self.response)
                 await writer.drain()
         writer.close()
+
+
+class _OneSlowConnectionServer(_KeepAliveServer):
+    """Keep-alive; the first connection answers each request only after ``delay_s``. Counts per connection."""
+
+    def __init__(self, delay_s: float) -> None:
+        super().__init__()
+        self.delay_s = delay_s
+        self.served: list[int] = []
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        index = len(self.served)
+        self.served.append(0)
+        with contextlib.suppress(ConnectionError, asyncio.IncompleteReadError):
+            while await reader.readuntil(b"\r\n\r\n"):
+                if index == 0:
+                    await asyncio.sleep(self.delay_s)
+                writer.write(self.response)
+                self.served[index] += 1
+                await writer.drain()
+        writer.close()
+
+
+async def test_a_fast_worker_takes_the_requests_a_slow_one_cannot() -> None:
+    """Two workers, one lane each, one of them on a slow connection: the requests are not split in fixed
+    halves (the fast worker would idle while the slow one runs its half), and the count stays exact."""
+    slow = _OneSlowConnectionServer(delay_s=0.05)
+    server = await asyncio.start_server(slow.handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        url = f"http://127.0.0.1:{port}/productpage"
+        config = TrafficConfig(url=url, requests=200, concurrency=2, workers=2)
+        final = await asyncio.wait_for(run(config), timeout=60)
+    finally:
+        server.close()
+        await server.wait_closed()
+    assert final.requests == 200 and final.counts["no_stars"] == 200
+    assert len(slow.served) == 2 and sum(slow.served) == 200
+    assert slow.served[0] < 50 < slow.served[1]
 
 
 _REPLACED_STDERR_RUN = """

@@ -9,10 +9,10 @@ import random
 import pytest
 
 from tui.errors import ConfigError
-from tui.models import TallySnapshot
 from tui.traffic.classify import CATEGORIES, Verdict
-from tui.traffic.client import Target
+from tui.traffic.client import Target, Tickets
 from tui.traffic.engine import TrafficConfig, normalize_url, plan_workers
+from tui.traffic.snapshot import TallySnapshot
 from tui.traffic.stats import (
     SplitSeries,
     compare_split,
@@ -202,13 +202,12 @@ _TARGET = Target(host="127.0.0.1", port=80, tls=False, server_hostname=None, req
 
 def test_worker_plans_add_up_to_the_config() -> None:
     config = TrafficConfig(url="http://h/", requests=1001, concurrency=10, rate=300.0, workers=4)
-    plans = plan_workers(config, _TARGET)
+    tickets = Tickets(config.requests)
+    plans = plan_workers(config, _TARGET, tickets)
     assert len(plans) == 4
-    assert sum(p.requests or 0 for p in plans) == 1001
     assert sum(p.concurrency for p in plans) == 10
-    assert sum(p.rate for p in plans) == pytest.approx(300.0)
-    assert sorted({p.phase_s for p in plans}) == pytest.approx([0, 1 / 300, 2 / 300, 3 / 300])
+    assert all(p.tickets is tickets and p.rate == 300.0 for p in plans)
     three = TrafficConfig(url="http://h/", requests=3, concurrency=16, workers=8)
-    assert len(plan_workers(three, _TARGET)) == 3
-    assert len(plan_workers(TrafficConfig(url="http://h/", concurrency=2, workers=8), _TARGET)) == 2
-    assert len(plan_workers(TrafficConfig(url="http://h/", requests=5, workers=0), _TARGET)) == 1
+    assert len(plan_workers(three, _TARGET, tickets)) == 3
+    assert len(plan_workers(TrafficConfig(url="http://h/", concurrency=2, workers=8), _TARGET, tickets)) == 2
+    assert len(plan_workers(TrafficConfig(url="http://h/", requests=5, workers=0), _TARGET, tickets)) == 1

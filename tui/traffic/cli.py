@@ -27,9 +27,9 @@ from tui.cliargs import seconds as _seconds
 from tui.cliargs import zero_or_more as _workers
 from tui.errors import ConfigError, print_error
 from tui.inputs import check_url
-from tui.models import TallySnapshot
 from tui.traffic import MAX_LOAD_PODS
 from tui.traffic.classify import CATEGORIES
+from tui.traffic.snapshot import TallySnapshot
 
 if TYPE_CHECKING:
     from tui.traffic.engine import TrafficConfig
@@ -68,7 +68,7 @@ def configure(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--image", metavar="IMG", help="image of the load pods (default: the load_image setting)")
     p.add_argument("--shard-of", type=_count, metavar="N", help=argparse.SUPPRESS)
-    p.set_defaults(run=run_cli)
+    p.set_defaults(run=run_cli, skip_teardown=True)
 
 
 def run_cli(args: argparse.Namespace) -> int:

@@ -23,15 +23,17 @@ API (the traffic pane and the CLI both use exactly this)::
   timeouts are not errors: they are counted as ``transport_error``.
 
 How it scales: ``workers`` processes (default: the CPUs this process may use; at most 4x that), each with its
-own event loop (uvloop when installed), keep-alive connections and share of the concurrency, requests and
-rate. The prepared request (address resolved, session cookie in the header) is built once and the workers are
-forked from the caller when it has no other thread (the CLI), so they start in milliseconds; a threaded host
-(Textual) gets a fork server instead, which is safe there. Each sends its cumulative ``Tally`` through a pipe
-every interval; the parent merges the latest one from every worker, which is exact (see ``tally.py``).
+own event loop (uvloop when installed), keep-alive connections and share of the concurrency; they take the
+requests one by one from a counter they share. The prepared request (address resolved, session cookie in the
+header) is built once and the workers are forked from the caller when it has no other thread (the CLI), so
+they start in milliseconds; a threaded host (Textual) gets a fork server instead, which is safe there. Each
+sends its cumulative ``Tally`` through a pipe every interval; the parent merges the latest one from every
+worker, which is exact (see ``tally.py``).
 ``workers=0`` runs in the caller's event loop (small runs and tests; it competes with the UI for the loop).
 
-Pacing: with ``rate`` > 0 request k of a worker is due at ``start + phase + k / rate``; workers are phased
-so the global arrivals are evenly spaced. Latency is measured from the due time, not from when a busy client
+Pacing: the workers take the run's request numbers from one shared counter (``client.Tickets``), and with
+``rate`` > 0 request k is due at ``start + k / rate``, so the arrivals are evenly spaced whichever worker
+sends them. Latency is measured from the due time, not from when a busy client
 got round to sending, so a stalled server shows up in the percentiles (no coordinated omission).
 
 Hot loop choice and the comparison with hey, measured with ``bench/traffic_bench.py`` (nginx-light, 1 worker,
@@ -73,6 +75,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import ipaddress
 import math
 import multiprocessing
@@ -90,8 +93,8 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from tui import __version__
 from tui.errors import ConfigError, TrafficError
-from tui.models import TallySnapshot
-from tui.traffic.client import Target, Worker, WorkerPlan
+from tui.traffic.client import Target, Tickets, Worker, WorkerPlan
+from tui.traffic.snapshot import TallySnapshot
 from tui.traffic.tally import Tally, merged
 
 SnapshotCallback = Callable[[TallySnapshot], None]
@@ -170,19 +173,19 @@ class TrafficConfig:
             raise ConfigError(f"snapshot interval must be positive, got {self.snapshot_interval_s}")
 
 
-def plan_workers(config: TrafficConfig, target: Target) -> list[WorkerPlan]:
-    """Split concurrency, requests and rate so every worker has work and the sums match the config."""
+def plan_workers(config: TrafficConfig, target: Target, tickets: Tickets) -> list[WorkerPlan]:
+    """Split the concurrency so every worker has lanes and the sum matches the config; the workers share the
+    run's ``tickets`` (requests) and pacing (``rate``)."""
     wanted = config.workers if config.workers is not None else usable_cpus()
     count = max(1, min(wanted, config.concurrency, config.requests or config.concurrency))
     return [
         WorkerPlan(
             index=i,
             target=target,
-            requests=split_evenly(config.requests, count, i) if config.requests is not None else None,
+            tickets=tickets,
             duration_s=config.duration_s,
             concurrency=split_evenly(config.concurrency, count, i),
-            rate=config.rate / count,
-            phase_s=i / config.rate if config.rate > 0 else 0.0,
+            rate=config.rate,
             timeout_s=config.timeout_s,
             interval_s=config.snapshot_interval_s,
         )
@@ -307,11 +310,13 @@ async def run(
     stop_event = stop_event or asyncio.Event()
     ctx = _context()  # before the login or the lookup start a thread, so a thread-free CLI still forks
     target = await prepare_target(config)
-    plans = plan_workers(config, target)
     progress = _Progress(config=config, on_snapshot=on_snapshot, on_tally=on_tally)
     if config.workers == 0:
-        await _run_inline(plans[0], progress, stop_event)
+        await _run_inline(plan_workers(config, target, Tickets(config.requests))[0], progress, stop_event)
     else:
+        if ctx.get_start_method() != "fork":
+            _start_resource_tracker()  # before the tickets' lock, which registers with it
+        plans = plan_workers(config, target, Tickets(config.requests, ctx))
         await _run_processes(ctx, plans, progress, stop_event)
     return progress.emit(done=True)
 
@@ -350,8 +355,6 @@ def _context() -> Any:
 async def _run_processes(
     ctx: Any, plans: list[WorkerPlan], progress: _Progress, stop_event: asyncio.Event
 ) -> None:
-    if ctx.get_start_method() != "fork":
-        _start_resource_tracker()
     procs: list[multiprocessing.process.BaseProcess] = []
     conns: list[multiprocessing.connection.Connection] = []
     loop = asyncio.get_running_loop()
@@ -500,6 +503,7 @@ def _worker_main(plan: WorkerPlan, conn: multiprocessing.connection.Connection) 
     with contextlib.suppress(ValueError):
         signal.set_wakeup_fd(-1)
     _run_as_batch()
+    gc.freeze()  # the modules' objects are permanent: a full collection (every few 1,000 requests) skips them
     asyncio.events._set_running_loop(None)  # a forked child inherits the parent's running loop marker
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)

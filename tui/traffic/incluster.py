@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 from tui.errors import KubeError, TrafficError
 from tui.kube import JOBS, PODS, Cluster, LogFollow
-from tui.models import TallySnapshot
+from tui.traffic.snapshot import TallySnapshot
 from tui.traffic.tally import Tally, merged
 
 RUN_LABEL = "istio-tui/load-run"

@@ -16,9 +16,9 @@ from types import FrameType
 from tui.config import load_settings, refuse_sandbox_flag
 from tui.errors import ConfigError, print_error
 from tui.kube import Cluster
-from tui.models import TallySnapshot
 from tui.traffic.engine import TrafficConfig
 from tui.traffic.incluster import InClusterPlan, InClusterRun, LoadPod
+from tui.traffic.snapshot import TallySnapshot
 
 
 def run_in_cluster(args: argparse.Namespace, config: TrafficConfig) -> int:

@@ -12,7 +12,8 @@ from collections import deque
 from collections.abc import Mapping
 from statistics import NormalDist
 
-from tui.models import SplitRow, TallySnapshot
+from tui.models import SplitRow
+from tui.traffic.snapshot import TallySnapshot
 
 
 def z_score(confidence: float) -> float:

@@ -17,8 +17,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from tui.models import LATENCY_BOUNDS_MS, LatencySummary, TallySnapshot
 from tui.traffic.classify import BLACK, CATEGORIES, NO_STARS, RED, TRANSPORT_ERROR, Verdict
+from tui.traffic.snapshot import LATENCY_BOUNDS_MS, LatencySummary, TallySnapshot
 
 ERRORS: Final = "errors"
 # The latency classes; every category that is not a star colour (failures, unrecognized pages) is an error.
@@ -30,6 +30,7 @@ _LOG_GROWTH = math.log(_GROWTH)
 _MIN_S = 1e-6
 # 1 microsecond up to ~1000 s; one bucket spans 2%, so a reported percentile is within 1% of the truth.
 _BUCKETS = int(math.log(1e3 / _MIN_S) / _LOG_GROWTH) + 1
+_log = math.log
 
 
 class LatencyHistogram:
@@ -44,8 +45,8 @@ class LatencyHistogram:
         self.total_s = 0.0
 
     def record(self, seconds: float) -> None:
-        index = 0 if seconds <= _MIN_S else min(int(math.log(seconds / _MIN_S) / _LOG_GROWTH), _BUCKETS - 1)
-        self.buckets[index] += 1
+        index = int(_log(seconds / _MIN_S) / _LOG_GROWTH) if seconds > _MIN_S else 0
+        self.buckets[index if index < _BUCKETS else _BUCKETS - 1] += 1
         self.count += 1
         self.total_s += seconds
         if seconds > self.max_s:

@@ -14,8 +14,8 @@ from textual.message import Message
 from textual.message_pump import MessagePump
 
 from tui import kube
-from tui.models import TallySnapshot
 from tui.traffic.incluster import InClusterPlan, InClusterRun, LoadPod
+from tui.traffic.snapshot import TallySnapshot
 from tui.widgets.stream import ErrorSink, Stream
 
 

@@ -28,7 +28,6 @@ from tui.errors import ConfigError
 from tui.istio import bookinfo
 from tui.istio.presets import API_TITLES, ROUTING_APIS, RoutingApi
 from tui.istio.routing import RoutingView, routing_record
-from tui.models import TallySnapshot
 from tui.screens.export import ExportScreen, write_export
 from tui.screens.injection_flow import InjectionFlow
 from tui.screens.traffic.actions import BookinfoActions
@@ -41,6 +40,7 @@ from tui.screens.traffic.views import ConfiguredVsObserved, GatewayLine, LiveSpl
 from tui.traffic import MAX_LOAD_PODS
 from tui.traffic.engine import TrafficConfig, run
 from tui.traffic.incluster import InClusterPlan
+from tui.traffic.snapshot import TallySnapshot
 from tui.widgets.pane import PaneAction, WorkPane
 
 DEFAULT_NAMESPACE = "bookinfo"

@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from tui.istio.routing import RoutingView, expected_shares
-from tui.models import SplitRow, TallySnapshot
+from tui.models import SplitRow
 from tui.traffic.engine import TrafficConfig
 from tui.traffic.incluster import LoadPod
+from tui.traffic.snapshot import TallySnapshot
 from tui.traffic.stats import SplitSeries, compare_split, version_counts
 
 BUCKET_S = 1.0

@@ -16,9 +16,10 @@ from textual.widgets import Static
 from tui.istio.injection import namespace_mode
 from tui.istio.presets import API_TITLES, RoutingApi
 from tui.istio.routing import RoutingView
-from tui.models import BookinfoStatus, SplitRow, TallySnapshot
+from tui.models import BookinfoStatus, SplitRow
 from tui.screens.traffic.cluster import ClusterView
 from tui.screens.traffic.run import MARGIN, RunTally, Window
+from tui.traffic.snapshot import TallySnapshot
 from tui.traffic.stats import deployment_of_pod
 from tui.widgets.split_bars import SplitBars
 from tui.widgets.split_history import SplitHistory
