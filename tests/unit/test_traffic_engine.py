@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gzip
 import multiprocessing
 import os
 import socket
 import subprocess
 import sys
 import time
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -119,6 +121,27 @@ async def test_a_fast_worker_takes_the_requests_a_slow_one_cannot() -> None:
     assert final.requests == 200 and final.counts["no_stars"] == 200
     assert len(slow.served) == 2 and sum(slow.served) == 200
     assert slow.served[0] < 50 < slow.served[1]
+
+
+@pytest.mark.parametrize(
+    ("encoding", "encode"),
+    [("gzip", gzip.compress), ("deflate", zlib.compress), ("identity", lambda body: b"x" + body)],
+)
+async def test_compressed_pages_are_classified_though_identity_was_asked(encoding, encode) -> None:
+    """A server may compress anyway; a plain page that merely starts with "x" stays as it is."""
+    ka = _KeepAliveServer()
+    body = encode(current_page("v3", pod="reviews-v3-gz").encode())
+    ka.response = b"HTTP/1.1 200 OK\r\nContent-Encoding: %s\r\nContent-Length: %d\r\n\r\n%s" % (
+        encoding.encode(), len(body), body
+    )
+    server = await asyncio.start_server(ka.handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        final = await run(TrafficConfig(url=f"http://127.0.0.1:{port}/", requests=5, workers=0))
+    finally:
+        server.close()
+        await server.wait_closed()
+    assert final.counts["red"] == 5 and final.by_pod == {"reviews-v3-gz": 5}
 
 
 _REPLACED_STDERR_RUN = """
