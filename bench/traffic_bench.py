@@ -302,6 +302,10 @@ def main() -> None:
         report["comparison"] = pairs
         ratios = [p["x_hey"] for p in pairs if p["x_hey"] is not None]
         report["worst_x_hey"] = min(ratios) if ratios else None
+        report["median_x_hey"] = round(statistics.median(ratios), 2) if ratios else None
+        if ratios:
+            say(f"istio-tui / hey over {len(ratios)} pairs: median {statistics.median(ratios):.2f}x, "
+                f"worst {min(ratios):.2f}x")
 
         import uvloop
 
