@@ -85,7 +85,7 @@ def test_ctrl_c_prints_the_partial_merged_tally_and_cleans_up(
 ) -> None:
     kubeconfig, cluster, info = incluster
     proc = subprocess.Popen(
-        _cmd(kubeconfig, info.productpage_url, "--in-cluster", "2", "--duration", "120", "--rate", "100",
+        _cmd(kubeconfig, info.productpage_url, "--in-cluster", "2", "--until-stopped", "--rate", "100",
              "--namespace", NS, "--workers", "1", "--json"),
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=_env(),
     )
@@ -95,16 +95,17 @@ def test_ctrl_c_prints_the_partial_merged_tally_and_cleans_up(
                          if (p.get("status") or {}).get("phase") == "Running"]) == 2,
             "two running load pods", timeout=60,
         )
-        wait_for(lambda: _sent(cluster) >= 50, "50 requests in the load pods' logs", timeout=60)
+        # Past the 100 requests a run without a count sends: the pods run until they are stopped.
+        wait_for(lambda: _sent(cluster) >= 130, "130 requests in the load pods' logs", timeout=60)
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=60)
     finally:
         proc.kill()
     assert proc.returncode == 130, err[-3000:]
     data = json.loads(out)
-    assert data["requests"] >= 50 and sum(data["tally"].values()) == data["requests"]
+    assert data["requests"] >= 130 and sum(data["tally"].values()) == data["requests"]
     assert sum(p["requests"] for p in data["load_pods"]) == data["requests"]
-    assert len(data["load_pods"]) == 2
+    assert [p["state"] for p in data["load_pods"]] == ["Stopped", "Stopped"]
     assert _leftovers(cluster) == []
 
 

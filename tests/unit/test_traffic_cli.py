@@ -11,11 +11,13 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.unit.pages.server import PageServer
 from tui.__main__ import main
+from tui.traffic.incluster import InClusterPlan
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -169,3 +171,35 @@ def test_timeout_flag_counts_slow_pages_as_transport_errors(server: PageServer, 
     assert data["tally"]["transport_error"] == 2 and data["latency_ms"]["max"] >= 300
     assert data["transport_errors"] == {"timeout": 2}
     assert time.monotonic() - started < 1.9
+
+
+def test_until_stopped_runs_past_the_default_count_until_sigterm(server: PageServer) -> None:
+    before = server.hits["/current/v2"]
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tui", "traffic", f"{server.url}/current/v2", "--until-stopped",
+         "--rate", "300", "--workers", "1", "--json"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=env,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while server.hits["/current/v2"] - before < 150 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=20)
+    finally:
+        proc.kill()
+    assert proc.returncode == 143, err
+    data = json.loads(out)
+    assert data["requests"] >= 150 and data["tally"]["black"] == data["requests"]
+
+
+def test_load_pods_of_an_open_ended_run_are_told_to_run_until_stopped() -> None:
+    def args(**amount: Any) -> list[str]:
+        plan = InClusterPlan(url="http://gw/productpage", pods=2, namespace="ns", image="img", **amount)
+        job: Any = plan.job("run1")
+        return list(job["spec"]["template"]["spec"]["containers"][0]["args"])
+
+    assert "--until-stopped" in args()
+    assert "--until-stopped" not in args(requests=300)
+    assert "--until-stopped" not in args(duration_s=5.0)

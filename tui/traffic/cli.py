@@ -48,6 +48,9 @@ def configure(p: argparse.ArgumentParser) -> None:
         "--requests", type=_count, metavar="N", help=f"send exactly N requests (default {_DEFAULT_REQUESTS})"
     )
     amount.add_argument("--duration", type=_seconds, metavar="S", help="send requests for S seconds")
+    amount.add_argument(
+        "--until-stopped", action="store_true", help="send until Ctrl-C or SIGTERM, then print the tally"
+    )
     p.add_argument("--concurrency", type=_count, default=16, metavar="C", help="in flight (default 16)")
     p.add_argument("--rate", type=_rate, default=0.0, metavar="R", help="requests/s, 0 = max (default)")
     p.add_argument("--user", metavar="NAME", help="log in as NAME first, so end-user routing applies")
@@ -76,7 +79,8 @@ def run_cli(args: argparse.Namespace) -> int:
 
     try:
         check_url(args.url, what="URL", schemes=("http", "https"), example="http://127.0.0.1:31380/productpage")
-        requests = args.requests if args.requests or args.duration else _DEFAULT_REQUESTS
+        counted = args.requests or args.duration or args.until_stopped
+        requests = args.requests if counted else _DEFAULT_REQUESTS
         rate = args.rate
         if args.shard_of:
             index = _completion_index(args.shard_of)

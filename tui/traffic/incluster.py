@@ -74,6 +74,8 @@ class InClusterPlan:
             args += ["--requests", str(self.requests)]
         if self.duration_s is not None:
             args += ["--duration", f"{self.duration_s:g}"]
+        if self.requests is None and self.duration_s is None:
+            args.append("--until-stopped")  # else each pod would send the command's default count
         if self.rate > 0:
             args += ["--rate", f"{self.rate:g}"]
         labels = {"app.kubernetes.io/name": "istio-tui-load", RUN_LABEL: run_id}
@@ -148,6 +150,7 @@ class InClusterRun:
                 stop.wait(_POLL_S)
         finally:
             self.cleanup()
+            self._mark_stopped()
         return self.snapshot(started, done=True)
 
     def snapshot(self, started: float, *, done: bool) -> tuple[TallySnapshot, list[LoadPod]]:
@@ -158,6 +161,13 @@ class InClusterRun:
             pods = [v.show() for v in views]
         snap = total.snapshot(url=self.plan.url, elapsed_s=elapsed, planned=self.plan.requests, done=done)
         return snap, pods
+
+    def _mark_stopped(self) -> None:
+        """A pod deleted before its final tally was stopped, whatever phase it was last seen in."""
+        with self._lock:
+            for view in self._pods.values():
+                if not view.final and view.phase in ("Pending", "Running"):
+                    view.phase = "Stopped"
 
     def _finished(self) -> bool:
         with self._lock:
