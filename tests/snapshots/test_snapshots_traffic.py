@@ -1,4 +1,5 @@
-"""The traffic pane at 120x36 and 80x24 mid-demo: 50/50 v1/v3 applied 15 s into a run; frozen view, tallies.
+"""The traffic pane at 120x36 and 80x24 mid-demo: 50/50 v1/v3 applied 15 s into a run; frozen view, tallies;
+and the same run sent from three load pods of an in-cluster Job.
 
 The cluster side (pods with their generated names, the random nodePort) is replaced by a fixed
 ``ClusterView`` through the pane's one reader, and the run by snapshots fed as the engine would feed them,
@@ -32,6 +33,7 @@ from tui.screens.traffic.cluster import ClusterView
 from tui.screens.traffic.run import RunTally
 from tui.traffic.classify import CATEGORIES
 from tui.traffic.engine import TrafficConfig
+from tui.traffic.incluster import LoadPod
 from tui.traffic.snapshot import LatencySummary, TallySnapshot
 
 SIZES = [(120, 36), (80, 24)]
@@ -136,6 +138,10 @@ async def mid_demo(pilot: Pilot[Any]) -> None:
 def test_traffic_pane_mid_demo(
     snap_compare: Any, cluster: Cluster, monkeypatch: pytest.MonkeyPatch, size: tuple[int, int]
 ) -> None:
+    assert snap_compare(frozen_app(cluster, monkeypatch), terminal_size=size, run_before=mid_demo)
+
+
+def frozen_app(cluster: Cluster, monkeypatch: pytest.MonkeyPatch) -> IstioApp:
     body = {
         "apiVersion": "v1",
         "kind": "Namespace",
@@ -146,7 +152,27 @@ def test_traffic_pane_mid_demo(
         traffic_cluster, "read_cluster_view", lambda *a, namespace, **k: frozen_view(namespace)
     )
     moment = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
-    app = IstioApp(
+    return IstioApp(
         settings=Settings(), cluster=cluster, info=INFO, clock=lambda: moment, initial_pane="traffic"
     )
-    assert snap_compare(app, terminal_size=size, run_before=mid_demo)
+
+
+async def in_cluster_demo(pilot: Pilot[Any]) -> None:
+    """The same moment, sent from three load pods of a Job (one still starting)."""
+    await mid_demo(pilot)
+    pane = pilot.app.query_one(TrafficPane)
+    pane.tally.load_pods = [
+        LoadPod("istio-tui-load-mpr4c-qd5dg", "sandbox", 672, 16.8, "Running"),
+        LoadPod("istio-tui-load-mpr4c-qrbr6", "sandbox", 668, 16.7, "Running"),
+        LoadPod("istio-tui-load-mpr4c-x9z2k", "sandbox", 0, 0.0, "Pending"),
+    ]
+    pane._render_traffic(force=True)
+    await pilot.pause(0.3)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_traffic_pane_in_cluster(
+    snap_compare: Any, cluster: Cluster, monkeypatch: pytest.MonkeyPatch, size: tuple[int, int]
+) -> None:
+    app = frozen_app(cluster, monkeypatch)
+    assert snap_compare(app, terminal_size=size, run_before=in_cluster_demo)

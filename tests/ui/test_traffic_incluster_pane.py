@@ -28,9 +28,13 @@ async def test_in_cluster_two_pods_show_and_merge(shared_mesh: tuple[Cluster, in
         assert sorted(pod.requests for pod in p.tally.load_pods) == [150, 150]
         rows, n, _ = p.split_rows()
         assert n == 300 and sum(r.observed for r in rows) == 300
-        await until(pilot, lambda: text_of(app, "#traffic-serving").count("load pod") == 2, "both load pods")
-        shown = text_of(app, "#traffic-serving")
-        assert all(pod.name in shown for pod in p.tally.load_pods)
+
+        def each_pod_shown() -> bool:  # one line each, named by the suffix that tells the Job's pods apart
+            shown = text_of(app, "#traffic-load-pods").splitlines()
+            wanted = [(q.name.rsplit("-", 1)[1], q.state, f"{q.rps:.0f}/s") for q in p.tally.load_pods]
+            return len(shown) == 2 and all(any(all(w in ln for w in ws) for ln in shown) for ws in wanted)
+
+        await until(pilot, each_pod_shown, "both load pods with their final rate and state")
     label = "app.kubernetes.io/name=istio-tui-load"
     assert cluster.list(kube.JOBS, namespace=NS, label_selector=label).items == []
     assert cluster.list(kube.PODS, namespace=NS, label_selector=label).items == []

@@ -18,6 +18,7 @@ from tui.istio.presets import API_TITLES, RoutingApi
 from tui.istio.routing import RoutingView
 from tui.models import BookinfoStatus, SplitRow
 from tui.screens.traffic.cluster import ClusterView
+from tui.screens.traffic.loadpods import LoadPodsView
 from tui.screens.traffic.run import MARGIN, RunTally, Window
 from tui.traffic.snapshot import TallySnapshot
 from tui.traffic.stats import deployment_of_pod
@@ -194,14 +195,20 @@ def stats_line(snap: TallySnapshot | None, window: Window, *, knobs: str) -> Tex
     return text
 
 
+# Lines for an in-cluster run's load pods: at 80x24 the split history gives up all but one chart row to them.
+LOAD_POD_ROWS_COMPACT = 3
+LOAD_POD_ROWS = 8
+
+
 class LiveSplit(Vertical):
-    """The left box: what the pages showed, counted over the current epoch."""
+    """The left box: what the pages showed, counted over the current epoch, and who sent them."""
 
     def compose(self) -> ComposeResult:
         yield Static("", id="traffic-stats")
         yield SplitBars(id="traffic-bars")
         yield SplitHistory(id="traffic-history")
         yield Static("", id="traffic-serving")
+        yield LoadPodsView(id="traffic-load-pods")
 
     def on_mount(self) -> None:
         self.border_title = "Live split"
@@ -217,10 +224,10 @@ class LiveSplit(Vertical):
             serving.append(" · ".join(f"{name} {n}" for name, n in named))
         else:
             serving.append("counting afresh…" if window.settling else "none yet", style="dim")
-        for pod in tally.load_pods:
-            where = f"load pod {pod.name} on {pod.node or '?'}"
-            serving.append(f"\n{where}: {pod.requests} ({pod.rps:.0f}/s) {pod.state}")
         self.query_one("#traffic-serving", Static).update(serving)
+        self.set_class(bool(tally.load_pods), "-load-pods")
+        rows = LOAD_POD_ROWS_COMPACT if compact else LOAD_POD_ROWS
+        self.query_one(LoadPodsView).show(tally.load_pods, rows=rows)
 
 
 class ConfiguredVsObserved(Vertical):
