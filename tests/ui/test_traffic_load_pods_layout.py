@@ -18,11 +18,11 @@ from textual.pilot import Pilot
 from tests.helpers import make_app, until
 from tui.app import IstioApp
 from tui.kube import Cluster
-from tui.traffic.snapshot import LatencySummary, TallySnapshot
 from tui.screens.traffic import TrafficPane
 from tui.screens.traffic.incluster import InClusterLoad
 from tui.traffic.classify import CATEGORIES
 from tui.traffic.incluster import LoadPod
+from tui.traffic.snapshot import LatencySummary, TallySnapshot
 
 SMALL = (80, 24)
 URL = "http://127.0.0.1:31380/productpage"
