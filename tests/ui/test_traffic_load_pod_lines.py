@@ -51,3 +51,11 @@ def test_more_pods_than_rows_end_in_a_summary() -> None:
     summary = ["+5 more · 6 load pods · 60/s", "1 Failed 5 Running"]
     assert narrow == ["load pod p0: Running 10/s 163 req", *summary]
     assert load_pod_lines(pods[:3], width=36, rows=3).plain.count("\n") == 2
+
+
+def test_only_a_failed_pod_is_drawn_as_an_alarm() -> None:
+    """A pod the user stopped is not a failure: it must not take the failure's bold red."""
+    states = ["Running", "Done", "Pending", "Stopped", "Failed"]
+    text = load_pod_lines([pod(f"istio-tui-load-j-{s.lower()}", s) for s in states])
+    styles = {text.plain[span.start : span.end].strip(): str(span.style) for span in text.spans}
+    assert [s for s in states if styles[s] == "bold red"] == ["Failed"]

@@ -17,7 +17,9 @@ from tui.traffic.incluster import LoadPod
 
 # What gives way, in this order, when the lines are too wide; the pod's suffix, state and rate stay.
 GIVES_WAY = ("job name", "node", "pod word", "req unit")
-STATE_STYLES = {"Running": "green", "Done": "green", "Succeeded": "green", "Pending": "yellow"}
+STATE_STYLES = {
+    "Running": "green", "Done": "green", "Succeeded": "green", "Pending": "yellow", "Stopped": "yellow"
+}
 
 
 def short_names(names: Sequence[str]) -> dict[str, str]:
