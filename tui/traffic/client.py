@@ -47,8 +47,8 @@ class Tickets:
 
     With a multiprocessing context the counter is in shared memory under a lock, and every worker of the run
     takes from it whenever one of its lanes is free: all lanes stay busy until the last request, whichever
-    worker is faster. (A fixed share per worker left the one that finished first idle while the other ran its
-    tail on half the connections: 0.33 against 0.53 s per 20,000 requests, see ``engine.py``.) Without a
+    worker is faster. (With a fixed share per worker, one was done at 0.33 s and the other at 0.53 s of the
+    same 20,000-request run, which ended on half the connections; see ``engine.py``.) Without a
     context it is a plain counter for one worker in one process. Picklable while a process is being started.
     """
 

@@ -39,31 +39,39 @@ got round to sending, so a stalled server shows up in the percentiles (no coordi
 Hot loop choice and the comparison with hey, measured with ``bench/traffic_bench.py`` (nginx-light, 1 worker,
 serving a 15 KB Bookinfo page with red stars on loopback; concurrency 16, 20,000 requests, every page
 classified; hey and istio-tui alternate who goes first; both timed as whole processes, wall and CPU of the
-process and its children). The 2-core machine was otherwise idle (load average 0.7-0.9; the benchmark itself
-is the load)::
+process and its children; istio-tui as the installed ``istio-tui`` script). The 2-core machine ran nothing
+else (load average 0.5-0.9; the benchmark itself is the load)::
 
-    bench run             client              req/s, 4 pairs                x hey       CPU ms per 1,000
-    14:31 UTC, load 0.72  hey                 25,319 22,024 23,216 24,636               43.7-51.1
-                          istio-tui traffic   35,161 33,126 30,657 35,375   1.32-1.50   28.0-34.4
-    14:32 UTC, load 0.71  hey                 32,380 28,577 27,975 29,950               32.5-40.4
-                          istio-tui traffic   36,452 35,429 35,307 37,370   1.13-1.26   27.2-30.6
-    15:22 UTC, load 0.34  6 pairs: 1.19 1.24 1.25 0.90 1.09 1.16 x hey
-    15:23 UTC, load 0.63  6 pairs: 1.16 1.16 1.08 1.03 0.94 0.89 x hey
+    bench run (6 pairs)   istio-tui / hey                         median   worst   CPU ms per 1,000
+    16:35 UTC, load 0.48  1.30 1.48 1.43 1.28 1.81 1.40           1.42     1.28    hey 45-58, ours 30-37
+    16:36 UTC, load 0.62  1.38 1.41 1.46 1.32 1.13 1.31           1.35     1.13    hey 39-65, ours 31-39
+    16:36 UTC, load 0.90  1.28 1.73 1.46 1.29 1.09 1.45           1.37     1.09    hey 36-55, ours 29-34
 
-Not every pair holds: the worst was 0.89x, when hey had a fast run (0.51-0.54 s) or istio-tui a slow one
-(0.71-0.73 s against its usual 0.52-0.56 s). Each worker owns a fixed share of the requests, so a worker that
-finishes early leaves the other to run the tail with half the connections; a shared request counter is the
-next thing to try.
+The machine's speed drifts through the day (hey did 17,000-30,000 req/s in these runs, and 25,000-39,000
+earlier), so single pairs vary: in 40 more pairs run back to back against the previous engine, 2 fell below
+1.0 (0.96 and 0.99), and the previous engine had 4 of 25 below 1.0 (worst 0.89). What changed then:
 
-    one process (workers=0)  httptools Protocol on uvloop     31,250-47,622 req/s   CPU 20.6-31.4 ms/1,000
-    (both runs, plus 3       httptools Protocol on asyncio    14,622-48,350 req/s   CPU 20.6-67.7 (bimodal)
-    direct repeats)          aiohttp ClientSession, uvloop    10,301-10,439 req/s   CPU 94.3-96.5
+* Shared tickets (``client.Tickets``). Each worker had owned a fixed half of the requests; instrumented runs
+  showed one worker done at 0.33-0.40 s and the other at 0.51-0.59 s of the same run, the tail running on
+  half the connections. Now every lane takes the next request when it is free.
+* Start-up and teardown: the traffic command no longer imports ``tui.models`` (11-19 ms), ``make`` compiles
+  the bytecode that an editable install leaves out (20-25 ms per start where PYTHONDONTWRITEBYTECODE is set),
+  and the program skips the interpreter's teardown after a run (``tui.__main__.entry``, 20-30 ms). Time to the
+  first request (launch to the server seeing it, 5 launches per run): median 114, 128 and 139 ms, max 143, 169
+  and 155 ms; Python and asyncio's imports are most of it.
+* Per request: no ``on_header`` callback (about 1 us), a ``NamedTuple`` verdict and direct ``rfind`` calls
+  (classification 5.5 -> 3.9 us), and ``gc.freeze()`` in the workers. CPU per 1,000 requests in one process
+  went from 27-34 to 23-32 ms.
 
-Workers are ``SCHED_BATCH`` (see ``_run_as_batch``). Before that, on the same idle machine at 13:05 UTC, the
-default 2 workers preempted nginx on every response and nginx became the bottleneck: 0.62-0.78 s per 20,000
-requests against 0.48-0.52 s as batch tasks, and the bench gave 0.85x, 0.95x and 1.21x hey. Time to the first
-request (launch to the server seeing it, 5 launches per run): median 108 and 113 ms, max 116 and 122 ms.
-``--rate 500 --duration 10``: 5,000 requests at 500.1 and 500.0 req/s.
+    one process (workers=0)  httptools Protocol on uvloop     31,152-38,245 req/s   CPU 22.8-31.9 ms/1,000
+    (the three runs above)   httptools Protocol on asyncio    11,696-18,170 req/s   CPU 54.7-83.0
+                             aiohttp ClientSession, uvloop     7,191- 8,608 req/s   CPU 115.4-134.7
+
+Workers are ``SCHED_BATCH`` (see ``_run_as_batch``). Without it the default 2 workers preempted nginx on every
+response and nginx became the bottleneck: 0.49-0.67 s against 0.35-0.47 s of run time per 20,000 requests
+(12 runs each, at 16:12 UTC). A higher nice value (5 or 10) on top did not help: median 1.15x and 1.11x hey
+against 1.31x, 12 interleaved pairs each. ``--rate 500 --duration 10``: 5,000 requests at 500.0, 499.9 and
+500.0 req/s.
 
 The hot loop is httptools (llhttp, uvicorn's parser) on asyncio ``Protocol``s under uvloop, all callbacks,
 one prebuilt request; aiohttp's session costs several times more CPU per request even on uvloop, and plain
