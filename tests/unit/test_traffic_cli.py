@@ -173,27 +173,6 @@ def test_timeout_flag_counts_slow_pages_as_transport_errors(server: PageServer, 
     assert time.monotonic() - started < 1.9
 
 
-def test_until_stopped_runs_past_the_default_count_until_sigterm(server: PageServer) -> None:
-    before = server.hits["/current/v2"]
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tui", "traffic", f"{server.url}/current/v2", "--until-stopped",
-         "--rate", "300", "--workers", "1", "--json"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=env,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while server.hits["/current/v2"] - before < 150 and time.monotonic() < deadline:
-            time.sleep(0.05)
-        proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=20)
-    finally:
-        proc.kill()
-    assert proc.returncode == 143, err
-    data = json.loads(out)
-    assert data["requests"] >= 150 and data["tally"]["black"] == data["requests"]
-
-
 def test_load_pods_of_an_open_ended_run_are_told_to_run_until_stopped() -> None:
     def args(**amount: Any) -> list[str]:
         plan = InClusterPlan(url="http://gw/productpage", pods=2, namespace="ns", image="img", **amount)

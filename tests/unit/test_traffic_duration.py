@@ -110,22 +110,23 @@ def test_rate_500_for_10_seconds_is_within_one_percent(server: PageServer) -> No
     assert abs(data["rps"] - 500) <= 5, data["rps"]
 
 
-def test_sigterm_prints_the_partial_tally(server: PageServer) -> None:
+def test_sigterm_prints_the_partial_tally_of_a_run_until_stopped(server: PageServer) -> None:
+    """--until-stopped runs past the 100 requests a run without an amount sends, until the signal."""
     before = server.hits["/current/v3"]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tui", "traffic", f"{server.url}/current/v3", "--duration", "60",
-         "--rate", "100", "--json"],
+        [sys.executable, "-m", "tui", "traffic", f"{server.url}/current/v3", "--until-stopped",
+         "--rate", "300", "--json"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, env=ENV,
     )
     try:
-        wait_for(lambda: server.hits["/current/v3"] - before >= 20, "20 requests", timeout=30)
+        wait_for(lambda: server.hits["/current/v3"] - before >= 150, "150 requests", timeout=30)
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=20)
     finally:
         proc.kill()
     assert proc.returncode == 143, err
     data = json.loads(out)
-    assert data["requests"] >= 20 and data["tally"]["red"] == data["requests"]
+    assert data["requests"] >= 150 and data["tally"]["red"] == data["requests"]
     assert data["duration_s"] < 30
 
 
