@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.unit.pages import current_page, legacy_page
-from tui.traffic.classify import CATEGORIES, Verdict, classify, reviews_pod
+from tui.traffic.classify import CATEGORIES, RecentPages, Verdict, classify, reviews_pod
 
 EXPECTED = {
     "v1": "no_stars",
@@ -118,3 +118,19 @@ def test_agrees_with_the_sandbox_pages(reviews, ok) -> None:
     assert verdict.category == expected
     assert verdict.details_unavailable is (not ok)
     assert verdict.pod == (None if reviews == "unavailable" else "reviews-x-1")
+
+
+def test_recent_pages_give_classify_verdicts_for_repeats_and_same_length_changes() -> None:
+    red = current_page("v3", pod="reviews-v3-a", pad=15_000).encode()
+    black = current_page("v2", pod="reviews-v2-b", pad=15_000).encode()
+    down = current_page("v3", pod="reviews-v3-a", details_down=True, pad=15_000).encode()
+    # the same length as the red page, one byte apart: the pod name's last letter
+    other_pod = red.replace(b"reviews-v3-a", b"reviews-v3-c")
+    assert len(other_pod) == len(red)
+    pages = RecentPages()
+    stream = [red, red, black, bytes(red), other_pod, red, down, black, b"", b"x" * len(red)]
+    assert [pages.verdict(200, body) for body in stream] == [classify(200, body) for body in stream]
+    assert pages.verdict(503, red) == classify(503, red)
+    for n in range(40):  # more lengths than it keeps: exact while it drops pages
+        page = red + b" " * n
+        assert pages.verdict(200, page) == classify(200, page)

@@ -102,6 +102,36 @@ def classify(status: int, body: bytes | str) -> Verdict:
     return Verdict(UNRECOGNIZED, details_down, pod)
 
 
+_RECENT_PAGES: Final = 16
+
+
+class RecentPages:
+    """``classify`` for a stream of responses, remembering the last page of each length.
+
+    Bookinfo serves the same bytes for the same reviews pod and outcome, so most responses equal one already
+    seen: one length lookup and one ``memcmp`` (about 0.3 us for 15 KB) then give its verdict, instead of the
+    scan (3.9 us). A page that differs in any byte is classified afresh, so the result is exactly
+    ``classify``'s. At most ``_RECENT_PAGES`` pages are kept.
+    """
+
+    __slots__ = ("_by_length",)
+
+    def __init__(self) -> None:
+        self._by_length: dict[int, tuple[bytes, Verdict]] = {}
+
+    def verdict(self, status: int, body: bytes) -> Verdict:
+        if status != 200:
+            return _HTTP_ERROR
+        seen = self._by_length.get(len(body))
+        if seen is not None and seen[0] == body:
+            return seen[1]
+        verdict = classify(status, body)
+        if len(self._by_length) >= _RECENT_PAGES:
+            self._by_length.clear()
+        self._by_length[len(body)] = (body, verdict)
+        return verdict
+
+
 def reviews_pod(body: bytes) -> str | None:
     """The pod name after "Reviews served by:", skipping tags such as the legacy ``<u>``; None if absent."""
     served = body.find(_SERVED_BY)

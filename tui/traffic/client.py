@@ -25,7 +25,7 @@ from typing import Any, cast
 
 import httptools
 
-from tui.traffic.classify import classify
+from tui.traffic.classify import RecentPages
 from tui.traffic.tally import Tally
 
 _SWEEP_S = 0.05
@@ -225,7 +225,7 @@ class _Lane:
     def completed(self, conn: _Conn, status: int, body: bytes, keep_alive: bool) -> None:
         if conn is not self.conn or self.due < 0:
             return
-        self.worker.tally.record(status, classify(status, body), monotonic() - self.due)
+        self.worker.tally.record(status, self.worker.pages.verdict(status, body), monotonic() - self.due)
         self.due = -1.0
         if not keep_alive:
             self.drop_connection()
@@ -282,6 +282,7 @@ class Worker:
         self.ssl: ssl.SSLContext | None = ssl.create_default_context() if plan.target.tls else None
         self.server_name = plan.target.server_hostname if plan.target.tls else None
         self.tally = Tally()
+        self.pages = RecentPages()
         self.finished: asyncio.Future[None] = self.loop.create_future()
         self.ended: float | None = None
         self._report = report
