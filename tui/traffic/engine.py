@@ -39,17 +39,22 @@ got round to sending, so a stalled server shows up in the percentiles (no coordi
 Hot loop choice and the comparison with hey, measured with ``bench/traffic_bench.py`` (nginx-light, 1 worker,
 serving a 15 KB Bookinfo page with red stars on loopback; concurrency 16, 20,000 requests, every page
 classified; hey and istio-tui alternate who goes first; both timed as whole processes, wall and CPU of the
-process and its children; istio-tui as the installed ``istio-tui`` script). The 2-core machine ran nothing
-else (load average 0.5-0.9; the benchmark itself is the load)::
+process and its children; istio-tui as the installed ``istio-tui`` script), from a fresh clone. The 2-core
+machine ran nothing else (load average 0.5-1.1; the benchmark itself is the load)::
 
-    bench run (6 pairs)   istio-tui / hey                         median   worst   CPU ms per 1,000
-    16:35 UTC, load 0.48  1.30 1.48 1.43 1.28 1.81 1.40           1.42     1.28    hey 45-58, ours 30-37
-    16:36 UTC, load 0.62  1.38 1.41 1.46 1.32 1.13 1.31           1.35     1.13    hey 39-65, ours 31-39
-    16:36 UTC, load 0.90  1.28 1.73 1.46 1.29 1.09 1.45           1.37     1.09    hey 36-55, ours 29-34
+    bench run (6 pairs)   istio-tui / hey                  median  worst
+    16:57:03 UTC          1.78 1.34 1.18 1.07 1.53 1.23    1.29    1.07
+    16:57:27              1.32 1.39 1.68 1.44 1.48 1.56    1.46    1.32
+    16:57:50              1.58 1.55 1.22 1.40 1.35 1.73    1.48    1.22
+    16:58:13              1.12 1.37 1.22 1.43 1.15 1.47    1.29    1.12
+    16:58:39              1.29 1.60 1.76 1.76 1.74 1.39    1.67    1.29
+    16:59:03              1.40 1.28 1.55 1.54 1.32 0.98    1.36    0.98
+    16:59:26              1.47 1.15 1.23 1.24 1.61 1.24    1.24    1.15
 
-The machine's speed drifts through the day (hey did 17,000-30,000 req/s in these runs, and 25,000-39,000
-earlier), so single pairs vary: in 40 more pairs run back to back against the previous engine, 2 fell below
-1.0 (0.96 and 0.99), and the previous engine had 4 of 25 below 1.0 (worst 0.89). What changed then:
+Whole process: hey 18,330-33,288 req/s with 31.5-57.6 ms CPU per 1,000 requests; istio-tui 25,661-42,249 req/s
+with 21.4-32.0 ms. One pair in 42 fell below 1.0 (0.98x): our run took 0.72 s where the other five of that
+bench run took 0.48-0.57 s. The engine before this round had 4 of 25 pairs below 1.0 (worst 0.89x). What
+changed in this round:
 
 * Shared tickets (``client.Tickets``). Each worker had owned a fixed half of the requests; instrumented runs
   showed one worker done at 0.33-0.40 s and the other at 0.51-0.59 s of the same run, the tail running on
@@ -57,21 +62,22 @@ earlier), so single pairs vary: in 40 more pairs run back to back against the pr
 * Start-up and teardown: the traffic command no longer imports ``tui.models`` (11-19 ms), ``make`` compiles
   the bytecode that an editable install leaves out (20-25 ms per start where PYTHONDONTWRITEBYTECODE is set),
   and the program skips the interpreter's teardown after a run (``tui.__main__.entry``, 20-30 ms). Time to the
-  first request (launch to the server seeing it, 5 launches per run): median 114, 128 and 139 ms, max 143, 169
-  and 155 ms; Python and asyncio's imports are most of it.
+  first request (launch to the server seeing it, 5 launches in each of the seven runs): median 100-144 ms,
+  max 112-154 ms; Python's start and asyncio's imports are most of it.
 * Per request: no ``on_header`` callback (about 1 us), a ``NamedTuple`` verdict and direct ``rfind`` calls
-  (classification 5.5 -> 3.9 us), and ``gc.freeze()`` in the workers. CPU per 1,000 requests in one process
-  went from 27-34 to 23-32 ms.
+  (classification 5.5 -> 3.6 us), a page byte-identical to a recent one reusing its verdict (0.3 us,
+  ``classify.RecentPages``), and ``gc.freeze()`` in the workers.
 
-    one process (workers=0)  httptools Protocol on uvloop     31,152-38,245 req/s   CPU 22.8-31.9 ms/1,000
-    (the three runs above)   httptools Protocol on asyncio    11,696-18,170 req/s   CPU 54.7-83.0
-                             aiohttp ClientSession, uvloop     7,191- 8,608 req/s   CPU 115.4-134.7
+    one process (workers=0)  httptools Protocol on uvloop     34,373-54,270 req/s   CPU 16.2-21.8 ms/1,000
+    (the seven runs above)   before this round (3 runs)       31,152-38,245 req/s   CPU 22.8-31.9
+    candidates, 16:35 UTC    httptools Protocol on asyncio    11,696-18,170 req/s   CPU 54.7-83.0
+    (3 runs)                 aiohttp ClientSession, uvloop     7,191- 8,608 req/s   CPU 115.4-134.7
 
 Workers are ``SCHED_BATCH`` (see ``_run_as_batch``). Without it the default 2 workers preempted nginx on every
 response and nginx became the bottleneck: 0.49-0.67 s against 0.35-0.47 s of run time per 20,000 requests
 (12 runs each, at 16:12 UTC). A higher nice value (5 or 10) on top did not help: median 1.15x and 1.11x hey
-against 1.31x, 12 interleaved pairs each. ``--rate 500 --duration 10``: 5,000 requests at 500.0, 499.9 and
-500.0 req/s.
+against 1.31x, 12 interleaved pairs each. ``--rate 500 --duration 10``: 5,000 requests at 499.9-500.1 req/s in
+all seven runs.
 
 The hot loop is httptools (llhttp, uvicorn's parser) on asyncio ``Protocol``s under uvloop, all callbacks,
 one prebuilt request; aiohttp's session costs several times more CPU per request even on uvloop, and plain
