@@ -46,7 +46,11 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command")
     for name, (module, help_line) in COMMANDS.items():
         if name == command:
-            importlib.import_module(module).configure(sub.add_parser(name, help=help_line))
+            try:
+                configure = importlib.import_module(module).configure
+            except ImportError as err:  # a broken install (a dependency missing): one line, not a traceback
+                parser.exit(1, f"istio-tui {name}: cannot load this command: {err}; reinstall istio-tui\n")
+            configure(sub.add_parser(name, help=help_line))
         else:  # a stub swallows its arguments (even --help) for the second pass
             sub.add_parser(name, help=help_line, add_help=False)
     return parser

@@ -91,3 +91,16 @@ def test_global_flags_before_a_subcommand(capsys: pytest.CaptureFixture[str]) ->
         err = capsys.readouterr().err
         assert err.count("\n") == 1, err
         assert "URL" in err or "--bogus-flag" in err, err
+
+
+def test_a_command_that_cannot_load_is_one_line_not_a_traceback(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A broken install (a dependency missing) must not print a traceback."""
+    monkeypatch.setitem(COMMANDS, "traffic", ("tui.no_such_module", "stand-in"))
+    with pytest.raises(SystemExit) as exited:
+        main(["traffic", "http://127.0.0.1:1/"])
+    err = capsys.readouterr().err
+    assert exited.value.code == 1
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert err.startswith("istio-tui traffic: cannot load this command: No module named 'tui.no_such_module'")
