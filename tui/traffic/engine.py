@@ -53,8 +53,10 @@ machine ran nothing else (load average 0.5-1.1; the benchmark itself is the load
 
 Whole process: hey 18,330-33,288 req/s with 31.5-57.6 ms CPU per 1,000 requests; istio-tui 25,661-42,249 req/s
 with 21.4-32.0 ms. One pair in 42 fell below 1.0 (0.98x): our run took 0.72 s where the other five of that
-bench run took 0.48-0.57 s. The engine before this round had 4 of 25 pairs below 1.0 (worst 0.89x). What
-changed in this round:
+bench run took 0.48-0.57 s. Five more bench runs at 17:08-17:10 UTC (load 0.6-1.1) gave medians 1.23-1.39x
+and 2 of 30 pairs below 1.0: 0.98x on a slow run of ours (0.87 s) and 0.99x on one of hey's fastest (0.64 s
+against our 0.65 s). The engine before this round had 4 of 25 pairs below 1.0 (worst 0.89x). What changed
+in this round:
 
 * Shared tickets (``client.Tickets``). Each worker had owned a fixed half of the requests; instrumented runs
   showed one worker done at 0.33-0.40 s and the other at 0.51-0.59 s of the same run, the tail running on
