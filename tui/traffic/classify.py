@@ -120,8 +120,8 @@ class RecentPages:
         self._by_length: dict[int, tuple[bytes, Verdict]] = {}
 
     def verdict(self, status: int, body: bytes) -> Verdict:
-        if status != 200:
-            return _HTTP_ERROR
+        if status != 200:  # remembered are pages: any other answer is classify's to judge, at once
+            return classify(status, body)
         seen = self._by_length.get(len(body))
         if seen is not None and seen[0] == body:
             return seen[1]
