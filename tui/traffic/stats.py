@@ -70,18 +70,15 @@ def pod_version(pod: str, versions: Mapping[str, str]) -> str | None:
     return version if deployment != pod and app == "reviews" and version else None
 
 
-def version_counts(by_pod: Mapping[str, int], versions: Mapping[str, str]) -> tuple[dict[str, int], int]:
-    """Pages per reviews version, by the reviews pod each page names, and how many pages came from a pod of no
-    known version. Not by the stars: a page whose ratings call failed shows none, whatever its version."""
+def version_counts(by_pod: Mapping[str, int], versions: Mapping[str, str]) -> dict[str, int]:
+    """Pages per reviews version, by the reviews pod each page names; a pod of no known version counts for
+    none. Not by the stars: a page whose ratings call failed shows none, whatever its version."""
     counts: dict[str, int] = {}
-    unknown = 0
     for pod, n in by_pod.items():
         version = pod_version(pod, versions)
-        if version is None:
-            unknown += n
-        else:
+        if version is not None:
             counts[version] = counts.get(version, 0) + n
-    return counts, unknown
+    return counts
 
 
 def compare_split(

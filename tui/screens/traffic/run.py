@@ -103,7 +103,7 @@ class RunTally:
         applies (no VirtualService, or productpage without a sidecar), so the pods share evenly. A page counts
         for the version of the reviews pod that served it (``pod_versions``: pod name -> version label)."""
         window = self.window()
-        observed, _ = version_counts(window.by_pod, pod_versions)
+        observed = version_counts(window.by_pod, pod_versions)
         n = sum(observed.values())
         view = routing if routing is not None else RoutingView(host="reviews", namespace="", exists=False)
         weights = expected_shares(view, user=user, pods_per_subset=pods_per_subset)
