@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 import pytest
+from textual.widget import Widget
+from textual.widgets import OptionList
 
 from tui.app import IstioApp
 from tui.config import Settings
@@ -25,6 +27,7 @@ if TYPE_CHECKING:
     from tui.sandbox.cluster import Sandbox
 
 T = TypeVar("T")
+W = TypeVar("W", bound=Widget)
 ROOT = Path(__file__).resolve().parents[1]
 
 # The preflight lines in the order the wizard shows them.
@@ -67,6 +70,13 @@ async def until(
                 f"timed out waiting for {what} (notifications: {notes}; workers: {list(pilot.app.workers)})"
             )
         await pilot.pause(0.05)
+
+
+async def open_install_step(pilot: Pilot[Any], key: str, step: type[W]) -> W:
+    """The install pane's step ``key``, opened as a user does: the step list focused, its number pressed."""
+    pilot.app.query_one("#wiz-steps", OptionList).focus()
+    await pilot.press(key)
+    return pilot.app.query_one(step)
 
 
 def make_app(cluster: Cluster, *, pane: str, readonly: bool = False, sandbox: bool = False) -> IstioApp:

@@ -4,9 +4,9 @@
 from __future__ import annotations
 
 import pytest
-from textual.widgets import OptionList, Static
+from textual.widgets import Static
 
-from tests.helpers import make_app, until
+from tests.helpers import make_app, open_install_step, until
 from tui.istio.verify import VerifyReport
 from tui.kube import Cluster
 from tui.models import CheckLine, IngressInfo
@@ -44,9 +44,7 @@ def shown(widget: Static) -> list[str]:
 async def test_verify_details_whole_and_on_screen(cluster: Cluster, size: tuple[int, int]) -> None:
     app = make_app(cluster, pane="install", sandbox=True)
     async with app.run_test(size=size) as pilot:
-        app.query_one("#wiz-steps", OptionList).focus()
-        await pilot.press("4")
-        view = app.query_one(VerifyStep)
+        view = await open_install_step(pilot, "4", VerifyStep)
         await until(pilot, lambda: view.report is not None and not view.is_busy, "the sandbox's own verify")
         view.post_message(VerifyStep.Checked(REPORT))
         lines = view.query_one("#verify-lines", Static)

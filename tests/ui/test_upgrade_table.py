@@ -8,7 +8,7 @@ import re
 import pytest
 from textual.widgets import Button, Input, OptionList, Static
 
-from tests.helpers import make_app, until
+from tests.helpers import make_app, open_install_step, until
 from tui.istio.revisions import ControlPlane
 from tui.kube import Cluster
 from tui.screens.confirm import ConfirmScreen
@@ -48,9 +48,7 @@ def test_layout_fits_the_width_and_marks_what_it_cuts() -> None:
 async def test_headers_and_values_stay_apart(cluster: Cluster, size: tuple[int, int]) -> None:
     app = make_app(cluster, pane="install", sandbox=True)
     async with app.run_test(size=size) as pilot:
-        app.query_one("#wiz-steps", OptionList).focus()
-        await pilot.press("8")
-        view = app.query_one(UpgradeStep)
+        view = await open_install_step(pilot, "8", UpgradeStep)
         await until(pilot, lambda: view.scans > 0, "the control planes read")
         view.post_message(UpgradeStep.Planes(PLANES))
         table = view.query_one(PlanesTable)
@@ -73,10 +71,8 @@ async def test_coming_back_with_planned_steps_does_not_stay_busy(cluster: Cluste
     or "Run next step…" keeps answering "a step is running" and the upgrade cannot go on."""
     app = make_app(cluster, pane="install", sandbox=True)
     async with app.run_test(size=(120, 36)) as pilot:
+        view = await open_install_step(pilot, "8", UpgradeStep)
         steps = app.query_one("#wiz-steps", OptionList)
-        steps.focus()
-        await pilot.press("8")
-        view = app.query_one(UpgradeStep)
         await until(pilot, lambda: view.scans > 0 and not view.is_busy, "the control planes read")
         view.query_one("#btn-up-plan", Button).press()
         await until(pilot, lambda: view.steps and not view.is_busy, "the steps planned")
@@ -98,9 +94,7 @@ async def test_form_errors_name_the_fields_in_screen_order(cluster: Cluster) -> 
     it. Each bad field gets its line under it by its label; the status names the topmost."""
     app = make_app(cluster, pane="install", sandbox=True)
     async with app.run_test(size=(120, 36)) as pilot:
-        app.query_one("#wiz-steps", OptionList).focus()
-        await pilot.press("8")
-        view = app.query_one(UpgradeStep)
+        view = await open_install_step(pilot, "8", UpgradeStep)
         await until(pilot, lambda: view.scans > 0 and not view.is_busy, "the control planes read")
         view.query_one("#up-revision", Input).value = "a b"
         view.query_one("#up-namespaces", Input).value = "shop,Bad"
