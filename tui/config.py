@@ -114,7 +114,8 @@ def _env_bool(env: Mapping[str, str], name: str) -> bool | None:
     raise ConfigError(f"{name}={env[name]!r} is not a boolean", hint="use 1/0, true/false, yes/no or on/off")
 
 
-def _check_namespace(value: str, source: str) -> str:
+def check_namespace(value: str, source: str) -> str:
+    """``value`` when it is a namespace name; else a ConfigError naming ``source`` (a flag or a variable)."""
     if not is_dns_label(value):
         raise ConfigError(
             f"{source}: {value!r} is not a valid namespace name",
@@ -154,7 +155,7 @@ def load_settings(args: argparse.Namespace, *, env: Mapping[str, str] = os.envir
     context, _ = pick("context", ("ISTIO_TUI_CONTEXT",))
     namespace, ns_source = pick("namespace", ("ISTIO_TUI_NAMESPACE",))
     if namespace is not None:
-        namespace = _check_namespace(namespace, ns_source)
+        namespace = check_namespace(namespace, ns_source)
 
     def flag_bool(flag: str, env_name: str) -> bool:
         if getattr(args, flag, False):

@@ -13,7 +13,6 @@ from typing import NoReturn
 
 from tui.errors import ConfigError, user_line
 from tui.istio.analysis.model import Finding
-from tui.names import is_dns_label
 
 EXIT_FINDINGS = 3
 _PROG = "istio-tui analyze"
@@ -55,7 +54,7 @@ def render(findings: Sequence[Finding], *, scope: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tui.config import load_settings, refuse_sandbox_flag
+    from tui.config import check_namespace, load_settings, refuse_sandbox_flag
     from tui.istio.analysis.runner import analyze, has_errors
     from tui.istio.analysis.snapshot import take_snapshot
     from tui.kube import Cluster
@@ -64,11 +63,8 @@ def run(args: argparse.Namespace) -> int:
     refuse_sandbox_flag(args)
     if namespace is not None and not namespace.strip():
         raise ConfigError("-n needs a namespace name", hint="or use -A for every namespace")
-    if namespace is not None and not is_dns_label(namespace):
-        raise ConfigError(
-            f"-n: {namespace!r} is not a valid namespace name",
-            hint="lower-case letters, digits and '-' (at most 63), starting and ending alphanumeric",
-        )
+    if namespace is not None:
+        check_namespace(namespace, "-n")
     settings = load_settings(args)
     cluster = Cluster.from_kubeconfig(path=settings.kubeconfig, context=settings.context)
     try:
